@@ -1,0 +1,3 @@
+"""Clearinghouse-style healthcare EDI gateway."""
+
+__version__ = "0.1.0"

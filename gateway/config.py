@@ -1,0 +1,337 @@
+"""The gateway's own configuration: ``config/gateway.toml`` into typed, frozen objects.
+
+Every value can be checked without starting anything (``gateway check-config``); all problems
+are collected and reported together, each naming the file and the line of the offending key.
+Environment variables and command-line flags override the file for containers and tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.errors import ConfigError, Problem
+
+DEFAULT_SFTP_LISTEN = "tcp:2222:interface=127.0.0.1"
+DEFAULT_HTTP_LISTEN = "tcp:8080:interface=127.0.0.1"
+
+#: Repository root (the directory holding ``config/`` and ``partners/``) when run from a checkout.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "gateway.toml"
+
+_ISA_ID_RE = re.compile(r"^[A-Za-z0-9 ]{1,15}$")
+_ISA_QUALIFIERS = frozenset(
+    {"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"}
+)
+
+
+@dataclass(frozen=True)
+class SftpLockoutConfig:
+    max_failures: int = 5
+    """Failed logins tolerated within ``window`` seconds before a lockout."""
+    window: float = 300.0
+    lockout: float = 900.0
+    """Seconds a user or source address stays locked out."""
+
+
+@dataclass(frozen=True)
+class SftpConfig:
+    listen: str = DEFAULT_SFTP_LISTEN
+    max_file_size: int = 512 * 1024 * 1024
+    idle_timeout: float = 600.0
+    window_size: int = 2 * 1024 * 1024
+    max_outstanding_reads: int = 64
+    shutdown_grace: float = 30.0
+    lockout: SftpLockoutConfig = field(default_factory=SftpLockoutConfig)
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    listen: str = DEFAULT_HTTP_LISTEN
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    workers: int = 2
+    """Worker processes for X12 validation; 0 runs it in a thread of the daemon."""
+    max_retries: int = 3
+    """Attempts before a file whose processing keeps failing is marked failed."""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "info"
+    console: bool = True
+    """Human-readable events on stderr besides the JSON audit file."""
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    source: str
+    """The file this was loaded from (for messages)."""
+    data_dir: Path
+    partners_dir: Path
+    interchange_qualifier: str = "ZZ"
+    interchange_id: str = "CLEARINGHOUSE"
+    sftp: SftpConfig = field(default_factory=SftpConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.data_dir / "log" / "audit.jsonl"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "gateway.sqlite3"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Values from the environment or the command line; ``None`` keeps the file's value."""
+
+    data_dir: str | None = None
+    sftp_listen: str | None = None
+    http_listen: str | None = None
+    partners_dir: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Overrides:
+        return cls(
+            data_dir=env.get("GATEWAY_DATA_DIR") or None,
+            sftp_listen=env.get("GATEWAY_SFTP_LISTEN") or None,
+            http_listen=env.get("GATEWAY_HTTP_LISTEN") or None,
+            partners_dir=env.get("GATEWAY_PARTNERS_DIR") or None,
+        )
+
+    def over(self, other: Overrides) -> Overrides:
+        """These values where set, else ``other``'s (flags over environment)."""
+        return Overrides(
+            data_dir=self.data_dir or other.data_dir,
+            sftp_listen=self.sftp_listen or other.sftp_listen,
+            http_listen=self.http_listen or other.http_listen,
+            partners_dir=self.partners_dir or other.partners_dir,
+        )
+
+
+def key_line(text: str, section: str | None, key: str) -> int | None:
+    """Best-effort line number of ``key`` inside ``[section]`` in TOML ``text``.
+
+    tomllib reports positions only for syntax errors; for semantic errors we find the key.
+    """
+    current: str | None = None
+    key_re = re.compile(rf"^\s*(?:\"{re.escape(key)}\"|{re.escape(key)})\s*=")
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1)
+            if section is not None and current == section and key == "":
+                return number
+            continue
+        if current == section and key_re.match(raw):
+            return number
+    return None
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads typed values out of the parsed TOML, remembering every problem."""
+
+    def __init__(self, path: Path, text: str, data: dict[str, Any]) -> None:
+        self.path = path
+        self.text = text
+        self.data = data
+        self.problems: list[Problem] = []
+        self.known: dict[str | None, set[str]] = {}
+
+    def problem(self, section: str | None, key: str, message: str) -> None:
+        line = key_line(self.text, section, key)
+        if line is None and section is not None:
+            line = key_line(self.text, section, "")
+        self.problems.append(Problem(str(self.path), line, message))
+
+    def table(self, section: str) -> dict[str, Any]:
+        node: Any = self.data
+        for part in section.split("."):
+            if not isinstance(node, dict):
+                return {}
+            node = node.get(part, {})
+        if not isinstance(node, dict):
+            self.problem(None, section, f"[{section}] must be a table")
+            return {}
+        return node
+
+    def get(
+        self,
+        section: str,
+        key: str,
+        kind: type[T],
+        default: T,
+        check: Callable[[T], str | None] | None = None,
+    ) -> T:
+        self.known.setdefault(section, set()).add(key)
+        table = self.table(section)
+        if key not in table:
+            return default
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem(
+                section,
+                key,
+                f"{section}.{key} must be {kind.__name__}, not {type(value).__name__}",
+            )
+            return default
+        if check is not None:
+            message = check(value)
+            if message:
+                self.problem(section, key, f"{section}.{key}: {message}")
+                return default
+        return value
+
+    def unknown_keys(self) -> None:
+        for section, keys in self.known.items():
+            if section is None:
+                continue
+            table = self.table(section)
+            nested = {s.split(".", 1)[1] for s in self.known if s and s.startswith(section + ".")}
+            for key in table:
+                if key not in keys and key.split(".")[0] not in nested:
+                    self.problem(section, key, f"unknown setting {section}.{key}")
+        sections = {s.split(".")[0] for s in self.known if s}
+        for key in self.data:
+            if key not in sections:
+                self.problem(key, "", f"unknown section [{key}]")
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _non_negative(value: int) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _endpoint(value: str) -> str | None:
+    from gateway.endpoints import check_endpoint_string
+
+    return check_endpoint_string(value)
+
+
+def _level(value: str) -> str | None:
+    levels = ("debug", "info", "warning", "error")
+    return None if value.lower() in levels else f"must be one of {', '.join(levels)}"
+
+
+def _isa_id(value: str) -> str | None:
+    return None if _ISA_ID_RE.match(value) else "must be 1-15 letters, digits or spaces"
+
+
+def _isa_qualifier(value: str) -> str | None:
+    return None if value in _ISA_QUALIFIERS else f"unknown ISA qualifier {value!r}"
+
+
+def load_config(
+    path: Path | str | None = None,
+    overrides: Overrides | None = None,
+    env: Mapping[str, str] | None = None,
+) -> GatewayConfig:
+    """Load and check the configuration; raise :class:`ConfigError` listing every problem.
+
+    Relative paths in the file are resolved against the project root when the file lives in
+    ``<root>/config/``, else against the file's directory.
+    """
+    path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    effective = (overrides or Overrides()).over(
+        Overrides.from_env(os.environ if env is None else env)
+    )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), None, f"cannot read: {exc.strerror}")]) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise ConfigError([Problem(str(path), line, f"TOML syntax error: {exc}")]) from exc
+
+    base = path.resolve().parent
+    if base.name == "config":
+        base = base.parent
+    r = _Reader(path, text, data)
+
+    data_dir = r.get("gateway", "data_dir", str, "var")
+    partners_dir = r.get("gateway", "partners_dir", str, "partners")
+    qualifier = r.get("gateway", "interchange_qualifier", str, "ZZ", _isa_qualifier)
+    ident = r.get("gateway", "interchange_id", str, "CLEARINGHOUSE", _isa_id)
+
+    lockout = SftpLockoutConfig(
+        max_failures=r.get("sftp.lockout", "max_failures", int, 5, _positive),
+        window=r.get("sftp.lockout", "window", float, 300.0, _positive),
+        lockout=r.get("sftp.lockout", "lockout", float, 900.0, _positive),
+    )
+    sftp = SftpConfig(
+        listen=r.get("sftp", "listen", str, DEFAULT_SFTP_LISTEN, _endpoint),
+        max_file_size=r.get("sftp", "max_file_size", int, 512 * 1024 * 1024, _positive),
+        idle_timeout=r.get("sftp", "idle_timeout", float, 600.0, _positive),
+        window_size=r.get("sftp", "window_size", int, 2 * 1024 * 1024, _positive),
+        max_outstanding_reads=r.get("sftp", "max_outstanding_reads", int, 64, _positive),
+        shutdown_grace=r.get("sftp", "shutdown_grace", float, 30.0, _positive),
+        lockout=lockout,
+    )
+    http = HttpConfig(listen=r.get("http", "listen", str, DEFAULT_HTTP_LISTEN, _endpoint))
+    pipeline = PipelineConfig(
+        workers=r.get("pipeline", "workers", int, 2, _non_negative),
+        max_retries=r.get("pipeline", "max_retries", int, 3, _positive),
+    )
+    log = LogConfig(
+        level=r.get("log", "level", str, "info", _level).lower(),
+        console=r.get("log", "console", bool, True),
+    )
+    r.unknown_keys()
+
+    env_source = "environment or command line"
+    if effective.sftp_listen and (msg := _endpoint(effective.sftp_listen)):
+        r.problems.append(Problem(env_source, None, f"SFTP listen endpoint: {msg}"))
+    if effective.http_listen and (msg := _endpoint(effective.http_listen)):
+        r.problems.append(Problem(env_source, None, f"HTTP listen endpoint: {msg}"))
+    if r.problems:
+        raise ConfigError(r.problems)
+
+    def resolve(value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (base / p)
+
+    config = GatewayConfig(
+        source=str(path),
+        data_dir=resolve(data_dir),
+        partners_dir=resolve(partners_dir),
+        interchange_qualifier=qualifier,
+        interchange_id=ident,
+        sftp=sftp,
+        http=http,
+        pipeline=pipeline,
+        log=log,
+    )
+    if effective.data_dir:
+        config = replace(config, data_dir=Path(effective.data_dir).expanduser().absolute())
+    if effective.partners_dir:
+        config = replace(
+            config, partners_dir=Path(effective.partners_dir).expanduser().absolute()
+        )
+    if effective.sftp_listen:
+        config = replace(config, sftp=replace(config.sftp, listen=effective.sftp_listen))
+    if effective.http_listen:
+        config = replace(config, http=replace(config.http, listen=effective.http_listen))
+    return config
