@@ -1,0 +1,126 @@
+"""The ``gateway`` command: run, check-config, audit tail."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, Overrides, load_config
+from gateway.errors import ConfigError
+
+
+def _add_config_args(parser: argparse.ArgumentParser, listeners: bool = True) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=None, help=f"config file (default {DEFAULT_CONFIG_PATH})"
+    )
+    parser.add_argument("--data-dir", help="data directory (env GATEWAY_DATA_DIR)")
+    parser.add_argument("--partners", help="partner profile directory")
+    if listeners:
+        parser.add_argument("--sftp-listen", help="SFTP endpoint (env GATEWAY_SFTP_LISTEN)")
+        parser.add_argument("--http-listen", help="HTTP endpoint (env GATEWAY_HTTP_LISTEN)")
+
+
+def _overrides(args: argparse.Namespace) -> Overrides:
+    return Overrides(
+        data_dir=getattr(args, "data_dir", None),
+        sftp_listen=getattr(args, "sftp_listen", None),
+        http_listen=getattr(args, "http_listen", None),
+        partners_dir=getattr(args, "partners", None),
+    )
+
+
+def _load(args: argparse.Namespace) -> GatewayConfig:
+    return load_config(args.config, _overrides(args))
+
+
+def _print_problems(error: ConfigError) -> None:
+    for problem in error.problems:
+        print(f"error: {problem}", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gateway.runner import run
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    return run(config)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from gateway.checks import check_all
+
+    partners = Path(args.partners) if args.partners else None
+    problems = check_all(args.config, partners)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print("configuration OK")
+    return 0
+
+
+def cmd_audit_tail(args: argparse.Namespace) -> int:
+    from gateway.audit.tail import tail
+
+    if args.log:
+        path = Path(args.log)
+    else:
+        try:
+            path = _load(args).audit_log_path
+        except ConfigError as exc:
+            _print_problems(exc)
+            return 2
+    return tail(
+        path,
+        follow=args.follow,
+        partner=args.partner,
+        event_glob=args.event,
+        file_id=args.file,
+        as_json=args.json,
+        lines=args.lines,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the gateway daemon in the foreground")
+    _add_config_args(run)
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="check the config and every partner profile")
+    check.add_argument("--config", type=Path, default=None)
+    check.add_argument("--partners", help="partner profile directory")
+    check.set_defaults(func=cmd_check_config)
+
+    audit = sub.add_parser("audit", help="read the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    tail_p = audit_sub.add_parser("tail", help="show (and follow) audit events")
+    _add_config_args(tail_p, listeners=False)
+    tail_p.add_argument("-f", "--follow", action="store_true", help="keep following")
+    tail_p.add_argument("-n", "--lines", type=int, default=50, help="events to show first")
+    tail_p.add_argument("--partner", help="only events of this partner")
+    tail_p.add_argument("--event", help="only events matching this glob, e.g. 'ack.*'")
+    tail_p.add_argument("--file", help="only events of this file id")
+    tail_p.add_argument("--json", action="store_true", help="print raw JSON lines")
+    tail_p.add_argument("--log", help="audit log file (default: from the config)")
+    tail_p.set_defaults(func=cmd_audit_tail)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

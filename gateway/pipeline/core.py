@@ -1,0 +1,287 @@
+"""The Twisted side of intake, mailboxes and the pipeline.
+
+:class:`GatewayCore` implements the :mod:`gateway.ports` seams over the SQLite store and the
+blob store. Every store call runs in one dedicated thread (fsync never blocks the reactor);
+X12 analysis runs in worker processes (``pipeline.workers``) or, with 0 workers, in a thread.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from twisted.application.service import Service
+from twisted.internet import defer, threads
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorThreads
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
+from gateway.config import GatewayConfig
+from gateway.pipeline.steps import (
+    Outcome,
+    analyze_blob,
+    commit_answers,
+    partner_directory,
+)
+from gateway.ports import Audit, MailboxEntry
+from gateway.profiles import PartnerSet
+from gateway.store.blobs import BlobStore
+from gateway.store.sqlite import FAILED, RECEIVED, FileRecord, Store
+
+T = TypeVar("T")
+
+
+class GatewayCore(Service):
+    """Intake + Mailbox + pipeline runner. Start it before the listeners, stop it after."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        partners: Callable[[], PartnerSet],
+        audit: Audit,
+        reactor: Any,
+    ) -> None:
+        self.config = config
+        self.partners = partners
+        self.audit = audit
+        self.reactor = reactor
+        data = config.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.staging_dir = data / "staging"
+        self.staging_dir.mkdir(exist_ok=True)
+        self.store = Store(config.database_path)
+        self.blobs = BlobStore(data / "blobs")
+        self._db_pool = ThreadPool(minthreads=1, maxthreads=1, name="gateway-store")
+        self._executor: concurrent.futures.Executor | None = None
+        self._running: dict[str, Deferred[None]] = {}
+        self._limit = defer.DeferredSemaphore(max(1, config.pipeline.workers))
+        self._stopping = False
+        #: Test hook: called with the file id when a file's step has committed.
+        self.on_processed: Callable[[str], None] | None = None
+
+    # service ----------------------------------------------------------------------------
+    def startService(self) -> None:  # noqa: N802 (Twisted API)
+        super().startService()
+        self._db_pool.start()
+        if self.config.pipeline.workers > 0:
+            self._executor = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.config.pipeline.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+            )
+        self.reactor.callWhenRunning(self.resume)
+
+    @defer.inlineCallbacks
+    def stopService(self):  # type: ignore[no-untyped-def]  # noqa: N802
+        self._stopping = True
+        running = list(self._running.values())
+        if running:
+            yield defer.DeferredList(running, consumeErrors=True)
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            yield threads.deferToThread(executor.shutdown, wait=True, cancel_futures=True)
+        self._db_pool.stop()
+        self.store.close()
+        yield defer.maybeDeferred(super().stopService)
+
+    def in_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Deferred[T]:
+        reactor: IReactorThreads = self.reactor
+        return threads.deferToThreadPool(reactor, self._db_pool, fn, *args, **kwargs)
+
+    # Intake -----------------------------------------------------------------------------
+    def staging_for(self, partner_id: str) -> Path:
+        path = self.staging_dir / partner_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _accept(self, partner_id: str, channel: str, name: str, temp_path: Path) -> FileRecord:
+        sha, size = self.blobs.adopt(temp_path)
+        return self.store.add_file(partner_id, channel, name, sha, size)
+
+    @defer.inlineCallbacks
+    def accept_upload(self, partner_id: str, channel: str, name: str, temp_path: Path):  # type: ignore[no-untyped-def]
+        record: FileRecord = yield self.in_store(
+            self._accept, partner_id, channel, name, temp_path
+        )
+        self.audit(
+            "file.received",
+            file_id=record.id,
+            partner=partner_id,
+            channel=channel,
+            sha256=record.sha256,
+            size=record.size,
+        )
+        self.reactor.callLater(0, self.submit, record)
+        return record.id
+
+    def accept_bytes(self, partner_id: str, channel: str, name: str, data: bytes) -> Deferred[str]:
+        """Intake for payloads already in memory (HTTP/AS2 later)."""
+        temp = self.staging_for(partner_id) / f".api-{time.time_ns()}"
+        temp.write_bytes(data)
+        return self.accept_upload(partner_id, channel, name, temp)  # type: ignore[no-any-return]
+
+    # Mailbox ----------------------------------------------------------------------------
+    def list_outbound(self, partner_id: str) -> Deferred[list[MailboxEntry]]:
+        def entries() -> list[MailboxEntry]:
+            return [
+                MailboxEntry(r.name, r.size, r.created_at)
+                for r in self.store.list_mailbox(partner_id)
+            ]
+
+        return self.in_store(entries)
+
+    def open_outbound(self, partner_id: str, name: str) -> Deferred[Path | None]:
+        def path() -> Path | None:
+            entry = self.store.mailbox_entry(partner_id, name)
+            return self.blobs.path(entry.sha256) if entry else None
+
+        return self.in_store(path)
+
+    def pick_up(self, partner_id: str, name: str) -> Deferred[bool]:
+        def done(entry: Any) -> bool:
+            if entry is None:
+                return False
+            self.audit(
+                "file.picked_up",
+                partner=partner_id,
+                name=name,
+                kind=entry.kind,
+                file_id=entry.file_id,
+            )
+            return True
+
+        return self.in_store(self.store.pick_up, partner_id, name).addCallback(done)
+
+    # Pipeline ---------------------------------------------------------------------------
+    def resume(self) -> Deferred[None]:
+        """Restart every file that had not finished when the daemon stopped."""
+
+        def go(records: list[FileRecord]) -> None:
+            for record in records:
+                self.submit(record)
+
+        return self.in_store(self.store.files_in_state, RECEIVED).addCallback(go)
+
+    def submit(self, record: FileRecord) -> Deferred[None]:
+        if record.id in self._running:
+            return self._running[record.id]
+        if self._stopping:
+            return defer.succeed(None)
+        d = self._limit.run(self._process, record)
+        d.addErrback(self._unexpected, record)
+        self._running[record.id] = d
+
+        def forget(result: Any) -> Any:
+            self._running.pop(record.id, None)
+            return result
+
+        d.addBoth(forget)
+        return d
+
+    def _analyze(self, record: FileRecord, directory: Any) -> Deferred[Any]:
+        path = str(self.blobs.path(record.sha256))
+        executor = self._executor
+        if executor is None:
+            return threads.deferToThread(analyze_blob, path, record.partner_id, directory)
+        future = executor.submit(analyze_blob, path, record.partner_id, directory)
+        return threads.deferToThread(future.result)
+
+    @defer.inlineCallbacks
+    def _process(self, record: FileRecord):  # type: ignore[no-untyped-def]
+        if self._stopping:
+            return
+        attempts = yield self.in_store(self.store.note_attempt, record.id)
+        self.audit("file.processing", file_id=record.id, partner=record.partner_id, attempt=attempts)
+        directory = partner_directory(self.config, self.partners())
+        try:
+            analysis = yield self._analyze(record, directory)
+            outcome: Outcome = yield self.in_store(
+                commit_answers, self.store, self.blobs, record, analysis, directory, time.time()
+            )
+        except Exception:
+            failure = Failure()
+            if attempts >= self.config.pipeline.max_retries:
+                yield self.in_store(
+                    self.store.mark_failed, record.id, failure.getErrorMessage()[:500]
+                )
+                self.audit(
+                    "file.failed",
+                    file_id=record.id,
+                    partner=record.partner_id,
+                    attempts=attempts,
+                    error=failure.type.__name__ if failure.type else "error",
+                )
+                return
+            self.audit(
+                "file.retry", file_id=record.id, partner=record.partner_id, attempts=attempts
+            )
+            yield defer.Deferred.fromCoroutine(self._sleep(2.0 * attempts))
+            self._running.pop(record.id, None)
+            self.reactor.callLater(0, self.submit, record)
+            return
+        self._report(outcome, analysis)
+        if self.on_processed is not None:
+            self.on_processed(record.id)
+
+    async def _sleep(self, seconds: float) -> None:
+        from twisted.internet.task import deferLater
+
+        await deferLater(self.reactor, seconds, lambda: None)
+
+    def _unexpected(self, failure: Failure, record: FileRecord) -> None:
+        self.audit(
+            "file.failed",
+            file_id=record.id,
+            partner=record.partner_id,
+            error=failure.type.__name__ if failure.type else "error",
+        )
+
+    def _report(self, outcome: Outcome, analysis: Any) -> None:
+        record = outcome.file
+        if outcome.already_done:
+            return
+        base = {"file_id": record.id, "partner": record.partner_id}
+        for control in outcome.duplicates:
+            self.audit("interchange.rejected", **base, isa13=control, reason="duplicate (025)")
+        any_accepted = False
+        for placed in outcome.placed:
+            for response in placed.responses:
+                details = dict(response.details)
+                if placed.kind == "TA1":
+                    self.audit(
+                        "ack.ta1.written",
+                        **base,
+                        name=placed.name,
+                        isa13=response.interchange_control,
+                        ack_isa13=response.outbound_control,
+                        accepted=response.accepted,
+                        **details,
+                    )
+                elif placed.kind == "999":
+                    any_accepted = any_accepted or response.accepted
+                    self.audit(
+                        "ack.999.written",
+                        **base,
+                        name=placed.name,
+                        isa13=response.interchange_control,
+                        ack_isa13=response.outbound_control,
+                        accepted=response.accepted,
+                        **details,
+                    )
+                else:
+                    self.audit("report.written", **base, name=placed.name, **details)
+        event = "file.processed" if any_accepted else "file.rejected"
+        self.audit(
+            event,
+            **base,
+            interchanges=len(analysis.interchanges),
+            answers=[p.name for p in outcome.placed],
+        )
+
+    # Status -----------------------------------------------------------------------------
+    def failed_files(self) -> Deferred[list[FileRecord]]:
+        return self.in_store(self.store.files_in_state, FAILED)

@@ -1,0 +1,122 @@
+"""Pipeline steps without Twisted: run the X12 engine on a stored file and commit its answers.
+
+:func:`analyze_blob` is the heavy part (may run in a worker process). :func:`commit_answers`
+runs in the store thread: inside ONE transaction it checks duplicate interchanges, allocates
+control numbers, builds the TA1/999/report, places them in the submitter's mailbox and marks
+the file processed — so a crash either loses the whole step (it is redone after restart) or
+none of it; a second 999 for the same file can never be produced.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.config import GatewayConfig
+from gateway.profiles import PartnerSet
+from gateway.store.blobs import BlobStore
+from gateway.store.sqlite import PROCESSED, FileRecord, Store, utc_stamp
+from gateway.x12 import (
+    EnvelopeParty,
+    FileAnalysis,
+    PartnerDirectory,
+    Response,
+    analyze,
+    build_responses,
+)
+
+_EXTENSIONS = {"TA1": "x12", "999": "x12", "REJECT": "txt"}
+
+
+def partner_directory(config: GatewayConfig, partners: PartnerSet) -> PartnerDirectory:
+    parties = {
+        (p.isa_qualifier, p.isa_id): EnvelopeParty(p.id, p.usage_indicators)
+        for p in partners.partners.values()
+    }
+    return PartnerDirectory(config.interchange_qualifier, config.interchange_id, parties)
+
+
+def analyze_blob(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
+    """Worker entry point (picklable arguments)."""
+    return analyze(Path(path).read_bytes(), uploader=uploader, directory=directory)
+
+
+def mailbox_name(now: float, file_id: str, kind: str) -> str:
+    suffix = "REJECT.txt" if kind == "REJECT" else f"{kind}.{_EXTENSIONS.get(kind, 'x12')}"
+    return f"{utc_stamp(now)}_{file_id}_{suffix}"
+
+
+@dataclass(frozen=True)
+class PlacedFile:
+    kind: str
+    name: str
+    sha256: str
+    size: int
+    responses: tuple[Response, ...]
+
+
+@dataclass
+class Outcome:
+    """What a committed step did, for the audit log."""
+
+    file: FileRecord
+    placed: list[PlacedFile] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    already_done: bool = False
+
+
+def commit_answers(
+    store: Store,
+    blobs: BlobStore,
+    record: FileRecord,
+    analysis: FileAnalysis,
+    directory: PartnerDirectory,
+    now: float,
+) -> Outcome:
+    with store.transaction() as tx:
+        current = tx.get_file(record.id)
+        if current is None or current.state != record.state:
+            # Someone (an earlier run) finished this file already: never answer twice.
+            return Outcome(current or record, already_done=True)
+        keys = [
+            (i.sender_qualifier, i.sender_id, i.control_number) for i in analysis.interchanges
+        ]
+        seen = tx.seen_interchanges(keys, exclude_file=record.id)
+        duplicates = [n for n, key in enumerate(keys) if key in seen]
+        responses = build_responses(
+            analysis,
+            directory=directory,
+            duplicates=duplicates,
+            next_control=lambda: tx.next_counter("control"),
+            now=datetime.fromtimestamp(now, UTC),
+        )
+        by_kind: dict[str, list[Response]] = defaultdict(list)
+        for response in responses:
+            by_kind[response.kind].append(response)
+        outcome = Outcome(record, duplicates=[keys[n][2] for n in duplicates])
+        for kind, group in by_kind.items():
+            content = b"".join(r.content for r in group)
+            sha = blobs.put(content)
+            name = mailbox_name(now, record.id, kind)
+            mailbox_id = tx.add_mailbox(
+                record.partner_id, name, kind, record.id, sha, len(content), now
+            )
+            for r in group:
+                tx.add_response(
+                    record.id, kind, r.interchange_control, r.outbound_control, r.accepted,
+                    mailbox_id,
+                )
+            outcome.placed.append(PlacedFile(kind, name, sha, len(content), tuple(group)))
+        accepted_controls = {
+            r.interchange_control for r in responses if r.kind == "999" and r.accepted
+        }
+        for n, key in enumerate(keys):
+            # Only envelopes we accepted count as "seen": a sender may resend an interchange
+            # that got a rejecting TA1 under the same ISA13 once it is fixed.
+            if n in duplicates or analysis.interchanges[n].ta1_code is not None:
+                continue
+            tx.record_interchange(key, record.id, n, key[2] in accepted_controls)
+        tx.set_state(record.id, PROCESSED)
+    return outcome

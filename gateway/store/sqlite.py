@@ -1,0 +1,394 @@
+"""The gateway's state in SQLite (WAL, synchronous=FULL): files, their pipeline state, the
+interchanges seen (for TA1 025), outbound mailboxes and durable control-number counters.
+
+Synchronous and thread-safe (one connection behind a lock): the Twisted edges call it from a
+dedicated thread so fsyncs never block the reactor. A PostgreSQL implementation can follow the
+same method set.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    partner_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    received_at REAL NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_state ON files (state);
+CREATE INDEX IF NOT EXISTS files_partner ON files (partner_id, received_at);
+CREATE TABLE IF NOT EXISTS interchanges (
+    sender_qualifier TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    control_number TEXT NOT NULL,
+    file_id TEXT NOT NULL REFERENCES files (id),
+    position INTEGER NOT NULL,
+    accepted INTEGER NOT NULL,
+    PRIMARY KEY (sender_qualifier, sender_id, control_number)
+);
+CREATE INDEX IF NOT EXISTS interchanges_file ON interchanges (file_id);
+CREATE TABLE IF NOT EXISTS mailbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    partner_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    file_id TEXT,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    picked_up_at REAL,
+    UNIQUE (partner_id, name)
+);
+CREATE INDEX IF NOT EXISTS mailbox_file ON mailbox (file_id);
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id TEXT NOT NULL REFERENCES files (id),
+    kind TEXT NOT NULL,
+    interchange_control TEXT,
+    outbound_control TEXT,
+    accepted INTEGER NOT NULL,
+    mailbox_id INTEGER REFERENCES mailbox (id)
+);
+CREATE INDEX IF NOT EXISTS responses_file ON responses (file_id);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+#: File states. ``received`` → ``processed`` (answers committed) or ``failed``.
+RECEIVED = "received"
+PROCESSED = "processed"
+FAILED = "failed"
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_file_id(now: float | None = None) -> str:
+    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32, sortable."""
+    millis = int((time.time() if now is None else now) * 1000)
+    value = (millis << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: str
+    partner_id: str
+    channel: str
+    name: str
+    sha256: str
+    size: int
+    received_at: float
+    state: str
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class MailboxRecord:
+    id: int
+    partner_id: str
+    name: str
+    kind: str
+    file_id: str | None
+    sha256: str
+    size: int
+    created_at: float
+    picked_up_at: float | None
+
+
+@dataclass(frozen=True)
+class ResponseRecord:
+    file_id: str
+    kind: str
+    interchange_control: str | None
+    outbound_control: str | None
+    accepted: bool
+    mailbox_name: str | None
+    partner_id: str | None
+
+
+def _file(row: sqlite3.Row) -> FileRecord:
+    return FileRecord(
+        id=row["id"],
+        partner_id=row["partner_id"],
+        channel=row["channel"],
+        name=row["name"],
+        sha256=row["sha256"],
+        size=row["size"],
+        received_at=row["received_at"],
+        state=row["state"],
+        attempts=row["attempts"],
+        error=row["error"],
+    )
+
+
+def _mailbox(row: sqlite3.Row) -> MailboxRecord:
+    return MailboxRecord(
+        id=row["id"],
+        partner_id=row["partner_id"],
+        name=row["name"],
+        kind=row["kind"],
+        file_id=row["file_id"],
+        sha256=row["sha256"],
+        size=row["size"],
+        created_at=row["created_at"],
+        picked_up_at=row["picked_up_at"],
+    )
+
+
+class Transaction:
+    """Operations inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`Store.transaction`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def next_counter(self, name: str, modulo: int = 999_999_999) -> int:
+        """Next value of a durable counter, 1..modulo (wrapping)."""
+        row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        value = (row["value"] % modulo) + 1 if row else 1
+        self._conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+        return value
+
+    def seen_interchanges(
+        self, keys: Iterable[tuple[str, str, str]], exclude_file: str
+    ) -> set[tuple[str, str, str]]:
+        """Which (sender qualifier, sender id, ISA13) another file already brought."""
+        seen = set()
+        for qualifier, ident, control in keys:
+            row = self._conn.execute(
+                "SELECT file_id FROM interchanges WHERE sender_qualifier = ? "
+                "AND sender_id = ? AND control_number = ?",
+                (qualifier, ident, control),
+            ).fetchone()
+            if row is not None and row["file_id"] != exclude_file:
+                seen.add((qualifier, ident, control))
+        return seen
+
+    def record_interchange(
+        self, key: tuple[str, str, str], file_id: str, position: int, accepted: bool
+    ) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control_number, "
+            "file_id, position, accepted) VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, file_id, position, int(accepted)),
+        )
+
+    def add_mailbox(
+        self,
+        partner_id: str,
+        name: str,
+        kind: str,
+        file_id: str | None,
+        sha256: str,
+        size: int,
+        now: float,
+    ) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO mailbox (partner_id, name, kind, file_id, sha256, size, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (partner_id, name, kind, file_id, sha256, size, now),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def add_response(
+        self,
+        file_id: str,
+        kind: str,
+        interchange_control: str | None,
+        outbound_control: str | None,
+        accepted: bool,
+        mailbox_id: int | None,
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO responses (file_id, kind, interchange_control, outbound_control, "
+            "accepted, mailbox_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (file_id, kind, interchange_control, outbound_control, int(accepted), mailbox_id),
+        )
+
+    def set_state(self, file_id: str, state: str, error: str | None = None) -> None:
+        self._conn.execute(
+            "UPDATE files SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+            (state, error, time.time(), file_id),
+        )
+
+    def get_file(self, file_id: str) -> FileRecord | None:
+        row = self._conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        return _file(row) if row else None
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+        with self.transaction() as tx:
+            tx._conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def writable(self) -> bool:
+        try:
+            with self.transaction() as tx:
+                tx._conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+        except sqlite3.Error:
+            return False
+        return True
+
+    # files ------------------------------------------------------------------------------
+    def add_file(
+        self, partner_id: str, channel: str, name: str, sha256: str, size: int
+    ) -> FileRecord:
+        now = time.time()
+        file_id = new_file_id(now)
+        with self.transaction() as tx:
+            tx._conn.execute(
+                "INSERT INTO files (id, partner_id, channel, name, sha256, size, received_at, "
+                "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (file_id, partner_id, channel, name, sha256, size, now, RECEIVED, now),
+            )
+        return FileRecord(file_id, partner_id, channel, name, sha256, size, now, RECEIVED, 0, None)
+
+    def get_file(self, file_id: str) -> FileRecord | None:
+        rows = self._query("SELECT * FROM files WHERE id = ?", (file_id,))
+        return _file(rows[0]) if rows else None
+
+    def files_in_state(self, state: str) -> list[FileRecord]:
+        rows = self._query(
+            "SELECT * FROM files WHERE state = ? ORDER BY received_at, id", (state,)
+        )
+        return [_file(r) for r in rows]
+
+    def recent_files(self, partner_id: str | None = None, limit: int = 100) -> list[FileRecord]:
+        if partner_id is None:
+            rows = self._query("SELECT * FROM files ORDER BY received_at DESC LIMIT ?", (limit,))
+        else:
+            rows = self._query(
+                "SELECT * FROM files WHERE partner_id = ? ORDER BY received_at DESC LIMIT ?",
+                (partner_id, limit),
+            )
+        return [_file(r) for r in rows]
+
+    def note_attempt(self, file_id: str) -> int:
+        with self.transaction() as tx:
+            tx._conn.execute(
+                "UPDATE files SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (time.time(), file_id),
+            )
+            row = tx._conn.execute(
+                "SELECT attempts FROM files WHERE id = ?", (file_id,)
+            ).fetchone()
+        return int(row["attempts"]) if row else 0
+
+    def mark_failed(self, file_id: str, error: str) -> None:
+        with self.transaction() as tx:
+            tx.set_state(file_id, FAILED, error)
+
+    def responses_for(self, file_id: str) -> list[ResponseRecord]:
+        rows = self._query(
+            "SELECT r.*, m.name AS mailbox_name, m.partner_id AS partner_id FROM responses r "
+            "LEFT JOIN mailbox m ON m.id = r.mailbox_id WHERE r.file_id = ? ORDER BY r.id",
+            (file_id,),
+        )
+        return [
+            ResponseRecord(
+                file_id=r["file_id"],
+                kind=r["kind"],
+                interchange_control=r["interchange_control"],
+                outbound_control=r["outbound_control"],
+                accepted=bool(r["accepted"]),
+                mailbox_name=r["mailbox_name"],
+                partner_id=r["partner_id"],
+            )
+            for r in rows
+        ]
+
+    # mailboxes --------------------------------------------------------------------------
+    def list_mailbox(self, partner_id: str) -> list[MailboxRecord]:
+        rows = self._query(
+            "SELECT * FROM mailbox WHERE partner_id = ? AND picked_up_at IS NULL "
+            "ORDER BY created_at, id",
+            (partner_id,),
+        )
+        return [_mailbox(r) for r in rows]
+
+    def mailbox_entry(self, partner_id: str, name: str) -> MailboxRecord | None:
+        rows = self._query(
+            "SELECT * FROM mailbox WHERE partner_id = ? AND name = ? AND picked_up_at IS NULL",
+            (partner_id, name),
+        )
+        return _mailbox(rows[0]) if rows else None
+
+    def pick_up(self, partner_id: str, name: str) -> MailboxRecord | None:
+        with self.transaction() as tx:
+            row = tx._conn.execute(
+                "SELECT * FROM mailbox WHERE partner_id = ? AND name = ? "
+                "AND picked_up_at IS NULL",
+                (partner_id, name),
+            ).fetchone()
+            if row is None:
+                return None
+            tx._conn.execute(
+                "UPDATE mailbox SET picked_up_at = ? WHERE id = ?", (time.time(), row["id"])
+            )
+        return _mailbox(row)
+
+
+def utc_stamp(now: float) -> str:
+    """``yyyymmddHHMMSS`` in UTC, for mailbox file names."""
+    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")

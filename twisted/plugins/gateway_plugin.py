@@ -1,0 +1,46 @@
+"""twistd plugin: ``twistd -n gateway [--config FILE] [--data-dir DIR] ...``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import IServiceMaker
+from twisted.plugin import IPlugin
+from twisted.python import usage
+from zope.interface import implementer
+
+
+class Options(usage.Options):
+    optParameters = [  # noqa: RUF012
+        ["config", "c", None, "gateway config file (TOML)"],
+        ["data-dir", "d", None, "data directory (env GATEWAY_DATA_DIR)"],
+        ["partners", "p", None, "partner profile directory"],
+        ["sftp-listen", None, None, "SFTP endpoint (env GATEWAY_SFTP_LISTEN)"],
+        ["http-listen", None, None, "HTTP endpoint (env GATEWAY_HTTP_LISTEN)"],
+    ]
+
+
+@implementer(IServiceMaker, IPlugin)
+class GatewayServiceMaker:
+    tapname = "gateway"
+    description = "Clearinghouse EDI gateway (SFTP mailboxes, X12 acknowledgments)"
+    options = Options
+
+    def makeService(self, options: Any) -> Any:  # noqa: N802
+        from gateway.config import Overrides, load_config
+        from gateway.service import make_service
+        from twisted.internet import reactor
+
+        config = load_config(
+            options["config"],
+            Overrides(
+                data_dir=options["data-dir"],
+                sftp_listen=options["sftp-listen"],
+                http_listen=options["http-listen"],
+                partners_dir=options["partners"],
+            ),
+        )
+        return make_service(config, reactor)
+
+
+serviceMaker = GatewayServiceMaker()
