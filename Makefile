@@ -23,8 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check gateway tests scripts twisted
 	$(BIN)/ruff format --check gateway tests scripts twisted
 
+STRICT := gateway/x12 gateway/config.py gateway/profiles.py gateway/errors.py
+
 typecheck: $(STAMP)
 	$(BIN)/mypy gateway
+	$(BIN)/mypy --strict $(STRICT)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q

@@ -7,7 +7,6 @@ from typing import Any
 
 from twisted.logger import (
     FilteringLogObserver,
-    ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
     PredicateResult,
@@ -46,18 +45,20 @@ def _drop_noise(event: dict[str, Any]) -> PredicateResult:
     return PredicateResult.no if is_noise(event) else PredicateResult.maybe
 
 
-def log_observer(level: str) -> ILogObserver:
-    predicate = LogLevelFilterPredicate(defaultLogLevel=_LEVELS.get(level, LogLevel.info))
-    return FilteringLogObserver(
-        textFileLogObserver(console_stream()), [_drop_noise, predicate]
-    )
+def log_observer(level: str) -> Any:
+    """Twisted's own log on the console, without Conch's per-packet chatter."""
+    predicate: Any = LogLevelFilterPredicate(defaultLogLevel=_LEVELS.get(level, LogLevel.info))
+    sink: Any = textFileLogObserver(console_stream())
+    noise: Any = _drop_noise
+    return FilteringLogObserver(sink, [noise, predicate])
 
 
 def run(config: GatewayConfig) -> int:
-    from twisted.internet import reactor
+    from twisted.internet import reactor as _reactor
 
     from gateway.service import make_service
 
+    reactor: Any = _reactor
     globalLogBeginner.beginLoggingTo([log_observer(config.log.level)], redirectStandardIO=False)
     try:
         service = make_service(config, reactor)
@@ -73,9 +74,9 @@ def run(config: GatewayConfig) -> int:
         except Exception as exc:  # a listener that cannot bind, say
             print(f"error: cannot start: {exc}", file=sys.stderr)
             exit_code[0] = 1
-            reactor.stop()  # type: ignore[attr-defined]
+            reactor.stop()
 
-    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
-    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    reactor.run()
     return exit_code[0]

@@ -7,10 +7,12 @@ finish within ``sftp.shutdown_grace`` before the core stops.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import sys
 from typing import Any
 
-from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
@@ -55,7 +57,7 @@ class _ReloadOnHangup(Service):
         self.reactor = reactor
         self._previous: Any = None
 
-    def startService(self) -> None:  # noqa: N802
+    def startService(self) -> None:
         super().startService()
 
         def handler(signum: int, frame: Any) -> None:
@@ -66,24 +68,66 @@ class _ReloadOnHangup(Service):
         except ValueError:  # not the main thread (tests)
             self._previous = None
 
-    def stopService(self) -> Any:  # noqa: N802
+    def stopService(self) -> Any:
         if self._previous is not None:
             signal.signal(signal.SIGHUP, self._previous)
         return super().stopService()
 
 
-class _SftpService(StreamServerEndpointService):
-    """The SFTP listener; on stop, drains in-flight uploads before closing sessions."""
+class Listener(Service):
+    """Listens on an endpoint; ``listening`` fires with the port (its real number with tcp:0).
 
-    def __init__(self, endpoint: Any, factory: Any, grace: float) -> None:
-        super().__init__(endpoint, factory)
-        self.grace = grace
+    A failure to listen stops the reactor with a clear message instead of leaving a daemon
+    that answers nothing.
+    """
+
+    def __init__(self, name: str, endpoint: Any, factory: Any, reactor: Any) -> None:
+        self.setName(name)
+        self.endpoint = endpoint
+        self.factory = factory
+        self.reactor = reactor
+        self.port: Any = None
+        self.listening: defer.Deferred[Any] = defer.Deferred()
+
+    def startService(self) -> None:
+        super().startService()
+        d = self.endpoint.listen(self.factory)
+
+        def up(port: Any) -> Any:
+            self.port = port
+            self.listening.callback(port)
+            return port
+
+        def down(failure: Any) -> None:
+            print(
+                f"error: cannot listen for {self.name}: {failure.getErrorMessage()}",
+                file=sys.stderr,
+            )
+            self.listening.errback(failure)
+            if self.reactor.running:
+                self.reactor.stop()
+
+        d.addCallbacks(up, down)
 
     @defer.inlineCallbacks
-    def stopService(self):  # type: ignore[no-untyped-def]  # noqa: N802
-        listening = super().stopService()  # stop accepting connections first
+    def stopService(self):  # type: ignore[no-untyped-def]
+        yield defer.maybeDeferred(super().stopService)
+        if self.port is not None:
+            yield self.port.stopListening()
+
+
+class _SftpListener(Listener):
+    """On stop: no new sessions, then in-flight uploads finish within the grace period."""
+
+    grace = 30.0
+
+    @defer.inlineCallbacks
+    def stopService(self):  # type: ignore[no-untyped-def]
+        if self.port is not None:
+            yield self.port.stopListening()
+            self.port = None
         yield self.factory.shutdown(self.grace)
-        yield listening
+        yield defer.maybeDeferred(Service.stopService, self)
 
 
 class GatewayService(MultiService):
@@ -111,29 +155,39 @@ class GatewayService(MultiService):
             audit=self.audit,
             reactor=reactor,
         )
-        self.sftp = _SftpService(
-            serverFromString(reactor, config.sftp.listen),
-            self.sftp_factory,
-            config.sftp.shutdown_grace,
+        self.sftp = _SftpListener(
+            "sftp", serverFromString(reactor, config.sftp.listen), self.sftp_factory, reactor
         )
+        self.sftp.grace = config.sftp.shutdown_grace
         self.sftp.setServiceParent(self)
-        self.http = StreamServerEndpointService(
-            serverFromString(reactor, config.http.listen), make_site(self)
+        self.http = Listener(
+            "http", serverFromString(reactor, config.http.listen), make_site(self), reactor
         )
         self.http.setServiceParent(self)
 
-    def startService(self) -> None:  # noqa: N802
+    def startService(self) -> None:
         super().startService()
+        d = defer.gatherResults([self.sftp.listening, self.http.listening], consumeErrors=True)
+        d.addCallback(lambda _: self._started())
+        d.addErrback(lambda _: None)  # reported by the listener
+
+    def _started(self) -> None:
+        ports = self.listening_ports()
+        # Where we really listen (tcp:0 in tests): written atomically for clients and tests.
+        target = self.config.data_dir / "ports.json"
+        temp = target.with_suffix(".tmp")
+        temp.write_text(json.dumps(ports))
+        os.replace(temp, target)
         self.audit(
             "gateway.started",
-            sftp=self.config.sftp.listen,
-            http=self.config.http.listen,
+            sftp_port=ports.get("sftp"),
+            http_port=ports.get("http"),
             data_dir=str(self.config.data_dir),
             partners=sorted(self.partners().partners),
         )
 
     @defer.inlineCallbacks
-    def stopService(self):  # type: ignore[no-untyped-def]  # noqa: N802
+    def stopService(self):  # type: ignore[no-untyped-def]
         self.audit("gateway.stopping")
         yield super().stopService()
         self.audit("gateway.stopped")
@@ -141,12 +195,10 @@ class GatewayService(MultiService):
 
     def listening_ports(self) -> dict[str, int]:
         """Actual ports (useful with ``tcp:0``)."""
-        ports = {}
-        for name, svc in (("sftp", self.sftp), ("http", self.http)):
-            port = getattr(svc, "_waitingForPort", None)
-            result = getattr(port, "result", None)
-            if result is not None:
-                ports[name] = result.getHost().port
+        ports: dict[str, int] = {}
+        for listener in (self.sftp, self.http):
+            if listener.port is not None:
+                ports[str(listener.name)] = int(listener.port.getHost().port)
         return ports
 
 

@@ -109,7 +109,7 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._file: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        self._file: TextIO = open(path, "a", encoding="utf-8")
         self._json = structlog.wrap_logger(
             _LineSink([self._file], self._lock),
             processors=[
@@ -148,7 +148,7 @@ def console_stream() -> TextIO:
 def read_events(path: Path) -> Iterable[Mapping[str, Any]]:
     """Parse the audit file, skipping torn or foreign lines."""
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115
+        handle = open(path, encoding="utf-8")
     except FileNotFoundError:
         return
     with handle:

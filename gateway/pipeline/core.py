@@ -65,7 +65,7 @@ class GatewayCore(Service):
         self.on_processed: Callable[[str], None] | None = None
 
     # service ----------------------------------------------------------------------------
-    def startService(self) -> None:  # noqa: N802 (Twisted API)
+    def startService(self) -> None:
         super().startService()
         self._db_pool.start()
         if self.config.pipeline.workers > 0:
@@ -76,7 +76,7 @@ class GatewayCore(Service):
         self.reactor.callWhenRunning(self.resume)
 
     @defer.inlineCallbacks
-    def stopService(self):  # type: ignore[no-untyped-def]  # noqa: N802
+    def stopService(self):  # type: ignore[no-untyped-def]
         self._stopping = True
         running = list(self._running.values())
         if running:
@@ -104,9 +104,7 @@ class GatewayCore(Service):
 
     @defer.inlineCallbacks
     def accept_upload(self, partner_id: str, channel: str, name: str, temp_path: Path):  # type: ignore[no-untyped-def]
-        record: FileRecord = yield self.in_store(
-            self._accept, partner_id, channel, name, temp_path
-        )
+        record: FileRecord = yield self.in_store(self._accept, partner_id, channel, name, temp_path)
         self.audit(
             "file.received",
             file_id=record.id,
@@ -195,7 +193,9 @@ class GatewayCore(Service):
         if self._stopping:
             return
         attempts = yield self.in_store(self.store.note_attempt, record.id)
-        self.audit("file.processing", file_id=record.id, partner=record.partner_id, attempt=attempts)
+        self.audit(
+            "file.processing", file_id=record.id, partner=record.partner_id, attempt=attempts
+        )
         directory = partner_directory(self.config, self.partners())
         try:
             analysis = yield self._analyze(record, directory)

@@ -80,9 +80,7 @@ def commit_answers(
         if current is None or current.state != record.state:
             # Someone (an earlier run) finished this file already: never answer twice.
             return Outcome(current or record, already_done=True)
-        keys = [
-            (i.sender_qualifier, i.sender_id, i.control_number) for i in analysis.interchanges
-        ]
+        keys = [(i.sender_qualifier, i.sender_id, i.control_number) for i in analysis.interchanges]
         seen = tx.seen_interchanges(keys, exclude_file=record.id)
         duplicates = [n for n, key in enumerate(keys) if key in seen]
         responses = build_responses(
@@ -105,7 +103,11 @@ def commit_answers(
             )
             for r in group:
                 tx.add_response(
-                    record.id, kind, r.interchange_control, r.outbound_control, r.accepted,
+                    record.id,
+                    kind,
+                    r.interchange_control,
+                    r.outbound_control,
+                    r.accepted,
                     mailbox_id,
                 )
             outcome.placed.append(PlacedFile(kind, name, sha, len(content), tuple(group)))

@@ -309,9 +309,7 @@ class Store:
         return _file(rows[0]) if rows else None
 
     def files_in_state(self, state: str) -> list[FileRecord]:
-        rows = self._query(
-            "SELECT * FROM files WHERE state = ? ORDER BY received_at, id", (state,)
-        )
+        rows = self._query("SELECT * FROM files WHERE state = ? ORDER BY received_at, id", (state,))
         return [_file(r) for r in rows]
 
     def recent_files(self, partner_id: str | None = None, limit: int = 100) -> list[FileRecord]:
@@ -330,9 +328,7 @@ class Store:
                 "UPDATE files SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
                 (time.time(), file_id),
             )
-            row = tx._conn.execute(
-                "SELECT attempts FROM files WHERE id = ?", (file_id,)
-            ).fetchone()
+            row = tx._conn.execute("SELECT attempts FROM files WHERE id = ?", (file_id,)).fetchone()
         return int(row["attempts"]) if row else 0
 
     def mark_failed(self, file_id: str, error: str) -> None:
@@ -377,8 +373,7 @@ class Store:
     def pick_up(self, partner_id: str, name: str) -> MailboxRecord | None:
         with self.transaction() as tx:
             row = tx._conn.execute(
-                "SELECT * FROM mailbox WHERE partner_id = ? AND name = ? "
-                "AND picked_up_at IS NULL",
+                "SELECT * FROM mailbox WHERE partner_id = ? AND name = ? AND picked_up_at IS NULL",
                 (partner_id, name),
             ).fetchone()
             if row is None:

@@ -25,12 +25,12 @@ class _Json(resource.Resource):
 
 
 class Health(_Json):
-    def render_GET(self, request: Any) -> bytes:  # noqa: N802
+    def render_GET(self, request: Any) -> bytes:
         return self.send(request, 200, {"status": "ok"})
 
 
 class Ready(_Json):
-    def render_GET(self, request: Any) -> Any:  # noqa: N802
+    def render_GET(self, request: Any) -> Any:
         core = self.gateway.core
 
         def answer(writable: bool) -> None:
@@ -51,8 +51,9 @@ class Ready(_Json):
 
 def make_site(gateway: Any) -> server.Site:
     root = resource.Resource()
-    root.putChild(b"healthz", Health(gateway))
-    root.putChild(b"readyz", Ready(gateway))
+    children: dict[bytes, Any] = {b"healthz": Health(gateway), b"readyz": Ready(gateway)}
+    for path, child in children.items():
+        root.putChild(path, child)
     site = server.Site(root)
     site.displayTracebacks = False
     return site
