@@ -11,7 +11,7 @@ from zope.interface import implementer
 
 
 class Options(usage.Options):
-    optParameters = [  # noqa: RUF012
+    optParameters = [
         ["config", "c", None, "gateway config file (TOML)"],
         ["data-dir", "d", None, "data directory (env GATEWAY_DATA_DIR)"],
         ["partners", "p", None, "partner profile directory"],
@@ -26,10 +26,11 @@ class GatewayServiceMaker:
     description = "Clearinghouse EDI gateway (SFTP mailboxes, X12 acknowledgments)"
     options = Options
 
-    def makeService(self, options: Any) -> Any:  # noqa: N802
+    def makeService(self, options: Any) -> Any:
+        from twisted.internet import reactor
+
         from gateway.config import Overrides, load_config
         from gateway.service import make_service
-        from twisted.internet import reactor
 
         config = load_config(
             options["config"],
