@@ -30,18 +30,22 @@ class GatewayServiceMaker:
         from twisted.internet import reactor
 
         from gateway.config import Overrides, load_config
+        from gateway.errors import ConfigError
         from gateway.service import make_service
 
-        config = load_config(
-            options["config"],
-            Overrides(
-                data_dir=options["data-dir"],
-                sftp_listen=options["sftp-listen"],
-                http_listen=options["http-listen"],
-                partners_dir=options["partners"],
-            ),
-        )
-        return make_service(config, reactor)
+        try:
+            config = load_config(
+                options["config"],
+                Overrides(
+                    data_dir=options["data-dir"],
+                    sftp_listen=options["sftp-listen"],
+                    http_listen=options["http-listen"],
+                    partners_dir=options["partners"],
+                ),
+            )
+            return make_service(config, reactor)
+        except ConfigError as exc:  # twistd prints this without a traceback
+            raise usage.UsageError("\n" + "\n".join(str(p) for p in exc.problems)) from None
 
 
 serviceMaker = GatewayServiceMaker()
