@@ -25,9 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "gateway.toml"
 
 _ISA_ID_RE = re.compile(r"^[A-Za-z0-9 ]{1,15}$")
-_ISA_QUALIFIERS = frozenset(
-    {"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"}
-)
+_ISA_QUALIFIERS = frozenset({"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"})
 
 
 @dataclass(frozen=True)
@@ -155,9 +153,18 @@ class _Reader:
 
     def problem(self, section: str | None, key: str, message: str) -> None:
         line = key_line(self.text, section, key)
+        if line is None and key:
+            # a sub-table written as its own [section.key] header
+            line = key_line(self.text, f"{section}.{key}" if section else key, "")
+        if line is None and section is not None and "." in section:
+            # a dotted key inside the parent table: [sftp] lockout.max_failures = ...
+            parent, child = section.rsplit(".", 1)
+            line = key_line(self.text, parent, f"{child}.{key}")
         if line is None and section is not None:
             line = key_line(self.text, section, "")
-        self.problems.append(Problem(str(self.path), line, message))
+        problem = Problem(str(self.path), line, message)
+        if problem not in self.problems:  # e.g. "[x] must be a table" is met once per key read
+            self.problems.append(problem)
 
     def table(self, section: str) -> dict[str, Any]:
         node: Any = self.data
@@ -209,9 +216,13 @@ class _Reader:
                 if key not in keys and key.split(".")[0] not in nested:
                     self.problem(section, key, f"unknown setting {section}.{key}")
         sections = {s.split(".")[0] for s in self.known if s}
-        for key in self.data:
-            if key not in sections:
+        for key, value in self.data.items():
+            if key in sections:
+                continue
+            if isinstance(value, dict):
                 self.problem(key, "", f"unknown section [{key}]")
+            else:
+                self.problem(None, key, f"unknown setting {key} (settings belong in a [section])")
 
 
 def _positive(value: float) -> str | None:
@@ -327,9 +338,7 @@ def load_config(
     if effective.data_dir:
         config = replace(config, data_dir=Path(effective.data_dir).expanduser().absolute())
     if effective.partners_dir:
-        config = replace(
-            config, partners_dir=Path(effective.partners_dir).expanduser().absolute()
-        )
+        config = replace(config, partners_dir=Path(effective.partners_dir).expanduser().absolute())
     if effective.sftp_listen:
         config = replace(config, sftp=replace(config.sftp, listen=effective.sftp_listen))
     if effective.http_listen:
