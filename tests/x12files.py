@@ -94,6 +94,4 @@ def segments(data: bytes) -> list[list[str]]:
     """All segments of a (single-delimiter-set) X12 document, split into elements."""
     text = data.decode("latin-1")
     sep, term = text[3], text[105]
-    return [
-        s.strip().split(sep) for s in text.split(term) if s.strip()
-    ]
+    return [s.strip().split(sep) for s in text.split(term) if s.strip()]

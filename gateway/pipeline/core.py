@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,8 @@ class GatewayCore(Service):
         self._running: dict[str, Deferred[None]] = {}
         self._limit = defer.DeferredSemaphore(max(1, config.pipeline.workers))
         self._stopping = False
+        #: Crash tests hold the pipeline (files stay ``received``) with GATEWAY_PIPELINE_HOLD=1.
+        self.hold = os.environ.get("GATEWAY_PIPELINE_HOLD") == "1"
         #: Test hook: called with the file id when a file's step has committed.
         self.on_processed: Callable[[str], None] | None = None
 
@@ -167,7 +170,7 @@ class GatewayCore(Service):
     def submit(self, record: FileRecord) -> Deferred[None]:
         if record.id in self._running:
             return self._running[record.id]
-        if self._stopping:
+        if self._stopping or self.hold:
             return defer.succeed(None)
         d = self._limit.run(self._process, record)
         d.addErrback(self._unexpected, record)
