@@ -58,11 +58,7 @@ def readdress(
         pos = start + 106
         end = text.find("IEA" + sep, pos)
         body = text[pos:end] if end != -1 else text[pos:]
-        body = re.sub(
-            rf"(^|[\r\n{re.escape(terminator)}])GS{re.escape(sep)}([^{re.escape(sep)}]*){re.escape(sep)}[^{re.escape(sep)}]*{re.escape(sep)}[^{re.escape(sep)}]*{re.escape(sep)}",
-            lambda m: f"{m.group(1)}GS{sep}{m.group(2)}{sep}{sender[1]}{sep}{receiver[1]}{sep}",
-            body,
-        )
+        body = _rewrite_gs(body, sep, terminator, sender[1], receiver[1])
         out.append(body)
         pos = end if end != -1 else len(text)
         if end != -1 and number is not None:
@@ -76,6 +72,18 @@ def readdress(
             number += 1
     out.append(text[pos:])
     return "".join(out).encode("latin-1")
+
+
+def _rewrite_gs(body: str, sep: str, terminator: str, sender: str, receiver: str) -> str:
+    parts = body.split(terminator)
+    for n, part in enumerate(parts):
+        stripped = part.lstrip("\r\n")
+        if stripped.startswith("GS" + sep):
+            elements = stripped.split(sep)
+            if len(elements) > 3:
+                elements[2], elements[3] = sender, receiver
+            parts[n] = part[: len(part) - len(stripped)] + sep.join(elements)
+    return terminator.join(parts)
 
 
 def isa_fields(data: bytes) -> list[list[str]]:
