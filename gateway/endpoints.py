@@ -15,7 +15,8 @@ def check_endpoint_string(description: str) -> str | None:
         kind, args, kwargs = _parseServer(description, None)
     except Exception as exc:  # any parse failure is a config problem, not a crash
         return f"bad endpoint string {description!r}: {exc}"
-    name = str(kind).lower()
+    # Plugin-based parsers (tcp6, systemd...) come back as objects with a ``prefix``.
+    name = str(getattr(kind, "prefix", kind)).lower()
     if name not in _KNOWN:
         return f"unknown endpoint type {kind!r} in {description!r}"
     if name in ("tcp", "tcp6", "ssl"):

@@ -31,14 +31,18 @@ class PartnerRegistry:
     def __init__(self, config: GatewayConfig, audit: AuditLog) -> None:
         self.config = config
         self.audit = audit
-        self.current: PartnerSet = load_partners(str(config.partners_dir))
+        self.current: PartnerSet = self._load()
+
+    def _load(self) -> PartnerSet:
+        own = (self.config.interchange_qualifier, self.config.interchange_id)
+        return load_partners(str(self.config.partners_dir), own_interchange=own)
 
     def __call__(self) -> PartnerSet:
         return self.current
 
     def reload(self) -> bool:
         try:
-            fresh = load_partners(str(self.config.partners_dir))
+            fresh = self._load()
         except ConfigError as exc:
             self.audit(
                 "config.reload_failed",

@@ -262,14 +262,7 @@ def test_bad_endpoint_strings(tmp_path: Path, listen: str, needle: str) -> None:
     [
         "tcp:0",
         "tcp:2222:interface=127.0.0.1",
-        pytest.param(
-            "tcp6:2222:interface=\\:\\:1",
-            marks=pytest.mark.xfail(
-                strict=False,  # shared tree: a fix in endpoints.py should not break this run
-                reason="gateway/endpoints.py: _parseServer returns a parser plugin object for "
-                "tcp6, so str(kind) is not 'tcp6' and the string is called unknown",
-            ),
-        ),
+        "tcp6:2222:interface=\\:\\:1",
         "unix:/tmp/gw.sock",
     ],
 )
