@@ -1,0 +1,94 @@
+"""The ``gateway`` command and the twistd plugin, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gateway(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_check_config_demo_set_is_clean() -> None:
+    result = gateway("check-config")
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+
+
+def test_check_config_reports_every_problem_with_file_and_line(tmp_path: Path) -> None:
+    partners = tmp_path / "partners"
+    shutil.copytree(ROOT / "partners", partners)
+    profile = partners / "demo-billing.xml"
+    text = profile.read_text().replace('npi="1234567893"', 'npi="1234567890"')
+    profile.write_text(text)
+    (partners / "ext01.xml").write_text("<partner><oops></partner>\n")
+    config = tmp_path / "gateway.toml"
+    config.write_text('[sftp]\nlisten = "tcp:notaport"\n[pipeline]\nworkers = -1\n')
+    result = gateway("check-config", "--config", str(config), "--partners", str(partners))
+    assert result.returncode == 1
+    err = result.stderr
+    assert f"{config}:2:" in err  # the bad listen string, by line
+    assert f"{config}:4:" in err  # workers
+    assert f"{profile}:" in err and "1234567890" in err
+    assert f"{partners / 'ext01.xml'}:1:" in err
+
+
+def test_run_with_a_bad_config_exits_with_the_problem(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text("[gateway]\ninterchange_id = 'WAY TOO LONG FOR ISA06'\n")
+    result = gateway("run", "--config", str(config), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert f"{config}:2:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_twistd_plugin_runs_the_daemon(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    twistd = Path(sys.executable).with_name("twistd")
+    proc = subprocess.Popen(
+        [
+            str(twistd),
+            "-n",
+            "--pidfile=",
+            "gateway",
+            "--data-dir",
+            str(data),
+            "--sftp-listen",
+            "tcp:0:interface=127.0.0.1",
+            "--http-listen",
+            "tcp:0:interface=127.0.0.1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ, GATEWAY_PIPELINE_HOLD="1"),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (data / "ports.json").exists():
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert time.monotonic() < deadline, "twistd gateway did not start"
+            time.sleep(0.05)
+        ports = json.loads((data / "ports.json").read_text())
+        assert ports["sftp"] > 0 and ports["http"] > 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    events = [json.loads(line)["event"] for line in (data / "log" / "audit.jsonl").open()]
+    assert events[0] == "gateway.started" and events[-1] == "gateway.stopped"
