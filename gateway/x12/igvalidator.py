@@ -619,7 +619,9 @@ def _check_segment(seg: _Seg, data: Segment, delims: Delimiters) -> list[_EleIss
             if issue is not None:
                 issues.append(issue)
     if seg.syntax:
-        issues.extend(_check_syntax(seg, data, comp_sep))
+        # One IK4 per element: a syntax note on an element already reported adds nothing.
+        flagged = {i.position for i in issues}
+        issues.extend(i for i in _check_syntax(seg, data, comp_sep) if i.position not in flagged)
     return issues
 
 
@@ -668,7 +670,7 @@ def _check_syntax(seg: _Seg, data: Segment, comp_sep: str) -> list[_EleIssue]:
 # --------------------------------------------------------------------------- the walker
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Frame:
     loop: _Loop
     group: int
@@ -743,10 +745,11 @@ class _Run:
         )
 
     def report_missing(self, frame: _Frame, upto: int, position: int, line: int | None) -> None:
-        """Required children of ``frame`` before child index ``upto`` never seen."""
+        """Required children of ``frame`` (always the innermost frame) before child index
+        ``upto`` that this loop instance never saw."""
         loop = frame.loop
         start = loop.group_start[frame.group]
-        claim = self.claim_of(frame)
+        claim = self.claim()
         for i in range(start, upto):
             if frame.counts[i]:
                 continue
@@ -774,13 +777,6 @@ class _Run:
                     f"required loop {child.id} ({child.name}) is missing",
                     claim,
                 )
-
-    def claim_of(self, frame: _Frame) -> str | None:
-        idx = self.stack.index(frame) if frame in self.stack else len(self.stack) - 1
-        for f in reversed(self.stack[: idx + 1]):
-            if f.claim_id is not None:
-                return f.claim_id
-        return None
 
     def advance(self, frame: _Frame, index: int, position: int, line: int | None) -> None:
         group = frame.loop.groups[index]
@@ -1000,7 +996,7 @@ class _Run:
         claim_frame = next((f for f in reversed(self.stack) if f.loop.id == "2300"), None)
         if claim_frame is None:
             return
-        lx01 = data.elements[0] if data.elements else ""
+        lx01 = data.elements[0].split(self.delims.component)[0] if data.elements else ""
         if lx01 != str(claim_frame.lx_next):
             self.ele_error(
                 data,
