@@ -52,7 +52,7 @@ def _seg(doc: bytes, seg_id: str) -> list[list[str]]:
 def test_openssh_upload_of_a_corpus_837p_gets_an_accepting_999(
     daemon: Daemon, demo_key: Path
 ) -> None:
-    data = readdress(corpus_file("837p/imsweb-x12_valid.txt"), control=101)
+    data = readdress(corpus_file("837p/uhin-837.edi"), control=101)
     _put_openssh(daemon, demo_key, "claims.837", data)
     (ack,) = _fetch(daemon, demo_key, "_999.x12")
     isa = isa_fields(ack)[0]
@@ -77,7 +77,7 @@ def test_broken_837_gets_a_rejecting_999_with_ik3_ik4(daemon: Daemon, demo_key: 
 
 
 def test_bad_envelope_gets_a_ta1_and_duplicate_gets_025(daemon: Daemon, demo_key: Path) -> None:
-    good = readdress(corpus_file("837p/imsweb-x12_valid.txt"), control=103)
+    good = readdress(corpus_file("837p/uhin-837.edi"), control=103)
     # IEA02 that does not match ISA13 -> TA1 001
     bad = good.replace(b"IEA*1*000000103", b"IEA*1*000000999")
     _put_openssh(daemon, demo_key, "bad-envelope.837", bad)
@@ -120,7 +120,7 @@ def test_paramiko_upload_download_and_pick_up(daemon: Daemon, demo_key: Path) ->
 
 
 def test_audit_log_has_identifiers_not_phi(daemon: Daemon, demo_key: Path) -> None:
-    data = readdress(corpus_file("837p/imsweb-x12_valid.txt"), control=105)
+    data = readdress(corpus_file("837p/uhin-837.edi"), control=105)
     _put_openssh(daemon, demo_key, "phi.837", data)
     _fetch(daemon, demo_key, "_999.x12")
     log = (daemon.data_dir / "log" / "audit.jsonl").read_text()
@@ -143,7 +143,7 @@ def test_upload_survives_kill_9_and_is_answered_exactly_once(tmp_path: Path) -> 
     finally:
         del os.environ["GATEWAY_PIPELINE_HOLD"]
     try:
-        data = readdress(corpus_file("837p/imsweb-x12_valid.txt"), control=106)
+        data = readdress(corpus_file("837p/uhin-837.edi"), control=106)
         _put_openssh(daemon, key, "crash.837", data)  # sftp saw its upload succeed
         daemon.stop(signal.SIGKILL)
         daemon.start()
