@@ -2,7 +2,7 @@
 
 Conch's ``SSHUserAuthServer`` asks ``factory.portal`` for logins but never passes the peer
 address, which the per-address lockout needs; :class:`GatewayUserAuthServer` therefore swaps
-in a per-connection portal (:class:`_ConnectionPortal`) that knows the source address.
+in a per-connection portal (:class:`ConnectionPortal`) that knows the source address.
 
 Counting rules (documented for operators):
 
@@ -218,7 +218,7 @@ class Authenticator:
         return UnauthorizedLogin(reason)
 
 
-class _ConnectionPortal:
+class ConnectionPortal:
     """What ``SSHUserAuthServer`` needs of a portal, bound to one connection's address."""
 
     def __init__(self, authenticator: Authenticator, address: str) -> None:
@@ -244,7 +244,7 @@ class GatewayUserAuthServer(SSHUserAuthServer):
         self.clock = factory.reactor
         self.loginTimeout = min(self.loginTimeout, int(factory.config.idle_timeout) or 1)
         super().serviceStarted()
-        self.portal = _ConnectionPortal(factory.authenticator, peer_host(self.transport))
+        self.portal = ConnectionPortal(factory.authenticator, peer_host(self.transport))
 
 
 def peer_host(transport: Any) -> str:

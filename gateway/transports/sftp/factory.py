@@ -18,7 +18,7 @@ from gateway.config import SftpConfig
 from gateway.ports import Audit, Intake, Mailbox
 from gateway.profiles import Partner, PartnerSet, SftpUser
 from gateway.transports.sftp import jail
-from gateway.transports.sftp.auth import Authenticator, GatewayUserAuthServer
+from gateway.transports.sftp.auth import Authenticator, ConnectionPortal, GatewayUserAuthServer
 from gateway.transports.sftp.hostkeys import load_or_create_host_keys
 from gateway.transports.sftp.server import SftpAvatar, SftpContext
 from gateway.transports.sftp.throttle import LoginThrottle
@@ -131,6 +131,8 @@ class SftpFactory(SSHFactory):
             make_avatar=self._make_avatar,
             accepting=lambda: self.context.accepting,
         )
+        # Conch's userauth reads ``factory.portal``; ours swaps in a per-connection one.
+        self.portal = ConnectionPortal(self.authenticator, "unknown")
 
     def _make_avatar(self, partner: Partner, user: SftpUser, address: str) -> SftpAvatar:
         # The partner id names a staging directory: it must be one plain path component.

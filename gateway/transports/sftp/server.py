@@ -73,6 +73,12 @@ class SftpContext:
 
     def end(self, token: object) -> None:
         self.in_flight.discard(token)
+        if not self.in_flight and self._waiters:
+            # Next turn: the close's OK status is written (by conch, later in this same
+            # callback chain) before a waiting shutdown disconnects the client.
+            self.reactor.callLater(0, self._wake)
+
+    def _wake(self) -> None:
         if not self.in_flight:
             waiters, self._waiters = self._waiters, []
             for d in waiters:
@@ -208,6 +214,11 @@ class UploadHandle:
         self.opened_at = time.time()
         self.ctx.begin(self)
 
+    @property
+    def healthy(self) -> bool:
+        """Still open or closing, without an error (a failed upload does not exist)."""
+        return self.state in ("open", "closing") and self.error is None
+
     # ISFTPFile
     def writeChunk(self, offset: int, data: bytes) -> None:
         if self.state != "open" or self.error is not None:
@@ -266,6 +277,8 @@ class UploadHandle:
             self._discard()
         elif self.state == "closing" and not self.intake_called:
             self.state = "aborted"  # _synced sees it and discards
+        elif self.state == "failed":
+            self.state = "aborted"  # already discarded; conch's close() must not raise now
 
     def _synced(self, _: object) -> Deferred[None] | None:
         if self.state == "aborted":
@@ -409,11 +422,13 @@ class SftpHandler:
         return {b"posix-rename@openssh.com": b"1", b"fsync@openssh.com": b"1"}
 
     def openFile(self, filename: bytes, flags: int, attrs: dict[str, Any]) -> Any:
+        writing = bool(flags & (FXF_WRITE | FXF_APPEND | FXF_CREAT | FXF_TRUNC | FXF_EXCL))
+        if writing and len(jail.normalise(filename)) == 1:
+            raise jail.denied("uploads go to /inbound")  # a new file directly under /
         vpath = jail.resolve(filename)
         if vpath.is_dir:
             raise jail.denied("is a directory")
         assert vpath.name is not None
-        writing = bool(flags & (FXF_WRITE | FXF_APPEND | FXF_CREAT | FXF_TRUNC | FXF_EXCL))
         if vpath.area is Area.INBOUND:
             if flags & FXF_READ or not flags & FXF_WRITE:
                 raise jail.denied("/inbound is write-only")
@@ -551,7 +566,7 @@ class SftpHandler:
         else:
             return _file_attrs(st.st_size, st.st_mtime, 0o600)
         for handle in self.server.openFiles.values():
-            if isinstance(handle, UploadHandle) and handle.name == name:
+            if isinstance(handle, UploadHandle) and handle.name == name and handle.healthy:
                 return handle.getAttrs()
         if name in self.recent:
             size, when = self.recent[name]

@@ -1,0 +1,554 @@
+"""The SFTP transport over real sockets: paramiko and the OpenSSH ``sftp`` client."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+import pytest_twisted
+from paramiko.sftp import CMD_CLOSE
+from twisted.internet import defer, reactor
+from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
+
+from gateway.config import SftpLockoutConfig
+from gateway.transports.sftp import make_sftp_factory
+from gateway.transports.sftp.hostkeys import ED25519_FILE, RSA_FILE
+
+from .conftest import PASSWORD, Keys, Server, connect, sftp_client
+
+SFTP = "/usr/bin/sftp"
+
+
+def sleep(seconds: float) -> Any:
+    return deferLater(reactor, seconds, lambda: None)
+
+
+async def wait_for(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await sleep(0.02)
+
+
+# -- authentication ----------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_password_ed25519_and_rsa_logins(make_server: Any, keys: Keys) -> None:
+    server: Server = await make_server()
+    try:
+        for kwargs in (
+            {"password": PASSWORD},
+            {"pkey": keys.ed25519.paramiko()},
+            {"pkey": keys.rsa.paramiko()},
+        ):
+            transport = await deferToThread(connect, server.number, **kwargs)
+            assert transport.is_authenticated()
+            transport.close()
+        methods = [e["method"] for e in server.named("sftp.login.ok")]
+        assert methods == ["password", "publickey", "publickey"]
+        assert all(e["partner"] == "acme" for e in server.named("sftp.login.ok"))
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_wrong_password_and_unknown_key_fail(make_server: Any, keys: Keys) -> None:
+    server: Server = await make_server()
+    try:
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, server.number, password="wrong")
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, server.number, pkey=keys.other.paramiko())
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, server.number, "nobody", password=PASSWORD)
+        failed = server.named("sftp.login.failed")
+        assert [(e["username"], e["method"]) for e in failed] == [
+            ("acme", "password"),
+            ("acme", "publickey"),
+            ("nobody", "password"),
+        ]
+        assert all(e["address"] == "127.0.0.1" for e in failed)
+        assert PASSWORD not in repr(server.events) and "wrong" not in repr(server.events)
+        assert not server.named("sftp.login.ok")
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_lockout_per_user(make_server: Any, keys: Keys) -> None:
+    lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60)
+    server: Server = await make_server(lockout=lockout)
+    try:
+        # three failures from three addresses: no address reaches the limit, the user does
+        for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+            with pytest.raises(paramiko.AuthenticationException):
+                await deferToThread(connect, server.number, password="bad", source=source)
+        engaged = [e for e in server.named("sftp.login.locked") if e["action"] == "engaged"]
+        assert [e["scope"] for e in engaged] == ["user"]
+        # right password, fresh address: still refused while the user is locked
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, server.number, password=PASSWORD, source="127.0.0.5")
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, server.number, pkey=keys.ed25519.paramiko())
+        refused = [e for e in server.named("sftp.login.locked") if e["action"] == "refused"]
+        assert refused and all(e["scope"] == "user" for e in refused)
+        assert not server.named("sftp.login.ok")
+        # another user of another partner is not affected
+        transport = await deferToThread(connect, server.number, "beta", password=PASSWORD)
+        transport.close()
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_lockout_per_address(make_server: Any) -> None:
+    lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60)
+    server: Server = await make_server(lockout=lockout)
+    try:
+        for user in ("u1", "u2", "u3"):
+            with pytest.raises(paramiko.AuthenticationException):
+                await deferToThread(connect, server.number, user, password="x", source="127.0.0.9")
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, server.number, password=PASSWORD, source="127.0.0.9")
+        locked = server.named("sftp.login.locked")
+        assert {(e["scope"], e["action"]) for e in locked} == {
+            ("address", "engaged"),
+            ("address", "refused"),
+        }
+        # the same user from another address is fine
+        transport = await deferToThread(connect, server.number, password=PASSWORD)
+        transport.close()
+    finally:
+        await server.stop()
+
+
+# -- OpenSSH client -------------------------------------------------------------------------
+
+
+def run_openssh(port: int, key: Path, batch: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    (cwd / "batch").write_text(batch)
+    return subprocess.run(
+        [
+            SFTP,
+            "-F",
+            "/dev/null",
+            "-b",
+            str(cwd / "batch"),
+            "-i",
+            str(key),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-P",
+            str(port),
+            "acme@127.0.0.1",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client not installed")
+@pytest_twisted.ensureDeferred
+async def test_openssh_batch(make_server: Any, keys: Keys, tmp_path: Path) -> None:
+    server: Server = await make_server()
+    work = tmp_path / "client"
+    work.mkdir()
+    (work / "claims1.x12").write_bytes(b"ISA*00*first~" * 1000)
+    (work / "claims2.x12").write_bytes(b"ISA*00*second~" * 3000)
+    server.mailbox.add("acme", "r1.999", b"999 ack" * 5000)
+    server.mailbox.add("beta", "not-yours.835", b"x")
+    batch = "\n".join(
+        [
+            "put claims1.x12 /inbound/claims1.x12",
+            "cd /inbound",
+            "put claims2.x12 claims2.x12.part",
+            "rename claims2.x12.part claims2.x12",
+            "ls -l /outbound",
+            "get /outbound/r1.999 got.999",
+            "rm /outbound/r1.999",
+            "ls /inbound",
+            "",
+        ]
+    )
+    try:
+        result = await deferToThread(run_openssh, server.number, keys.ed25519.path, batch, work)
+        assert result.returncode == 0, result.stderr
+        assert "r1.999" in result.stdout and "not-yours" not in result.stdout
+        assert [(a.name, a.data) for a in server.intake.accepted] == [
+            ("claims1.x12", b"ISA*00*first~" * 1000),
+            ("claims2.x12", b"ISA*00*second~" * 3000),
+        ]
+        assert {a.partner_id for a in server.intake.accepted} == {"acme"}
+        assert (work / "got.999").read_bytes() == b"999 ack" * 5000
+        assert server.mailbox.picked == [("acme", "r1.999")]
+        assert server.staging_files() == []
+        assert [e["name"] for e in server.named("sftp.upload")] == ["claims1.x12", "claims2.x12"]
+        assert server.named("sftp.download")[0]["bytes"] == len(b"999 ack" * 5000)
+
+        # the same with an RSA user key (needs the RSA host key offered: server-sig-algs)
+        result = await deferToThread(
+            run_openssh, server.number, keys.rsa.path, "put claims1.x12 /inbound/rsa.x12\n", work
+        )
+        assert result.returncode == 0, result.stderr
+        assert server.intake.accepted[-1].name == "rsa.x12"
+    finally:
+        await server.stop()
+
+
+@pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client not installed")
+@pytest_twisted.ensureDeferred
+async def test_openssh_refused_operations_fail_the_batch(
+    make_server: Any, keys: Keys, tmp_path: Path
+) -> None:
+    server: Server = await make_server()
+    work = tmp_path / "client"
+    work.mkdir()
+    (work / "f.x12").write_bytes(b"data")
+    try:
+        for command in (
+            "put f.x12 /outbound/f.x12",
+            "mkdir /inbound/sub",
+            "put f.x12 /f.x12",
+            "ln -s /etc/passwd /inbound/link",
+            "get /etc/passwd",
+        ):
+            result = await deferToThread(
+                run_openssh, server.number, keys.ed25519.path, command + "\n", work
+            )
+            assert result.returncode != 0, command
+        assert server.intake.calls == 0
+    finally:
+        await server.stop()
+
+
+# -- the jail over the wire -----------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_jail_over_paramiko(make_server: Any, tmp_path: Path) -> None:
+    server: Server = await make_server()
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+
+    def scenario() -> None:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        try:
+            assert sftp.normalize(".") == "/"
+            assert sftp.normalize("inbound/../outbound") == "/outbound"
+            assert sorted(sftp.listdir("/")) == ["inbound", "outbound"]
+            assert stat.S_ISDIR(sftp.stat("/inbound").st_mode or 0)
+            for bad in ("..", "../..", "/inbound/../../etc"):
+                with pytest.raises(PermissionError):
+                    sftp.normalize(bad)
+            with pytest.raises(FileNotFoundError):
+                sftp.open("/etc/passwd")
+            with pytest.raises(FileNotFoundError):
+                sftp.stat("/etc")
+            with pytest.raises(FileNotFoundError):
+                sftp.listdir("/tmp")
+            with pytest.raises(PermissionError):
+                sftp.open("../escape.x12", "w")
+            with pytest.raises(PermissionError):
+                sftp.symlink("/etc/passwd", "/inbound/link")
+            with pytest.raises(PermissionError):
+                sftp.mkdir("/inbound/sub")
+            with pytest.raises(PermissionError):
+                sftp.rmdir("/inbound")
+            with pytest.raises(PermissionError):
+                sftp.open("/outbound/new.x12", "w")
+            with pytest.raises(PermissionError):
+                sftp.open("/root.x12", "w")
+            with pytest.raises(PermissionError):
+                sftp.open("/inbound/x.x12", "r")
+            with pytest.raises(PermissionError):
+                sftp.chmod("/outbound", 0o777)
+            with pytest.raises(OSError):
+                sftp.rename("/inbound/a.tmp", "/outbound/a")
+        finally:
+            transport.close()
+
+    try:
+        await deferToThread(scenario)
+        after = sorted(str(p) for p in tmp_path.rglob("*"))
+        created = set(after) - set(before)
+        assert all("/staging/" in p or p.endswith("/staging") for p in created), created
+        assert server.intake.calls == 0
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_shell_exec_and_forwarding_are_refused(make_server: Any) -> None:
+    server: Server = await make_server()
+
+    def scenario() -> tuple[int, bytes]:
+        transport = connect(server.number, password=PASSWORD)
+        try:
+            with pytest.raises(paramiko.ChannelException):
+                transport.open_channel("direct-tcpip", ("127.0.0.1", 22), ("127.0.0.1", 1))
+            channel = transport.open_session()
+            channel.exec_command("cat /etc/passwd")
+            status = channel.recv_exit_status()
+            return status, channel.recv_stderr(1000)
+        finally:
+            transport.close()
+
+    try:
+        status, message = await deferToThread(scenario)
+        assert status == 1
+        assert b"SFTP only" in message
+    finally:
+        await server.stop()
+
+
+# -- uploads --------------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_paramiko_put_get_and_temp_name(make_server: Any, tmp_path: Path) -> None:
+    server: Server = await make_server()
+    local = tmp_path / "local.x12"
+    local.write_bytes(os.urandom(300_000))
+    server.mailbox.add("acme", "big.835", os.urandom(3_000_000))
+
+    def scenario() -> list[str]:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        try:
+            sftp.put(str(local), "/inbound/direct.x12")  # confirms with stat()
+            sftp.put(str(local), "/inbound/.hidden")
+            listing = sftp.listdir("/inbound")
+            sftp.posix_rename("/inbound/.hidden", "/inbound/renamed.x12")
+            sftp.get(
+                "/outbound/big.835", str(tmp_path / "got"), max_concurrent_prefetch_requests=16
+            )
+            return listing
+        finally:
+            transport.close()
+
+    try:
+        listing = await deferToThread(scenario)
+        assert listing == [".hidden"]
+        assert [a.name for a in server.intake.accepted] == ["direct.x12", "renamed.x12"]
+        assert all(a.data == local.read_bytes() for a in server.intake.accepted)
+        got = (tmp_path / "got").read_bytes()
+        assert got == server.mailbox.files["acme"]["big.835"].read_bytes()
+        assert server.staging_files() == []
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_upload_over_max_size_fails_and_leaves_nothing(
+    make_server: Any, tmp_path: Path
+) -> None:
+    server: Server = await make_server(max_file_size=100_000)
+    local = tmp_path / "big.x12"
+    local.write_bytes(b"x" * 200_000)
+
+    def scenario() -> None:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        try:
+            # paramiko ignores a failed close; its put() notices through the stat() check
+            with pytest.raises(OSError):
+                sftp.put(str(local), "/inbound/big.x12")
+            # unpipelined writes show the server's message
+            handle = sftp.open("/inbound/big2.x12", "w")
+            with pytest.raises(OSError, match="too large"):
+                handle.write(b"y" * 200_000)
+                handle.flush()
+            handle.close()
+        finally:
+            transport.close()
+
+    try:
+        await deferToThread(scenario)
+        await wait_for(lambda: not server.factory.context.in_flight)
+        assert server.intake.calls == 0
+        assert server.staging_files() == []
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_aborted_upload_leaves_nothing(make_server: Any) -> None:
+    server: Server = await make_server()
+
+    def scenario() -> None:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        handle = sftp.open("/inbound/partial.x12", "w")
+        handle.write(b"ISA" * 50_000)
+        handle.flush()
+        transport.close()  # no FXP_CLOSE
+
+    try:
+        await deferToThread(scenario)
+        await wait_for(lambda: not server.factory.context.in_flight)
+        await wait_for(lambda: not server.factory.connections)
+        assert server.intake.calls == 0
+        assert server.staging_files() == []
+        assert not server.named("sftp.upload")
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_intake_failure_is_reported_to_the_client(make_server: Any, tmp_path: Path) -> None:
+    server: Server = await make_server()
+    server.intake.fail = True
+    local = tmp_path / "f.x12"
+    local.write_bytes(b"ISA" * 1000)
+
+    def scenario() -> None:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        try:
+            with pytest.raises(OSError):
+                sftp.put(str(local), "/inbound/f.x12")  # via its stat() check
+            handle = sftp.open("/inbound/g.x12", "w")
+            handle.write(b"ISA")
+            handle.flush()
+            with pytest.raises(OSError, match="not accepted"):
+                sftp._request(CMD_CLOSE, handle.handle)  # paramiko's close() hides errors
+            # a parked file whose rename fails stays parked, so the client can retry
+            sftp.put(str(local), "/inbound/f.x12.part")
+            with pytest.raises(OSError):
+                sftp.rename("/inbound/f.x12.part", "/inbound/f.x12")
+            assert sftp.listdir("/inbound") == ["f.x12.part"]
+        finally:
+            transport.close()
+
+    try:
+        await deferToThread(scenario)
+        assert server.intake.calls == 3
+        assert server.staging_files() == ["acme/parked/p-" + b"f.x12.part".hex()]
+    finally:
+        await server.stop()
+
+
+# -- lifecycle -----------------------------------------------------------------------------
+
+
+def test_host_keys_are_created_once_and_reused(tmp_path: Path) -> None:
+    from twisted.internet import reactor as r
+
+    from gateway.config import SftpConfig
+
+    kwargs: dict[str, Any] = {
+        "config": SftpConfig(),
+        "host_key_dir": tmp_path / "hostkeys",
+        "staging_dir": tmp_path / "staging",
+        "partners": lambda: None,
+        "intake": None,
+        "mailbox": None,
+        "audit": lambda *a, **k: None,
+        "reactor": r,
+    }
+    first = make_sftp_factory(**kwargs)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "hostkeys").iterdir()}
+    second = make_sftp_factory(**kwargs)
+    assert {k: v.blob() for k, v in first.publicKeys.items()} == {
+        k: v.blob() for k, v in second.publicKeys.items()
+    }
+    assert set(first.privateKeys) == {b"ssh-ed25519", b"ssh-rsa"}
+    assert first.privateKeys[b"ssh-rsa"].size() == 3072
+    for name in (ED25519_FILE, RSA_FILE):
+        assert stat.S_IMODE((tmp_path / "hostkeys" / name).stat().st_mode) == 0o600
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "hostkeys").iterdir()} == mtimes
+
+
+@pytest_twisted.ensureDeferred
+async def test_idle_timeout_disconnects(make_server: Any) -> None:
+    server: Server = await make_server(idle_timeout=0.5)
+    try:
+        transport = await deferToThread(connect, server.number, password=PASSWORD)
+        await sleep(1.2)
+        assert not transport.is_active()
+        assert not server.factory.connections
+        transport.close()
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_profile_reload_keeps_sessions(make_server: Any, keys: Keys) -> None:
+    from gateway.profiles import PartnerSet
+
+    server: Server = await make_server()
+    try:
+        transport, sftp = await deferToThread(sftp_client, server.number, password=PASSWORD)
+        server.partners[0] = PartnerSet({})  # reload: acme is gone
+        assert await deferToThread(sftp.listdir, "/") is not None
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, server.number, password=PASSWORD)
+        transport.close()
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_shutdown_waits_for_an_in_flight_upload(make_server: Any, tmp_path: Path) -> None:
+    server: Server = await make_server()
+    server.intake.hold = defer.Deferred()
+    local = tmp_path / "f.x12"
+    local.write_bytes(b"ISA" * 10_000)
+    transport, sftp = await deferToThread(sftp_client, server.number, password=PASSWORD)
+    put = deferToThread(sftp.put, str(local), "/inbound/f.x12", confirm=False)
+    await wait_for(lambda: server.intake.calls == 1)
+    stopped = server.factory.shutdown(grace=10)
+    await sleep(0.2)
+    assert not stopped.called and not put.called
+    # no new logins while draining
+    with pytest.raises((paramiko.SSHException, EOFError, OSError)):
+        await deferToThread(connect, server.number, password=PASSWORD)
+    server.intake.hold.callback(None)
+    await put  # the client got its OK
+    await stopped
+    assert [a.name for a in server.intake.accepted] == ["f.x12"]
+    assert not server.factory.connections
+    assert not transport.is_active() or (await sleep(0.2)) or not transport.is_active()
+    transport.close()
+    await server.port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_unbounded_paramiko_prefetch_is_not_quadratic(
+    make_server: Any, tmp_path: Path
+) -> None:
+    """paramiko's default unlimited prefetch: the read gate keeps it linear."""
+    server: Server = await make_server()
+    data = os.urandom(32 * 1024 * 1024)
+    server.mailbox.add("acme", "big.835", data)
+
+    def scenario() -> float:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        try:
+            start = time.monotonic()
+            sftp.get("/outbound/big.835", str(tmp_path / "got"))
+            return time.monotonic() - start
+        finally:
+            transport.close()
+
+    try:
+        elapsed = await deferToThread(scenario)
+        got = (tmp_path / "got").read_bytes()
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+        assert elapsed < 60  # 1.3 MB/s (the quadratic case) would take ~25 s; generous bound
+    finally:
+        await server.stop()
