@@ -70,7 +70,8 @@ class TransactionResult:
     st03: str | None
     errors: tuple[IgError, ...] = ()
     set_error_codes: tuple[str, ...] = ()
-    """IK502+ codes (e.g. ``3`` SE missing, ``4`` count, ``5`` control mismatch, ``I5``...)."""
+    """IK502+ codes (X12 718: ``2`` SE missing, ``3`` ST02/SE02 mismatch, ``4`` segment count,
+    ``5`` segment errors, ``I5`` implementation errors...)."""
     claim_count: int = 0
     segment_count: int = 0
 
@@ -88,7 +89,8 @@ class GroupResult:
     gs08: str
     transactions: tuple[TransactionResult, ...] = ()
     group_error_codes: tuple[str, ...] = ()
-    """AK905+ codes (e.g. ``2`` version not supported, ``4`` GE count, ``5`` GE06 mismatch)."""
+    """AK905+ codes (X12 716: ``2`` version not supported, ``4`` GS06/GE02 mismatch,
+    ``5`` GE01 count wrong...)."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class Response:
     interchange_control: str | None
     """The inbound ISA13 this answers (None for the REJECT report)."""
     accepted: bool
-    """TA1 A / 999 with AK9 A or E (some sets accepted); False otherwise."""
+    """TA1 A, or a 999 whose AK9 is A, E or P (at least one set accepted); False otherwise."""
     outbound_control: str | None = None
     """ISA13 of the response interchange we built (None for REJECT)."""
     details: Mapping[str, object] = field(default_factory=dict)
