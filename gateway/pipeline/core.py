@@ -149,7 +149,7 @@ class GatewayCore(Service):
             self.audit(
                 "file.picked_up",
                 partner=partner_id,
-                name=name,
+                file_name=name,
                 kind=entry.kind,
                 file_id=entry.file_id,
             )
@@ -258,7 +258,7 @@ class GatewayCore(Service):
                     self.audit(
                         "ack.ta1.written",
                         **base,
-                        name=placed.name,
+                        file_name=placed.name,
                         isa13=response.interchange_control,
                         ack_isa13=response.outbound_control,
                         accepted=response.accepted,
@@ -269,14 +269,14 @@ class GatewayCore(Service):
                     self.audit(
                         "ack.999.written",
                         **base,
-                        name=placed.name,
+                        file_name=placed.name,
                         isa13=response.interchange_control,
                         ack_isa13=response.outbound_control,
                         accepted=response.accepted,
                         **details,
                     )
                 else:
-                    self.audit("report.written", **base, name=placed.name, **details)
+                    self.audit("report.written", **base, file_name=placed.name, **details)
         event = "file.processed" if any_accepted else "file.rejected"
         self.audit(
             event,

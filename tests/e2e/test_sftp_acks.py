@@ -58,7 +58,7 @@ def test_openssh_upload_of_a_corpus_837p_gets_an_accepting_999(
     isa = isa_fields(ack)[0]
     assert isa[6].strip() == "CLEARINGHOUSE" and isa[8].strip() == "DEMOBILLING"
     assert isa[15] == "T"
-    assert _seg(ack, "AK1")[0][1:3] == ["HC", "1"]
+    assert _seg(ack, "AK1")[0][1:4] == ["HC", "800000372", "005010X222A1"]
     assert _seg(ack, "AK9")[0][1] == "A"
     assert _seg(ack, "IK5")[0][1] == "A"
     events = [e["event"] for e in daemon.audit_events()]
@@ -112,11 +112,14 @@ def test_paramiko_upload_download_and_pick_up(daemon: Daemon, demo_key: Path) ->
         sftp.getfo(f"/outbound/{name}", buffer, max_concurrent_prefetch_requests=16)
         assert buffer.getvalue().startswith(b"ISA")
         sftp.remove(f"/outbound/{name}")
-        assert outbound(sftp) == []
+        # ISA14=1 in this file: an accepting TA1 came with the 999
+        assert [n.endswith("_TA1.x12") for n in outbound(sftp)] == [True]
+        with pytest.raises(FileNotFoundError):
+            sftp.stat(f"/outbound/{name}")
     finally:
         sftp.close()
     picked = [e for e in daemon.audit_events() if e["event"] == "file.picked_up"]
-    assert picked and picked[0]["name"] == name
+    assert picked and picked[0]["file_name"] == name
 
 
 def test_audit_log_has_identifiers_not_phi(daemon: Daemon, demo_key: Path) -> None:
