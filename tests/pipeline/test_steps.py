@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> tuple[Store, BlobStore, PartnerDirectory]:
+def env(tmp_path: Path) -> Iterator[tuple[Store, BlobStore, PartnerDirectory]]:
     config = GatewayConfig(source="test", data_dir=tmp_path, partners_dir=ROOT / "partners")
     directory = partner_directory(config, load_partners(str(ROOT / "partners")))
     store = Store(tmp_path / "g.sqlite3")
