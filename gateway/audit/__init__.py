@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -128,11 +128,25 @@ class AuditLog:
                     structlog.dev.ConsoleRenderer(colors=False),
                 ],
             )
+        self._listeners: list[Callable[[str, Mapping[str, Any]], None]] = []
+
+    def subscribe(self, listener: Callable[[str, Mapping[str, Any]], None]) -> None:
+        """Also hand every event to ``listener(event, fields)`` (metrics, tests).
+
+        A listener that raises breaks nothing: the error is swallowed so that observing the
+        gateway can never stop it.
+        """
+        self._listeners.append(listener)
 
     def __call__(self, event: str, **fields: Any) -> None:
         self._json.info(event, **fields)
         if self._console is not None:
             self._console.info(event, **fields)
+        for listener in self._listeners:
+            try:
+                listener(event, fields)
+            except Exception:  # noqa: S110 - observers must not break the gateway
+                pass
 
     def close(self) -> None:
         with self._lock:

@@ -50,3 +50,18 @@ def test_tail_filters(tmp_path: Path) -> None:
 
 def test_tail_missing_file(tmp_path: Path) -> None:
     assert tail(tmp_path / "none.jsonl") == 1
+
+
+def test_listeners_see_events_and_cannot_break_logging(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    def broken(event: str, fields: object) -> None:
+        raise RuntimeError("observer bug")
+
+    log.subscribe(broken)
+    log.subscribe(lambda event, fields: seen.append((event, dict(fields))))
+    log("file.received", file_id="F1")
+    log.close()
+    assert seen == [("file.received", {"file_id": "F1"})]
+    assert [e["event"] for e in read_events(tmp_path / "audit.jsonl")] == ["file.received"]
