@@ -37,6 +37,7 @@ class Daemon:
     proc: subprocess.Popen[bytes] | None = None
     ports: dict[str, int] = field(default_factory=dict)
     log: Path | None = None
+    extra_args: list[str] = field(default_factory=list)
 
     def start(self, timeout: float = 30.0) -> None:
         ports_file = self.data_dir / "ports.json"
@@ -55,6 +56,7 @@ class Daemon:
                     "tcp:0:interface=127.0.0.1",
                     "--http-listen",
                     "tcp:0:interface=127.0.0.1",
+                    *self.extra_args,
                 ],
                 cwd=ROOT,
                 stdout=log,
