@@ -552,3 +552,42 @@ async def test_unbounded_paramiko_prefetch_is_not_quadratic(
         assert elapsed < 60  # 1.3 MB/s (the quadratic case) would take ~25 s; generous bound
     finally:
         await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_routine_sessions_log_nothing_but_conch_noise(
+    make_server: Any, tmp_path: Path
+) -> None:
+    from twisted.logger import LogLevel, globalLogPublisher
+
+    from gateway.transports.sftp import is_conch_noise
+
+    events: list[dict[str, Any]] = []
+    server: Server = await make_server()
+    local = tmp_path / "f.x12"
+    local.write_bytes(b"ISA" * 1000)
+    server.mailbox.add("acme", "r.999", b"999")
+
+    def scenario() -> None:
+        with pytest.raises(paramiko.AuthenticationException):
+            connect(server.number, password="nope")
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        sftp.put(str(local), "/inbound/f.x12")
+        sftp.get("/outbound/r.999", str(tmp_path / "r"), max_concurrent_prefetch_requests=4)
+        sftp.remove("/outbound/r.999")
+        transport.close()
+
+    globalLogPublisher.addObserver(events.append)
+    try:
+        await deferToThread(scenario)
+        await wait_for(lambda: not server.factory.connections)
+        await server.stop()
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    loud = [
+        e
+        for e in events
+        if not is_conch_noise(e)
+        and (e.get("log_level", LogLevel.info) >= LogLevel.warn or e.get("isError"))
+    ]
+    assert loud == []
