@@ -43,7 +43,7 @@ class SftpConfig:
     max_file_size: int = 512 * 1024 * 1024
     idle_timeout: float = 600.0
     window_size: int = 2 * 1024 * 1024
-    max_outstanding_reads: int = 64
+    max_outstanding_reads: int = 8
     shutdown_grace: float = 30.0
     lockout: SftpLockoutConfig = field(default_factory=SftpLockoutConfig)
 
@@ -297,7 +297,7 @@ def load_config(
         max_file_size=r.get("sftp", "max_file_size", int, 512 * 1024 * 1024, _positive),
         idle_timeout=r.get("sftp", "idle_timeout", float, 600.0, _positive),
         window_size=r.get("sftp", "window_size", int, 2 * 1024 * 1024, _positive),
-        max_outstanding_reads=r.get("sftp", "max_outstanding_reads", int, 64, _positive),
+        max_outstanding_reads=r.get("sftp", "max_outstanding_reads", int, 8, _positive),
         shutdown_grace=r.get("sftp", "shutdown_grace", float, 30.0, _positive),
         lockout=lockout,
     )

@@ -42,7 +42,10 @@ def is_noise(event: dict[str, Any]) -> bool:
 
 
 def _drop_noise(event: dict[str, Any]) -> PredicateResult:
-    return PredicateResult.no if is_noise(event) else PredicateResult.maybe
+    from gateway.transports.sftp import is_conch_noise
+
+    noisy = is_conch_noise(event) or is_noise(event)
+    return PredicateResult.no if noisy else PredicateResult.maybe
 
 
 def log_observer(level: str) -> Any:

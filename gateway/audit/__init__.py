@@ -54,6 +54,8 @@ EVENTS = frozenset(
         "sftp.upload.aborted",
         "sftp.upload.failed",
         "sftp.download",
+        "sftp.upload",
+        "staging.cleaned",
         "file.received",
         "file.processing",
         "file.processed",

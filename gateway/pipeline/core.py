@@ -36,6 +36,9 @@ from gateway.store.sqlite import FAILED, RECEIVED, FileRecord, Store
 
 T = TypeVar("T")
 
+#: Temp-named uploads that were never renamed are dropped after this many seconds.
+PARKED_MAX_AGE = 7 * 24 * 3600.0
+
 
 class GatewayCore(Service):
     """Intake + Mailbox + pipeline runner. Start it before the listeners, stop it after."""
@@ -76,6 +79,7 @@ class GatewayCore(Service):
                 max_workers=self.config.pipeline.workers,
                 mp_context=multiprocessing.get_context("spawn"),
             )
+        self.reactor.callWhenRunning(self._clean_staging)
         self.reactor.callWhenRunning(self.resume)
 
     @defer.inlineCallbacks
@@ -94,6 +98,31 @@ class GatewayCore(Service):
     def in_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Deferred[T]:
         reactor: IReactorThreads = self.reactor
         return threads.deferToThreadPool(reactor, self._db_pool, fn, *args, **kwargs)
+
+    def _clean_staging(self) -> Deferred[None]:
+        """Drop what a crash left in staging: temp files of uploads that never completed (their
+        clients never saw success) and temp-named uploads parked for over a week."""
+
+        def clean() -> tuple[int, int]:
+            partial = parked = 0
+            cutoff = time.time() - PARKED_MAX_AGE
+            for temp in self.staging_dir.glob("*/.upload-*"):
+                temp.unlink(missing_ok=True)
+                partial += 1
+            for temp in self.staging_dir.glob("*/.api-*"):
+                temp.unlink(missing_ok=True)
+                partial += 1
+            for old in self.staging_dir.glob("*/parked/*"):
+                if old.is_file() and old.stat().st_mtime < cutoff:
+                    old.unlink(missing_ok=True)
+                    parked += 1
+            return partial, parked
+
+        def report(counts: tuple[int, int]) -> None:
+            if any(counts):
+                self.audit("staging.cleaned", partial_uploads=counts[0], stale_parked=counts[1])
+
+        return self.in_store(clean).addCallback(report)
 
     # Intake -----------------------------------------------------------------------------
     def staging_for(self, partner_id: str) -> Path:
