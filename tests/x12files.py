@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
-if not CORPUS.exists():  # a checkout elsewhere: ../shared relative to the repository
-    CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+#: Real X12 files written by other projects (vendored from ../shared/corpus, see SOURCES.md).
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 
 DEMO_SENDER = ("ZZ", "DEMOBILLING")
 GATEWAY = ("ZZ", "CLEARINGHOUSE")

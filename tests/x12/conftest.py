@@ -16,9 +16,7 @@ import pytest
 from gateway.x12.results import EnvelopeParty, IgError, PartnerDirectory
 from gateway.x12.segments import Delimiters, Segment
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-if not CORPUS.is_dir():  # pragma: no cover - alternate checkout layout
-    CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"  # vendored, see SOURCES.md
 
 GATEWAY = ("ZZ", "GATEWAY")
 SUBMITTER = ("ZZ", "SUBMITTER")
