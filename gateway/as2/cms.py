@@ -1,0 +1,515 @@
+"""CMS (RFC 5652) pieces AS2 needs, on ``cryptography`` primitives and ``asn1crypto`` structures.
+
+- detached SignedData: sign (RSA PKCS#1 v1.5 or PSS) and verify (RSA v1.5/PSS, ECDSA) against a
+  set of trusted certificates — ``cryptography`` has no CMS verify API;
+- EnvelopedData: encrypt/decrypt with AES-128/256-CBC (3DES decrypt for old peers), RSA key
+  transport PKCS#1 v1.5 or OAEP — ``cryptography``'s PKCS7 envelope API does not do OAEP;
+- CompressedData (RFC 3274, zlib) as used by RFC 5402.
+
+Failures raise the `gateway.as2.errors` class whose disposition they map to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from asn1crypto import algos as asn1_algos
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core as asn1_core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+try:  # cryptography >= 43 moved 3DES out of the main algorithms module
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+except ImportError:  # pragma: no cover
+    from cryptography.hazmat.primitives.ciphers.algorithms import (  # type: ignore[no-redef,unused-ignore]
+        TripleDES,
+    )
+
+from gateway.as2.errors import (
+    AuthenticationFailed,
+    DecompressionFailed,
+    DecryptionFailed,
+    IntegrityCheckFailed,
+)
+
+PrivateKey = rsa.RSAPrivateKey
+KeyPair = tuple[rsa.RSAPrivateKey, x509.Certificate]
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+CIPHERS = ("aes128_cbc", "aes192_cbc", "aes256_cbc")
+
+
+def _hash(name: str) -> hashes.HashAlgorithm:
+    try:
+        return _HASHES[name]()
+    except KeyError:
+        raise ValueError(f"unsupported digest {name!r}") from None
+
+
+def load_private_key(pem: bytes, password: bytes | None = None) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(pem, password)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("only RSA private keys are supported for AS2")
+    return key
+
+
+def load_certificates(pem: bytes) -> list[x509.Certificate]:
+    """Every certificate in a PEM file (DER accepted for a single certificate)."""
+    if b"-----BEGIN" not in pem:
+        return [x509.load_der_x509_certificate(pem)]
+    return x509.load_pem_x509_certificates(pem)
+
+
+def _der_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _content_info(der: bytes, expected: str, error: type[Exception]) -> Any:
+    """Load a ContentInfo and return its content, raising ``error`` on anything unexpected."""
+    try:
+        info = asn1_cms.ContentInfo.load(der)
+        kind = info["content_type"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise error(f"not a CMS ContentInfo: {exc}") from exc
+    if kind != expected:
+        raise error(f"expected CMS {expected}, got {kind}")
+    return info["content"]
+
+
+def content_info_type(der: bytes) -> str | None:
+    """The ContentInfo content type (``signed_data``, ``enveloped_data``, ...), None if not CMS."""
+    try:
+        return cast(str, asn1_cms.ContentInfo.load(der)["content_type"].native)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# SignedData
+
+
+def sign_detached(
+    data: bytes,
+    key: rsa.RSAPrivateKey,
+    cert: x509.Certificate,
+    *,
+    digest: str = "sha256",
+    pss: bool = False,
+    signing_time: dt.datetime | None = None,
+) -> bytes:
+    """A DER ContentInfo/SignedData with a detached signature over ``data`` (signed attributes:
+    content-type, signing-time, message-digest)."""
+    hash_alg = _hash(digest)
+    when = signing_time or dt.datetime.now(dt.UTC)
+    attrs = asn1_cms.CMSAttributes(
+        [
+            asn1_cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+            asn1_cms.CMSAttribute(
+                {"type": "signing_time", "values": [asn1_cms.Time({"utc_time": when})]}
+            ),
+            asn1_cms.CMSAttribute(
+                {"type": "message_digest", "values": [hashlib.new(digest, data).digest()]}
+            ),
+        ]
+    )
+    to_sign = attrs.dump()
+    if pss:
+        salt = hash_alg.digest_size
+        signature = key.sign(
+            to_sign, padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=salt), hash_alg
+        )
+        sig_alg = asn1_algos.SignedDigestAlgorithm(
+            {
+                "algorithm": "rsassa_pss",
+                "parameters": asn1_algos.RSASSAPSSParams(
+                    {
+                        "hash_algorithm": {"algorithm": digest},
+                        "mask_gen_algorithm": {
+                            "algorithm": "mgf1",
+                            "parameters": {"algorithm": digest},
+                        },
+                        "salt_length": salt,
+                    }
+                ),
+            }
+        )
+    else:
+        signature = key.sign(to_sign, padding.PKCS1v15(), hash_alg)
+        sig_alg = asn1_algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"})
+    asn_cert = _der_cert(cert)
+    signer = asn1_cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": asn1_cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": asn1_cms.IssuerAndSerialNumber(
+                        {"issuer": asn_cert.issuer, "serial_number": asn_cert.serial_number}
+                    )
+                }
+            ),
+            "digest_algorithm": {"algorithm": digest},
+            "signed_attrs": attrs,
+            "signature_algorithm": sig_alg,
+            "signature": signature,
+        }
+    )
+    signed = asn1_cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [{"algorithm": digest}],
+            "encap_content_info": {"content_type": "data"},
+            "certificates": [asn_cert],
+            "signer_infos": [signer],
+        }
+    )
+    return cast(
+        bytes, asn1_cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    )
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A signature that verified: who signed, with which digest, and the content's digest."""
+
+    certificate: x509.Certificate
+    digest_algorithm: str
+    content_digest: bytes
+
+
+def _set_of_encoding(attrs: Any) -> bytes:
+    """The signed attributes as hashed: their received contents under a SET OF (0x31) tag."""
+    contents: bytes = attrs.contents
+    size = len(contents)
+    if size < 0x80:
+        length = bytes([size])
+    else:
+        raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(raw)]) + raw
+    return b"\x31" + length + contents
+
+
+def _sid_matches(sid: Any, cert: x509.Certificate) -> bool:
+    asn_cert = _der_cert(cert)
+    if sid.name == "issuer_and_serial_number":
+        value = sid.chosen
+        return bool(
+            value["serial_number"].native == asn_cert.serial_number
+            and value["issuer"] == asn_cert.issuer
+        )
+    if sid.name == "subject_key_identifier":
+        return bool(sid.chosen.native == asn_cert.key_identifier)
+    return False
+
+
+def _verify_raw(
+    cert: x509.Certificate, signature: bytes, data: bytes, sig_alg: Any, digest: str
+) -> bool:
+    public = cert.public_key()
+    try:
+        algo = sig_alg.signature_algo
+    except ValueError:
+        return False
+    try:
+        if isinstance(public, rsa.RSAPublicKey) and algo == "rsassa_pkcs1v15":
+            public.verify(signature, data, padding.PKCS1v15(), _hash(digest))
+        elif isinstance(public, rsa.RSAPublicKey) and algo == "rsassa_pss":
+            params = sig_alg["parameters"]
+            pss_hash = _hash(params["hash_algorithm"]["algorithm"].native)
+            mgf_hash = _hash(params["mask_gen_algorithm"]["parameters"]["algorithm"].native)
+            pad = padding.PSS(mgf=padding.MGF1(mgf_hash), salt_length=params["salt_length"].native)
+            public.verify(signature, data, pad, pss_hash)
+        elif isinstance(public, ec.EllipticCurvePublicKey) and algo == "ecdsa":
+            public.verify(signature, data, ec.ECDSA(_hash(digest)))
+        else:
+            return False
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def verify_detached(
+    data: bytes, signature_der: bytes, trusted: Sequence[x509.Certificate]
+) -> Verified:
+    """Verify a detached CMS signature over ``data`` by one of the ``trusted`` certificates.
+
+    Certificates embedded in the SignedData are never trusted on their own.  Content whose digest
+    differs from the signed message-digest → `IntegrityCheckFailed`; a signer that is not one of
+    ``trusted`` or a signature value that does not verify → `AuthenticationFailed`.
+    """
+    signed = _content_info(signature_der, "signed_data", AuthenticationFailed)
+    try:
+        signer_infos = list(signed["signer_infos"])
+    except (ValueError, TypeError) as exc:
+        raise AuthenticationFailed(f"malformed SignedData: {exc}") from exc
+    if not signer_infos:
+        raise AuthenticationFailed("SignedData has no signer")
+    if not trusted:
+        raise AuthenticationFailed("no certificate configured to verify the partner's signature")
+    integrity_error: IntegrityCheckFailed | None = None
+    for info in signer_infos:
+        try:
+            digest = info["digest_algorithm"]["algorithm"].native
+            _hash(digest)
+            sid = info["sid"]
+            sig_alg = info["signature_algorithm"]
+            signature = info["signature"].native
+            attrs = info["signed_attrs"]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuthenticationFailed(f"malformed SignerInfo: {exc}") from exc
+        content_digest = hashlib.new(digest, data).digest()
+        ordered = sorted(trusted, key=lambda c: not _sid_matches(sid, c))
+        if isinstance(attrs, asn1_core.Void):
+            # No signed attributes: the signature is over the content itself.
+            for cert in ordered:
+                if _verify_raw(cert, signature, data, sig_alg, digest):
+                    return Verified(cert, digest, content_digest)
+            if any(_sid_matches(sid, c) for c in trusted):
+                integrity_error = IntegrityCheckFailed("signature does not match the content")
+            continue
+        message_digest = None
+        for attr in attrs:
+            if attr["type"].native == "message_digest":
+                message_digest = attr["values"][0].native
+        if message_digest != content_digest:
+            integrity_error = IntegrityCheckFailed(
+                "content digest differs from the signed message-digest (content altered)"
+            )
+            continue
+        to_verify = _set_of_encoding(attrs)
+        for cert in ordered:
+            if _verify_raw(cert, signature, to_verify, sig_alg, digest):
+                return Verified(cert, digest, content_digest)
+        if any(_sid_matches(sid, c) for c in trusted):
+            raise AuthenticationFailed(
+                "signature value does not verify with the partner's certificate"
+            )
+        raise AuthenticationFailed("signer is not one of the partner's configured certificates")
+    raise integrity_error or AuthenticationFailed("no signer verified")
+
+
+# ---------------------------------------------------------------------------------------------
+# EnvelopedData
+
+
+def encrypt(
+    data: bytes,
+    recipients: Sequence[x509.Certificate],
+    *,
+    cipher: str = "aes256_cbc",
+    oaep: bool = False,
+    oaep_hash: str = "sha256",
+) -> bytes:
+    """DER ContentInfo/EnvelopedData: ``cipher`` content encryption, RSA key transport per
+    recipient (PKCS#1 v1.5, or OAEP with MGF1 over ``oaep_hash``)."""
+    if cipher not in CIPHERS:
+        raise ValueError(f"unsupported cipher {cipher!r}")
+    key_size = int(cipher[3:6]) // 8
+    content_key = os.urandom(key_size)
+    iv = os.urandom(16)
+    padder = sym_padding.PKCS7(128).padder()
+    padded = padder.update(data) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(content_key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    infos = []
+    for cert in recipients:
+        public = cert.public_key()
+        if not isinstance(public, rsa.RSAPublicKey):
+            raise ValueError("only RSA recipients are supported")
+        if oaep:
+            h = _hash(oaep_hash)
+            encrypted_key = public.encrypt(
+                content_key, padding.OAEP(mgf=padding.MGF1(h), algorithm=h, label=None)
+            )
+            key_alg = asn1_cms.KeyEncryptionAlgorithm(
+                {
+                    "algorithm": "rsaes_oaep",
+                    "parameters": asn1_algos.RSAESOAEPParams(
+                        {
+                            "hash_algorithm": {"algorithm": oaep_hash},
+                            "mask_gen_algorithm": {
+                                "algorithm": "mgf1",
+                                "parameters": {"algorithm": oaep_hash},
+                            },
+                        }
+                    ),
+                }
+            )
+        else:
+            encrypted_key = public.encrypt(content_key, padding.PKCS1v15())
+            key_alg = asn1_cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"})
+        asn_cert = _der_cert(cert)
+        infos.append(
+            asn1_cms.RecipientInfo(
+                {
+                    "ktri": asn1_cms.KeyTransRecipientInfo(
+                        {
+                            "version": "v0",
+                            "rid": asn1_cms.RecipientIdentifier(
+                                {
+                                    "issuer_and_serial_number": asn1_cms.IssuerAndSerialNumber(
+                                        {
+                                            "issuer": asn_cert.issuer,
+                                            "serial_number": asn_cert.serial_number,
+                                        }
+                                    )
+                                }
+                            ),
+                            "key_encryption_algorithm": key_alg,
+                            "encrypted_key": encrypted_key,
+                        }
+                    )
+                }
+            )
+        )
+    enveloped = asn1_cms.EnvelopedData(
+        {
+            "version": "v0",
+            "recipient_infos": infos,
+            "encrypted_content_info": {
+                "content_type": "data",
+                "content_encryption_algorithm": {
+                    "algorithm": cipher,
+                    "parameters": asn1_core.OctetString(iv),
+                },
+                "encrypted_content": ciphertext,
+            },
+        }
+    )
+    info = asn1_cms.ContentInfo({"content_type": "enveloped_data", "content": enveloped})
+    return cast(bytes, info.dump())
+
+
+@dataclass(frozen=True)
+class Decrypted:
+    content: bytes
+    cipher: str  # asn1crypto name: aes128_cbc, aes256_cbc, tripledes_3key
+    key_transport: str  # rsaes_pkcs1v15 | rsaes_oaep
+    certificate: x509.Certificate  # which of our certificates the key was found for
+
+
+def _unwrap_key(key: rsa.RSAPrivateKey, ktri: Any) -> bytes:
+    alg = ktri["key_encryption_algorithm"]
+    name = alg["algorithm"].native
+    encrypted_key = ktri["encrypted_key"].native
+    if name == "rsaes_pkcs1v15":
+        return key.decrypt(encrypted_key, padding.PKCS1v15())
+    if name == "rsaes_oaep":
+        params = alg["parameters"]
+        h = _hash(params["hash_algorithm"]["algorithm"].native)
+        mgf = _hash(params["mask_gen_algorithm"]["parameters"]["algorithm"].native)
+        label = params["p_source_algorithm"]["parameters"].native or None
+        return key.decrypt(
+            encrypted_key, padding.OAEP(mgf=padding.MGF1(mgf), algorithm=h, label=label)
+        )
+    raise DecryptionFailed(f"unsupported key transport {name}")
+
+
+def _decrypt_content(eci: Any, content_key: bytes) -> tuple[str, bytes]:
+    alg = eci["content_encryption_algorithm"]
+    name = alg["algorithm"].native
+    ciphertext = eci["encrypted_content"].native
+    if ciphertext is None:
+        raise DecryptionFailed("EnvelopedData has no encrypted content")
+    if name in CIPHERS:
+        block: algorithms.AES | TripleDES = algorithms.AES(content_key)
+        block_bits = 128
+    elif name == "tripledes_3key":
+        block = TripleDES(content_key)
+        block_bits = 64
+    else:
+        raise DecryptionFailed(f"unsupported content encryption {name}")
+    iv = alg["parameters"].native
+    decryptor = Cipher(block, modes.CBC(iv)).decryptor()
+    padded = decryptor.update(ciphertext) + decryptor.finalize()
+    unpadder = sym_padding.PKCS7(block_bits).unpadder()
+    return name, unpadder.update(padded) + unpadder.finalize()
+
+
+def decrypt(der: bytes, keys: Sequence[KeyPair]) -> Decrypted:
+    """Decrypt EnvelopedData with whichever of ``keys`` it was encrypted to.
+
+    Recipients are matched by issuer+serial or subject key identifier; if none matches, every key
+    is tried on every RSA recipient (peers that got our serial number wrong).
+    """
+    enveloped = _content_info(der, "enveloped_data", DecryptionFailed)
+    try:
+        recipients = [ri.chosen for ri in enveloped["recipient_infos"] if ri.name == "ktri"]
+        eci = enveloped["encrypted_content_info"]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DecryptionFailed(f"malformed EnvelopedData: {exc}") from exc
+    if not recipients:
+        raise DecryptionFailed("no RSA key-transport recipient")
+    if not keys:
+        raise DecryptionFailed("no private key configured")
+    pairs = [(k, c, r) for k, c in keys for r in recipients]
+    flags = [_sid_matches(r["rid"], c) for _, c, r in pairs]
+    matched = any(flags)
+    attempts = [p for p, f in zip(pairs, flags, strict=True) if f]
+    attempts += [p for p, f in zip(pairs, flags, strict=True) if not f]
+    last: Exception | None = None
+    for key, cert, ktri in attempts:
+        try:
+            content_key = _unwrap_key(key, ktri)
+            name, content = _decrypt_content(eci, content_key)
+        except DecryptionFailed:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            last = exc
+            continue
+        return Decrypted(content, name, ktri["key_encryption_algorithm"]["algorithm"].native, cert)
+    hint = "" if matched else " (not encrypted to any of our certificates)"
+    raise DecryptionFailed(f"could not decrypt{hint}: {last}")
+
+
+# ---------------------------------------------------------------------------------------------
+# CompressedData (RFC 3274)
+
+
+def compress(data: bytes, level: int = 6) -> bytes:
+    compressed = asn1_cms.CompressedData(
+        {
+            "version": "v0",
+            "compression_algorithm": {"algorithm": "zlib"},
+            "encap_content_info": {
+                "content_type": "data",
+                "content": asn1_cms.ParsableOctetString(zlib.compress(data, level)),
+            },
+        }
+    )
+    info = asn1_cms.ContentInfo({"content_type": "compressed_data", "content": compressed})
+    return cast(bytes, info.dump())
+
+
+def decompress(der: bytes) -> bytes:
+    compressed = _content_info(der, "compressed_data", DecompressionFailed)
+    try:
+        algorithm = compressed["compression_algorithm"]["algorithm"].native
+        if algorithm != "zlib":
+            raise DecompressionFailed(f"unsupported compression {algorithm}")
+        content = compressed["encap_content_info"]["content"]
+        data = content.native if not isinstance(content, asn1_core.Void) else None
+        if data is None:
+            raise DecompressionFailed("CompressedData has no content")
+        return zlib.decompress(data)
+    except DecompressionFailed:
+        raise
+    except (ValueError, TypeError, KeyError, zlib.error) as exc:
+        raise DecompressionFailed(f"cannot decompress: {exc}") from exc
