@@ -40,6 +40,17 @@ class SftpUser:
 
 
 @dataclass(frozen=True)
+class ApiToken:
+    """A bearer token for the HTTP API: ``<id>.<secret>``, of which the profile keeps only
+    the SHA-256 of the whole token string (see :mod:`gateway.api.auth` for why a fast hash is
+    enough for random 256-bit secrets)."""
+
+    id: str
+    sha256: bytes
+    """The 32-byte digest of the UTF-8 token ``<id>.<secret>``."""
+
+
+@dataclass(frozen=True)
 class As2Identity:
     """Room for AS2 (used by the AS2 issue): name, certificates and policy."""
 
@@ -80,6 +91,8 @@ class Partner:
     demo: bool = False
     providers: tuple[Provider, ...] = ()
     """The providers behind ``npis``/``tins``, in profile order (submitters only)."""
+    api_tokens: tuple[ApiToken, ...] = ()
+    """Bearer tokens of the HTTP API (hashes only)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,14 @@ class PartnerSet:
             for user in partner.sftp_users:
                 if user.name == username:
                     return partner, user
+        return None
+
+    def by_api_token(self, token_id: str) -> tuple[Partner, ApiToken] | None:
+        """The partner owning API token ``token_id`` (token ids are unique across profiles)."""
+        for partner in self.partners.values():
+            for token in partner.api_tokens:
+                if token.id == token_id:
+                    return partner, token
         return None
 
     def by_payer_id(self, payer_id: str) -> Partner | None:
@@ -180,6 +201,12 @@ def _schema_message(message: str) -> str | None:
             "password-hash must be a bcrypt ($2a$/$2b$/$2y$) or $argon2id$ hash; "
             "plaintext passwords are not accepted"
         )
+    if "token" in message and "pattern" in message and "attribute" not in message:
+        # never echo the value: it may be the token itself
+        return (
+            "an API token must be given as 'sha256:' and the 64 lower-case hex digits of the "
+            "SHA-256 of the whole token; the token itself is never accepted"
+        )
     if "No matching global declaration available for the validation root" in message:
         return f'the root element must be <partner xmlns="{NAMESPACE}">'
     return message.replace("{" + NAMESPACE + "}", "")
@@ -195,6 +222,7 @@ class _Loaded:
     interchange_line: int | None
     user_lines: dict[str, int | None]
     payer_id_lines: dict[str, int | None]
+    token_lines: dict[str, int | None] = field(default_factory=dict)
 
 
 class _FileChecker:
@@ -241,9 +269,10 @@ class _FileChecker:
         providers = self.providers(root)
         users = self.users(root)
         as2 = self.as2(root)
+        tokens = self.api_tokens(root) if valid else []
         if not valid:
             return None
-        return self.partner(root, providers, users, as2)
+        return self.partner(root, providers, users, as2, tokens)
 
     def providers(self, root: Any) -> list[Provider]:
         result = []
@@ -278,6 +307,14 @@ class _FileChecker:
             result.append(SftpUser(name=name, public_keys=tuple(keys), password_hash=password_hash))
         return result
 
+    def api_tokens(self, root: Any) -> list[ApiToken]:
+        """Tokens of a schema-valid file (the schema checked the ``sha256:<hex>`` form)."""
+        result = []
+        for node in _findall(root, "p:api/p:token"):
+            digest = _text(node).removeprefix("sha256:")
+            result.append(ApiToken(id=_attr(node, "id"), sha256=bytes.fromhex(digest)))
+        return result
+
     def as2(self, root: Any) -> As2Identity | None:
         node = _find(root, "p:as2")
         if node is None:
@@ -305,6 +342,7 @@ class _FileChecker:
         providers: list[Provider],
         users: list[SftpUser],
         as2: As2Identity | None,
+        tokens: list[ApiToken],
     ) -> _Loaded | None:
         partner_id = _attr(root, "id")
         role = _text(_find(root, "p:role"))
@@ -349,6 +387,7 @@ class _FileChecker:
             source=self.file,
             demo=_attr(root, "demo") in ("true", "1"),
             providers=tuple(providers),
+            api_tokens=tuple(tokens),
         )
         return _Loaded(
             partner=partner,
@@ -357,6 +396,7 @@ class _FileChecker:
             interchange_line=_line(interchange),
             user_lines={_attr(n, "name"): _line(n) for n in _findall(root, "p:sftp/p:user")},
             payer_id_lines={_text(n): _line(n) for n in payer_id_nodes},
+            token_lines={_attr(n, "id"): _line(n) for n in _findall(root, "p:api/p:token")},
         )
 
 
@@ -423,9 +463,9 @@ def load_partners(
 
     Raises :class:`gateway.errors.ConfigError` listing every problem in every file (XML syntax
     errors and XSD violations with their line, duplicate partner ids / interchange ids / SFTP
-    user names / payer ids across files, unreadable keys, plaintext passwords, role/kind
-    mismatches). ``own_interchange`` is the gateway's own ISA qualifier and ID, which no
-    partner may use.
+    user names / payer ids / API token ids across files, unreadable keys, plaintext passwords
+    and tokens, role/kind mismatches). ``own_interchange`` is the gateway's own ISA qualifier
+    and ID, which no partner may use.
     """
     folder = Path(directory)
     if not folder.is_dir():
@@ -475,6 +515,11 @@ def load_partners(
         problems,
         "SFTP user",
         ((name, i.file, line, repr(name)) for i in loaded for name, line in i.user_lines.items()),
+    )
+    _duplicates(
+        problems,
+        "API token id",
+        ((tid, i.file, line, repr(tid)) for i in loaded for tid, line in i.token_lines.items()),
     )
     _duplicates(
         problems,
