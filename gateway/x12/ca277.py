@@ -1,0 +1,401 @@
+"""The clearinghouse's own 277CA (005010X214): the front-end verdict on every claim.
+
+One interchange answers one inbound file: ``ISA``/``GS*HN``, then one ``ST*277`` per
+inbound 837 transaction set (an :class:`AckBatch`), each shaped as::
+
+    BHT*0085*08*<ref>*<date>*<time>*TH
+    HL 20  information source      NM1*AY (us), TRN*1 (our receipt trace), DTP*050, DTP*009
+    HL 21  information receiver    NM1*41 (the 837's submitter), TRN*2 (the 837's BHT03),
+                                   STC*A1:19:AY, QTY*90/AA, AMT*YU/YY
+    HL 19  billing provider        NM1*85 (NPI, else TIN), TRN*1, STC*A1:19:85, QTY*QA/QC,
+                                   AMT*YU/YY (per provider)
+    HL PT  patient, one per claim  NM1*QC, TRN*2 (CLM01), STC (A1:20 accepted, or one STC
+                                   per rejection code), REF*D9, REF*BLT, DTP*472
+
+Notes on the guide (checked against pyx12's X214 map and the TR3 as stupidedi encodes it):
+
+* 2200C TRN and STC are *situational* in the TR3, but pyx12's map makes them required
+  (that is why pyx12 rejects the TR3's own business scenario 1, which has no 2200C).  We
+  always send them, so our 277CAs satisfy both.
+* 2220D (service line) STC02 is "not used" in the TR3 but required in pyx12's map; we send
+  no 2220D loops (line problems are reported at claim level, with the line number in STC12).
+* STC10/STC11 may only carry entity codes 36/40/41/AY/PR; each rejection therefore gets its
+  own STC (STC01 with its entity) rather than being packed into STC10/STC11.
+
+Values echoed from the 837 are cleaned (printable ASCII, no delimiters, cut to length).
+The 277CA carries patient names and member IDs (the guide requires them); logs must not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from gateway.x12.acks import OUTBOUND, SEGMENT_END, BuiltAck, Gateway, clean, format_control
+from gateway.x12.claims import Claim, Party
+from gateway.x12.edits import CLAIM_ENTITY_CODES, ClaimVerdict, Failure
+from gateway.x12.envelope import ISA_QUALIFIERS, USAGE_INDICATORS
+
+IMPLEMENTATION_277CA = "005010X214"
+ACCEPTED_STATUS = "A1:20"
+"""Claim-level STC01 for an accepted claim: received, accepted for processing."""
+RECEIPT_STATUS = "A1:19"
+"""Summary STC01 (2200B/2200C): entity acknowledges receipt (+ entity code)."""
+MAX_STC_PER_CLAIM = 10
+"""Rejection STCs per claim; further codes are summarised in the last one's text."""
+MAX_TEXT = 264
+"""STC12 maximum length."""
+_ZERO = Decimal(0)
+_TEXT_MAP = str.maketrans({":": ";", "*": " ", "~": " ", "^": " "})
+"""Free text keeps its sense when a character is one of our delimiters."""
+
+
+@dataclass(frozen=True)
+class AckBatch:
+    """The verdicts on one inbound 837 transaction set, with what the 277CA echoes."""
+
+    verdicts: Sequence[ClaimVerdict]
+    received: date
+    """When the file arrived (DTP*050)."""
+    trace: str
+    """Our receipt control identifier for this set (2200A TRN02), e.g. file id + ST02."""
+    clearinghouse_ids: Sequence[str] | None = None
+    """Per verdict, our claim trace number (REF*D9); None = ``<trace>-<n>``."""
+    submitter_name: str = ""
+    """Fallback for NM1*41 when the 837 has no 1000A (normally taken from the claims)."""
+    submitter_id: str = ""
+
+
+@dataclass
+class _Totals:
+    accepted: int = 0
+    rejected: int = 0
+    accepted_amount: Decimal = field(default_factory=lambda: _ZERO)
+    rejected_amount: Decimal = field(default_factory=lambda: _ZERO)
+
+    def add(self, verdict: ClaimVerdict) -> None:
+        amount = _amount(verdict.claim)
+        if verdict.accepted:
+            self.accepted += 1
+            self.accepted_amount += amount
+        else:
+            self.rejected += 1
+            self.rejected_amount += amount
+
+    @property
+    def total(self) -> Decimal:
+        return self.accepted_amount + self.rejected_amount
+
+
+def _segment(seg_id: str, *elements: str) -> str:
+    values = list(elements)
+    while values and values[-1] == "":
+        values.pop()
+    return OUTBOUND.element.join([seg_id, *values]) + SEGMENT_END
+
+
+def _amount(claim: Claim) -> Decimal:
+    charge = claim.charge
+    if charge is None or not charge.is_finite() or abs(charge) >= Decimal("1e15"):
+        return _ZERO
+    return charge
+
+
+def format_amount(value: Decimal) -> str:
+    """An X12 R value: at most 2 decimals, no trailing zeros, no exponent (``125``, ``12.5``)."""
+    text = format(value.quantize(Decimal("0.01")), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _id(value: str, max_len: int, fallback: str) -> str:
+    return clean(value, max_len) or fallback
+
+
+def _name_elements(party: Party | None, person: bool) -> tuple[str, str, str, str]:
+    """NM103, NM104, NM105, NM107 (cleaned); first/middle/suffix only for persons."""
+    if party is None:
+        return "UNKNOWN", "", "", ""
+    last = _id(party.last_or_org, 60, "UNKNOWN")
+    if not person:
+        return last, "", "", ""
+    return last, clean(party.first, 35), clean(party.middle, 25), clean(party.suffix, 10)
+
+
+def _isa(
+    gateway: Gateway, receiver: tuple[str, str], usage: str, control: str, now: datetime
+) -> str:
+    qualifier = receiver[0] if receiver[0] in ISA_QUALIFIERS else "ZZ"
+    return _segment(
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        clean(gateway.qualifier, 2).ljust(2),
+        clean(gateway.id, 15).ljust(15),
+        qualifier,
+        _id(receiver[1], 15, "UNKNOWN").ljust(15),
+        now.strftime("%y%m%d"),
+        now.strftime("%H%M"),
+        OUTBOUND.repetition or "^",
+        "00501",
+        control,
+        "0",
+        usage if usage in USAGE_INDICATORS else "P",
+        OUTBOUND.component,
+    )
+
+
+def _stc(code: str, action: str, amount: Decimal, *, day: str, text: str = "") -> str:
+    return _segment(
+        "STC",
+        code,
+        day,
+        action,
+        format_amount(amount),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        clean(text.translate(_TEXT_MAP), MAX_TEXT),
+    )
+
+
+def _stc_code(failure: Failure) -> str:
+    parts = [clean(failure.category, 2), clean(failure.status, 30)]
+    if failure.entity and failure.entity in CLAIM_ENTITY_CODES:
+        parts.append(failure.entity)
+    return OUTBOUND.component.join(parts)
+
+
+def _claim_stcs(verdict: ClaimVerdict, day: str) -> list[str]:
+    amount = _amount(verdict.claim)
+    if verdict.accepted:
+        code = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
+        return [_stc(code, "WQ", amount, day=day)]
+    groups: dict[str, list[Failure]] = {}
+    for failure in verdict.failures:
+        groups.setdefault(_stc_code(failure), []).append(failure)
+    if not groups:  # rejected without a reason: should not happen, stay valid anyway
+        groups[OUTBOUND.component.join(("A3", "21"))] = []
+    out: list[str] = []
+    items = list(groups.items())
+    for index, (code, failures) in enumerate(items[:MAX_STC_PER_CLAIM]):
+        messages = list(dict.fromkeys(f.message for f in failures))
+        if index == MAX_STC_PER_CLAIM - 1 and len(items) > MAX_STC_PER_CLAIM:
+            messages.append(f"{len(items) - MAX_STC_PER_CLAIM} more problem(s) not listed.")
+        text = " ".join(messages)
+        if len(text) > MAX_TEXT:
+            text = text[: MAX_TEXT - 3].rstrip() + "..."
+        out.append(_stc(code, "U", amount, day=day, text=text))
+    return out
+
+
+def _service_dtp(claim: Claim, fallback: date) -> str:
+    period = claim.service_period()
+    if period is None:
+        return _segment("DTP", "472", "D8", fallback.strftime("%Y%m%d"))
+    start, end = period
+    if start == end:
+        return _segment("DTP", "472", "D8", start.strftime("%Y%m%d"))
+    return _segment("DTP", "472", "RD8", f"{start:%Y%m%d}-{end:%Y%m%d}")
+
+
+def _provider_key(claim: Claim) -> tuple[str, str, str, str]:
+    bp = claim.billing_provider
+    if bp is None:
+        return ("", "", "", claim.billing_tin)
+    return (bp.id_qualifier, bp.id, bp.last_or_org.upper(), claim.billing_tin)
+
+
+def _provider_nm1(claim: Claim) -> str:
+    bp = claim.billing_provider
+    person = bp is not None and bp.entity_type == "1"
+    last, first, middle, suffix = _name_elements(bp, person)
+    if bp is not None and bp.id_qualifier == "XX" and clean(bp.id, 80):
+        qualifier, ident = "XX", clean(bp.id, 80)
+    elif clean(claim.billing_tin, 80):
+        qualifier, ident = "FI", clean(claim.billing_tin, 80)
+    else:
+        qualifier, ident = "FI", "000000000"
+    return _segment(
+        "NM1", "85", "1" if person else "2", last, first, middle, "", suffix, qualifier, ident
+    )
+
+
+def _patient_nm1(claim: Claim) -> str:
+    last, first, middle, suffix = _name_elements(claim.person, True)
+    member = _id(claim.member_id, 80, "UNKNOWN")
+    return _segment("NM1", "QC", "1", last, first, middle, "", suffix, "MI", member)
+
+
+def _transaction(
+    batch: AckBatch,
+    st02: str,
+    *,
+    clearinghouse_name: str,
+    gateway: Gateway,
+    now: datetime,
+) -> tuple[list[str], _Totals]:
+    day = now.strftime("%Y%m%d")
+    verdicts = list(batch.verdicts)
+    header = verdicts[0].claim.header if verdicts else None
+    totals = _Totals()
+    for verdict in verdicts:
+        totals.add(verdict)
+    body: list[str] = [
+        _segment(
+            "BHT", "0085", "08", _id(batch.trace, 30, st02), day, now.strftime("%H%M"), "TH"
+        ),
+        _segment("HL", "1", "", "20", "1"),
+        _segment(
+            "NM1", "AY", "2", _id(clearinghouse_name, 60, "CLEARINGHOUSE"), "", "", "", "",
+            "46", _id(gateway.id, 80, "CLEARINGHOUSE"),
+        ),
+        _segment("TRN", "1", _id(batch.trace, 50, st02)),
+        _segment("DTP", "050", "D8", batch.received.strftime("%Y%m%d")),
+        _segment("DTP", "009", "D8", day),
+    ]  # fmt: skip
+    submitter = header.submitter if header is not None else None
+    sub_person = submitter is not None and submitter.entity_type == "1"
+    if submitter is not None:
+        last, first, middle, _ = _name_elements(submitter, sub_person)
+        sub_id = _id(submitter.id, 80, _id(batch.submitter_id, 80, "UNKNOWN"))
+    else:
+        last, first, middle = _id(batch.submitter_name, 60, "UNKNOWN"), "", ""
+        sub_id = _id(batch.submitter_id, 80, "UNKNOWN")
+    batch_number = _id(
+        header.bht03 if header else "", 50, _id(header.st02 if header else "", 50, "0")
+    )
+    body += [
+        _segment("HL", "2", "1", "21", "1" if verdicts else "0"),
+        _segment(
+            "NM1", "41", "1" if sub_person else "2", last, first, middle, "", "", "46", sub_id
+        ),
+        _segment("TRN", "2", batch_number),
+        _summary_stc(RECEIPT_STATUS, "AY", totals, day=day, with_date=True),
+        *_counts(totals, "90", "AA"),
+    ]  # fmt: skip
+    groups: dict[tuple[str, str, str, str], list[int]] = {}
+    for index, verdict in enumerate(verdicts):
+        groups.setdefault(_provider_key(verdict.claim), []).append(index)
+    hl = 2
+    for number, indexes in enumerate(groups.values(), start=1):
+        hl += 1
+        provider_hl = hl
+        provider_totals = _Totals()
+        for index in indexes:
+            provider_totals.add(verdicts[index])
+        first_claim = verdicts[indexes[0]].claim
+        body += [
+            _segment("HL", str(provider_hl), "2", "19", "1"),
+            _provider_nm1(first_claim),
+            _segment("TRN", "1", _id(f"{batch.trace}-P{number}", 50, f"P{number}")),
+            _summary_stc(RECEIPT_STATUS, "85", provider_totals, day=day, with_date=False),
+            *_counts(provider_totals, "QA", "QC"),
+        ]
+        for index in indexes:
+            verdict = verdicts[index]
+            claim = verdict.claim
+            hl += 1
+            ch_id = (
+                batch.clearinghouse_ids[index]
+                if batch.clearinghouse_ids is not None and index < len(batch.clearinghouse_ids)
+                else f"{batch.trace}-{index + 1}"
+            )
+            body += [
+                _segment("HL", str(hl), str(provider_hl), "PT"),
+                _patient_nm1(claim),
+                _segment("TRN", "2", _id(claim.claim_id, 50, "0")),
+                *_claim_stcs(verdict, day),
+                _segment("REF", "D9", _id(ch_id, 50, str(index + 1))),
+            ]
+            if claim.kind == "institutional" and clean(claim.bill_type, 50):
+                body.append(_segment("REF", "BLT", clean(claim.bill_type, 50)))
+            body.append(_service_dtp(claim, batch.received))
+    return body, totals
+
+
+def _summary_stc(status: str, entity: str, totals: _Totals, *, day: str, with_date: bool) -> str:
+    code = OUTBOUND.component.join([*status.split(":"), entity])
+    action = "WQ" if totals.accepted else "U"
+    return _segment("STC", code, day if with_date else "", action, format_amount(totals.total))
+
+
+def _counts(totals: _Totals, accepted_qty: str, rejected_qty: str) -> list[str]:
+    out: list[str] = []
+    if totals.accepted:
+        out.append(_segment("QTY", accepted_qty, str(totals.accepted)))
+    if totals.rejected:
+        out.append(_segment("QTY", rejected_qty, str(totals.rejected)))
+    if totals.accepted:
+        out.append(_segment("AMT", "YU", format_amount(totals.accepted_amount)))
+    if totals.rejected:
+        out.append(_segment("AMT", "YY", format_amount(totals.rejected_amount)))
+    return out
+
+
+def build_277ca(
+    batches: Sequence[AckBatch],
+    *,
+    gateway: Gateway,
+    receiver: tuple[str, str],
+    usage: str,
+    next_control: Callable[[], int],
+    now: datetime,
+    clearinghouse_name: str = "CLEARINGHOUSE",
+    receiver_application: str = "",
+) -> BuiltAck:
+    """One 277CA interchange to ``receiver`` (ISA qualifier, id): a ``ST*277`` per batch.
+
+    Control numbers: ISA13, GS06, then each ST02, from ``next_control()`` (as the 999).
+    ``receiver_application`` is GS03 (default: the receiver's ISA id).  ``usage`` is ISA15
+    (echo the inbound file's).  Returns the content and counts (``sets_*`` = transaction
+    sets, ``claims_*`` = claims; a set counts as accepted when any claim in it is).
+    """
+    isa13 = format_control(next_control(), 9)
+    gs06 = str(next_control() % 1_000_000_000)
+    out = [_isa(gateway, receiver, usage, isa13, now)]
+    gs03 = clean(receiver_application, 15) or _id(receiver[1], 15, "UNKNOWN")
+    out.append(
+        _segment(
+            "GS",
+            "HN",
+            _id(gateway.id, 15, "CLEARINGHOUSE").ljust(2, "0"),
+            gs03.ljust(2, "0"),
+            now.strftime("%Y%m%d"),
+            now.strftime("%H%M"),
+            gs06,
+            "X",
+            IMPLEMENTATION_277CA,
+        )
+    )
+    received = accepted = sets_accepted = 0
+    for batch in batches:
+        st02 = format_control(next_control(), 4)
+        body, totals = _transaction(
+            batch, st02, clearinghouse_name=clearinghouse_name, gateway=gateway, now=now
+        )
+        out.append(_segment("ST", "277", st02, IMPLEMENTATION_277CA))
+        out.extend(body)
+        out.append(_segment("SE", str(len(body) + 2), st02))
+        received += totals.accepted + totals.rejected
+        accepted += totals.accepted
+        sets_accepted += 1 if totals.accepted else 0
+    out.append(_segment("GE", str(len(batches)), gs06))
+    out.append(_segment("IEA", "1", isa13))
+    return BuiltAck(
+        content="".join(out).encode("ascii"),
+        control_number=isa13,
+        sets_received=len(batches),
+        sets_accepted=sets_accepted,
+        claims_received=received,
+        claims_accepted=accepted,
+    )

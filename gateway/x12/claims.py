@@ -1,0 +1,875 @@
+"""A typed model of the claims in one 837 transaction set (005010 X222A1 / X223A2 / X224A2).
+
+:func:`extract_claims` reads the segments of ONE transaction set (ST..SE inclusive), follows
+the HL hierarchy (20 billing provider → 22 subscriber → 23 patient) and returns one
+:class:`Claim` per ``CLM`` with everything the front-end edits and the 277CA need: parties,
+identifiers, dates, diagnoses, service lines, and the position/line of every segment used
+(so an edit can say *where*).
+
+Pure and forgiving: the 999 validation is assumed to have run, but odd data never raises.
+What cannot be read is left ``None``/empty, or noted in :attr:`Claim.problems` (the edits
+turn problems into a rejection of that claim only).
+
+The model holds PHI (names, member IDs, dates of birth, diagnoses): it is for the edits and
+the 277CA only. Never log it; log :attr:`Claim.claim_id_hash` or positions instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from gateway.x12.segments import Delimiters, Segment
+from gateway.x12.tokenizer import IsaHeader, tokenize
+
+ClaimKind = Literal["professional", "institutional", "dental", "unknown"]
+
+IMPLEMENTATION_KINDS: dict[str, ClaimKind] = {
+    "005010X222": "professional",
+    "005010X222A1": "professional",
+    "005010X222A2": "professional",
+    "005010X223": "institutional",
+    "005010X223A1": "institutional",
+    "005010X223A2": "institutional",
+    "005010X223A3": "institutional",
+    "005010X224": "dental",
+    "005010X224A1": "dental",
+    "005010X224A2": "dental",
+}
+"""ST03/GS08 → claim kind; when ST03 is unknown the service-line segments decide."""
+
+DIAGNOSIS_QUALIFIERS: dict[str, tuple[str, str]] = {
+    # qualifier: (code set, role)
+    "ABK": ("ICD10", "principal"),
+    "BK": ("ICD9", "principal"),
+    "ABF": ("ICD10", "other"),
+    "BF": ("ICD9", "other"),
+    "ABJ": ("ICD10", "admitting"),
+    "BJ": ("ICD9", "admitting"),
+    "APR": ("ICD10", "reason"),
+    "PR": ("ICD9", "reason"),
+    "ABN": ("ICD10", "external"),
+    "BN": ("ICD9", "external"),
+}
+"""HI composite qualifiers that carry a diagnosis code (others are procedures, occurrences,
+values, conditions...). Only principal/other diagnoses get a pointer position (1-based)."""
+
+_POINTED_ROLES = frozenset({"principal", "other"})
+_SERVICE_SEGMENTS: dict[str, ClaimKind] = {
+    "SV1": "professional",
+    "SV2": "institutional",
+    "SV3": "dental",
+}
+_TAXONOMY_ENTITIES = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN", "SU": "DQ"}
+"""PRV01 → the entity (NM101) whose taxonomy PRV03 is, for STC01-3."""
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a value sits: segment ID, position in the set (ST = 1), file line, element."""
+
+    segment_id: str
+    position: int
+    line: int
+    element: int | None = None
+    """1-based element position (XX01 = 1); None = the whole segment."""
+    component: int | None = None
+
+    def at(self, element: int, component: int | None = None) -> Place:
+        return Place(self.segment_id, self.position, self.line, element, component)
+
+    def describe(self) -> str:
+        """``SV1 (segment 23, line 25) element 7`` — no data values, safe for messages."""
+        text = f"{self.segment_id} (segment {self.position}, line {self.line})"
+        if self.element is not None:
+            text += f" element {self.element}"
+            if self.component is not None:
+                text += f"-{self.component}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """An NM1: entity code, type, name, identifier."""
+
+    entity: str
+    """NM101 (``85`` billing provider, ``IL`` subscriber, ``PR`` payer, ``QC`` patient...)."""
+    entity_type: str
+    """NM102: ``1`` person, ``2`` non-person."""
+    last_or_org: str
+    first: str
+    middle: str
+    suffix: str
+    id_qualifier: str
+    """NM108 (``XX`` NPI, ``MI`` member ID, ``PI`` payer ID, ``46`` ETIN...)."""
+    id: str
+    """NM109."""
+    where: Place
+
+
+@dataclass(frozen=True, slots=True)
+class DateValue:
+    """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
+
+    qualifier: str
+    format: str
+    raw: str
+    start: date | None
+    end: date | None
+    where: Place
+
+    @property
+    def valid(self) -> bool:
+        return self.start is not None and self.end is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    qualifier: str
+    code: str
+    code_set: str
+    """``ICD10`` or ``ICD9`` (from the qualifier)."""
+    role: str
+    """``principal``, ``other``, ``admitting``, ``reason`` or ``external``."""
+    pointer: int | None
+    """1-based position a service line's diagnosis pointer refers to (principal/other only)."""
+    where: Place
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    qualifier: str
+    """PRV01 (``BI`` billing, ``PE`` performing...)."""
+    code: str
+    entity: str
+    where: Place
+
+
+@dataclass(frozen=True, slots=True)
+class Drug:
+    """LIN/CTP of a service line (2410)."""
+
+    qualifier: str
+    """LIN02 (``N4`` = NDC 5-4-2)."""
+    code: str
+    quantity_raw: str
+    unit: str
+    where: Place
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLine:
+    number: str
+    """LX01."""
+    segment: str
+    """``SV1``, ``SV2``, ``SV3`` or ``""`` when the LX has no service segment."""
+    procedure_qualifier: str
+    procedure_code: str
+    modifiers: tuple[str, ...]
+    revenue_code: str
+    """SV201 (institutional)."""
+    charge_raw: str
+    charge: Decimal | None
+    unit_basis: str
+    units_raw: str
+    units: Decimal | None
+    place_of_service: str
+    """SV105 / SV303 (empty = the claim's)."""
+    diagnosis_pointers: tuple[str, ...]
+    """SV107 / SV311 components, raw."""
+    drugs: tuple[Drug, ...]
+    dates: tuple[DateValue, ...]
+    control_number: str
+    """REF*6R line item control number."""
+    providers: tuple[Party, ...]
+    """2420x NM1s of the line."""
+    taxonomies: tuple[Taxonomy, ...]
+    where: Place
+    """The service segment (or the LX when there is none)."""
+    lx: Place
+
+    @property
+    def service_dates(self) -> tuple[DateValue, ...]:
+        return tuple(d for d in self.dates if d.qualifier == "472")
+
+
+@dataclass(frozen=True, slots=True)
+class SetHeader:
+    """What the 277CA echoes from the 837's header (1000A/1000B, ST, BHT)."""
+
+    st02: str
+    implementation: str
+    """ST03 (or the GS08 given to :func:`extract_claims`)."""
+    bht03: str
+    """Originator application transaction identifier: the submitter's batch number."""
+    bht04: str
+    bht06: str
+    """``CH`` chargeable, ``RP`` reporting (encounters)."""
+    submitter: Party | None
+    receiver: Party | None
+    segment_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One CLM with its hierarchy. Holds PHI: never log it (see the module docstring)."""
+
+    header: SetHeader
+    index: int
+    """0-based index of the claim in its transaction set."""
+    kind: ClaimKind
+    claim_id: str
+    """CLM01 (the submitter's patient control number)."""
+    charge_raw: str
+    charge: Decimal | None
+    facility_code: str
+    """CLM05-1: place of service (professional/dental) or facility type (institutional)."""
+    facility_qualifier: str
+    """CLM05-2: ``B`` place of service, ``A`` UB facility type."""
+    frequency_code: str
+    """CLM05-3: ``1`` original, ``7`` replacement, ``8`` void..."""
+    billing_provider: Party | None
+    billing_tin: str
+    """2010AA REF*EI (or REF*SY) value."""
+    billing_tin_qualifier: str
+    subscriber: Party | None
+    subscriber_dob: DateValue | None
+    patient: Party | None
+    """2010CA (only when the patient is not the subscriber)."""
+    patient_dob: DateValue | None
+    payer: Party | None
+    """2010BB NM1*PR."""
+    filing_indicator: str
+    """SBR09 of the subscriber (2000B)."""
+    filing_where: Place | None
+    original_reference: str
+    """2300 REF*F8: the payer's claim control number being replaced/voided."""
+    dates: tuple[DateValue, ...]
+    """2300 DTPs (onset 431, initial treatment 454, statement 434, admission 435...)."""
+    diagnoses: tuple[Diagnosis, ...]
+    lines: tuple[ServiceLine, ...]
+    providers: tuple[Party, ...]
+    """Every NM1 with an identifier that applies to this claim: billing/pay-to (2010AA/AB),
+    claim-level providers (2310x) — not the line-level ones (see :attr:`ServiceLine.providers`)."""
+    taxonomies: tuple[Taxonomy, ...]
+    """PRVs of the billing level and the claim (line PRVs are on the lines)."""
+    where: Place
+    """The CLM segment."""
+    end_position: int
+    """Position of the claim's last segment."""
+    problems: tuple[tuple[str, Place | None], ...] = ()
+    """Structure that could not be read (message without PHI, where)."""
+
+    # -------------------------------------------------------------- derived values
+
+    @property
+    def claim_id_hash(self) -> str:
+        """A log-safe handle for CLM01 (first 16 hex digits of its SHA-256)."""
+        return hashlib.sha256(self.claim_id.encode("utf-8", "replace")).hexdigest()[:16]
+
+    @property
+    def member_id(self) -> str:
+        return self.subscriber.id if self.subscriber is not None else ""
+
+    @property
+    def payer_id(self) -> str:
+        return self.payer.id if self.payer is not None else ""
+
+    @property
+    def billing_npi(self) -> str:
+        bp = self.billing_provider
+        return bp.id if bp is not None and bp.id_qualifier == "XX" else ""
+
+    @property
+    def bill_type(self) -> str:
+        """Institutional type of bill without the leading 0 (CLM05-1 + CLM05-3), else ''."""
+        if self.facility_qualifier != "A":
+            return ""
+        return self.facility_code + self.frequency_code
+
+    @property
+    def person(self) -> Party | None:
+        """Who the services were for: the patient (2010CA) or else the subscriber."""
+        return self.patient if self.patient is not None else self.subscriber
+
+    @property
+    def person_dob(self) -> DateValue | None:
+        return self.patient_dob if self.patient is not None else self.subscriber_dob
+
+    def service_dates(self) -> list[DateValue]:
+        """Line DTP*472s, or the claim's 472/434 when no line has one."""
+        line_dates = [d for line in self.lines for d in line.service_dates]
+        if line_dates:
+            return line_dates
+        return [d for d in self.dates if d.qualifier in ("472", "434")]
+
+    def service_period(self) -> tuple[date, date] | None:
+        """Earliest start and latest end over the readable service dates."""
+        valid = [d for d in self.service_dates() if d.start is not None and d.end is not None]
+        if not valid:
+            return None
+        starts = [d.start for d in valid if d.start is not None]
+        ends = [d.end for d in valid if d.end is not None]
+        return min(starts), max(ends)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_decimal(value: str) -> Decimal | None:
+    """An X12 R/N value as a Decimal (None when empty or not a finite number)."""
+    text = value.strip()
+    if not text or len(text) > 32:
+        return None
+    if any(c not in "0123456789.-+" for c in text):
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def parse_d8(value: str) -> date | None:
+    if len(value) != 8 or not value.isascii() or not value.isdigit():
+        return None
+    try:
+        return datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def parse_date_value(qualifier: str, fmt: str, raw: str, where: Place) -> DateValue:
+    """DTP02/DTP03 → a :class:`DateValue` (D8, RD8 and DT are read; other formats are not
+    dates and stay unparsed)."""
+    start: date | None = None
+    end: date | None = None
+    if fmt == "D8":
+        start = end = parse_d8(raw)
+    elif fmt == "RD8":
+        parts = raw.split("-")
+        if len(parts) == 2:
+            start, end = parse_d8(parts[0]), parse_d8(parts[1])
+            if start is None or end is None:
+                start = end = None
+    elif fmt == "DT":
+        start = end = parse_d8(raw[:8]) if len(raw) == 12 and raw.isdigit() else None
+    return DateValue(qualifier, fmt, raw, start, end, where)
+
+
+def _el(segment: Segment, index: int) -> str:
+    """Element ``index`` (1 = XX01), '' when absent."""
+    return segment.elements[index - 1] if 0 < index <= len(segment.elements) else ""
+
+
+def _components(value: str, delimiters: Delimiters) -> list[str]:
+    return value.split(delimiters.component)
+
+
+def _party(segment: Segment, where: Place) -> Party:
+    return Party(
+        entity=_el(segment, 1),
+        entity_type=_el(segment, 2),
+        last_or_org=_el(segment, 3),
+        first=_el(segment, 4),
+        middle=_el(segment, 5),
+        suffix=_el(segment, 7),
+        id_qualifier=_el(segment, 8),
+        id=_el(segment, 9),
+        where=where,
+    )
+
+
+@dataclass
+class _Level:
+    """One HL level and what was read in it."""
+
+    hl_id: str
+    parent: str
+    code: str
+    where: Place
+    parties: list[Party] = field(default_factory=list)
+    billing: Party | None = None
+    tin: str = ""
+    tin_qualifier: str = ""
+    taxonomies: list[Taxonomy] = field(default_factory=list)
+    subscriber: Party | None = None
+    payer: Party | None = None
+    patient: Party | None = None
+    dob: DateValue | None = None
+    filing_indicator: str = ""
+    filing_where: Place | None = None
+    last_entity: str = ""
+
+
+@dataclass
+class _LineBuilder:
+    number: str
+    lx: Place
+    segment: str = ""
+    where: Place | None = None
+    procedure_qualifier: str = ""
+    procedure_code: str = ""
+    modifiers: tuple[str, ...] = ()
+    revenue_code: str = ""
+    charge_raw: str = ""
+    unit_basis: str = ""
+    units_raw: str = ""
+    place_of_service: str = ""
+    pointers: tuple[str, ...] = ()
+    drugs: list[Drug] = field(default_factory=list)
+    dates: list[DateValue] = field(default_factory=list)
+    control_number: str = ""
+    providers: list[Party] = field(default_factory=list)
+    taxonomies: list[Taxonomy] = field(default_factory=list)
+    in_adjudication: bool = False
+    """Inside 2430 (SVD/CAS/DTP*573): ignore its dates."""
+
+    def build(self) -> ServiceLine:
+        return ServiceLine(
+            number=self.number,
+            segment=self.segment,
+            procedure_qualifier=self.procedure_qualifier,
+            procedure_code=self.procedure_code,
+            modifiers=self.modifiers,
+            revenue_code=self.revenue_code,
+            charge_raw=self.charge_raw,
+            charge=parse_decimal(self.charge_raw),
+            unit_basis=self.unit_basis,
+            units_raw=self.units_raw,
+            units=parse_decimal(self.units_raw),
+            place_of_service=self.place_of_service,
+            diagnosis_pointers=self.pointers,
+            drugs=tuple(self.drugs),
+            dates=tuple(self.dates),
+            control_number=self.control_number,
+            providers=tuple(self.providers),
+            taxonomies=tuple(self.taxonomies),
+            where=self.where or self.lx,
+            lx=self.lx,
+        )
+
+
+@dataclass
+class _ClaimBuilder:
+    index: int
+    clm: Segment
+    where: Place
+    level: _Level | None
+    chain: list[_Level]
+    delimiters: Delimiters
+    kind: ClaimKind
+    dates: list[DateValue] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    providers: list[Party] = field(default_factory=list)
+    taxonomies: list[Taxonomy] = field(default_factory=list)
+    lines: list[_LineBuilder] = field(default_factory=list)
+    original_reference: str = ""
+    in_cob: bool = False
+    """Inside 2320/2330 (other subscriber): its NM1/DTP/REF are not this claim's."""
+    end_position: int = 0
+    problems: list[tuple[str, Place | None]] = field(default_factory=list)
+    pointer_count: int = 0
+
+    def feed(self, segment: Segment, where: Place) -> None:
+        self.end_position = where.position
+        sid = segment.id
+        if sid == "LX":
+            self.lines.append(_LineBuilder(number=_el(segment, 1), lx=where))
+            self.in_cob = False
+            return
+        if self.lines:
+            self._feed_line(self.lines[-1], segment, where)
+            return
+        if sid == "SBR":
+            self.in_cob = True
+            return
+        if self.in_cob:
+            return
+        if sid == "DTP":
+            self.dates.append(
+                parse_date_value(_el(segment, 1), _el(segment, 2), _el(segment, 3), where)
+            )
+        elif sid == "REF" and _el(segment, 1) == "F8":
+            self.original_reference = _el(segment, 2)
+        elif sid == "HI":
+            self._feed_hi(segment, where)
+        elif sid == "NM1":
+            self.providers.append(_party(segment, where))
+        elif sid == "PRV":
+            self.taxonomies.append(_taxonomy(segment, where))
+
+    def _feed_hi(self, segment: Segment, where: Place) -> None:
+        for position, value in enumerate(segment.elements, start=1):
+            parts = _components(value, self.delimiters)
+            qualifier = parts[0] if parts else ""
+            known = DIAGNOSIS_QUALIFIERS.get(qualifier)
+            if known is None:
+                continue
+            code_set, role = known
+            pointer: int | None = None
+            if role in _POINTED_ROLES:
+                self.pointer_count += 1
+                pointer = self.pointer_count
+            self.diagnoses.append(
+                Diagnosis(
+                    qualifier=qualifier,
+                    code=parts[1] if len(parts) > 1 else "",
+                    code_set=code_set,
+                    role=role,
+                    pointer=pointer,
+                    where=where.at(position, 2),
+                )
+            )
+
+    def _feed_line(self, line: _LineBuilder, segment: Segment, where: Place) -> None:
+        sid = segment.id
+        if sid in _SERVICE_SEGMENTS:
+            self._service(line, segment, where)
+        elif sid in ("SVD", "CAS"):
+            line.in_adjudication = True
+        elif sid == "DTP" and not line.in_adjudication:
+            line.dates.append(
+                parse_date_value(_el(segment, 1), _el(segment, 2), _el(segment, 3), where)
+            )
+        elif sid == "REF" and _el(segment, 1) == "6R" and not line.in_adjudication:
+            line.control_number = _el(segment, 2)
+        elif sid == "LIN":
+            line.drugs.append(Drug(_el(segment, 2), _el(segment, 3), "", "", where))
+        elif sid == "CTP" and line.drugs:
+            last = line.drugs[-1]
+            unit = _components(_el(segment, 5), self.delimiters)[0]
+            line.drugs[-1] = Drug(last.qualifier, last.code, _el(segment, 4), unit, last.where)
+        elif sid == "NM1":
+            line.providers.append(_party(segment, where))
+        elif sid == "PRV":
+            line.taxonomies.append(_taxonomy(segment, where))
+
+    def _service(self, line: _LineBuilder, segment: Segment, where: Place) -> None:
+        sid = segment.id
+        if line.segment:
+            self.problems.append(("service line has two service segments", where))
+            return
+        line.segment = sid
+        line.where = where
+        if sid == "SV2":
+            line.revenue_code = _el(segment, 1)
+            proc = _components(_el(segment, 2), self.delimiters)
+            line.charge_raw = _el(segment, 3)
+            line.unit_basis = _el(segment, 4)
+            line.units_raw = _el(segment, 5)
+        else:
+            proc = _components(_el(segment, 1), self.delimiters)
+            line.charge_raw = _el(segment, 2)
+            if sid == "SV1":
+                line.unit_basis = _el(segment, 3)
+                line.units_raw = _el(segment, 4)
+                line.place_of_service = _el(segment, 5)
+                pointers = _el(segment, 7)
+            else:  # SV3
+                line.place_of_service = _el(segment, 3)
+                line.units_raw = _el(segment, 6)
+                pointers = _el(segment, 11)
+            line.pointers = tuple(p for p in _components(pointers, self.delimiters) if p)
+        if proc and any(proc):
+            line.procedure_qualifier = proc[0]
+            line.procedure_code = proc[1] if len(proc) > 1 else ""
+            line.modifiers = tuple(proc[2:6])
+            while line.modifiers and not line.modifiers[-1]:
+                line.modifiers = line.modifiers[:-1]
+
+    def build(self, header: SetHeader) -> Claim:
+        clm = self.clm
+        composite = _components(_el(clm, 5), self.delimiters)
+        composite += [""] * (3 - len(composite))
+        billing_level = next((lv for lv in self.chain if lv.code == "20"), None)
+        subscriber_level = next((lv for lv in self.chain if lv.code == "22"), None)
+        patient_level = next((lv for lv in self.chain if lv.code == "23"), None)
+        problems = list(self.problems)
+        if billing_level is None or billing_level.billing is None:
+            problems.append(("the claim has no billing provider (2010AA)", self.where))
+        if subscriber_level is None or subscriber_level.subscriber is None:
+            problems.append(("the claim has no subscriber (2010BA)", self.where))
+        if not _el(clm, 1):
+            problems.append(("the claim has no claim identifier (CLM01)", self.where.at(1)))
+        if not self.lines:
+            problems.append(("the claim has no service lines", self.where))
+        kind = self.kind
+        if kind == "unknown":
+            kinds = {_SERVICE_SEGMENTS[ln.segment] for ln in self.lines if ln.segment}
+            if len(kinds) == 1:
+                kind = kinds.pop()
+        providers: list[Party] = []
+        taxonomies: list[Taxonomy] = []
+        if billing_level is not None:
+            providers.extend(billing_level.parties)
+            taxonomies.extend(billing_level.taxonomies)
+        providers.extend(self.providers)
+        taxonomies.extend(self.taxonomies)
+        return Claim(
+            header=header,
+            index=self.index,
+            kind=kind,
+            claim_id=_el(clm, 1),
+            charge_raw=_el(clm, 2),
+            charge=parse_decimal(_el(clm, 2)),
+            facility_code=composite[0],
+            facility_qualifier=composite[1],
+            frequency_code=composite[2],
+            billing_provider=billing_level.billing if billing_level else None,
+            billing_tin=billing_level.tin if billing_level else "",
+            billing_tin_qualifier=billing_level.tin_qualifier if billing_level else "",
+            subscriber=subscriber_level.subscriber if subscriber_level else None,
+            subscriber_dob=subscriber_level.dob if subscriber_level else None,
+            patient=patient_level.patient if patient_level else None,
+            patient_dob=patient_level.dob if patient_level else None,
+            payer=subscriber_level.payer if subscriber_level else None,
+            filing_indicator=subscriber_level.filing_indicator if subscriber_level else "",
+            filing_where=subscriber_level.filing_where if subscriber_level else None,
+            original_reference=self.original_reference,
+            dates=tuple(self.dates),
+            diagnoses=tuple(self.diagnoses),
+            lines=tuple(line.build() for line in self.lines),
+            providers=tuple(providers),
+            taxonomies=tuple(taxonomies),
+            where=self.where,
+            end_position=self.end_position or self.where.position,
+            problems=tuple(problems),
+        )
+
+
+def _taxonomy(segment: Segment, where: Place) -> Taxonomy:
+    qualifier = _el(segment, 1)
+    return Taxonomy(
+        qualifier=qualifier,
+        code=_el(segment, 3),
+        entity=_TAXONOMY_ENTITIES.get(qualifier, ""),
+        where=where.at(3),
+    )
+
+
+def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
+    """A segment of an HL level before its first CLM."""
+    sid = segment.id
+    if sid == "NM1":
+        party = _party(segment, where)
+        level.last_entity = party.entity
+        if level.code == "20":
+            level.parties.append(party)
+            if party.entity == "85" and level.billing is None:
+                level.billing = party
+        elif level.code == "22":
+            if party.entity == "IL" and level.subscriber is None:
+                level.subscriber = party
+            elif party.entity == "PR" and level.payer is None:
+                level.payer = party
+        elif level.code == "23" and party.entity == "QC" and level.patient is None:
+            level.patient = party
+    elif sid == "REF" and level.code == "20" and level.last_entity == "85":
+        if _el(segment, 1) in ("EI", "SY") and not level.tin:
+            level.tin = _el(segment, 2)
+            level.tin_qualifier = _el(segment, 1)
+    elif sid == "PRV" and level.code == "20":
+        level.taxonomies.append(_taxonomy(segment, where))
+    elif sid == "SBR" and level.code == "22":
+        level.filing_indicator = _el(segment, 9)
+        level.filing_where = where.at(9)
+    elif sid == "DMG" and level.last_entity in ("IL", "QC") and level.dob is None:
+        level.dob = parse_date_value("DOB", _el(segment, 1), _el(segment, 2), where.at(2))
+
+
+def _chain(level: _Level, levels: dict[str, _Level]) -> list[_Level]:
+    """``level`` and its ancestors (by HL02), nearest first; stops on loops/unknown parents."""
+    out = [level]
+    seen = {id(level)}
+    current = level
+    while current.parent:
+        parent = levels.get(current.parent)
+        if parent is None or id(parent) in seen:
+            break
+        out.append(parent)
+        seen.add(id(parent))
+        current = parent
+    return out
+
+
+def read_header(segments: Sequence[Segment], implementation: str = "") -> SetHeader:
+    """The set's ST/BHT/1000A/1000B (the first HL ends the header)."""
+    st02 = st03 = bht03 = bht04 = bht06 = ""
+    submitter: Party | None = None
+    receiver: Party | None = None
+    for position, segment in enumerate(segments, start=1):
+        if segment.id == "HL":
+            break
+        where = Place(segment.id, position, segment.line)
+        if segment.id == "ST":
+            st02, st03 = _el(segment, 2), _el(segment, 3)
+        elif segment.id == "BHT":
+            bht03, bht04, bht06 = _el(segment, 3), _el(segment, 4), _el(segment, 6)
+        elif segment.id == "NM1":
+            party = _party(segment, where)
+            if party.entity == "41" and submitter is None:
+                submitter = party
+            elif party.entity == "40" and receiver is None:
+                receiver = party
+    return SetHeader(
+        st02=st02,
+        implementation=st03 or implementation,
+        bht03=bht03,
+        bht04=bht04,
+        bht06=bht06,
+        submitter=submitter,
+        receiver=receiver,
+        segment_count=len(segments),
+    )
+
+
+def extract_claims(
+    segments: Sequence[Segment], delimiters: Delimiters, implementation: str = ""
+) -> list[Claim]:
+    """The claims of one transaction set (``segments`` = ST..SE inclusive, ST = position 1).
+
+    ``implementation`` (GS08) is used when ST03 is missing. Never raises on odd data.
+    """
+    header = read_header(segments, implementation)
+    kind = IMPLEMENTATION_KINDS.get(header.implementation.strip(), "unknown")
+    levels: dict[str, _Level] = {}
+    level: _Level | None = None
+    chain: list[_Level] = []
+    claim: _ClaimBuilder | None = None
+    claims: list[Claim] = []
+    for position, segment in enumerate(segments, start=1):
+        sid = segment.id
+        where = Place(sid, position, segment.line)
+        if sid in ("SE", "ST", "GE", "IEA", "GS"):
+            continue
+        if sid == "HL":
+            if claim is not None:
+                claims.append(claim.build(header))
+                claim = None
+            level = _Level(
+                hl_id=_el(segment, 1), parent=_el(segment, 2), code=_el(segment, 3), where=where
+            )
+            if level.hl_id:
+                levels[level.hl_id] = level  # a repeated HL01 means the latest one
+            chain = _chain(level, levels)
+            continue
+        if sid == "CLM":
+            if claim is not None:
+                claims.append(claim.build(header))
+            claim = _ClaimBuilder(
+                index=len(claims),
+                clm=segment,
+                where=where,
+                level=level,
+                chain=list(chain),
+                delimiters=delimiters,
+                kind=kind,
+            )
+            if level is None or level.code not in ("22", "23"):
+                claim.problems.append(
+                    ("the claim is not under a subscriber or patient level (HL 22/23)", where)
+                )
+            continue
+        if claim is not None:
+            claim.feed(segment, where)
+        elif level is not None:
+            _feed_level(level, segment, where)
+    if claim is not None:
+        claims.append(claim.build(header))
+    return claims
+
+
+# ------------------------------------------------------------------ file convenience
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSet:
+    """One ST..SE of a file, with where it sits in the envelopes (indexes are 0-based and
+    match ``FileAnalysis.interchanges[i].groups[j].transactions[k]``)."""
+
+    interchange_index: int
+    group_index: int
+    set_index: int
+    isa13: str
+    gs06: str
+    gs08: str
+    delimiters: Delimiters
+    segments: tuple[Segment, ...]
+
+
+def iter_transaction_sets(data: bytes | str) -> Iterator[TransactionSet]:
+    """Every ST..SE (SE included when present) of ``data``, in file order.
+
+    For the pipeline: pick the sets the 999 accepted, then :func:`extract_claims` each.
+    A set cut short by a new ST/GS/ISA is yielded as it is (extraction copes).
+    """
+    interchange = group = set_index = -1
+    header: IsaHeader | None = None
+    gs06 = gs08 = ""
+    current: list[Segment] | None = None
+
+    def flush() -> TransactionSet | None:
+        if current is None or header is None:
+            return None
+        return TransactionSet(
+            interchange_index=interchange,
+            group_index=max(group, 0),
+            set_index=set_index,
+            isa13=header.segment.elements[12].strip(),
+            gs06=gs06,
+            gs08=gs08,
+            delimiters=header.delimiters,
+            segments=tuple(current),
+        )
+
+    for token in tokenize(data):
+        if isinstance(token, IsaHeader):
+            done = flush()
+            if done is not None:
+                yield done
+            current = None
+            header = token
+            interchange += 1
+            group = set_index = -1
+            continue
+        if not isinstance(token, Segment):
+            continue
+        sid = token.id
+        if sid == "GS":
+            done = flush()
+            if done is not None:
+                yield done
+            current = None
+            group += 1
+            set_index = -1
+            gs06, gs08 = _el(token, 6), _el(token, 8)
+        elif sid == "ST":
+            done = flush()
+            if done is not None:
+                yield done
+            set_index += 1
+            current = [token]
+        elif current is not None:
+            if sid in ("GE", "IEA"):
+                done = flush()
+                if done is not None:
+                    yield done
+                current = None
+                continue
+            current.append(token)
+            if sid == "SE":
+                done = flush()
+                if done is not None:
+                    yield done
+                current = None
+    done = flush()
+    if done is not None:
+        yield done

@@ -1,0 +1,1213 @@
+"""Front-end claim edits: what a clearinghouse checks before a claim may go to a payer.
+
+Data-driven: :data:`STANDARD_EDITS` is ONE table of :class:`Edit` rows (stable code, STC
+category/status/entity, where it looks, what it means, and a check function).  An
+:class:`EditSet` composes tables, so a payer-specific table can be added later::
+
+    edits = DEFAULT_EDIT_SET.extend("sim01", SIM01_EDITS).without("TAXONOMY")
+
+:func:`run_edits` applies an edit set to the claims of a batch; each failing edit rejects
+only its claim.  Failure messages are plain words WITHOUT PHI: they name positions, line
+numbers and qualifiers, never names, member IDs, dates of birth, diagnosis codes or CLM01.
+
+Duplicate detection (A3:78) is by :func:`claim_fingerprint` — a SHA-256 of the normalised
+claim (billing NPI/TIN, payer, member, patient, service dates, codes, units, charges; not
+CLM01).  The store is injected as ``EditContext.seen_fingerprints``; the fingerprints of
+accepted claims come back in the verdicts for the caller to record.
+
+Pure: no I/O beyond loading the ICD-10-CM code set (simple-icd-10-cm) on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from typing import Literal, Protocol
+
+from gateway.x12.claims import (
+    Claim,
+    DateValue,
+    Diagnosis,
+    Party,
+    Place,
+    ServiceLine,
+    Taxonomy,
+    parse_decimal,
+)
+
+IcdStatus = Literal["billable", "header", "unknown"]
+"""``billable``: a leaf code; ``header``: exists but has subdivisions; ``unknown``: no such code."""
+
+ICD10_START = date(2015, 10, 1)
+"""ICD-10-CM applies to services (discharges) on or after this date."""
+
+CMS_PLACE_OF_SERVICE: Mapping[str, str] = {
+    "01": "Pharmacy",
+    "02": "Telehealth provided other than in patient's home",
+    "03": "School",
+    "04": "Homeless shelter",
+    "05": "Indian Health Service free-standing facility",
+    "06": "Indian Health Service provider-based facility",
+    "07": "Tribal 638 free-standing facility",
+    "08": "Tribal 638 provider-based facility",
+    "09": "Prison/correctional facility",
+    "10": "Telehealth provided in patient's home",
+    "11": "Office",
+    "12": "Home",
+    "13": "Assisted living facility",
+    "14": "Group home",
+    "15": "Mobile unit",
+    "16": "Temporary lodging",
+    "17": "Walk-in retail health clinic",
+    "18": "Place of employment-worksite",
+    "19": "Off campus-outpatient hospital",
+    "20": "Urgent care facility",
+    "21": "Inpatient hospital",
+    "22": "On campus-outpatient hospital",
+    "23": "Emergency room - hospital",
+    "24": "Ambulatory surgical center",
+    "25": "Birthing center",
+    "26": "Military treatment facility",
+    "27": "Outreach site/street",
+    "31": "Skilled nursing facility",
+    "32": "Nursing facility",
+    "33": "Custodial care facility",
+    "34": "Hospice",
+    "41": "Ambulance - land",
+    "42": "Ambulance - air or water",
+    "49": "Independent clinic",
+    "50": "Federally qualified health center",
+    "51": "Inpatient psychiatric facility",
+    "52": "Psychiatric facility-partial hospitalization",
+    "53": "Community mental health center",
+    "54": "Intermediate care facility/individuals with intellectual disabilities",
+    "55": "Residential substance abuse treatment facility",
+    "56": "Psychiatric residential treatment center",
+    "57": "Non-residential substance abuse treatment facility",
+    "58": "Non-residential opioid treatment facility",
+    "60": "Mass immunization center",
+    "61": "Comprehensive inpatient rehabilitation facility",
+    "62": "Comprehensive outpatient rehabilitation facility",
+    "65": "End-stage renal disease treatment facility",
+    "66": "Programs of All-Inclusive Care for the Elderly (PACE) center",
+    "71": "Public health clinic",
+    "72": "Rural health clinic",
+    "81": "Independent laboratory",
+    "99": "Other place of service",
+}
+"""The CMS Place of Service code set (professional CLM05-1 / SV105, dental CLM05-1 / SV303)."""
+
+CLAIM_FILING_INDICATORS: Mapping[str, str] = {
+    "11": "Other non-federal programs",
+    "12": "Preferred provider organization (PPO)",
+    "13": "Point of service (POS)",
+    "14": "Exclusive provider organization (EPO)",
+    "15": "Indemnity insurance",
+    "16": "Health maintenance organization (HMO) Medicare risk",
+    "17": "Dental maintenance organization",
+    "AM": "Automobile medical",
+    "BL": "Blue Cross/Blue Shield",
+    "CH": "CHAMPUS",
+    "CI": "Commercial insurance company",
+    "DS": "Disability",
+    "FI": "Federal employees program",
+    "HM": "Health maintenance organization",
+    "LM": "Liability medical",
+    "MA": "Medicare Part A",
+    "MB": "Medicare Part B",
+    "MC": "Medicaid",
+    "OF": "Other federal program",
+    "TV": "Title V",
+    "VA": "Veterans Affairs plan",
+    "WC": "Workers' compensation health claim",
+    "ZZ": "Mutually defined",
+}
+"""SBR09 code list (X12 1032) as used by the 5010 837 guides."""
+
+FREQUENCY_CODES: Mapping[str, frozenset[str]] = {
+    "professional": frozenset({"1", "7", "8"}),
+    "dental": frozenset({"1", "7", "8"}),
+    "institutional": frozenset({"0", "1", "2", "3", "4", "5", "7", "8", "9"}),
+    "unknown": frozenset({"1", "7", "8"}),
+}
+"""CLM05-3 values accepted per claim kind (institutional adds the NUBC interim codes)."""
+
+PROCEDURE_QUALIFIERS: Mapping[str, frozenset[str]] = {
+    "SV1": frozenset({"HC"}),
+    "SV2": frozenset({"HC", "HP"}),
+    "SV3": frozenset({"AD"}),
+}
+"""Procedure code qualifiers accepted per service segment (HC = CPT/HCPCS, HP = HIPPS,
+AD = CDT)."""
+
+PROCEDURE_FORMS: Mapping[str, re.Pattern[str]] = {
+    "HC": re.compile(r"[0-9]{4}[0-9FTMU]|[A-V][0-9]{4}"),
+    "HP": re.compile(r"[A-Z0-9]{5}"),
+    "AD": re.compile(r"D[0-9]{4}"),
+}
+"""Code forms per qualifier: CPT (5 digits, or 4 digits + F/T/M/U) or HCPCS level II
+(letter + 4 digits); HIPPS (5 alphanumerics); CDT (D + 4 digits)."""
+
+CLAIM_ENTITY_CODES = frozenset(
+    {
+        "03", "1P", "1Z", "40", "41", "71", "72", "73", "77", "82", "85", "87", "DK", "DN",
+        "DQ", "FA", "GB", "HK", "IL", "LI", "MSC", "PR", "PRP", "QB", "QC", "QD", "SEP", "TL",
+        "TTP", "TU",
+    }
+)  # fmt: skip
+"""Entity codes a 277CA claim-level STC01-3 may carry (others are dropped from the STC)."""
+
+_ICD10_QUALIFIERS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})
+_ICD9_QUALIFIERS = frozenset({"BK", "BF", "BJ", "PR", "BN"})
+_ICD_FORM = re.compile(r"[A-Z][0-9][0-9A-Z]{1,5}")
+_ICD9_FORM = re.compile(r"[0-9EV][0-9]{2,4}")
+_MAX_AGE_YEARS = 150
+_MAX_CLAIM_ID = 20
+_MAX_POINTER = 12
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a check function reports; ``None`` fields take the edit's defaults."""
+
+    message: str
+    where: Place | None = None
+    entity: str | None = None
+    status: str | None = None
+    line: str | None = None
+    """LX01 of the service line concerned."""
+
+
+class EditScope(Protocol):
+    """What a check function may look at besides the claim."""
+
+    @property
+    def context(self) -> EditContext: ...
+
+    def claim_id_count(self, claim_id: str) -> int: ...
+
+    def seen_before(self, claim: Claim) -> bool: ...
+
+
+CheckFn = Callable[[Claim, EditScope], Iterable[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One front-end edit (one row of an edit table)."""
+
+    code: str
+    """Stable identifier (``NPI``, ``PAYER_ROUTABLE``...), for audit and for disabling."""
+    category: str
+    """STC01-1 (``A3`` returned as unprocessable, ``A6`` missing, ``A7`` invalid, ``A8``
+    relational field in error)."""
+    status: str
+    """STC01-2 (X12 508 claim status code)."""
+    entity: str | None
+    """STC01-3 entity code, when the status code needs one."""
+    location: str
+    """Where the edit looks (loop/segment/element), for humans."""
+    message: str
+    """The rule in plain words."""
+    check: CheckFn
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed edit for a claim (no PHI in ``message``)."""
+
+    edit: str
+    category: str
+    status: str
+    entity: str | None
+    message: str
+    location: Place | None
+    line: str | None = None
+
+    @property
+    def stc_code(self) -> str:
+        """``A7:562:85``-style composite, as STC01 carries it."""
+        parts = [self.category, self.status]
+        if self.entity:
+            parts.append(self.entity)
+        return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class EditSet:
+    """Edit tables composed in order; ``disabled`` codes are skipped."""
+
+    name: str
+    tables: tuple[tuple[str, tuple[Edit, ...]], ...]
+    disabled: frozenset[str] = frozenset()
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        return tuple(
+            edit for _, table in self.tables for edit in table if edit.code not in self.disabled
+        )
+
+    def extend(self, name: str, table: Sequence[Edit]) -> EditSet:
+        """This set plus a further table (e.g. a payer's own edits)."""
+        return EditSet(f"{self.name}+{name}", (*self.tables, (name, tuple(table))), self.disabled)
+
+    def without(self, *codes: str) -> EditSet:
+        return EditSet(self.name, self.tables, self.disabled | frozenset(codes))
+
+
+def _never_seen(_fingerprint: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class EditContext:
+    """What the edits need from outside: the submitter's profile, routable payers, the
+    date, the duplicate store and (optionally) an ICD-10-CM lookup."""
+
+    partner_id: str
+    npis: frozenset[str]
+    """Billing NPIs the submitting partner may bill for (profile ``providers``)."""
+    tins: frozenset[str]
+    payer_ids: frozenset[str]
+    """Payer IDs (2010BB NM109) the gateway can route to (all payer profiles)."""
+    today: date
+    seen_fingerprints: Callable[[str], bool] = _never_seen
+    """True when a claim with this fingerprint was accepted before (store look-up)."""
+    icd10: Callable[[str], IcdStatus] | None = None
+    """ICD-10-CM look-up; None = the packaged simple-icd-10-cm code set."""
+
+
+class SubmitterProfile(Protocol):
+    """The parts of ``gateway.profiles.Partner`` the edits use."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def npis(self) -> tuple[str, ...]: ...
+
+    @property
+    def tins(self) -> tuple[str, ...]: ...
+
+
+def context_for(
+    submitter: SubmitterProfile,
+    payer_ids: Iterable[str],
+    *,
+    today: date,
+    seen_fingerprints: Callable[[str], bool] = _never_seen,
+) -> EditContext:
+    """An :class:`EditContext` from a submitter's profile and the routable payer IDs."""
+    return EditContext(
+        partner_id=submitter.id,
+        npis=frozenset(submitter.npis),
+        tins=frozenset(submitter.tins),
+        payer_ids=frozenset(payer_ids),
+        today=today,
+        seen_fingerprints=seen_fingerprints,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    """The edits' verdict on one claim. ``claim`` holds PHI: log :meth:`audit` instead."""
+
+    claim: Claim
+    accepted: bool
+    failures: tuple[Failure, ...]
+    fingerprint: str
+
+    @property
+    def claim_id(self) -> str:
+        return self.claim.claim_id
+
+    def audit(self) -> dict[str, object]:
+        """Log-safe details: set control, claim index, CLM01 hash, codes, edit codes."""
+        return {
+            "st02": self.claim.header.st02,
+            "claim_index": self.claim.index,
+            "claim_id_hash": self.claim.claim_id_hash,
+            "accepted": self.accepted,
+            "codes": sorted({f.stc_code for f in self.failures}),
+            "edits": sorted({f.edit for f in self.failures}),
+        }
+
+
+# ------------------------------------------------------------------------ ICD lookup
+
+
+@lru_cache(maxsize=1)
+def _icd_module() -> object:
+    import simple_icd_10_cm
+
+    return simple_icd_10_cm
+
+
+@lru_cache(maxsize=65536)
+def icd10_status(code: str) -> IcdStatus:
+    """``billable``/``header``/``unknown`` for an ICD-10-CM code (without the decimal point)
+    in the packaged code set (simple-icd-10-cm)."""
+    if not _ICD_FORM.fullmatch(code):
+        return "unknown"
+    module = _icd_module()
+    is_valid: Callable[[str], object] = getattr(module, "is_valid_item")  # noqa: B009
+    is_leaf: Callable[[str], object] = getattr(module, "is_leaf")  # noqa: B009
+    if not is_valid(code):
+        return "unknown"
+    return "billable" if is_leaf(code) else "header"
+
+
+# ----------------------------------------------------------------------- fingerprint
+
+
+def _norm_amount(value: Decimal | None, raw: str) -> str:
+    if value is None:
+        return "?" + raw.strip()
+    return format(value.normalize(), "f") if value else "0"
+
+
+def claim_fingerprint(claim: Claim) -> str:
+    """SHA-256 (hex) of the claim's normalised content, for duplicate detection.
+
+    Covers: claim kind, billing NPI/TIN, payer ID, member ID, patient (name + DOB when the
+    patient is not the subscriber), total charge, facility code, diagnosis codes, and per
+    line the procedure, modifiers, revenue code, units, charge and service dates.  Not
+    CLM01 (a resubmission under a new number is still a duplicate), not the frequency code.
+    Stable across processes and releases of this module (prefix ``fp1``).
+    """
+    person = claim.patient
+    parts: list[str] = [
+        "fp1",
+        claim.kind,
+        claim.billing_npi,
+        claim.billing_tin,
+        claim.payer_id.strip().upper(),
+        claim.member_id.strip().upper(),
+        "|".join(
+            (
+                person.last_or_org.strip().upper(),
+                person.first.strip().upper(),
+                claim.patient_dob.raw if claim.patient_dob else "",
+            )
+        )
+        if person is not None
+        else "",
+        _norm_amount(claim.charge, claim.charge_raw),
+        claim.facility_code,
+        ",".join(d.qualifier + ":" + d.code.strip().upper() for d in claim.diagnoses),
+    ]
+    for line in claim.lines:
+        dates = ",".join(
+            f"{d.start.isoformat()}/{d.end.isoformat()}" if d.start and d.end else "?" + d.raw
+            for d in line.service_dates
+        )
+        parts.append(
+            "|".join(
+                (
+                    line.procedure_qualifier,
+                    line.procedure_code.strip().upper(),
+                    ",".join(m.upper() for m in line.modifiers),
+                    line.revenue_code,
+                    _norm_amount(line.units, line.units_raw),
+                    _norm_amount(line.charge, line.charge_raw),
+                    dates,
+                )
+            )
+        )
+    if not any(line.service_dates for line in claim.lines):
+        parts.append(",".join(d.raw for d in claim.dates if d.qualifier in ("434", "472", "435")))
+    text = "\x1e".join(parts)
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def npi_valid(npi: str) -> bool:
+    """10 digits, first 1 or 2, Luhn check digit over ``80840`` + the first nine digits."""
+    if len(npi) != 10 or not npi.isascii() or not npi.isdigit() or npi[0] not in "12":
+        return False
+    total = 0
+    for index, char in enumerate(reversed("80840" + npi)):
+        digit = int(char)
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def _digits(value: str, count: int) -> bool:
+    return len(value) == count and value.isascii() and value.isdigit()
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _line_label(line: ServiceLine) -> str:
+    number = line.number if line.number.isascii() and line.number.isdigit() else "?"
+    return f"service line {number}"
+
+
+_DATE_NAMES: Mapping[str, str] = {
+    "431": "onset of current illness",
+    "454": "initial treatment",
+    "304": "last seen",
+    "453": "acute manifestation",
+    "439": "accident",
+    "484": "last menstrual period",
+    "455": "last X-ray",
+    "471": "hearing and vision prescription",
+    "360": "disability begin",
+    "361": "disability end",
+    "297": "last worked",
+    "296": "authorized return to work",
+    "435": "admission",
+    "096": "discharge",
+    "090": "assumed care",
+    "091": "relinquished care",
+    "434": "statement period",
+    "472": "service",
+    "050": "repricer received",
+    "444": "first contact",
+    "738": "last certification",
+    "739": "certification revision",
+    "480": "hospitalization start",
+    "481": "hospitalization end",
+}
+
+
+def _date_name(value: DateValue) -> str:
+    name = _DATE_NAMES.get(value.qualifier, "date")
+    return f"{name} date (DTP*{value.qualifier})" if value.qualifier.isalnum() else name
+
+
+def _date_problem(value: DateValue) -> str | None:
+    """Why a DTP's value is not a well-formed date/range, or None."""
+    if value.format not in ("D8", "RD8", "DT", "TM"):
+        return "has an unsupported date format qualifier (DTP02 must be D8 or RD8)"
+    if value.format == "TM":
+        raw = value.raw
+        ok = len(raw) == 4 and raw.isdigit() and int(raw[:2]) < 24 and int(raw[2:]) < 60
+        return None if ok else "is not a valid time (HHMM)"
+    if value.start is None or value.end is None:
+        return {
+            "D8": "is not a valid date (CCYYMMDD)",
+            "RD8": "is not a valid date range (CCYYMMDD-CCYYMMDD)",
+            "DT": "is not a valid date and time (CCYYMMDDHHMM)",
+        }[value.format]
+    if value.start > value.end:
+        return "is a range whose end is before its start"
+    return None
+
+
+def _all_npi_parties(claim: Claim) -> Iterator[tuple[Party, str | None]]:
+    for party in claim.providers:
+        yield party, None
+    for line in claim.lines:
+        for party in line.providers:
+            yield party, line.number
+
+
+_ENTITY_NAMES: Mapping[str, str] = {
+    "85": "billing provider",
+    "87": "pay-to provider",
+    "82": "rendering provider",
+    "DN": "referring provider",
+    "P3": "primary care provider",
+    "77": "service facility",
+    "DQ": "supervising provider",
+    "DK": "ordering provider",
+    "71": "attending provider",
+    "72": "operating provider",
+    "ZZ": "other operating provider",
+    "QB": "purchased service provider",
+    "PW": "pickup location",
+    "45": "drop-off location",
+}
+
+
+def _entity_name(entity: str) -> str:
+    return _ENTITY_NAMES.get(entity, "provider")
+
+
+# ---------------------------------------------------------------------- check functions
+
+
+def check_readable(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for message, where in claim.problems:
+        yield Hit(_cap(message), where)
+
+
+def check_claim_id_length(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if len(claim.claim_id) > _MAX_CLAIM_ID:
+        yield Hit(
+            f"The claim identifier (CLM01) is {len(claim.claim_id)} characters long; "
+            f"at most {_MAX_CLAIM_ID} are allowed.",
+            claim.where.at(1),
+        )
+
+
+def check_claim_id_unique(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    count = scope.claim_id_count(claim.claim_id)
+    if claim.claim_id and count > 1:
+        yield Hit(
+            f"The claim identifier (CLM01) is used by {count} claims in this batch; "
+            "each claim needs its own so that responses can be matched.",
+            claim.where.at(1),
+        )
+
+
+def check_npi(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for party, line in _all_npi_parties(claim):
+        if party.id_qualifier != "XX":
+            continue
+        if not npi_valid(party.id):
+            where_text = "" if line is None else f" on service line {line}"
+            entity = party.entity if party.entity in CLAIM_ENTITY_CODES else None
+            yield Hit(
+                f"The {_entity_name(party.entity)} NPI{where_text} is not a valid NPI "
+                "(10 digits starting with 1 or 2, with a correct check digit).",
+                party.where.at(9),
+                entity=entity,
+                line=line,
+            )
+
+
+def check_submitter_provider(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    ctx = scope.context
+    bp = claim.billing_provider
+    if bp is None:
+        return
+    if bp.id_qualifier == "XX" and bp.id and bp.id not in ctx.npis:
+        yield Hit(
+            "The billing provider NPI is not enrolled for this submitter; the submitter "
+            "may not send claims on this provider's behalf.",
+            bp.where.at(9),
+        )
+    if claim.billing_tin and _digits(claim.billing_tin, 9) and claim.billing_tin not in ctx.tins:
+        yield Hit(
+            "The billing provider tax identification number is not enrolled for this submitter.",
+            None,
+        )
+
+
+def check_tin(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.billing_provider is None:
+        return
+    if not claim.billing_tin:
+        yield Hit(
+            "The billing provider has no tax identification number (2010AA REF*EI or REF*SY).",
+            claim.billing_provider.where,
+        )
+    elif not _digits(claim.billing_tin, 9):
+        yield Hit(
+            "The billing provider tax identification number must be exactly 9 digits (no dashes).",
+            None,
+        )
+
+
+def check_taxonomy(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    taxonomies: list[tuple[Taxonomy, str | None]] = [(t, None) for t in claim.taxonomies]
+    taxonomies += [(t, line.number) for line in claim.lines for t in line.taxonomies]
+    for tax, line in taxonomies:
+        code = tax.code
+        if not (len(code) == 10 and code.isascii() and code.isalnum() and code.endswith("X")):
+            entity = tax.entity if tax.entity in CLAIM_ENTITY_CODES else None
+            yield Hit(
+                f"The {_entity_name(tax.entity)} taxonomy code (PRV03) must be 10 characters "
+                "ending in X.",
+                tax.where,
+                entity=entity,
+                line=line,
+            )
+
+
+def check_payer(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    payer = claim.payer
+    if payer is None or not payer.id:
+        yield Hit("The claim has no payer identifier (2010BB NM1*PR NM109).", claim.where)
+    elif payer.id.strip() not in scope.context.payer_ids:
+        yield Hit(
+            "The payer identifier (2010BB NM109) is not a payer this clearinghouse can "
+            "route to; check the payer ID list.",
+            payer.where.at(9),
+        )
+
+
+def check_filing_indicator(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.subscriber is None:
+        return
+    if claim.filing_indicator not in CLAIM_FILING_INDICATORS:
+        yield Hit(
+            "The claim filing indicator (SBR09) is missing or not a valid code.",
+            claim.filing_where,
+        )
+
+
+def check_service_dates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    today = scope.context.today
+    dates = claim.service_dates()
+    if not dates and claim.lines:
+        yield Hit("The claim has no date of service.", claim.where)
+    for value in dates:
+        problem = _date_problem(value)
+        if problem is None and value.end is not None and value.end > today:
+            problem = "is in the future"
+        if problem is not None:
+            line = _line_of(claim, value.where)
+            subject = (
+                "the date of service"
+                if line is None
+                else f"{_line_label(line)}: the date of service"
+            )
+            yield Hit(
+                f"{_cap(subject)} {problem}.",
+                value.where.at(3),
+                line=line.number if line is not None else None,
+            )
+
+
+def _line_of(claim: Claim, where: Place) -> ServiceLine | None:
+    for line in claim.lines:
+        if any(d.where.position == where.position for d in line.dates):
+            return line
+    return None
+
+
+def check_other_dates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    service = {id(d) for d in claim.service_dates()}
+    others = [d for d in claim.dates if id(d) not in service]
+    others += [
+        d for line in claim.lines for d in line.dates if id(d) not in service and d.qualifier
+    ]
+    for value in others:
+        problem = _date_problem(value)
+        if problem is not None:
+            yield Hit(f"The {_date_name(value)} {problem}.", value.where.at(3))
+
+
+def check_birth_date(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    dob = claim.person_dob
+    if dob is None:
+        return
+    entity = "QC" if claim.patient is not None else "IL"
+    who = "patient" if claim.patient is not None else "subscriber"
+    if dob.format != "D8" or dob.start is None:
+        yield Hit(f"The {who}'s date of birth is not a valid date (CCYYMMDD).", dob.where, entity)
+        return
+    born = dob.start
+    if born > scope.context.today:
+        yield Hit(f"The {who}'s date of birth is in the future.", dob.where, entity)
+        return
+    period = claim.service_period()
+    if period is None:
+        return
+    first = period[0]
+    if born > first:
+        yield Hit(f"The {who}'s date of birth is after the date of service.", dob.where, entity)
+        return
+    age = first.year - born.year - ((first.month, first.day) < (born.month, born.day))
+    if age >= _MAX_AGE_YEARS:
+        yield Hit(
+            f"The {who}'s date of birth gives an age of {_MAX_AGE_YEARS} years or more at the "
+            "date of service.",
+            dob.where,
+            entity,
+        )
+
+
+def _reference_date(claim: Claim, today: date) -> date:
+    period = claim.service_period()
+    if period is None:
+        return today
+    return period[1] if claim.kind == "institutional" else period[0]
+
+
+def _dx_label(dx: Diagnosis) -> str:
+    if dx.role == "principal":
+        return "the principal diagnosis"
+    if dx.pointer is not None:
+        return f"diagnosis {dx.pointer}"
+    return f"the {dx.role} diagnosis"
+
+
+def _dx_status(dx: Diagnosis) -> str:
+    return "254" if dx.role == "principal" else "255"
+
+
+def check_icd_qualifier(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    icd10 = _reference_date(claim, scope.context.today) >= ICD10_START
+    for dx in claim.diagnoses:
+        if icd10 and dx.qualifier in _ICD9_QUALIFIERS:
+            yield Hit(
+                f"{_cap(_dx_label(dx))} uses an ICD-9 qualifier "
+                f"({dx.qualifier}); services on or after 2015-10-01 need ICD-10-CM "
+                "(ABK principal, ABF other).",
+                dx.where.at(dx.where.element or 1, 1),
+                status=_dx_status(dx),
+            )
+        elif not icd10 and dx.qualifier in _ICD10_QUALIFIERS:
+            yield Hit(
+                f"{_cap(_dx_label(dx))} uses an ICD-10 qualifier "
+                f"({dx.qualifier}) but the services are before 2015-10-01 (ICD-9-CM).",
+                dx.where.at(dx.where.element or 1, 1),
+                status=_dx_status(dx),
+            )
+
+
+def check_icd_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    lookup = scope.context.icd10 or icd10_status
+    for dx in claim.diagnoses:
+        label = _cap(_dx_label(dx))
+        code = dx.code
+        if not code:
+            yield Hit(f"{label} has no code.", dx.where, status=_dx_status(dx))
+            continue
+        if "." in code:
+            yield Hit(
+                f"{label} contains a decimal point; send diagnosis codes without it.",
+                dx.where,
+                status=_dx_status(dx),
+            )
+            continue
+        if dx.code_set == "ICD9":
+            if not _ICD9_FORM.fullmatch(code):
+                yield Hit(f"{label} is not an ICD-9-CM code.", dx.where, status=_dx_status(dx))
+            continue
+        status = lookup(code.upper())
+        if status == "unknown":
+            yield Hit(f"{label} is not a valid ICD-10-CM code.", dx.where, status=_dx_status(dx))
+        elif status == "header":
+            yield Hit(
+                f"{label} is an ICD-10-CM category, not a billable code; more characters "
+                "are needed.",
+                dx.where,
+                status=_dx_status(dx),
+            )
+
+
+def check_diagnosis_duplicates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    first: dict[str, Diagnosis] = {}
+    for dx in claim.diagnoses:
+        if dx.role not in ("principal", "other") or not dx.code:
+            continue
+        key = dx.code.strip().upper().replace(".", "")
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = dx
+            continue
+        yield Hit(
+            f"{_cap(_dx_label(dx))} repeats {_dx_label(earlier)}; list each diagnosis once.",
+            dx.where,
+        )
+
+
+def check_principal_diagnosis(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    principal = [dx for dx in claim.diagnoses if dx.role == "principal"]
+    if not principal:
+        if claim.kind in ("professional", "institutional") and claim.lines:
+            yield Hit("The claim has no principal diagnosis (ABK).", claim.where)
+        return
+    dx = principal[0]
+    code = dx.code.strip().upper()
+    if dx.code_set != "ICD10" or not code:
+        return
+    if code[0] in "VWXY":
+        yield Hit(
+            "The principal diagnosis is an external cause code (V00-Y99); external causes "
+            "may only be secondary diagnoses.",
+            dx.where,
+        )
+    elif code[0] in "ST" and len(code) == 7 and code[6] == "S":
+        yield Hit(
+            "The principal diagnosis is an injury sequela code (7th character S); sequela "
+            "codes may not be listed first; code the residual condition first.",
+            dx.where,
+        )
+
+
+def check_diagnosis_pointers(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    positions = {dx.pointer for dx in claim.diagnoses if dx.pointer is not None}
+    for line in claim.lines:
+        for index, pointer in enumerate(line.diagnosis_pointers, start=1):
+            label = f"{_line_label(line)}, diagnosis pointer {index}"
+            element = 7 if line.segment == "SV1" else 11
+            where = line.where.at(element, index)
+            if not pointer.isascii() or not pointer.isdigit():
+                yield Hit(f"{_cap(label)} is not a number.", where, line=line.number)
+            elif not 1 <= int(pointer) <= _MAX_POINTER:
+                yield Hit(
+                    f"{_cap(label)} must be 1 to {_MAX_POINTER}.",
+                    where,
+                    line=line.number,
+                )
+            elif int(pointer) not in positions:
+                yield Hit(
+                    f"{_cap(label)} points to diagnosis {int(pointer)}, "
+                    "which the claim does not have.",
+                    where,
+                    line=line.number,
+                )
+
+
+def check_procedure(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for line in claim.lines:
+        if not line.segment:
+            continue
+        label = _cap(_line_label(line))
+        qualifier, code = line.procedure_qualifier, line.procedure_code
+        status = "454" if line.segment == "SV3" else None
+        if line.segment == "SV2" and not qualifier and not code:
+            continue  # revenue code only
+        element = 2 if line.segment == "SV2" else 1
+        allowed = PROCEDURE_QUALIFIERS.get(line.segment, frozenset())
+        if qualifier not in allowed:
+            yield Hit(
+                f"{label}, the procedure code qualifier must be {' or '.join(sorted(allowed))}.",
+                line.where.at(element, 1),
+                status=status,
+                line=line.number,
+            )
+            continue
+        form = PROCEDURE_FORMS.get(qualifier)
+        if form is not None and not form.fullmatch(code):
+            kind = {"HC": "CPT/HCPCS", "HP": "HIPPS", "AD": "CDT"}.get(qualifier, qualifier)
+            yield Hit(
+                f"{label}, the procedure code is not in {kind} form.",
+                line.where.at(element, 2),
+                status=status,
+                line=line.number,
+            )
+
+
+def check_modifiers(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for line in claim.lines:
+        label = _cap(_line_label(line))
+        element = 2 if line.segment == "SV2" else 1
+        seen: dict[str, int] = {}
+        for index, modifier in enumerate(line.modifiers, start=1):
+            where = line.where.at(element, index + 2)
+            if not (len(modifier) == 2 and modifier.isascii() and modifier.isalnum()):
+                yield Hit(
+                    f"{label}, procedure modifier {index} must be 2 letters or digits.",
+                    where,
+                    line=line.number,
+                )
+            elif modifier.upper() in seen:
+                yield Hit(
+                    f"{label}, procedure modifier {index} repeats modifier "
+                    f"{seen[modifier.upper()]}.",
+                    where,
+                    line=line.number,
+                )
+            else:
+                seen[modifier.upper()] = index
+
+
+def check_revenue_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for line in claim.lines:
+        if line.segment == "SV2" and not _digits(line.revenue_code, 4):
+            yield Hit(
+                f"{_cap(_line_label(line))}, the revenue code must be 4 digits.",
+                line.where.at(1),
+                line=line.number,
+            )
+
+
+def check_place_of_service(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.kind == "institutional":
+        if claim.facility_qualifier != "A":
+            yield Hit(
+                "The facility code qualifier (CLM05-2) must be A on an institutional claim.",
+                claim.where.at(5, 2),
+            )
+        return
+    if claim.facility_qualifier != "B":
+        yield Hit(
+            "The facility code qualifier (CLM05-2) must be B (place of service).",
+            claim.where.at(5, 2),
+        )
+    if claim.facility_code not in CMS_PLACE_OF_SERVICE:
+        yield Hit(
+            "The claim's place of service (CLM05-1) is not a CMS place of service code.",
+            claim.where.at(5, 1),
+        )
+    for line in claim.lines:
+        pos = line.place_of_service
+        if pos and pos not in CMS_PLACE_OF_SERVICE:
+            element = 5 if line.segment == "SV1" else 3
+            yield Hit(
+                f"{_cap(_line_label(line))}, the place of service is not a CMS place "
+                "of service code.",
+                line.where.at(element),
+                line=line.number,
+            )
+
+
+def check_units(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for line in claim.lines:
+        if not line.segment:
+            continue
+        if line.segment == "SV3" and not line.units_raw:
+            continue
+        element = {"SV1": 4, "SV2": 5, "SV3": 6}[line.segment]
+        if line.units is None or line.units <= 0:
+            yield Hit(
+                f"{_cap(_line_label(line))}, the units of service must be a number "
+                "greater than zero.",
+                line.where.at(element),
+                line=line.number,
+            )
+
+
+def check_ndc(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for line in claim.lines:
+        for drug in line.drugs:
+            if drug.qualifier == "N4" and not _digits(drug.code, 11):
+                yield Hit(
+                    f"{_cap(_line_label(line))}, the National Drug Code must be 11 "
+                    "digits (5-4-2, no dashes).",
+                    drug.where.at(3),
+                    line=line.number,
+                )
+            if drug.quantity_raw:
+                quantity = parse_decimal(drug.quantity_raw)
+                if quantity is None or quantity <= 0:
+                    yield Hit(
+                        f"{_cap(_line_label(line))}, the drug quantity (CTP04) must "
+                        "be greater than zero.",
+                        None,
+                        line=line.number,
+                    )
+
+
+def check_claim_charge(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.charge is None:
+        yield Hit("The total claim charge (CLM02) is missing or not a number.", claim.where.at(2))
+    elif claim.charge <= 0:
+        yield Hit("The total claim charge (CLM02) must be greater than zero.", claim.where.at(2))
+
+
+def check_line_charges(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for line in claim.lines:
+        if not line.segment:
+            continue
+        element = 3 if line.segment == "SV2" else 2
+        if line.charge is None:
+            yield Hit(
+                f"{_cap(_line_label(line))}, the line charge is missing or not a number.",
+                line.where.at(element),
+                line=line.number,
+            )
+        elif line.charge < 0:
+            yield Hit(
+                f"{_cap(_line_label(line))}, the line charge must not be negative.",
+                line.where.at(element),
+                line=line.number,
+            )
+
+
+def check_balance(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.charge is None or not claim.lines:
+        return
+    charges = [line.charge for line in claim.lines]
+    if any(c is None for c in charges):
+        return
+    total = sum((c for c in charges if c is not None), Decimal(0))
+    if total != claim.charge:
+        yield Hit(
+            "The total claim charge (CLM02) does not equal the sum of the service line "
+            f"charges (difference {abs(total - claim.charge)}).",
+            claim.where.at(2),
+        )
+
+
+def check_frequency(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    allowed = FREQUENCY_CODES.get(claim.kind, FREQUENCY_CODES["unknown"])
+    if claim.frequency_code not in allowed:
+        yield Hit(
+            "The claim frequency code (CLM05-3) must be "
+            f"{', '.join(sorted(allowed))} (1 = original, 7 = replacement, 8 = void).",
+            claim.where.at(5, 3),
+        )
+
+
+def check_original_reference(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.frequency_code in ("7", "8") and not claim.original_reference.strip():
+        kind = "replacement" if claim.frequency_code == "7" else "void"
+        yield Hit(
+            f"A {kind} claim (frequency {claim.frequency_code}) must carry the payer's "
+            "original claim number (REF*F8).",
+            claim.where.at(5, 3),
+        )
+
+
+def check_duplicate(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.frequency_code in ("7", "8"):
+        return
+    if scope.seen_before(claim):
+        yield Hit(
+            "This claim duplicates a claim already accepted (same billing provider, member, "
+            "dates of service, codes and charges). Send a replacement (frequency 7) to "
+            "correct a claim.",
+            claim.where,
+        )
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def _edit(
+    code: str,
+    stc: str,
+    location: str,
+    message: str,
+    check: CheckFn,
+) -> Edit:
+    parts = stc.split(":")
+    entity = parts[2] if len(parts) > 2 else None
+    return Edit(code, parts[0], parts[1], entity, location, message, check)
+
+
+STANDARD_EDITS: tuple[Edit, ...] = (
+    _edit("READABLE", "A7:21", "HL/CLM/LX structure", "the claim can be read", check_readable),
+    _edit("CLAIM_ID_LENGTH", "A7:478", "2300 CLM01", "at most 20 characters",
+          check_claim_id_length),
+    _edit("CLAIM_ID_UNIQUE", "A7:478", "2300 CLM01", "unique in the batch", check_claim_id_unique),
+    _edit("NPI", "A7:562:85", "NM109 where NM108=XX", "valid NPI (Luhn, 80840)", check_npi),
+    _edit("SUBMITTER_PROVIDER", "A8:496:85", "2010AA NM109, REF*EI",
+          "billing NPI/TIN enrolled for the submitting partner", check_submitter_provider),
+    _edit("TIN", "A7:128:85", "2010AA REF*EI/SY", "TIN is 9 digits", check_tin),
+    _edit("TAXONOMY", "A7:145:85", "PRV03", "taxonomy 10 characters ending in X", check_taxonomy),
+    _edit("PAYER_ROUTABLE", "A3:116:PR", "2010BB NM109", "payer ID routable", check_payer),
+    _edit("FILING_INDICATOR", "A7:480:IL", "2000B SBR09", "valid claim filing indicator",
+          check_filing_indicator),
+    _edit("SERVICE_DATES", "A7:187", "DTP*472 (2400), DTP*434/472 (2300)",
+          "dates of service well formed, ordered, not in the future", check_service_dates),
+    _edit("OTHER_DATES", "A7:21", "other DTPs (2300/2400)", "dates well formed and ordered",
+          check_other_dates),
+    _edit("BIRTH_DATE", "A7:158:QC", "DMG02 (2010BA/2010CA)",
+          "birth date valid, not after the service, age under 150", check_birth_date),
+    _edit("ICD_QUALIFIER", "A7:255", "HI01-1..HI12-1",
+          "ICD-10 qualifiers (ABK/ABF...) on or after 2015-10-01, ICD-9 before",
+          check_icd_qualifier),
+    _edit("ICD_CODE", "A7:255", "HI01-2..HI12-2", "diagnosis exists and is billable",
+          check_icd_code),
+    _edit("DIAGNOSIS_DUPLICATE", "A7:255", "HI", "no diagnosis listed twice",
+          check_diagnosis_duplicates),
+    _edit("PRINCIPAL_DIAGNOSIS", "A7:254", "HI01 (ABK)",
+          "principal diagnosis present, not external cause nor sequela",
+          check_principal_diagnosis),
+    _edit("DIAGNOSIS_POINTER", "A7:477", "SV107 / SV311",
+          "pointers point at existing diagnoses", check_diagnosis_pointers),
+    _edit("PROCEDURE_CODE", "A7:507", "SV101 / SV202 / SV301",
+          "HC qualifier and CPT/HCPCS form", check_procedure),
+    _edit("MODIFIERS", "A7:453", "SV101-3..6", "modifiers 2 characters, no repeats",
+          check_modifiers),
+    _edit("REVENUE_CODE", "A7:455", "SV201", "revenue code 4 digits", check_revenue_code),
+    _edit("PLACE_OF_SERVICE", "A7:249", "CLM05-1/2, SV105, SV303",
+          "valid CMS place of service code", check_place_of_service),
+    _edit("UNITS", "A7:476", "SV104 / SV205 / SV306", "units greater than zero", check_units),
+    _edit("NDC", "A7:218", "2410 LIN03 (N4), CTP04", "NDC 11 digits", check_ndc),
+    _edit("CLAIM_CHARGE", "A7:178", "CLM02", "total charge present and > 0", check_claim_charge),
+    _edit("LINE_CHARGE", "A7:178", "SV102 / SV203 / SV302", "line charges >= 0",
+          check_line_charges),
+    _edit("BALANCE", "A7:400", "CLM02 vs line charges", "CLM02 equals the sum of the lines",
+          check_balance),
+    _edit("FREQUENCY_CODE", "A7:535", "CLM05-3", "frequency 1, 7 or 8", check_frequency),
+    _edit("ORIGINAL_REFERENCE", "A6:464", "2300 REF*F8",
+          "replacement/void claims carry the original claim number", check_original_reference),
+    _edit("DUPLICATE", "A3:78", "whole claim (fingerprint)",
+          "not a duplicate of a claim already accepted", check_duplicate),
+)  # fmt: skip
+"""The clearinghouse's own front-end edits, in the order they are reported."""
+
+DEFAULT_EDIT_SET = EditSet("standard", (("standard", STANDARD_EDITS),))
+
+INTERNAL_ERROR_CODE = "INTERNAL"
+"""Edit code of the failure recorded when a check function itself fails (a bug)."""
+
+
+# ------------------------------------------------------------------------------ running
+
+
+@dataclass
+class _Scope:
+    context: EditContext
+    claim_ids: Counter[str]
+    fingerprints: dict[int, str]
+    accepted: set[str] = field(default_factory=set)
+
+    def claim_id_count(self, claim_id: str) -> int:
+        return self.claim_ids[claim_id]
+
+    def seen_before(self, claim: Claim) -> bool:
+        fingerprint = self.fingerprints[id(claim)]
+        return fingerprint in self.accepted or bool(self.context.seen_fingerprints(fingerprint))
+
+
+def run_edits(
+    claims: Sequence[Claim],
+    context: EditContext,
+    edits: EditSet = DEFAULT_EDIT_SET,
+) -> list[ClaimVerdict]:
+    """Apply ``edits`` to every claim of a batch (one file / interchange); one verdict per
+    claim, in order.  Never raises on bad data: a failing check becomes a failure of its
+    claim (edit code :data:`INTERNAL_ERROR_CODE`).
+
+    A claim that duplicates a claim accepted earlier in the same batch is rejected too.
+    """
+    table = edits.edits
+    scope = _Scope(
+        context=context,
+        claim_ids=Counter(c.claim_id for c in claims),
+        fingerprints={id(c): claim_fingerprint(c) for c in claims},
+    )
+    verdicts: list[ClaimVerdict] = []
+    for claim in claims:
+        failures: list[Failure] = []
+        for edit in table:
+            try:
+                hits = list(edit.check(claim, scope))
+            except Exception:  # a bug in a check: reject the claim, never the batch
+                failures.append(
+                    Failure(
+                        INTERNAL_ERROR_CODE,
+                        "A7",
+                        "21",
+                        None,
+                        f"The claim could not be checked ({edit.code} edit failed).",
+                        claim.where,
+                    )
+                )
+                continue
+            for hit in hits:
+                failures.append(
+                    Failure(
+                        edit=edit.code,
+                        category=edit.category,
+                        status=hit.status or edit.status,
+                        entity=hit.entity if hit.entity is not None else edit.entity,
+                        message=hit.message,
+                        location=hit.where,
+                        line=hit.line,
+                    )
+                )
+        fingerprint = scope.fingerprints[id(claim)]
+        accepted = not failures
+        if accepted:
+            scope.accepted.add(fingerprint)
+        verdicts.append(ClaimVerdict(claim, accepted, tuple(failures), fingerprint))
+    return verdicts
