@@ -1,0 +1,309 @@
+"""Map XML (pyx12's format) -> the compiled guide of :mod:`gateway.x12.ig_model`.
+
+Where the maps come from
+------------------------
+* pyx12's packaged 5010 maps, ``dataele.xml`` (types, lengths) and ``codes.xml`` (external code
+  sets), read with lxml; nothing of pyx12 runs.
+* ``schemas/`` of this repository, for guides pyx12 lacks (837D ``005010X224A2``) and corrected
+  copies of pyx12 maps (each with a top comment naming the defect). A map in ``schemas/`` wins
+  over pyx12's file of the same name.
+
+Compiling
+---------
+* wrapper loops (``HEADER``/``DETAIL``/``FOOTER``) are flattened into the transaction root;
+* a loop is entered by its first ("trigger") segment; segments are identified by ID plus the
+  qualifier code the map uses to tell them apart (``NM1*85`` vs ``NM1*87``, ``HL`` by HL03),
+  precomputed per loop into a dispatch table keyed by (segment ID, qualifier);
+* children of a loop are ordered in *position groups*: consecutive children with the same
+  X12 position (all the ``REF``\\ s of 2010AA, the 2310A-F loops...) may come in any order,
+  later groups may not precede earlier ones;
+* a loop's position is taken from its trigger segment, not from the loop's ``<pos>``:
+  pyx12's 837P map gives 2330D-G, 2410 and 2420G/H loop positions that differ from their
+  NM1/LIN position (3650, 4650, ... for what X12 places at 325), which would impose an order
+  the standard does not;
+* every segment definition gets a generated fast check (:mod:`gateway.x12.ig_fastcheck`).
+
+A guide compiles in about 0.1 s and is kept per process (``functools.cache``); the generated
+checks are code objects, so there is no on-disk cache to keep in sync.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Final
+
+from lxml import etree
+
+from gateway.x12.ig_fastcheck import compile_fast_check
+from gateway.x12.ig_model import MAXINT, Comp, Dispatch, Elem, Guide, Loop, Seg, Syntax
+
+__all__ = ["guide_for", "known_segment_ids", "load_guide", "map_path"]
+
+SCHEMAS_DIR: Final = Path(__file__).resolve().parents[2] / "schemas"
+"""Our own and corrected maps (see the module docstring)."""
+
+_MAP_FILES: Final[dict[str, str]] = {
+    "005010X222A1": "837.5010.X222.A1.xml",
+    # pyx12 registers X223A2 against a file it names "...X223.A1.xml" (see its maps.xml).
+    "005010X223A2": "837Q3.I.5010.X223.A1.xml",
+    # 837D: pyx12 has no map; ours lives in schemas/.
+    "005010X224A2": "837.5010.X224.A2.xml",
+}
+_ALIASES: Final[dict[str, str]] = {"005010X223A1": "005010X223A2"}
+
+
+def _pyx12_map_dir() -> Path:
+    import pyx12  # untyped; only used to find its data files
+
+    return Path(str(pyx12.__file__)).parent / "map"
+
+
+def map_path(implementation: str) -> Path:
+    """The map file a guide key compiles from: ``schemas/`` first, then pyx12's."""
+    name = _MAP_FILES[implementation]
+    ours = SCHEMAS_DIR / name
+    return ours if ours.is_file() else _pyx12_map_dir() / name
+
+
+def _text(node: etree._Element, tag: str, default: str = "") -> str:
+    value = node.findtext(tag)
+    return value.strip() if value is not None else default
+
+
+def _max(value: str) -> int:
+    value = value.strip()
+    if not value or value.startswith(">"):
+        return MAXINT
+    return int(value)
+
+
+@lru_cache(maxsize=1)
+def _data_elements() -> dict[str, tuple[str, int, int]]:
+    tree = etree.parse(str(_pyx12_map_dir() / "dataele.xml"))
+    out: dict[str, tuple[str, int, int]] = {}
+    for de in tree.getroot().iter("data_ele"):
+        out[de.get("ele_num", "")] = (
+            de.get("data_type", "AN"),
+            int(de.get("min_len", "1")),
+            int(de.get("max_len", "99999")),
+        )
+    return out
+
+
+@lru_cache(maxsize=1)
+def _external_codes() -> dict[str, frozenset[str]]:
+    tree = etree.parse(str(_pyx12_map_dir() / "codes.xml"))
+    out: dict[str, frozenset[str]] = {}
+    for cs in tree.getroot().iter("codeset"):
+        cid = _text(cs, "id")
+        out[cid] = frozenset((c.text or "").strip() for c in cs.iter("code"))
+    return out
+
+
+@lru_cache(maxsize=1)
+def known_segment_ids() -> frozenset[str]:
+    """Every segment ID any map (pyx12's or ours) knows: a stand-in for the X12 segment
+    directory."""
+    ids: set[str] = set()
+    pattern = re.compile(r'<segment xid="([A-Z0-9]{2,3})"')
+    for path in (*_pyx12_map_dir().glob("*.xml"), *SCHEMAS_DIR.glob("*.xml")):
+        ids.update(pattern.findall(path.read_text(encoding="utf-8")))
+    return frozenset(ids)
+
+
+def _compile_elem(node: etree._Element) -> Elem:
+    ref = _text(node, "data_ele")
+    dtype, min_len, max_len = _data_elements().get(ref, ("AN", 1, 99999))
+    codes: frozenset[str] | None = None
+    external: frozenset[str] | None = None
+    vc = node.find("valid_codes")
+    if vc is not None:
+        listed = frozenset((c.text or "").strip() for c in vc.findall("code"))
+        codes = listed or None
+        ext = vc.get("external")
+        if ext:
+            external = _external_codes().get(ext)
+    rx = _text(node, "regex")
+    return Elem(
+        xid=node.get("xid", ""),
+        ref=ref,
+        name=_text(node, "name"),
+        usage=_text(node, "usage", "S"),
+        seq=int(_text(node, "seq", "0")),
+        dtype=dtype,
+        min_len=min_len,
+        max_len=max_len,
+        codes=codes,
+        external=external,
+        regex=re.compile(rx, re.S) if rx else None,
+    )
+
+
+def _segment_key(
+    elems: tuple[Elem | Comp | None, ...], seg_id: str
+) -> tuple[int, int | None, frozenset[str]] | None:
+    """Which element tells same-ID segments apart (pyx12's rule, is_match)."""
+    c0 = elems[0] if elems else None
+    if isinstance(c0, Elem) and c0.dtype == "ID" and c0.usage == "R" and c0.codes:
+        return (0, None, c0.codes)
+    if isinstance(c0, Comp) and c0.parts and c0.parts[0].dtype == "ID" and c0.parts[0].codes:
+        return (0, 0, c0.parts[0].codes)
+    if seg_id == "HL" and len(elems) > 2:
+        c2 = elems[2]
+        if isinstance(c2, Elem) and c2.codes:
+            return (2, None, c2.codes)
+    return None
+
+
+def _compile_seg(node: etree._Element) -> Seg:
+    seg_id = node.get("xid", "")
+    children: dict[int, Elem | Comp] = {}
+    for child in node:
+        if child.tag == "element":
+            e = _compile_elem(child)
+            if seg_id == "ST" and e.seq == 3:
+                # The caller picks the guide from ST03/GS08 (and maps X222A2/X223A3 onto the
+                # guides pyx12 has): ST03 is not re-judged against the map's single code.
+                e = replace(e, codes=None)
+            children[e.seq] = e
+        elif child.tag == "composite":
+            parts = tuple(
+                sorted((_compile_elem(p) for p in child.findall("element")), key=lambda p: p.seq)
+            )
+            c = Comp(
+                xid=child.get("xid", ""),
+                ref=_text(child, "data_ele"),
+                name=_text(child, "name"),
+                usage=_text(child, "usage", "S"),
+                seq=int(_text(child, "seq", "0")),
+                parts=parts,
+            )
+            children[c.seq] = c
+    count = max(children) if children else 0
+    elems = tuple(children.get(i + 1) for i in range(count))
+    syntax: list[Syntax] = []
+    for s in node.findall("syntax"):
+        txt = (s.text or "").strip()
+        if len(txt) >= 5 and txt[0] in "PRCEL":
+            syntax.append(
+                Syntax(txt[0], tuple(int(txt[i : i + 2]) for i in range(1, len(txt) - 1, 2)))
+            )
+    seg = Seg(
+        id=seg_id,
+        name=_text(node, "name"),
+        usage=_text(node, "usage", "S"),
+        pos=int(_text(node, "pos", "0")),
+        max_use=_max(_text(node, "max_use", "1")),
+        elems=elems,
+        syntax=tuple(syntax),
+        key=_segment_key(elems, seg_id),
+    )
+    return replace(seg, fast=compile_fast_check(seg))
+
+
+def _child_pos(child: Seg | Loop) -> int:
+    # A loop sits where its trigger segment sits (see the module docstring).
+    return child.pos if isinstance(child, Seg) else child.trigger.pos
+
+
+def _flatten(node: etree._Element) -> list[Seg | Loop]:
+    out: list[Seg | Loop] = []
+    for child in node:
+        if child.tag == "segment":
+            out.append(_compile_seg(child))
+        elif child.tag == "loop":
+            if child.get("type") == "wrapper":
+                out.extend(_flatten(child))
+            else:
+                out.append(_compile_loop(child, child.get("xid", "")))
+    return out
+
+
+def _make_loop(
+    loop_id: str | None, name: str, usage: str, repeat: int, children: list[Seg | Loop]
+) -> Loop:
+    groups: list[int] = []
+    starts: list[int] = []
+    prev: int | None = None
+    for i, child in enumerate(children):
+        pos = _child_pos(child)
+        if prev is None or pos != prev:
+            starts.append(i)
+        groups.append(len(starts) - 1)
+        prev = pos
+    by_id: dict[str, list[int]] = {}
+    for i, child in enumerate(children):
+        sid = child.id if isinstance(child, Seg) else child.trigger.id
+        by_id.setdefault(sid, []).append(i)
+    return Loop(
+        id=loop_id,
+        name=name,
+        usage=usage,
+        repeat=repeat,
+        children=tuple(children),
+        groups=tuple(groups),
+        group_start=tuple(starts),
+        by_id={k: tuple(v) for k, v in by_id.items()},
+        dispatch={
+            k: _dispatch(loop_id, children, v) for k, v in by_id.items() if v != [0] or not loop_id
+        },
+        required=tuple(i for i, c in enumerate(children) if c.usage == "R"),
+    )
+
+
+def _dispatch(loop_id: str | None, children: list[Seg | Loop], indexes: list[int]) -> Dispatch:
+    """How a segment ID picks its candidate children (see :data:`ig_model.Dispatch`)."""
+    # A non-root loop's own trigger is never a candidate inside it (a repeat is the parent's).
+    candidates = [i for i in indexes if i != 0 or loop_id is None]
+    segs = [(i, c if isinstance(c, Seg) else c.trigger) for i in candidates for c in [children[i]]]
+    unkeyed = tuple(i for i, s in segs if s.key is None)
+    specs = {(s.key[0], s.key[1]) for _, s in segs if s.key is not None}
+    if not specs:
+        return (-1, -1, {}, unkeyed)
+    if len(specs) > 1:
+        return (-2, -1, {}, tuple(candidates))
+    ((element, component),) = specs
+    by_code: dict[str, list[int]] = {}
+    for i, s in segs:
+        if s.key is not None:
+            for code in s.key[2]:
+                by_code.setdefault(code, []).append(i)
+    keyed = {code: tuple(sorted({*found, *unkeyed})) for code, found in by_code.items()}
+    return (element, -1 if component is None else component, keyed, unkeyed)
+
+
+def _compile_loop(node: etree._Element, loop_id: str) -> Loop:
+    children = _flatten(node)
+    if not children or not isinstance(children[0], Seg):
+        raise ValueError(f"loop {loop_id} does not start with a segment")
+    return _make_loop(
+        loop_id,
+        _text(node, "name"),
+        _text(node, "usage", "S"),
+        _max(_text(node, "repeat", "1")),
+        children,
+    )
+
+
+@cache
+def load_guide(implementation: str) -> Guide:
+    """The compiled guide for a key of :func:`guide_for` (compiled once per process)."""
+    path = map_path(implementation)
+    tree = etree.parse(str(path))
+    st_loop = tree.getroot().find(".//loop[@xid='ST_LOOP']")
+    if st_loop is None:
+        raise ValueError(f"{path.name}: no ST_LOOP")
+    root = _make_loop(None, _text(st_loop, "name"), "R", 1, _flatten(st_loop))
+    seg_ids = frozenset(s.get("xid", "") for s in st_loop.iter("segment"))
+    return Guide(implementation, root, seg_ids)
+
+
+def guide_for(implementation: str) -> str | None:
+    """The guide key ``implementation`` validates with, or None (no map, or map missing)."""
+    key = _ALIASES.get(implementation, implementation)
+    if key not in _MAP_FILES or not map_path(key).is_file():
+        return None
+    return key

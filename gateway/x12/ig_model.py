@@ -1,0 +1,438 @@
+"""The compiled form of an implementation guide, and the (slow, exact) element checks.
+
+Produced by :mod:`gateway.x12.ig_maps` from pyx12-format map XML, walked by
+:mod:`gateway.x12.igvalidator`. :func:`check_segment` is the authoritative, detailed check of
+one segment's elements (it says *what* is wrong, with IK4 codes); the generated fast checks of
+:mod:`gateway.x12.ig_fastcheck` only answer "certainly clean?" and defer to it otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from gateway.x12.segments import Delimiters, Segment
+
+MAXINT: Final = 1 << 30
+DATE_QUALIFIERS: Final = frozenset({"D8", "RD8", "DT", "D6", "TM"})
+_NUM_RE: Final = re.compile(r"-?[0-9]+\Z")
+_REAL_RE: Final = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+# X12 5010 extended character set (pyx12's rec_ID_E5 complement), for AN and ID values.
+_BAD_CHAR_RE: Final = re.compile(r"""[^A-Z0-9!"&'()*+,\-./:;?= a-z%~@\[\]_{}\\|<>^`#$]""")
+_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+FastCheck = Callable[[tuple[str, ...], str, str], bool]
+"""``check(elements, component_separator, repetition_separator) -> certainly clean``."""
+
+
+def _never(elements: tuple[str, ...], component: str, repetition: str) -> bool:
+    return False
+
+
+# --------------------------------------------------------------------------- compiled map
+
+
+@dataclass(frozen=True, slots=True)
+class Elem:
+    xid: str
+    ref: str
+    name: str
+    usage: str
+    seq: int
+    dtype: str
+    min_len: int
+    max_len: int
+    codes: frozenset[str] | None
+    external: frozenset[str] | None
+    regex: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Comp:
+    xid: str
+    ref: str
+    name: str
+    usage: str
+    seq: int
+    parts: tuple[Elem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Syntax:
+    kind: str
+    positions: tuple[int, ...]
+    """1-based element positions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seg:
+    id: str
+    name: str
+    usage: str
+    pos: int
+    max_use: int
+    elems: tuple[Elem | Comp | None, ...]
+    syntax: tuple[Syntax, ...]
+    key: tuple[int, int | None, frozenset[str]] | None
+    """(element index 0-based, component index 0-based or None, codes) identifying the segment."""
+    fast: FastCheck = field(default=_never, hash=False, compare=False)
+    """Generated "certainly clean" check (:mod:`gateway.x12.ig_fastcheck`); False means
+    "ask :func:`check_segment`", never "wrong"."""
+
+    def matches(self, seg: Segment, component: str) -> bool:
+        key = self.key
+        if key is None:
+            return True
+        idx, sub, codes = key
+        if idx >= len(seg.elements):
+            return False
+        value = seg.elements[idx]
+        if sub is not None:
+            value = value.split(component)[sub] if component in value else value
+        return value in codes
+
+
+Dispatch = tuple[int, int, dict[str, tuple[int, ...]], tuple[int, ...]]
+"""``(element index, component index, by qualifier, default)``: the candidate child indexes
+(ascending, never a non-root loop's own trigger) for a segment ID. The qualifier is
+``elements[element index]`` (its component ``component index`` when that is >= 0); a
+qualifier not in ``by qualifier`` — or element index -1, nothing keyed — gives ``default``
+(the unkeyed candidates). Element index -2: candidates keyed in different ways, try each with
+:meth:`Seg.matches` (``default`` then lists all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    id: str | None
+    """None for the transaction root (ST_LOOP)."""
+    name: str
+    usage: str
+    repeat: int
+    children: tuple[Seg | Loop, ...]
+    groups: tuple[int, ...]
+    """Position group of each child (same group: any order)."""
+    group_start: tuple[int, ...]
+    """First child index of each group."""
+    by_id: dict[str, tuple[int, ...]] = field(hash=False, compare=False)
+    """Segment ID -> child indexes whose segment (or loop trigger) has that ID."""
+    dispatch: dict[str, Dispatch] = field(hash=False, compare=False)
+    """Segment ID -> how to pick candidate children without trying each (see :data:`Dispatch`)."""
+    required: tuple[int, ...] = ()
+    """Indexes of the children with usage ``R``."""
+
+    @property
+    def trigger(self) -> Seg:
+        first = self.children[0]
+        assert isinstance(first, Seg)
+        return first
+
+
+@dataclass(frozen=True, slots=True)
+class Guide:
+    implementation: str
+    root: Loop
+    segment_ids: frozenset[str]
+
+
+# --------------------------------------------------------------------------- value checks
+
+
+def is_date(value: str) -> bool:
+    if len(value) not in (6, 8) or not value.isdigit():
+        return False
+    if len(value) == 6:
+        value = ("20" if int(value[:2]) < 50 else "19") + value
+    year, month, day = int(value[:4]), int(value[4:6]), int(value[6:8])
+    if year < 1800 or not 1 <= month <= 12:
+        return False
+    if month in (4, 6, 9, 11):
+        last = 30
+    elif month == 2:
+        last = 29 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 28
+    else:
+        last = 31
+    return 1 <= day <= last
+
+
+def is_time(value: str) -> bool:
+    if len(value) not in (4, 6, 7, 8) or not value.isdigit():
+        return False
+    return value[:2] <= "23" and value[2:4] <= "59" and (len(value) < 6 or value[4:6] <= "59")
+
+
+def check_format(value: str, fmt: str) -> bool:
+    """A date/time value against a date-time format qualifier (DE 1250)."""
+    if fmt == "D8":
+        return len(value) == 8 and is_date(value)
+    if fmt == "D6":
+        return len(value) == 6 and is_date(value)
+    if fmt == "DT":
+        return len(value) == 12 and is_date(value[:8]) and is_time(value[8:])
+    if fmt == "TM":
+        return is_time(value)
+    if fmt == "RD8":
+        start, sep, end = value.partition("-")
+        return bool(sep) and check_format(start, "D8") and check_format(end, "D8")
+    return True
+
+
+def value_error(elem: Elem, value: str, fmt: str | None) -> tuple[str, str] | None:
+    """(IK403 code, plain words) for a present value, or None. One error per value."""
+    if _CONTROL_RE.search(value):
+        return "6", "contains a control character"
+    dtype = elem.dtype
+    if dtype in ("AN", "ID"):
+        if _BAD_CHAR_RE.search(value):
+            return "6", "contains a character outside the X12 character set"
+    elif dtype.startswith("N"):
+        if not _NUM_RE.match(value):
+            return "6", f"is not a valid numeric ({dtype}) value"
+    elif dtype == "R":
+        if not _REAL_RE.match(value):
+            return "6", "is not a valid decimal number"
+    elif dtype == "DT":
+        if not is_date(value):
+            return "8", "is not a valid date"
+    elif dtype == "TM" and not is_time(value):
+        return "9", "is not a valid time"
+    if fmt is not None and not check_format(value, fmt):
+        return ("9" if fmt == "TM" else "8"), f"does not match date format {fmt}"
+    if elem.codes is not None or elem.external is not None:
+        ok = (elem.codes is not None and value in elem.codes) or (
+            elem.external is not None and value in elem.external
+        )
+        if not ok:
+            return "7", "is not a valid code for this implementation"
+    length = (
+        len(value.replace("-", "").replace(".", ""))
+        if dtype == "R" or dtype.startswith("N")
+        else len(value)
+    )
+    if length < elem.min_len:
+        return "4", f"is shorter than the minimum length {elem.min_len}"
+    if length > elem.max_len:
+        return "5", f"is longer than the maximum length {elem.max_len}"
+    if elem.regex is not None and not elem.regex.search(value):
+        return "I12", "does not match the implementation pattern"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class EleIssue:
+    position: int
+    component: int | None
+    repetition: int | None
+    ref: str
+    code: str
+    bad: str | None
+    text: str
+
+
+def describe(seg_id: str, pos: int, comp: int | None, name: str, ref: str) -> str:
+    where = f"{seg_id}{pos:02d}" + (f"-{comp:02d}" if comp else "")
+    return f"{where} ({name}, element {ref})" if ref else f"{where} ({name})"
+
+
+def check_simple(
+    seg_id: str, pos: int, comp: int | None, elem: Elem, value: str, fmt: str | None
+) -> EleIssue | None:
+    if value == "":
+        if elem.usage == "R":
+            return EleIssue(
+                pos,
+                comp,
+                None,
+                elem.ref,
+                "1",
+                None,
+                f"{describe(seg_id, pos, comp, elem.name, elem.ref)} is required but missing",
+            )
+        return None
+    if elem.usage == "N":
+        return EleIssue(
+            pos,
+            comp,
+            None,
+            elem.ref,
+            "I10",
+            value,
+            f"{describe(seg_id, pos, comp, elem.name, elem.ref)} is marked 'not used' "
+            "in this implementation but is present",
+        )
+    found = value_error(elem, value, fmt)
+    if found is None:
+        return None
+    code, words = found
+    return EleIssue(
+        pos,
+        comp,
+        None,
+        elem.ref,
+        code,
+        value,
+        f"{describe(seg_id, pos, comp, elem.name, elem.ref)} {words}",
+    )
+
+
+def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]:
+    issues: list[EleIssue] = []
+    elements = data.elements
+    defs = seg.elems
+    comp_sep = delims.component
+    rep_sep = delims.repetition
+    fmt: str | None = None
+    for i, raw in enumerate(elements[: len(defs)]):
+        d = defs[i]
+        if isinstance(d, Elem) and d.ref == "1250" and raw in DATE_QUALIFIERS:
+            fmt = raw
+    for i in range(len(defs), len(elements)):
+        if elements[i] != "":
+            issues.append(
+                EleIssue(
+                    i + 1,
+                    None,
+                    None,
+                    "",
+                    "3",
+                    elements[i],
+                    f"{data.id} has more data elements than the {len(defs)} defined",
+                )
+            )
+            break
+    for i, d in enumerate(defs):
+        pos = i + 1
+        raw = elements[i] if i < len(elements) else ""
+        if d is None:
+            continue
+        if raw and rep_sep and rep_sep in raw:
+            issues.append(
+                EleIssue(
+                    pos,
+                    None,
+                    2,
+                    d.ref,
+                    "12",
+                    raw,
+                    f"{describe(data.id, pos, None, d.name, d.ref)} repeats but "
+                    "is not a repeating element",
+                )
+            )
+            raw = raw.split(rep_sep, 1)[0]
+        if isinstance(d, Elem):
+            if raw and comp_sep in raw:
+                issues.append(
+                    EleIssue(
+                        pos,
+                        2,
+                        None,
+                        d.ref,
+                        "13",
+                        raw,
+                        f"{describe(data.id, pos, None, d.name, d.ref)} has components "
+                        "but is a simple element",
+                    )
+                )
+                continue
+            issue = check_simple(data.id, pos, None, d, raw, fmt if d.ref == "1251" else None)
+            if issue is not None:
+                issues.append(issue)
+            continue
+        # composite
+        if raw.strip(comp_sep) == "":
+            if d.usage == "R":
+                issues.append(
+                    EleIssue(
+                        pos,
+                        None,
+                        None,
+                        d.ref,
+                        "1",
+                        None,
+                        f"{describe(data.id, pos, None, d.name, d.ref)} is required but missing",
+                    )
+                )
+            continue
+        if d.usage == "N":
+            issues.append(
+                EleIssue(
+                    pos,
+                    None,
+                    None,
+                    d.ref,
+                    "I10",
+                    raw,
+                    f"{describe(data.id, pos, None, d.name, d.ref)} is marked 'not used' "
+                    "in this implementation but is present",
+                )
+            )
+            continue
+        parts = raw.split(comp_sep)
+        for j in range(len(d.parts), len(parts)):
+            if parts[j] != "":
+                issues.append(
+                    EleIssue(
+                        pos,
+                        j + 1,
+                        None,
+                        d.ref,
+                        "13",
+                        raw,
+                        f"{describe(data.id, pos, None, d.name, d.ref)} has more than "
+                        f"{len(d.parts)} components",
+                    )
+                )
+                break
+        for j, part in enumerate(d.parts):
+            value = parts[j] if j < len(parts) else ""
+            issue = check_simple(data.id, pos, j + 1, part, value, None)
+            if issue is not None:
+                issues.append(issue)
+    if seg.syntax:
+        # One IK4 per element: a syntax note on an element already reported adds nothing.
+        flagged = {i.position for i in issues}
+        issues.extend(i for i in check_syntax(seg, data, comp_sep) if i.position not in flagged)
+    return issues
+
+
+def check_syntax(seg: Seg, data: Segment, comp_sep: str) -> list[EleIssue]:
+    elements = data.elements
+
+    def present(p: int) -> bool:
+        return p <= len(elements) and elements[p - 1].strip(comp_sep) != ""
+
+    def ref(p: int) -> str:
+        d = seg.elems[p - 1] if p <= len(seg.elems) else None
+        return d.ref if d is not None else ""
+
+    out: list[EleIssue] = []
+    for rule in seg.syntax:
+        ps = rule.positions
+        have = [p for p in ps if present(p)]
+        names = ", ".join(f"{data.id}{p:02d}" for p in ps)
+        bad: int | None = None
+        code = "2"
+        text = ""
+        if rule.kind == "P" and have and len(have) != len(ps):
+            bad = next(p for p in ps if not present(p))
+            text = f"syntax rule P: if any of {names} is present, all are required"
+        elif rule.kind == "R" and not have:
+            bad = ps[0]
+            text = f"syntax rule R: at least one of {names} is required"
+        elif rule.kind == "E" and len(have) > 1:
+            bad, code = have[1], "10"
+            text = f"syntax rule E: only one of {names} may be present"
+        elif rule.kind == "C" and present(ps[0]) and not all(present(p) for p in ps[1:]):
+            bad = next(p for p in ps[1:] if not present(p))
+            text = f"syntax rule C: when {data.id}{ps[0]:02d} is present, the others are required"
+        elif rule.kind == "L" and present(ps[0]) and not any(present(p) for p in ps[1:]):
+            bad = ps[1]
+            text = (
+                f"syntax rule L: when {data.id}{ps[0]:02d} is present, "
+                "at least one of the others is required"
+            )
+        if bad is not None:
+            value = elements[bad - 1] if code == "10" else None
+            out.append(EleIssue(bad, None, None, ref(bad), code, value, text))
+    return out
