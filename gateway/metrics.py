@@ -1,0 +1,225 @@
+"""Prometheus metrics, driven by the audit log.
+
+:class:`GatewayMetrics` owns its own :class:`~prometheus_client.CollectorRegistry` (never the
+process-global one, so two services in one test process do not collide) and is fed by
+:meth:`gateway.audit.AuditLog.subscribe`: every number here comes from an audit event, so no
+other module has to know that metrics exist. The HTTP edge adds its own request counters
+(:meth:`http_request`).
+
+Exposed at ``GET /metrics`` in the Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+#: Pipeline latency buckets (seconds): acks are expected within a second or two.
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+_TERMINAL = {"file.processed": "processed", "file.rejected": "rejected", "file.failed": "failed"}
+
+
+def _int(value: object) -> int:
+    try:
+        return max(0, int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+def ack_result(event: str, fields: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, result) of an ``ack.*.written`` / ``report.written`` event.
+
+    999: ``accepted`` (every set and claim accepted), ``partial`` (some), ``rejected`` (none).
+    """
+    if event == "ack.ta1.written":
+        return "TA1", "accepted" if fields.get("accepted") else "rejected"
+    if event == "report.written":
+        return "REJECT", "rejected"
+    if not fields.get("accepted"):
+        return "999", "rejected"
+    partial = _int(fields.get("sets_rejected")) > 0 or _int(fields.get("claims_accepted")) < _int(
+        fields.get("claims_received")
+    )
+    return "999", "partial" if partial else "accepted"
+
+
+class GatewayMetrics:
+    """The gateway's metrics; call :meth:`observe` with every audit event."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.files_received = Counter(
+            "gateway_files_received",
+            "Files accepted into durable intake, by channel (sftp, http, as2)",
+            ["channel"],
+            registry=r,
+        )
+        self.files_completed = Counter(
+            "gateway_files_completed",
+            "Files that left the pipeline, by outcome (processed, rejected, failed)",
+            ["outcome"],
+            registry=r,
+        )
+        self.file_retries = Counter(
+            "gateway_file_retries", "Pipeline steps retried after an error", registry=r
+        )
+        self.acks = Counter(
+            "gateway_acks",
+            "Acknowledgments written to mailboxes, by kind (TA1, 999, REJECT) and result "
+            "(accepted, partial, rejected)",
+            ["kind", "result"],
+            registry=r,
+        )
+        self.claims = Counter(
+            "gateway_claims",
+            "Claims (CLM) acknowledged in 999s, by result (accepted, rejected)",
+            ["result"],
+            registry=r,
+        )
+        self.interchanges_rejected = Counter(
+            "gateway_interchanges_duplicate",
+            "Interchanges rejected as duplicates (TA1 025)",
+            registry=r,
+        )
+        self.pickups = Counter(
+            "gateway_mailbox_pickups",
+            "Mailbox files picked up (SFTP delete or API DELETE), by kind",
+            ["kind"],
+            registry=r,
+        )
+        self._pending: dict[str, float | None] = {}
+        self.backlog = Gauge(
+            "gateway_pipeline_backlog",
+            "Files received or being processed whose answers are not committed yet",
+            registry=r,
+        )
+        self.backlog.set_function(lambda: len(self._pending))
+        self.latency = Histogram(
+            "gateway_pipeline_latency_seconds",
+            "From file.received to file.processed/file.rejected (answers in the mailbox)",
+            ["outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.sftp_logins = Counter(
+            "gateway_sftp_logins",
+            "SFTP login attempts by result (ok, failed, locked)",
+            ["result"],
+            registry=r,
+        )
+        self.sftp_sessions_closed = Counter(
+            "gateway_sftp_sessions_closed",
+            "SFTP sessions ended (open sessions = logins{result=ok} - this)",
+            registry=r,
+        )
+        self.as2_mdns = Counter(
+            "gateway_as2_mdns",
+            "AS2 MDNs sent, by disposition (processed, processed/error:..., failed/...)",
+            ["disposition"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "gateway_http_requests",
+            "HTTP API requests answered, by route and status code",
+            ["route", "code"],
+            registry=r,
+        )
+        self.audit_events = Counter(
+            "gateway_audit_events", "Audit events emitted, by event name", ["event"], registry=r
+        )
+
+    # feeding ------------------------------------------------------------------------------
+    def observe(self, event: str, fields: Mapping[str, Any]) -> None:
+        """An :meth:`AuditLog.subscribe` listener."""
+        self.audit_events.labels(event=event).inc()
+        handler = self._handlers.get(event)
+        if handler is not None:
+            handler(self, event, fields)
+
+    def http_request(self, route: str, code: int) -> None:
+        self.http_requests.labels(route=route, code=str(code)).inc()
+
+    def _file_received(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.files_received.labels(channel=str(fields.get("channel") or "unknown")).inc()
+        file_id = fields.get("file_id")
+        if isinstance(file_id, str):
+            self._pending[file_id] = self.clock()
+
+    def _file_processing(self, event: str, fields: Mapping[str, Any]) -> None:
+        # Files resumed after a restart were received by an earlier process: in the backlog,
+        # but without a start time for the latency histogram.
+        file_id = fields.get("file_id")
+        if isinstance(file_id, str):
+            self._pending.setdefault(file_id, None)
+
+    def _file_done(self, event: str, fields: Mapping[str, Any]) -> None:
+        outcome = _TERMINAL[event]
+        self.files_completed.labels(outcome=outcome).inc()
+        file_id = fields.get("file_id")
+        started = self._pending.pop(file_id, None) if isinstance(file_id, str) else None
+        if started is not None and outcome != "failed":
+            self.latency.labels(outcome=outcome).observe(max(0.0, self.clock() - started))
+
+    def _ack(self, event: str, fields: Mapping[str, Any]) -> None:
+        kind, result = ack_result(event, fields)
+        self.acks.labels(kind=kind, result=result).inc()
+        if kind == "999":
+            received = _int(fields.get("claims_received"))
+            accepted = min(received, _int(fields.get("claims_accepted")))
+            if accepted:
+                self.claims.labels(result="accepted").inc(accepted)
+            if received - accepted:
+                self.claims.labels(result="rejected").inc(received - accepted)
+
+    def _interchange_rejected(self, event: str, fields: Mapping[str, Any]) -> None:
+        if "025" in str(fields.get("reason", "")):
+            self.interchanges_rejected.inc()
+
+    def _picked_up(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.pickups.labels(kind=str(fields.get("kind") or "unknown")).inc()
+
+    def _login(self, event: str, fields: Mapping[str, Any]) -> None:
+        result = event.rsplit(".", 1)[1]
+        self.sftp_logins.labels(result=result).inc()
+
+    def _session_closed(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.sftp_sessions_closed.inc()
+
+    def _mdn(self, event: str, fields: Mapping[str, Any]) -> None:
+        disposition = " ".join(str(fields.get("disposition") or "unknown").split()).lower()
+        self.as2_mdns.labels(disposition=disposition[:100]).inc()
+
+    def _retry(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.file_retries.inc()
+
+    _handlers: dict[str, Callable[[GatewayMetrics, str, Mapping[str, Any]], None]] = {
+        "file.received": _file_received,
+        "file.processing": _file_processing,
+        "file.processed": _file_done,
+        "file.rejected": _file_done,
+        "file.failed": _file_done,
+        "file.retry": _retry,
+        "file.picked_up": _picked_up,
+        "ack.ta1.written": _ack,
+        "ack.999.written": _ack,
+        "report.written": _ack,
+        "interchange.rejected": _interchange_rejected,
+        "sftp.login.ok": _login,
+        "sftp.login.failed": _login,
+        "sftp.login.locked": _login,
+        "sftp.session.closed": _session_closed,
+        "as2.mdn.sent": _mdn,
+    }
+
+    # exposition ---------------------------------------------------------------------------
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
