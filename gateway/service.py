@@ -20,6 +20,7 @@ from twisted.internet.endpoints import serverFromString
 from gateway.audit import AuditLog, console_stream
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
+from gateway.metrics import GatewayMetrics
 from gateway.pipeline.core import GatewayCore
 from gateway.profiles import PartnerSet, load_partners
 from gateway.transports.http import make_site
@@ -142,6 +143,9 @@ class GatewayService(MultiService):
         self.audit = AuditLog(
             config.audit_log_path, console_stream() if console and config.log.console else None
         )
+        # Metrics follow the audit events (no other module knows about them).
+        self.metrics = GatewayMetrics()
+        self.audit.subscribe(self.metrics.observe)
         self.partners = PartnerRegistry(config, self.audit)
         self.core = GatewayCore(config, self.partners, self.audit, reactor)
         self.core.setServiceParent(self)
@@ -165,7 +169,10 @@ class GatewayService(MultiService):
         self.sftp.grace = config.sftp.shutdown_grace
         self.sftp.setServiceParent(self)
         self.http = Listener(
-            "http", serverFromString(reactor, config.http.listen), make_site(self), reactor
+            "http",
+            serverFromString(reactor, config.http.listen),
+            make_site(self, reactor=reactor),
+            reactor,
         )
         self.http.setServiceParent(self)
 

@@ -1,0 +1,309 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Built in Python so that the limits it states are the ones in force; the tests check that every
+route the resource serves is documented and that answers match the documented schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.api.limits import HttpLimits
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(description: str, ref: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+_RETRY = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+_CHALLENGE = {
+    "WWW-Authenticate": {
+        "schema": {"type": "string"},
+        "description": 'Bearer realm="edi-gateway"[, error="invalid_token"]',
+    }
+}
+
+
+def _common(auth: bool = True) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if auth:
+        responses["401"] = {**_error("missing or invalid bearer token"), "headers": _CHALLENGE}
+        responses["429"] = {
+            **_error("too many concurrent requests of this partner"),
+            "headers": _RETRY,
+        }
+        responses["503"] = {**_error("the gateway is busy"), "headers": _RETRY}
+    return responses
+
+
+def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
+    limits = limits or HttpLimits()
+    file_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$"},
+        "description": "the file id returned by POST /api/v1/files (a ULID)",
+    }
+    mailbox_name = {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+        "description": "a name from GET /api/v1/mailbox",
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "edi-gateway API",
+            "version": "1.0.0",
+            "description": (
+                "Submit X12 files, follow their acknowledgments and collect the files in your "
+                "outbound mailbox. Every operation except this document needs "
+                "`Authorization: Bearer <token>` (a per-partner token from the partner "
+                "profile). A partner sees only its own files and mailbox: another partner's "
+                'file answers 404. Errors are `{"error": code, "message": text}`. '
+                f"Request bodies are limited to {limits.max_body} bytes (413, answered before "
+                "the body is read); a partner may have "
+                f"{limits.max_per_partner} requests in progress at once (429), the gateway "
+                f"{limits.max_in_flight} (503)."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "the OpenAPI document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+            "/api/v1/files": {
+                "post": {
+                    "operationId": "submitFile",
+                    "summary": "Submit an X12 file (the raw request body)",
+                    "description": (
+                        "The body is stored durably (fsynced, committed) before the answer; "
+                        "the file then goes through the same pipeline as an SFTP upload: a "
+                        "TA1, 999 or reject report appears in the submitter's mailbox and in "
+                        "GET /api/v1/files/{id}."
+                    ),
+                    "parameters": [
+                        {
+                            "name": "filename",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"$ref": "#/components/schemas/FileName"},
+                            "description": "a name to record with the file (metadata only)",
+                        },
+                        {
+                            "name": "X-Filename",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"$ref": "#/components/schemas/FileName"},
+                            "description": "the same as the filename query parameter",
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/edi-x12": {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                            "text/plain": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "202": _json(
+                            "stored; processing follows",
+                            "Submitted",
+                            {
+                                "Location": {
+                                    "schema": {"type": "string"},
+                                    "description": "the file's status URL",
+                                }
+                            },
+                        ),
+                        "400": _error("empty body or a bad filename"),
+                        "413": _error(f"the body is over {limits.max_body} bytes"),
+                        **_common(),
+                    },
+                }
+            },
+            "/api/v1/files/{id}": {
+                "get": {
+                    "operationId": "getFile",
+                    "summary": "A submitted file's state and the acknowledgments so far",
+                    "parameters": [file_id],
+                    "responses": {
+                        "200": _json("the file", "FileStatus"),
+                        "404": _error("no such file of this partner"),
+                        **_common(),
+                    },
+                }
+            },
+            "/api/v1/mailbox": {
+                "get": {
+                    "operationId": "listMailbox",
+                    "summary": "The files waiting in this partner's outbound mailbox",
+                    "responses": {"200": _json("the mailbox", "Mailbox"), **_common()},
+                }
+            },
+            "/api/v1/mailbox/{name}": {
+                "get": {
+                    "operationId": "downloadMailboxFile",
+                    "summary": "Download a mailbox file (streamed)",
+                    "parameters": [mailbox_name],
+                    "responses": {
+                        "200": {
+                            "description": "the file's bytes; ETag is its sha256",
+                            "content": {
+                                "application/edi-x12": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                },
+                                "text/plain": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "404": _error("no such file in this partner's mailbox"),
+                        **_common(),
+                    },
+                },
+                "delete": {
+                    "operationId": "pickUpMailboxFile",
+                    "summary": "Acknowledge pickup: the file leaves the mailbox",
+                    "parameters": [mailbox_name],
+                    "responses": {
+                        "204": {"description": "picked up"},
+                        "404": _error("no such file in this partner's mailbox"),
+                        **_common(),
+                    },
+                },
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`<token id>.<secret>`; the profile keeps its SHA-256",
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": {
+                            "type": "string",
+                            "description": "a stable code",
+                            "enum": [
+                                "bad_filename",
+                                "empty_body",
+                                "internal_error",
+                                "method_not_allowed",
+                                "not_found",
+                                "payload_too_large",
+                                "request_timeout",
+                                "too_many_requests",
+                                "unauthorized",
+                                "unavailable",
+                            ],
+                        },
+                        "message": {"type": "string"},
+                    },
+                },
+                "FileName": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\-]{0,199}$",
+                },
+                "Submitted": {
+                    "type": "object",
+                    "required": ["file_id", "state", "status_url"],
+                    "properties": {
+                        "file_id": {"type": "string"},
+                        "state": {"const": "received"},
+                        "status_url": {"type": "string"},
+                    },
+                },
+                "Acknowledgment": {
+                    "type": "object",
+                    "required": ["kind", "accepted", "mailbox_name"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["TA1", "999", "REJECT"]},
+                        "accepted": {"type": "boolean"},
+                        "mailbox_name": {"type": ["string", "null"]},
+                        "interchange_control": {"type": ["string", "null"]},
+                        "ack_control": {"type": ["string", "null"]},
+                    },
+                },
+                "FileStatus": {
+                    "type": "object",
+                    "required": ["file_id", "state", "acknowledgments"],
+                    "properties": {
+                        "file_id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "channel": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "sha256": {"type": "string"},
+                        "received_at": {"type": "string", "format": "date-time"},
+                        "state": {
+                            "type": "string",
+                            "enum": ["received", "processed", "failed"],
+                            "description": "received: waiting or in the pipeline; processed: "
+                            "its answers are in the mailbox; failed: processing kept failing",
+                        },
+                        "acknowledgments": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Acknowledgment"},
+                        },
+                    },
+                },
+                "MailboxFile": {
+                    "type": "object",
+                    "required": ["name", "kind", "size", "created_at"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "file_id": {"type": ["string", "null"]},
+                        "sha256": {"type": "string"},
+                    },
+                },
+                "Mailbox": {
+                    "type": "object",
+                    "required": ["partner", "files"],
+                    "properties": {
+                        "partner": {"type": "string"},
+                        "files": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/MailboxFile"},
+                        },
+                    },
+                },
+            },
+        },
+    }

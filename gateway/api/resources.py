@@ -1,0 +1,354 @@
+"""The JSON API under ``/api/v1`` (documented by :mod:`gateway.api.openapi`).
+
+One leaf resource routes by method and path. Every request except the OpenAPI document needs
+``Authorization: Bearer <token>`` (:mod:`gateway.api.auth`); a partner sees only its own files
+and mailbox: someone else's file id or mailbox name is answered 404, exactly like one that does
+not exist. Errors are JSON ``{"error": code, "message": text}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from twisted.internet import defer
+from twisted.protocols.basic import FileSender
+from twisted.python.failure import Failure
+from twisted.web import resource, server
+
+from gateway.api.auth import AuthFailure, Caller, authenticate
+from gateway.api.limits import HttpLimits, Limiter
+from gateway.api.openapi import openapi_document
+from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
+
+REALM = "edi-gateway"
+_FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+#: Stored as the file's name (metadata only: never used as a path).
+_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
+_STATES = {"received": "received", "processed": "processed", "failed": "failed"}
+_CONTENT_TYPES = {"x12": b"application/edi-x12", "txt": b"text/plain; charset=utf-8"}
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[bytes, bytes] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
+
+
+def _gone(request: Any) -> bool:
+    return bool(getattr(request, "_disconnected", False)) or bool(request.finished)
+
+
+def send_json(
+    request: Any, status: int, body: Any, headers: dict[bytes, bytes] | None = None
+) -> None:
+    if _gone(request):
+        return
+    request.setResponseCode(status)
+    request.setHeader(b"cache-control", b"no-store")
+    for key, value in (headers or {}).items():
+        request.setHeader(key, value)
+    if status == 204:
+        request.finish()
+        return
+    request.setHeader(b"content-type", b"application/json")
+    payload = json.dumps(body).encode() + b"\n"
+    request.setHeader(b"content-length", str(len(payload)).encode())
+    request.write(payload)
+    request.finish()
+
+
+def send_error(request: Any, error: ApiError) -> None:
+    send_json(request, error.status, {"error": error.code, "message": error.message}, error.headers)
+
+
+def file_status(record: FileRecord, responses: list[ResponseRecord]) -> dict[str, Any]:
+    return {
+        "file_id": record.id,
+        "name": record.name,
+        "channel": record.channel,
+        "size": record.size,
+        "sha256": record.sha256,
+        "received_at": iso(record.received_at),
+        "state": _STATES.get(record.state, record.state),
+        "acknowledgments": [
+            {
+                "kind": r.kind,
+                "accepted": r.accepted,
+                "mailbox_name": r.mailbox_name if r.partner_id == record.partner_id else None,
+                "interchange_control": r.interchange_control,
+                "ack_control": r.outbound_control,
+            }
+            for r in responses
+        ],
+    }
+
+
+def mailbox_entry(entry: MailboxRecord) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "kind": entry.kind,
+        "size": entry.size,
+        "created_at": iso(entry.created_at),
+        "file_id": entry.file_id,
+        "sha256": entry.sha256,
+    }
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    """A template for metrics, e.g. ``GET /api/v1/files/{id}``."""
+    handler: Callable[..., Coroutine[Any, Any, None]] | None
+    auth: bool = True
+
+
+class _ChunkedFileSender(FileSender):
+    CHUNK_SIZE = 2**16
+
+
+class ApiRoot(resource.Resource):
+    """``/api/v1``: routes, authentication, limits, and the handlers."""
+
+    isLeaf = True
+
+    def __init__(self, gateway: Any, limits: HttpLimits | None = None) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.limits = limits or HttpLimits()
+        self.limiter = Limiter(self.limits)
+        self._openapi = json.dumps(openapi_document(self.limits), indent=1).encode() + b"\n"
+
+    # routing ----------------------------------------------------------------------------
+    def route(self, method: bytes, path: list[bytes]) -> Route:
+        """The route of a request, or raises 404/405."""
+        table: dict[bytes, Route] = {}
+        if path == [b"openapi.json"]:
+            table = {b"GET": Route("GET /api/v1/openapi.json", self.get_openapi, auth=False)}
+        elif path in ([b"files"], [b"files", b""]):
+            table = {b"POST": Route("POST /api/v1/files", self.post_file)}
+        elif len(path) == 2 and path[0] == b"files" and path[1]:
+            table = {b"GET": Route("GET /api/v1/files/{id}", self.get_file)}
+        elif path in ([b"mailbox"], [b"mailbox", b""]):
+            table = {b"GET": Route("GET /api/v1/mailbox", self.get_mailbox)}
+        elif len(path) == 2 and path[0] == b"mailbox" and path[1]:
+            table = {
+                b"GET": Route("GET /api/v1/mailbox/{name}", self.download),
+                b"DELETE": Route("DELETE /api/v1/mailbox/{name}", self.pick_up),
+            }
+        if not table:
+            raise ApiError(404, "not_found", "no such resource")
+        found = table.get(method)
+        if found is None:
+            allowed = b", ".join(sorted(table))
+            raise ApiError(
+                405,
+                "method_not_allowed",
+                f"use {allowed.decode()}",
+                {b"allow": allowed},
+            )
+        return found
+
+    def render(self, request: Any) -> Any:
+        metrics = getattr(self.gateway, "metrics", None)
+        try:
+            route = self.route(request.method, list(request.postpath or []))
+        except ApiError as error:
+            if metrics is not None:
+                metrics.http_request("(unrouted)", error.status)
+            send_error(request, error)
+            return server.NOT_DONE_YET
+        if metrics is not None:
+            request.notifyFinish().addBoth(
+                lambda _: metrics.http_request(route.name, int(request.code))
+            )
+        caller: Caller | None = None
+        if route.auth:
+            result = authenticate(self.gateway.partners(), request.getHeader(b"authorization"))
+            if isinstance(result, AuthFailure):
+                self._unauthorized(request, result)
+                return server.NOT_DONE_YET
+            caller = result
+            busy = self.limiter.acquire(caller.partner.id)
+            if busy is not None:
+                code, message = (
+                    ("too_many_requests", "too many requests of this partner at once")
+                    if busy == 429
+                    else ("unavailable", "the gateway is busy; retry later")
+                )
+                retry = str(self.limits.retry_after).encode()
+                send_error(request, ApiError(busy, code, message, {b"retry-after": retry}))
+                return server.NOT_DONE_YET
+            partner_id = caller.partner.id
+            request.notifyFinish().addBoth(lambda _: self.limiter.release(partner_id))
+        assert route.handler is not None
+        d: defer.Deferred[None] = defer.ensureDeferred(route.handler(request, caller))
+        d.addErrback(self._failed, request)
+        return server.NOT_DONE_YET
+
+    def _unauthorized(self, request: Any, failure: AuthFailure) -> None:
+        challenge = f'Bearer realm="{REALM}"'
+        if failure.reason != "missing":
+            challenge += ', error="invalid_token"'
+        address = request.getClientAddress()
+        self.gateway.audit(
+            "api.auth.failed",
+            reason=failure.reason,
+            token_id=failure.token_id,
+            peer=getattr(address, "host", None),
+        )
+        message = (
+            "an Authorization: Bearer token is required"
+            if failure.reason == "missing"
+            else "the bearer token is not valid"
+        )
+        send_error(
+            request,
+            ApiError(401, "unauthorized", message, {b"www-authenticate": challenge.encode()}),
+        )
+
+    def _failed(self, failure: Failure, request: Any) -> None:
+        if failure.check(ApiError):
+            error = failure.value
+            assert isinstance(error, ApiError)
+            send_error(request, error)
+            return
+        self.gateway.audit(
+            "api.error",
+            path=request.path.decode("latin-1")[:200],
+            error=failure.type.__name__ if failure.type else "error",
+        )
+        send_error(request, ApiError(500, "internal_error", "the request could not be handled"))
+
+    # handlers ---------------------------------------------------------------------------
+    async def get_openapi(self, request: Any, caller: None) -> None:
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"content-length", str(len(self._openapi)).encode())
+        request.write(self._openapi)
+        request.finish()
+
+    async def post_file(self, request: Any, caller: Caller) -> None:
+        name = self._filename(request)
+        path = request.take_body() if hasattr(request, "take_body") else None
+        if path is None or path.stat().st_size == 0:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise ApiError(400, "empty_body", "send the X12 file as the request body")
+        core = self.gateway.core
+        try:
+            file_id = await core.accept_upload(caller.partner.id, "http", name, path)
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+        location = f"/api/v1/files/{file_id}"
+        send_json(
+            request,
+            202,
+            {"file_id": file_id, "state": "received", "status_url": location},
+            {b"location": location.encode()},
+        )
+
+    def _filename(self, request: Any) -> str:
+        values = request.args.get(b"filename") or []
+        raw = values[0] if values else request.getHeader(b"x-filename")
+        if raw is None:
+            return f"http-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}.x12"
+        try:
+            name = raw.decode("ascii")
+        except UnicodeDecodeError:
+            name = ""
+        if not _FILENAME.fullmatch(name):
+            raise ApiError(
+                400,
+                "bad_filename",
+                "filename must be 1-200 characters of A-Z a-z 0-9 . _ - "
+                "(not starting with . _ or -)",
+            )
+        return name
+
+    async def get_file(self, request: Any, caller: Caller) -> None:
+        file_id = request.postpath[1].decode("latin-1")
+        core = self.gateway.core
+        record: FileRecord | None = None
+        if _FILE_ID.fullmatch(file_id):
+            record = await core.in_store(core.store.get_file, file_id)
+        if record is None or record.partner_id != caller.partner.id:
+            raise ApiError(404, "not_found", "no such file")
+        responses = await core.in_store(core.store.responses_for, file_id)
+        send_json(request, 200, file_status(record, responses))
+
+    async def get_mailbox(self, request: Any, caller: Caller) -> None:
+        core = self.gateway.core
+        entries = await core.in_store(core.store.list_mailbox, caller.partner.id)
+        send_json(
+            request,
+            200,
+            {"partner": caller.partner.id, "files": [mailbox_entry(e) for e in entries]},
+        )
+
+    def _name(self, request: Any) -> str:
+        try:
+            return str(request.postpath[1].decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ApiError(404, "not_found", "no such mailbox file") from exc
+
+    async def download(self, request: Any, caller: Caller) -> None:
+        name = self._name(request)
+        core = self.gateway.core
+        entry: MailboxRecord | None = await core.in_store(
+            core.store.mailbox_entry, caller.partner.id, name
+        )
+        if entry is None:
+            raise ApiError(404, "not_found", "no such mailbox file")
+        try:
+            handle = open(core.blobs.path(entry.sha256), "rb")
+        except OSError as exc:
+            raise ApiError(404, "not_found", "the file's content is not available") from exc
+        if _gone(request):
+            handle.close()
+            return
+        extension = name.rsplit(".", 1)[-1] if "." in name else ""
+        request.setResponseCode(200)
+        request.setHeader(
+            b"content-type", _CONTENT_TYPES.get(extension, b"application/octet-stream")
+        )
+        request.setHeader(b"content-length", str(entry.size).encode())
+        request.setHeader(b"etag", f'"{entry.sha256}"'.encode())
+        request.setHeader(b"cache-control", b"no-store")
+        request.setHeader(b"content-disposition", f'attachment; filename="{name}"'.encode())
+        self.gateway.audit(
+            "api.download",
+            partner=caller.partner.id,
+            file_name=name,
+            kind=entry.kind,
+            file_id=entry.file_id,
+            size=entry.size,
+        )
+        try:
+            await _ChunkedFileSender().beginFileTransfer(handle, request)
+        except Exception:  # the client went away: nothing to answer
+            return
+        finally:
+            handle.close()
+        if not _gone(request):
+            request.finish()
+
+    async def pick_up(self, request: Any, caller: Caller) -> None:
+        name = self._name(request)
+        found = await self.gateway.core.pick_up(caller.partner.id, name)
+        if not found:
+            raise ApiError(404, "not_found", "no such mailbox file")
+        send_json(request, 204, None)
