@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -347,8 +348,11 @@ class ClaimVerdict:
 
 @lru_cache(maxsize=1)
 def _icd_module() -> object:
-    import simple_icd_10_cm
+    with warnings.catch_warnings():  # it loads its data with deprecated importlib calls
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm
 
+        getattr(simple_icd_10_cm, "is_valid_item")("A00")  # noqa: B009 - load the data now
     return simple_icd_10_cm
 
 
