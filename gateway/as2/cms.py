@@ -12,6 +12,7 @@ Failures raise the `gateway.as2.errors` class whose disposition they map to.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import zlib
@@ -26,7 +27,6 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -78,6 +78,7 @@ def load_certificates(pem: bytes) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(pem)
 
 
+@functools.lru_cache(maxsize=64)
 def _der_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
@@ -114,10 +115,14 @@ def sign_detached(
     digest: str = "sha256",
     pss: bool = False,
     signing_time: dt.datetime | None = None,
+    content_digest: bytes | None = None,
 ) -> bytes:
     """A DER ContentInfo/SignedData with a detached signature over ``data`` (signed attributes:
-    content-type, signing-time, message-digest)."""
+    content-type, signing-time, message-digest).  ``content_digest``: ``data``'s digest when the
+    caller already has it (e.g. for the MIC), to hash a large body only once."""
     hash_alg = _hash(digest)
+    if content_digest is None:
+        content_digest = hashlib.new(digest, data).digest()
     when = signing_time or dt.datetime.now(dt.UTC)
     attrs = asn1_cms.CMSAttributes(
         [
@@ -125,9 +130,7 @@ def sign_detached(
             asn1_cms.CMSAttribute(
                 {"type": "signing_time", "values": [asn1_cms.Time({"utc_time": when})]}
             ),
-            asn1_cms.CMSAttribute(
-                {"type": "message_digest", "values": [hashlib.new(digest, data).digest()]}
-            ),
+            asn1_cms.CMSAttribute({"type": "message_digest", "values": [content_digest]}),
         ]
     )
     to_sign = attrs.dump()
@@ -210,9 +213,11 @@ def _sid_matches(sid: Any, cert: x509.Certificate) -> bool:
     asn_cert = _der_cert(cert)
     if sid.name == "issuer_and_serial_number":
         value = sid.chosen
-        return bool(
-            value["serial_number"].native == asn_cert.serial_number
-            and value["issuer"] == asn_cert.issuer
+        if value["serial_number"].native != asn_cert.serial_number:
+            return False
+        # Byte-equal issuers are the common case; Name equality (RFC 5280 string prep) is slow.
+        return bool(value["issuer"].dump() == asn_cert.issuer.dump()) or bool(
+            value["issuer"] == asn_cert.issuer
         )
     if sid.name == "subject_key_identifier":
         return bool(sid.chosen.native == asn_cert.key_identifier)
@@ -309,6 +314,40 @@ def verify_detached(
 # EnvelopedData
 
 
+def _der_header(tag: int, length: int) -> bytes:
+    if length < 0x80:
+        return bytes([tag, length])
+    raw = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw
+
+
+def _der_read(buf: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, content start, content end) of the definite-length TLV at ``pos`` (ValueError on
+    indefinite lengths, multi-byte tags or overruns: callers then fall back to asn1crypto)."""
+    if pos + 2 > end:
+        raise ValueError("truncated")
+    tag = buf[pos]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("multi-byte tag")
+    first = buf[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 8 or pos + count > end:
+            raise ValueError("indefinite or oversized length")
+        length = int.from_bytes(buf[pos : pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise ValueError("overrun")
+    return tag, pos, pos + length
+
+
+_OID_DATA = asn1_cms.ContentType("data").dump()
+_OID_ENVELOPED = asn1_cms.ContentType("enveloped_data").dump()
+
+
 def encrypt(
     data: bytes,
     recipients: Sequence[x509.Certificate],
@@ -318,16 +357,20 @@ def encrypt(
     oaep_hash: str = "sha256",
 ) -> bytes:
     """DER ContentInfo/EnvelopedData: ``cipher`` content encryption, RSA key transport per
-    recipient (PKCS#1 v1.5, or OAEP with MGF1 over ``oaep_hash``)."""
+    recipient (PKCS#1 v1.5, or OAEP with MGF1 over ``oaep_hash``).
+
+    The small structures come from asn1crypto; the (large) ciphertext is placed into the DER
+    with one join, without asn1crypto's repeated copies.
+    """
     if cipher not in CIPHERS:
         raise ValueError(f"unsupported cipher {cipher!r}")
     key_size = int(cipher[3:6]) // 8
     content_key = os.urandom(key_size)
     iv = os.urandom(16)
-    padder = sym_padding.PKCS7(128).padder()
-    padded = padder.update(data) + padder.finalize()
     encryptor = Cipher(algorithms.AES(content_key), modes.CBC(iv)).encryptor()
-    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    pad = 16 - len(data) % 16
+    main = encryptor.update(data)
+    tail = encryptor.update(bytes([pad]) * pad) + encryptor.finalize()
     infos = []
     for cert in recipients:
         public = cert.public_key()
@@ -379,22 +422,35 @@ def encrypt(
                 }
             )
         )
-    enveloped = asn1_cms.EnvelopedData(
-        {
-            "version": "v0",
-            "recipient_infos": infos,
-            "encrypted_content_info": {
-                "content_type": "data",
-                "content_encryption_algorithm": {
-                    "algorithm": cipher,
-                    "parameters": asn1_core.OctetString(iv),
-                },
-                "encrypted_content": ciphertext,
-            },
-        }
+    recipient_infos: bytes = asn1_cms.RecipientInfos(infos).dump()
+    algorithm: bytes = asn1_cms.EncryptionAlgorithm(
+        {"algorithm": cipher, "parameters": asn1_core.OctetString(iv)}
+    ).dump()
+    version = b"\x02\x01\x00"
+    ct_len = len(main) + len(tail)
+    ct_hdr = _der_header(0x80, ct_len)  # [0] IMPLICIT OCTET STRING
+    eci_len = len(_OID_DATA) + len(algorithm) + len(ct_hdr) + ct_len
+    eci_hdr = _der_header(0x30, eci_len)
+    env_len = len(version) + len(recipient_infos) + len(eci_hdr) + eci_len
+    env_hdr = _der_header(0x30, env_len)
+    explicit_hdr = _der_header(0xA0, len(env_hdr) + env_len)
+    info_len = len(_OID_ENVELOPED) + len(explicit_hdr) + len(env_hdr) + env_len
+    return b"".join(
+        [
+            _der_header(0x30, info_len),
+            _OID_ENVELOPED,
+            explicit_hdr,
+            env_hdr,
+            version,
+            recipient_infos,
+            eci_hdr,
+            _OID_DATA,
+            algorithm,
+            ct_hdr,
+            main,
+            tail,
+        ]
     )
-    info = asn1_cms.ContentInfo({"content_type": "enveloped_data", "content": enveloped})
-    return cast(bytes, info.dump())
 
 
 @dataclass(frozen=True)
@@ -416,31 +472,76 @@ def _unwrap_key(key: rsa.RSAPrivateKey, ktri: Any) -> bytes:
         h = _hash(params["hash_algorithm"]["algorithm"].native)
         mgf = _hash(params["mask_gen_algorithm"]["parameters"]["algorithm"].native)
         label = params["p_source_algorithm"]["parameters"].native or None
-        return key.decrypt(
-            encrypted_key, padding.OAEP(mgf=padding.MGF1(mgf), algorithm=h, label=label)
-        )
+        oaep = padding.OAEP(mgf=padding.MGF1(mgf), algorithm=h, label=label)
+        return key.decrypt(encrypted_key, oaep)
     raise DecryptionFailed(f"unsupported key transport {name}")
 
 
-def _decrypt_content(eci: Any, content_key: bytes) -> tuple[str, bytes]:
-    alg = eci["content_encryption_algorithm"]
+def _decrypt_content(alg: Any, ciphertext: bytes | memoryview, content_key: bytes) -> bytes:
     name = alg["algorithm"].native
-    ciphertext = eci["encrypted_content"].native
-    if ciphertext is None:
-        raise DecryptionFailed("EnvelopedData has no encrypted content")
     if name in CIPHERS:
         block: algorithms.AES | TripleDES = algorithms.AES(content_key)
-        block_bits = 128
+        size = 16
     elif name == "tripledes_3key":
         block = TripleDES(content_key)
-        block_bits = 64
+        size = 8
     else:
         raise DecryptionFailed(f"unsupported content encryption {name}")
     iv = alg["parameters"].native
     decryptor = Cipher(block, modes.CBC(iv)).decryptor()
     padded = decryptor.update(ciphertext) + decryptor.finalize()
-    unpadder = sym_padding.PKCS7(block_bits).unpadder()
-    return name, unpadder.update(padded) + unpadder.finalize()
+    pad = padded[-1] if padded else 0
+    if not 1 <= pad <= size or padded[-pad:] != bytes([pad]) * pad:
+        raise ValueError("bad padding")
+    return padded[:-pad]
+
+
+def _enveloped_parts(der: bytes) -> tuple[list[Any], Any, bytes | memoryview]:
+    """(key-transport recipients, content encryption algorithm, ciphertext) of an EnvelopedData.
+
+    DER is walked by hand so the ciphertext is not copied; BER (indefinite lengths, chunked
+    octet strings) goes through asn1crypto.
+    """
+    try:
+        end = len(der)
+        tag, start, end = _der_read(der, 0, end)
+        _, _, oid_end = _der_read(der, start, end)
+        if tag != 0x30 or der[start:oid_end] != _OID_ENVELOPED:
+            raise ValueError("not enveloped-data")
+        tag, start, end = _der_read(der, oid_end, end)  # [0] EXPLICIT
+        tag2, pos, env_end = _der_read(der, start, end)  # EnvelopedData SEQUENCE
+        if tag != 0xA0 or tag2 != 0x30:
+            raise ValueError("unexpected tags")
+        _, _, pos = _der_read(der, pos, env_end)  # version
+        tag, _, ri_end = _der_read(der, pos, env_end)
+        if tag == 0xA0:  # originatorInfo
+            pos = ri_end
+            tag, _, ri_end = _der_read(der, pos, env_end)
+        if tag != 0x31:
+            raise ValueError("no recipientInfos")
+        ri_tlv = der[pos:ri_end]
+        _, eci_start, eci_end = _der_read(der, ri_end, env_end)
+        _, _, type_end = _der_read(der, eci_start, eci_end)
+        _, _, alg_end = _der_read(der, type_end, eci_end)
+        tag, ct_start, ct_end = _der_read(der, alg_end, eci_end)
+        if tag != 0x80:
+            raise ValueError("constructed or missing encryptedContent")
+        infos = asn1_cms.RecipientInfos.load(ri_tlv)
+        algorithm = asn1_cms.EncryptionAlgorithm.load(der[type_end:alg_end])
+        recipients = [ri.chosen for ri in infos if ri.name == "ktri"]
+        return recipients, algorithm, memoryview(der)[ct_start:ct_end]
+    except ValueError:
+        pass
+    enveloped = _content_info(der, "enveloped_data", DecryptionFailed)
+    try:
+        recipients = [ri.chosen for ri in enveloped["recipient_infos"] if ri.name == "ktri"]
+        eci = enveloped["encrypted_content_info"]
+        ciphertext = eci["encrypted_content"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DecryptionFailed(f"malformed EnvelopedData: {exc}") from exc
+    if ciphertext is None:
+        raise DecryptionFailed("EnvelopedData has no encrypted content")
+    return recipients, eci["content_encryption_algorithm"], ciphertext
 
 
 def decrypt(der: bytes, keys: Sequence[KeyPair]) -> Decrypted:
@@ -449,12 +550,7 @@ def decrypt(der: bytes, keys: Sequence[KeyPair]) -> Decrypted:
     Recipients are matched by issuer+serial or subject key identifier; if none matches, every key
     is tried on every RSA recipient (peers that got our serial number wrong).
     """
-    enveloped = _content_info(der, "enveloped_data", DecryptionFailed)
-    try:
-        recipients = [ri.chosen for ri in enveloped["recipient_infos"] if ri.name == "ktri"]
-        eci = enveloped["encrypted_content_info"]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise DecryptionFailed(f"malformed EnvelopedData: {exc}") from exc
+    recipients, algorithm, ciphertext = _enveloped_parts(der)
     if not recipients:
         raise DecryptionFailed("no RSA key-transport recipient")
     if not keys:
@@ -468,13 +564,14 @@ def decrypt(der: bytes, keys: Sequence[KeyPair]) -> Decrypted:
     for key, cert, ktri in attempts:
         try:
             content_key = _unwrap_key(key, ktri)
-            name, content = _decrypt_content(eci, content_key)
+            content = _decrypt_content(algorithm, ciphertext, content_key)
         except DecryptionFailed:
             raise
         except (ValueError, TypeError, KeyError) as exc:
             last = exc
             continue
-        return Decrypted(content, name, ktri["key_encryption_algorithm"]["algorithm"].native, cert)
+        transport = ktri["key_encryption_algorithm"]["algorithm"].native
+        return Decrypted(content, algorithm["algorithm"].native, transport, cert)
     hint = "" if matched else " (not encrypted to any of our certificates)"
     raise DecryptionFailed(f"could not decrypt{hint}: {last}")
 

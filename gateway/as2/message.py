@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -358,7 +359,7 @@ def build_outbound(
     ]
     entity_body = payload
     entity = build_entity(entity_headers, payload)
-    signed_source: bytes | None = None
+    signed_digest: bytes | None = None
 
     def compressed(inner: bytes) -> tuple[list[tuple[str, str]], bytes]:
         return (
@@ -378,8 +379,8 @@ def build_outbound(
         entity = build_entity(entity_headers, entity_body)
     if sign_with is not None:
         key, cert = sign_with
-        signed_source = entity
-        signature = cms.sign_detached(entity, key, cert, digest=hash_)
+        signed_digest = hashlib.new(hash_, entity).digest()
+        signature = cms.sign_detached(entity, key, cert, digest=hash_, content_digest=signed_digest)
         sig_entity = build_entity(
             [
                 ("Content-Type", 'application/pkcs7-signature; name="smime.p7s"'),
@@ -421,8 +422,8 @@ def build_outbound(
         ]
         entity_body = cms.encrypt(entity, recipients, cipher=cipher, oaep=oaep)
 
-    if signed_source is not None:
-        mic = compute_mic(signed_source, micalg)
+    if signed_digest is not None:
+        mic = Mic(base64.b64encode(signed_digest).decode("ascii"), micalg)
     elif encrypted_source is not None:
         mic = compute_mic(_mic_source_for_entity(encrypted_source), micalg)
     else:

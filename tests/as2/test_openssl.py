@@ -158,6 +158,15 @@ def test_digests(keys: Keys, md: str, micalg: str, hash_name: str) -> None:
     assert msg.mic.digest == mic(ENTITY, hash_name) and msg.mic.algorithm == micalg
 
 
+def test_streamed_ber_envelope(keys: Keys) -> None:
+    # -stream: indefinite lengths and a chunked encryptedContent (BER, not DER).
+    signed = smime_sign("cms", ENTITY)
+    body = encrypt("cms", signed, "-aes256", "-stream")
+    assert body[1] == 0x80  # indefinite length
+    msg = parse(keys, headers(ENVELOPED), body)
+    assert msg.payload == PAYLOAD and msg.mic.digest == mic(ENTITY)
+
+
 def test_encrypted_only_mic_over_decrypted_entity(keys: Keys) -> None:
     body = encrypt("cms", ENTITY, "-aes256")
     msg = parse(keys, headers(ENVELOPED), body, sign=False)
