@@ -42,7 +42,6 @@ from gateway.as2.mic import (
     parse_receipt_options,
 )
 from gateway.as2.mime import (
-    ContentType,
     Entity,
     Headers,
     MimeError,
@@ -165,13 +164,16 @@ def parse_inbound(
             micalg = choose_micalg(request.mdn.options, allowed=partner.allowed_digests)
             request = _with_micalg(request, micalg)
         micalg = request.mdn.micalg if request.mdn is not None else DEFAULT_MICALG
-        top_type = parse_content_type(h.get("content-type"))
-        if partner.require_encryption and not _is_enveloped(top_type):
+        top_type = parse_content_type(h.get("content-type")).mime_type
+        if partner.require_encryption and top_type not in (*PKCS7_MIME, "multipart/signed"):
+            # Cheap early refusal; encryption inside a signature is checked after unwrapping.
             raise InsufficientMessageSecurity(
-                f"partner {partner.as2_name!r} must encrypt; got {top_type.mime_type}"
+                f"partner {partner.as2_name!r} must encrypt; got {top_type}"
             )
         entity = Entity(h, body, body)
         entity = _unwrap(entity, partner, keys, state)
+        if partner.require_encryption and not state.encrypted:
+            raise InsufficientMessageSecurity(f"partner {partner.as2_name!r} must encrypt")
         if partner.require_signature and not state.signed:
             raise InsufficientMessageSecurity(f"partner {partner.as2_name!r} must sign")
         mic = _compute_mic(body, state, micalg)
@@ -221,13 +223,6 @@ def _with_micalg(request: As2Request, micalg: str) -> As2Request:
         request.subject,
         mdn,
     )
-
-
-def _is_enveloped(ct: ContentType) -> bool:
-    if ct.mime_type not in PKCS7_MIME:
-        return False
-    smime = (ct.param("smime-type") or "enveloped-data").lower()
-    return smime == "enveloped-data"
 
 
 def _unwrap(

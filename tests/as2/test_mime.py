@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.as2 import mime
 
@@ -107,3 +109,24 @@ def test_quote() -> None:
     assert mime.quote("sha-256") == "sha-256"
     assert mime.quote("application/pkcs7-signature") == '"application/pkcs7-signature"'
     assert mime.format_params("attachment", [("filename", 'a"b')]) == 'attachment; filename="a\\"b"'
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(max_size=200),
+            st.sampled_from(["application/edi-x12", "text/plain", "application/pkcs7-mime"]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_multipart_roundtrip_any_bytes(parts: list[tuple[bytes, str]]) -> None:
+    boundary = mime.make_boundary()
+    entities = [mime.build_entity([("Content-Type", ct)], body) for body, ct in parts]
+    assert all(boundary.encode() not in e for e in entities)
+    raw = mime.multipart_parts(mime.build_multipart(entities, boundary), boundary)
+    assert raw == entities
+    for (body, ct), part in zip(parts, raw, strict=True):
+        entity = mime.parse_entity(part)
+        assert entity.body == body and entity.content_type.mime_type == ct

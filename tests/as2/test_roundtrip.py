@@ -8,15 +8,17 @@ import pytest
 
 from gateway.as2 import (
     DecryptionFailed,
+    InsufficientMessageSecurity,
     MdnError,
     Mic,
     build_mdn,
     build_outbound,
+    cms,
     compute_mic,
     parse_inbound,
     parse_mdn,
 )
-from gateway.as2.mime import parse_content_type
+from gateway.as2.mime import base64_lines, build_entity, build_multipart, parse_content_type
 
 from .conftest import PAYLOAD, Keys, billing_partner, lookups
 
@@ -230,3 +232,55 @@ def test_large_payload_roundtrip(keys: Keys) -> None:
     )
     msg = parse(keys, out)
     assert msg.payload == payload and msg.mic == out.mic
+
+
+def test_encrypt_then_sign(keys: Keys) -> None:
+    # Unusual but legal: the signature covers the encrypted entity.
+    inner = build_entity(
+        [("Content-Type", "application/edi-x12"), ("Content-Transfer-Encoding", "binary")],
+        PAYLOAD,
+    )
+    enveloped = build_entity(
+        [("Content-Type", "application/pkcs7-mime; smime-type=enveloped-data")],
+        cms.encrypt(inner, [keys.clearinghouse[1]]),
+    )
+    signature = build_entity(
+        [
+            ("Content-Type", "application/pkcs7-signature"),
+            ("Content-Transfer-Encoding", "base64"),
+        ],
+        base64_lines(cms.sign_detached(enveloped, *keys.billing)),
+    )
+    body = build_multipart([enveloped, signature], "outer")
+    headers = {
+        "AS2-From": "DEMOBILLING",
+        "AS2-To": "CLEARINGHOUSE",
+        "Message-ID": "<ets@x>",
+        "Content-Type": 'multipart/signed; protocol="application/pkcs7-signature"; '
+        "micalg=sha-256; boundary=outer",
+    }
+    msg = parse_inbound(
+        headers, body, **lookups(billing_partner([keys.billing[1]]), [keys.clearinghouse])
+    )
+    assert msg.signed and msg.encrypted and msg.payload == PAYLOAD
+    assert msg.mic == compute_mic(enveloped, "sha-256")
+    # Signed but never encrypted, for a partner that must encrypt: refused after unwrapping.
+    plain_signed = build_multipart(
+        [
+            inner,
+            build_entity(
+                [
+                    ("Content-Type", "application/pkcs7-signature"),
+                    ("Content-Transfer-Encoding", "base64"),
+                ],
+                base64_lines(cms.sign_detached(inner, *keys.billing)),
+            ),
+        ],
+        "outer",
+    )
+    with pytest.raises(InsufficientMessageSecurity, match="must encrypt"):
+        parse_inbound(
+            headers,
+            plain_signed,
+            **lookups(billing_partner([keys.billing[1]]), [keys.clearinghouse]),
+        )
