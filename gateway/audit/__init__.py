@@ -67,6 +67,9 @@ EVENTS = frozenset(
         "interchange.rejected",
         "ack.ta1.written",
         "ack.999.written",
+        "ack.277ca.written",
+        "claim.accepted",
+        "claim.rejected",
         "report.written",
     }
 )

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,9 +25,11 @@ from twisted.python.threadpool import ThreadPool
 
 from gateway.config import GatewayConfig
 from gateway.pipeline.steps import (
+    Analysis,
     Outcome,
     analyze_blob,
     commit_answers,
+    edit_context,
     partner_directory,
 )
 from gateway.ports import Audit, MailboxEntry
@@ -212,12 +215,13 @@ class GatewayCore(Service):
         d.addBoth(forget)
         return d
 
-    def _analyze(self, record: FileRecord, directory: Any) -> Deferred[Any]:
+    def _analyze(self, record: FileRecord, directory: Any, context: Any) -> Deferred[Any]:
         path = str(self.blobs.path(record.sha256))
+        args = (path, record.partner_id, directory, context)
         executor = self._executor
         if executor is None:
-            return threads.deferToThread(analyze_blob, path, record.partner_id, directory)
-        future = executor.submit(analyze_blob, path, record.partner_id, directory)
+            return threads.deferToThread(analyze_blob, *args)
+        future = executor.submit(analyze_blob, *args)
         return threads.deferToThread(future.result)
 
     @defer.inlineCallbacks
@@ -228,9 +232,12 @@ class GatewayCore(Service):
         self.audit(
             "file.processing", file_id=record.id, partner=record.partner_id, attempt=attempts
         )
-        directory = partner_directory(self.config, self.partners())
+        partners = self.partners()
+        directory = partner_directory(self.config, partners)
+        received = datetime.fromtimestamp(record.received_at, UTC).date()
+        context = edit_context(partners, record.partner_id, received)
         try:
-            analysis = yield self._analyze(record, directory)
+            analysis = yield self._analyze(record, directory, context)
             outcome: Outcome = yield self.in_store(
                 commit_answers, self.store, self.blobs, record, analysis, directory, time.time()
             )
@@ -272,7 +279,7 @@ class GatewayCore(Service):
             error=failure.type.__name__ if failure.type else "error",
         )
 
-    def _report(self, outcome: Outcome, analysis: Any) -> None:
+    def _report(self, outcome: Outcome, found: Analysis) -> None:
         record = outcome.file
         if outcome.already_done:
             return
@@ -280,37 +287,34 @@ class GatewayCore(Service):
         for control in outcome.duplicates:
             self.audit("interchange.rejected", **base, isa13=control, reason="duplicate (025)")
         any_accepted = False
+        events = {"TA1": "ack.ta1.written", "999": "ack.999.written", "277CA": "ack.277ca.written"}
         for placed in outcome.placed:
             for response in placed.responses:
                 details = dict(response.details)
-                if placed.kind == "TA1":
-                    self.audit(
-                        "ack.ta1.written",
-                        **base,
-                        file_name=placed.name,
-                        isa13=response.interchange_control,
-                        ack_isa13=response.outbound_control,
-                        accepted=response.accepted,
-                        **details,
-                    )
-                elif placed.kind == "999":
-                    any_accepted = any_accepted or response.accepted
-                    self.audit(
-                        "ack.999.written",
-                        **base,
-                        file_name=placed.name,
-                        isa13=response.interchange_control,
-                        ack_isa13=response.outbound_control,
-                        accepted=response.accepted,
-                        **details,
-                    )
-                else:
+                if placed.kind not in events:
                     self.audit("report.written", **base, file_name=placed.name, **details)
+                    continue
+                if placed.kind == "999":
+                    any_accepted = any_accepted or response.accepted
+                self.audit(
+                    events[placed.kind],
+                    **base,
+                    file_name=placed.name,
+                    isa13=response.interchange_control,
+                    ack_isa13=response.outbound_control,
+                    accepted=response.accepted,
+                    **details,
+                )
+        for edited in outcome.edits:
+            for verdict in edited.verdicts:
+                # identifiers only: set control, claim index, CLM01 hash, STC codes
+                name = "claim.accepted" if verdict.accepted else "claim.rejected"
+                self.audit(name, **base, isa13=edited.isa13, **verdict.audit())
         event = "file.processed" if any_accepted else "file.rejected"
         self.audit(
             event,
             **base,
-            interchanges=len(analysis.interchanges),
+            interchanges=len(found.file.interchanges),
             answers=[p.name for p in outcome.placed],
         )
 

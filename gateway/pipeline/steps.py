@@ -1,23 +1,25 @@
 """Pipeline steps without Twisted: run the X12 engine on a stored file and commit its answers.
 
-:func:`analyze_blob` is the heavy part (may run in a worker process). :func:`commit_answers`
-runs in the store thread: inside ONE transaction it checks duplicate interchanges, allocates
-control numbers, builds the TA1/999/report, places them in the submitter's mailbox and marks
-the file processed — so a crash either loses the whole step (it is redone after restart) or
-none of it; a second 999 for the same file can never be produced.
+:func:`analyze_blob` is the heavy part (may run in a worker process): envelope, implementation
+guide, claim extraction and front-end edits. :func:`commit_answers` runs in the store thread:
+inside ONE transaction it checks duplicate interchanges and claims against earlier files,
+allocates control numbers, builds the TA1/999/277CA/report, places them in the submitter's
+mailbox, records the claims and marks the file processed — so a crash either loses the whole
+step (it is redone after restart) or none of it; a second 999 for the same file can never be
+produced.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from gateway.config import GatewayConfig
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
-from gateway.store.sqlite import PROCESSED, FileRecord, Store, utc_stamp
+from gateway.store.sqlite import PROCESSED, ClaimRow, FileRecord, Store, utc_stamp
 from gateway.x12 import (
     EnvelopeParty,
     FileAnalysis,
@@ -26,8 +28,10 @@ from gateway.x12 import (
     analyze,
     build_responses,
 )
+from gateway.x12.edits import EditContext, context_for
+from gateway.x12.frontend import SetEdits, build_277cas, edit_file, recheck_duplicates
 
-_EXTENSIONS = {"TA1": "x12", "999": "x12", "REJECT": "txt"}
+_EXTENSIONS = {"TA1": "x12", "999": "x12", "277CA": "x12", "REJECT": "txt"}
 
 
 def partner_directory(config: GatewayConfig, partners: PartnerSet) -> PartnerDirectory:
@@ -38,9 +42,37 @@ def partner_directory(config: GatewayConfig, partners: PartnerSet) -> PartnerDir
     return PartnerDirectory(config.interchange_qualifier, config.interchange_id, parties)
 
 
-def analyze_blob(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
+def edit_context(partners: PartnerSet, uploader: str, received: date) -> EditContext | None:
+    """What the front-end edits need for files from ``uploader`` (None: not a submitter).
+
+    "Today" for the date edits is the day the file was received, so reprocessing after a
+    restart judges the file exactly as it would have been judged on arrival.
+    """
+    partner = partners.get(uploader)
+    if partner is None or partner.role != "submitter":
+        return None
+    payer_ids = [
+        pid for p in partners.partners.values() if p.role == "payer" for pid in p.payer_ids
+    ]
+    return context_for(partner, payer_ids, today=received)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the worker found: the envelope/guide analysis and the claims' edit verdicts."""
+
+    file: FileAnalysis
+    edits: tuple[SetEdits, ...] = ()
+
+
+def analyze_blob(
+    path: str, uploader: str, directory: PartnerDirectory, context: EditContext | None = None
+) -> Analysis:
     """Worker entry point (picklable arguments)."""
-    return analyze(Path(path).read_bytes(), uploader=uploader, directory=directory)
+    data = Path(path).read_bytes()
+    analysis = analyze(data, uploader=uploader, directory=directory)
+    edits = edit_file(data, analysis, context) if context is not None else ()
+    return Analysis(analysis, edits)
 
 
 def mailbox_name(now: float, file_id: str, kind: str) -> str:
@@ -65,16 +97,19 @@ class Outcome:
     placed: list[PlacedFile] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     already_done: bool = False
+    edits: tuple[SetEdits, ...] = ()
 
 
 def commit_answers(
     store: Store,
     blobs: BlobStore,
     record: FileRecord,
-    analysis: FileAnalysis,
+    found: Analysis,
     directory: PartnerDirectory,
     now: float,
 ) -> Outcome:
+    analysis = found.file
+    when = datetime.fromtimestamp(now, UTC)
     with store.transaction() as tx:
         current = tx.get_file(record.id)
         if current is None or current.state != record.state:
@@ -88,12 +123,29 @@ def commit_answers(
             directory=directory,
             duplicates=duplicates,
             next_control=lambda: tx.next_counter("control"),
-            now=datetime.fromtimestamp(now, UTC),
+            now=when,
         )
+        received = datetime.fromtimestamp(record.received_at, UTC).date()
+        # Interchanges rejected as duplicates (TA1 025) send no claims anywhere.
+        duplicate_controls = {keys[n][2] for n in duplicates}
+        edited = tuple(e for e in found.edits if e.isa13 not in duplicate_controls)
+        edited = recheck_duplicates(
+            edited, lambda fp: tx.fingerprint_accepted(fp, record.id), received
+        )
+        responses += build_277cas(
+            edited,
+            analysis,
+            directory=directory,
+            next_control=lambda: tx.next_counter("control"),
+            now=when,
+            received=received,
+            trace_prefix=record.id,
+        )
+        tx.add_claims(_claim_rows(record.id, edited))
         by_kind: dict[str, list[Response]] = defaultdict(list)
         for response in responses:
             by_kind[response.kind].append(response)
-        outcome = Outcome(record, duplicates=[keys[n][2] for n in duplicates])
+        outcome = Outcome(record, duplicates=[keys[n][2] for n in duplicates], edits=edited)
         for kind, group in by_kind.items():
             content = b"".join(r.content for r in group)
             sha = blobs.put(content)
@@ -122,3 +174,24 @@ def commit_answers(
             tx.record_interchange(key, record.id, n, key[2] in accepted_controls)
         tx.set_state(record.id, PROCESSED)
     return outcome
+
+
+def _claim_rows(file_id: str, sets: tuple[SetEdits, ...]) -> list[ClaimRow]:
+    return [
+        ClaimRow(
+            file_id=file_id,
+            interchange_control=edited.isa13,
+            st02=edited.st02,
+            claim_index=verdict.claim.index,
+            clm01=verdict.claim.claim_id,
+            fingerprint=verdict.fingerprint,
+            payer_id=verdict.claim.payer_id,
+            billing_npi=verdict.claim.billing_npi,
+            charge=verdict.claim.charge_raw,
+            frequency_code=verdict.claim.frequency_code,
+            accepted=verdict.accepted,
+            codes=tuple(sorted({f.stc_code for f in verdict.failures})),
+        )
+        for edited in sets
+        for verdict in edited.verdicts
+    ]

@@ -71,6 +71,24 @@ CREATE TABLE IF NOT EXISTS responses (
 );
 CREATE INDEX IF NOT EXISTS responses_file ON responses (file_id);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id TEXT NOT NULL REFERENCES files (id),
+    interchange_control TEXT NOT NULL,
+    st02 TEXT NOT NULL,
+    claim_index INTEGER NOT NULL,
+    clm01 TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    payer_id TEXT NOT NULL,
+    billing_npi TEXT NOT NULL,
+    charge TEXT NOT NULL,
+    frequency_code TEXT NOT NULL,
+    accepted INTEGER NOT NULL,
+    codes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS claims_file ON claims (file_id);
+CREATE INDEX IF NOT EXISTS claims_clm01 ON claims (clm01);
+CREATE INDEX IF NOT EXISTS claims_accepted_fingerprint ON claims (fingerprint) WHERE accepted = 1;
 """
 
 #: File states. ``received`` → ``processed`` (answers committed) or ``failed``.
@@ -104,6 +122,24 @@ class FileRecord:
     state: str
     attempts: int
     error: str | None
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One claim as the front-end edits judged it (the store keeps CLM01; logs only its hash)."""
+
+    file_id: str
+    interchange_control: str
+    st02: str
+    claim_index: int
+    clm01: str
+    fingerprint: str
+    payer_id: str
+    billing_npi: str
+    charge: str
+    frequency_code: str
+    accepted: bool
+    codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -142,6 +178,23 @@ def _file(row: sqlite3.Row) -> FileRecord:
         state=row["state"],
         attempts=row["attempts"],
         error=row["error"],
+    )
+
+
+def _claim(row: sqlite3.Row) -> ClaimRow:
+    return ClaimRow(
+        file_id=row["file_id"],
+        interchange_control=row["interchange_control"],
+        st02=row["st02"],
+        claim_index=row["claim_index"],
+        clm01=row["clm01"],
+        fingerprint=row["fingerprint"],
+        payer_id=row["payer_id"],
+        billing_npi=row["billing_npi"],
+        charge=row["charge"],
+        frequency_code=row["frequency_code"],
+        accepted=bool(row["accepted"]),
+        codes=tuple(row["codes"].split()),
     )
 
 
@@ -190,6 +243,29 @@ class Transaction:
             if row is not None and row["file_id"] != exclude_file:
                 seen.add((qualifier, ident, control))
         return seen
+
+    def fingerprint_accepted(self, fingerprint: str, exclude_file: str) -> bool:
+        """Was a claim with this fingerprint accepted from another file?"""
+        row = self._conn.execute(
+            "SELECT 1 FROM claims WHERE fingerprint = ? AND accepted = 1 AND file_id != ? LIMIT 1",
+            (fingerprint, exclude_file),
+        ).fetchone()
+        return row is not None
+
+    def add_claims(self, rows: Iterable[ClaimRow]) -> None:
+        self._conn.executemany(
+            "INSERT INTO claims (file_id, interchange_control, st02, claim_index, clm01, "
+            "fingerprint, payer_id, billing_npi, charge, frequency_code, accepted, codes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    r.file_id, r.interchange_control, r.st02, r.claim_index, r.clm01,
+                    r.fingerprint, r.payer_id, r.billing_npi, r.charge, r.frequency_code,
+                    int(r.accepted), " ".join(r.codes),
+                )
+                for r in rows
+            ),
+        )  # fmt: skip
 
     def record_interchange(
         self, key: tuple[str, str, str], file_id: str, position: int, accepted: bool
@@ -353,6 +429,14 @@ class Store:
             )
             for r in rows
         ]
+
+    def claims_for(self, file_id: str) -> list[ClaimRow]:
+        rows = self._query("SELECT * FROM claims WHERE file_id = ? ORDER BY id", (file_id,))
+        return [_claim(r) for r in rows]
+
+    def claims_by_clm01(self, clm01: str) -> list[ClaimRow]:
+        rows = self._query("SELECT * FROM claims WHERE clm01 = ? ORDER BY id", (clm01,))
+        return [_claim(r) for r in rows]
 
     # mailboxes --------------------------------------------------------------------------
     def list_mailbox(self, partner_id: str) -> list[MailboxRecord]:

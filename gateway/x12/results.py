@@ -127,7 +127,7 @@ class FileAnalysis:
     interchanges: tuple[InterchangeResult, ...] = ()
 
 
-ResponseKind = Literal["TA1", "999", "REJECT"]
+ResponseKind = Literal["TA1", "999", "277CA", "REJECT"]
 
 
 @dataclass(frozen=True)
