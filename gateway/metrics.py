@@ -34,16 +34,16 @@ def _int(value: object) -> int:
 
 
 def ack_result(event: str, fields: Mapping[str, Any]) -> tuple[str, str]:
-    """(kind, result) of an ``ack.*.written`` / ``report.written`` event.
+    """(kind, result) of an ``ack.<kind>.written`` / ``report.written`` event.
 
-    999: ``accepted`` (every set and claim accepted), ``partial`` (some), ``rejected`` (none).
+    999: ``accepted`` (every set and claim accepted), ``partial`` (some), ``rejected`` (none);
+    other kinds (TA1, 277CA...): ``accepted`` or ``rejected`` as the event says.
     """
-    if event == "ack.ta1.written":
-        return "TA1", "accepted" if fields.get("accepted") else "rejected"
     if event == "report.written":
         return "REJECT", "rejected"
-    if not fields.get("accepted"):
-        return "999", "rejected"
+    kind = event.split(".")[1].upper()
+    if kind != "999" or not fields.get("accepted"):
+        return kind, "accepted" if fields.get("accepted") else "rejected"
     partial = _int(fields.get("sets_rejected")) > 0 or _int(fields.get("claims_accepted")) < _int(
         fields.get("claims_received")
     )
@@ -74,15 +74,16 @@ class GatewayMetrics:
         )
         self.acks = Counter(
             "gateway_acks",
-            "Acknowledgments written to mailboxes, by kind (TA1, 999, REJECT) and result "
+            "Acknowledgments written to mailboxes, by kind (TA1, 999, 277CA, REJECT) and result "
             "(accepted, partial, rejected)",
             ["kind", "result"],
             registry=r,
         )
         self.claims = Counter(
             "gateway_claims",
-            "Claims (CLM) acknowledged in 999s, by result (accepted, rejected)",
-            ["result"],
+            "Claims (CLM) by stage and result: stage=guide from the 999s (implementation "
+            "guide), stage=edits from the front-end edits (claim.accepted / claim.rejected)",
+            ["stage", "result"],
             registry=r,
         )
         self.interchanges_rejected = Counter(
@@ -142,6 +143,8 @@ class GatewayMetrics:
         """An :meth:`AuditLog.subscribe` listener."""
         self.audit_events.labels(event=event).inc()
         handler = self._handlers.get(event)
+        if handler is None and event.startswith("ack.") and event.endswith(".written"):
+            handler = GatewayMetrics._ack
         if handler is not None:
             handler(self, event, fields)
 
@@ -176,9 +179,12 @@ class GatewayMetrics:
             received = _int(fields.get("claims_received"))
             accepted = min(received, _int(fields.get("claims_accepted")))
             if accepted:
-                self.claims.labels(result="accepted").inc(accepted)
+                self.claims.labels(stage="guide", result="accepted").inc(accepted)
             if received - accepted:
-                self.claims.labels(result="rejected").inc(received - accepted)
+                self.claims.labels(stage="guide", result="rejected").inc(received - accepted)
+
+    def _claim(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.claims.labels(stage="edits", result=event.split(".")[1]).inc()
 
     def _interchange_rejected(self, event: str, fields: Mapping[str, Any]) -> None:
         if "025" in str(fields.get("reason", "")):
@@ -212,6 +218,8 @@ class GatewayMetrics:
         "ack.ta1.written": _ack,
         "ack.999.written": _ack,
         "report.written": _ack,
+        "claim.accepted": _claim,
+        "claim.rejected": _claim,
         "interchange.rejected": _interchange_rejected,
         "sftp.login.ok": _login,
         "sftp.login.failed": _login,

@@ -71,8 +71,15 @@ def test_pipeline_counters_backlog_and_latency() -> None:
 
     assert value(m, "gateway_acks_total", kind="999", result="partial") == 1
     assert value(m, "gateway_acks_total", kind="TA1", result="rejected") == 1
-    assert value(m, "gateway_claims_total", result="accepted") == 4
-    assert value(m, "gateway_claims_total", result="rejected") == 1
+    assert value(m, "gateway_claims_total", stage="guide", result="accepted") == 4
+    assert value(m, "gateway_claims_total", stage="guide", result="rejected") == 1
+    m.observe("ack.277ca.written", {"accepted": True})
+    m.observe("claim.accepted", {"claim": 1})
+    m.observe("claim.accepted", {"claim": 2})
+    m.observe("claim.rejected", {"claim": 3})
+    assert value(m, "gateway_acks_total", kind="277CA", result="accepted") == 1
+    assert value(m, "gateway_claims_total", stage="edits", result="accepted") == 2
+    assert value(m, "gateway_claims_total", stage="edits", result="rejected") == 1
     assert value(m, "gateway_files_completed_total", outcome="processed") == 2
     assert value(m, "gateway_files_completed_total", outcome="failed") == 1
     assert value(m, "gateway_file_retries_total") == 1
