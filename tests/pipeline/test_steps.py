@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from gateway.config import GatewayConfig
-from gateway.pipeline.steps import analyze_blob, commit_answers, mailbox_name, partner_directory
+from gateway.pipeline.steps import (
+    Outcome,
+    analyze_blob,
+    commit_answers,
+    edit_context,
+    mailbox_name,
+    partner_directory,
+)
 from gateway.profiles import load_partners
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import PROCESSED, FileRecord, Store
@@ -130,3 +138,89 @@ def test_garbage_gets_a_report(env: tuple[Store, BlobStore, PartnerDirectory]) -
     )
     assert [p.kind for p in out.placed] == ["REJECT"]
     assert out.placed[0].name.endswith("_REJECT.txt")
+
+
+def _gen(claims: int, control: int) -> bytes:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_837", ROOT / "scripts" / "gen_837.py")
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    data: bytes = gen.render(gen.interchange(claims, control, date="20261120"))
+    return data
+
+
+def _process(
+    env: tuple[Store, BlobStore, PartnerDirectory], data: bytes, now: float
+) -> tuple[FileRecord, Outcome]:
+    store, blobs, directory = env
+    record, path = _receive(store, blobs, data)
+    partners = load_partners(str(ROOT / "partners"))
+    context = edit_context(partners, "demo-billing", date(2026, 11, 20))
+    found = analyze_blob(path, "demo-billing", directory, context)
+    return record, commit_answers(store, blobs, record, found, directory, now)
+
+
+def _statuses(doc: bytes) -> dict[str, list[str]]:
+    """CLM01 (TRN*2 in a patient HL) -> its STC01 codes."""
+    out: dict[str, list[str]] = {}
+    current = None
+    patient = False
+    for seg in segments(doc):
+        if seg[0] == "HL":
+            patient, current = seg[3] == "PT", None
+        elif seg[0] == "TRN" and patient:
+            current = seg[2]
+            out[current] = []
+        elif seg[0] == "STC" and current is not None:
+            out[current].append(seg[1])
+    return out
+
+
+def test_mixed_batch_999_accepts_and_277ca_rejects_exactly_the_bad_claims(
+    env: tuple[Store, BlobStore, PartnerDirectory],
+) -> None:
+    store, blobs, _ = env
+    data = _gen(6, 31).decode()
+    # claim 2: unknown payer (A3:116); claim 5: CLM02 != sum of lines (A7:400)
+    lines = data.split("~\n")
+    in_claim = None
+    for n, seg in enumerate(lines):
+        if seg.startswith("CLM*"):
+            in_claim = seg.split("*")[1]
+        if seg.startswith("NM1*PR*") and lines[n + 1].startswith("CLM*C31X2*"):
+            lines[n] = seg.replace("*PI*SIM02", "*PI*NOPE9")
+        if in_claim == "C31X5" and seg.startswith("CLM*"):
+            parts = seg.split("*")
+            parts[2] = "999.99"
+            lines[n] = "*".join(parts)
+    record, outcome = _process(env, "~\n".join(lines).encode(), 1_800_000_000.0)
+    kinds = {p.kind: p for p in outcome.placed}
+    assert set(kinds) == {"999", "277CA"}
+    ack = blobs.read(kinds["999"].sha256)
+    assert next(s for s in segments(ack) if s[0] == "AK9")[1] == "A"
+    ca = blobs.read(kinds["277CA"].sha256)
+    statuses = _statuses(ca)
+    assert statuses["C31X2"] == ["A3:116:PR"]
+    assert statuses["C31X5"] == ["A7:400"]
+    assert all(v == ["A1:20"] for k, v in statuses.items() if k not in ("C31X2", "C31X5"))
+    rows = store.claims_for(record.id)
+    assert [r.accepted for r in rows] == [True, False, True, True, False, True]
+    assert rows[1].codes == ("A3:116:PR",)
+    assert kinds["277CA"].name.endswith("_277CA.x12")
+    from tests.x12.conftest import pyx12_check
+
+    ok, _, log = pyx12_check(ca)
+    assert ok, log
+
+
+def test_claim_accepted_in_an_earlier_file_is_a_duplicate(
+    env: tuple[Store, BlobStore, PartnerDirectory],
+) -> None:
+    _, blobs, _ = env
+    _process(env, _gen(2, 41), 1.0)
+    # the same claims in a new interchange (new ISA13) -> both rejected A3:78
+    _, outcome = _process(env, _gen(2, 42).replace(b"C42X", b"C41X"), 2.0)
+    ca = blobs.read({p.kind: p for p in outcome.placed}["277CA"].sha256)
+    assert _statuses(ca) == {"C41X1": ["A3:78"], "C41X2": ["A3:78"]}
