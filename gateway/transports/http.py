@@ -62,6 +62,8 @@ class GatewayRequest(server.Request):
     def __init__(self, channel: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(channel, *args, **kwargs)
         self.rejected = False
+        self.complete = False
+        """The whole request has arrived (set before it is processed)."""
         self.spool_path: Path | None = None
         self._received = 0
         self._counted = False
@@ -178,13 +180,14 @@ class GatewayRequest(server.Request):
         self._end_upload()
         if self.rejected:
             return  # answered already; the connection is closing
+        self.complete = True
         self.notifyFinish().addBoth(lambda _: self.discard_body())
         super().requestReceived(command, path, version)
 
     def connectionLost(self, reason: Any) -> None:
         self._cancel_deadline()
         self._end_upload()
-        if self.spool_path is not None and not getattr(self, "method", None):
+        if not self.complete:
             # the body never completed: nobody else will clean it up
             self.discard_body()
         super().connectionLost(reason)

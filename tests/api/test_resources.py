@@ -290,6 +290,33 @@ async def test_oversized_bodies_are_refused_before_buffering(make_api: MakeApi) 
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_client_gone_mid_body_leaves_nothing(make_api: MakeApi) -> None:
+    api = await make_api(limits=HttpLimits(max_uploads=1))
+    answer = await api.raw(_post_head(5000) + b"x" * 100, wait=0.3)
+    assert answer == b""  # the client gave up before the body was complete
+    for _ in range(50):
+        if not api.spooled() and api.site.uploads == 0:
+            break
+        await sleep(0.02)
+    assert api.spooled() == [] and api.site.uploads == 0
+    # the upload slot is free again
+    assert (await api.call("POST", "/api/v1/files", b"ISA", bearer())).status == 202
+    assert len(await api.stored_files()) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_upload_slots_are_limited(make_api: MakeApi) -> None:
+    api = await make_api(limits=HttpLimits(max_uploads=1))
+    first = api.raw(_post_head(5000) + b"x" * 100, wait=1.0)
+    while api.site.uploads == 0:
+        await sleep(0.01)
+    second = await api.raw(_post_head(10) + b"0123456789", wait=2.0)
+    assert second.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in second
+    await first
+    assert await api.stored_files() == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_slow_and_idle_clients_time_out(make_api: MakeApi) -> None:
     api = await make_api(limits=HttpLimits(request_timeout=0.5, idle_timeout=0.4))
     started = time.monotonic()
