@@ -1,4 +1,4 @@
-"""The ``gateway`` command: run, check-config, audit tail."""
+"""The ``gateway`` command: run, check-config, validate, audit tail."""
 
 from __future__ import annotations
 
@@ -87,6 +87,28 @@ def cmd_audit_tail(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from gateway.profiles import load_partners
+    from gateway.validate import run_validate
+
+    try:
+        config = _load(args)
+        partners = load_partners(
+            str(config.partners_dir),
+            own_interchange=(config.interchange_qualifier, config.interchange_id),
+        )
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    return run_validate(
+        [Path(f) for f in args.files],
+        config=config,
+        partners=partners,
+        ack_dir=Path(args.ack_dir) if args.ack_dir else None,
+        as_json=args.json,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, default=None)
     check.add_argument("--partners", help="partner profile directory")
     check.set_defaults(func=cmd_check_config)
+
+    validate = sub.add_parser(
+        "validate", help="check X12 files as the gateway would (TA1/999/277CA), store nothing"
+    )
+    validate.add_argument("files", nargs="+", help="X12 files")
+    validate.add_argument("--ack-dir", help="write the acknowledgments here")
+    validate.add_argument("--json", action="store_true", help="summary as JSON")
+    _add_config_args(validate, listeners=False)
+    validate.set_defaults(func=cmd_validate)
 
     audit = sub.add_parser("audit", help="read the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
