@@ -252,7 +252,11 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                     "type": "object",
                     "required": ["kind", "accepted", "mailbox_name"],
                     "properties": {
-                        "kind": {"type": "string", "enum": ["TA1", "999", "REJECT"]},
+                        "kind": {
+                            "type": "string",
+                            "description": "TA1, 999, 277CA, REJECT (a plain-text report for "
+                            "a file that is not X12); more as the pipeline grows",
+                        },
                         "accepted": {"type": "boolean"},
                         "mailbox_name": {"type": ["string", "null"]},
                         "interchange_control": {"type": ["string", "null"]},
