@@ -248,31 +248,39 @@ def _make_loop(
         group_start=tuple(starts),
         by_id={k: tuple(v) for k, v in by_id.items()},
         dispatch={
-            k: _dispatch(loop_id, children, v) for k, v in by_id.items() if v != [0] or not loop_id
+            k: _dispatch(loop_id, children, starts, v)
+            for k, v in by_id.items()
+            if v != [0] or not loop_id
         },
         required=tuple(i for i, c in enumerate(children) if c.usage == "R"),
     )
 
 
-def _dispatch(loop_id: str | None, children: list[Seg | Loop], indexes: list[int]) -> Dispatch:
-    """How a segment ID picks its candidate children (see :data:`ig_model.Dispatch`)."""
+def _dispatch(
+    loop_id: str | None, children: list[Seg | Loop], starts: list[int], indexes: list[int]
+) -> Dispatch:
+    """How a segment ID finds its child in each position group (see :data:`ig_model.Dispatch`)."""
     # A non-root loop's own trigger is never a candidate inside it (a repeat is the parent's).
     candidates = [i for i in indexes if i != 0 or loop_id is None]
     segs = [(i, c if isinstance(c, Seg) else c.trigger) for i in candidates for c in [children[i]]]
-    unkeyed = tuple(i for i, s in segs if s.key is None)
+
+    def firsts(found: list[int]) -> tuple[int, ...]:
+        return tuple(next((i for i in sorted(found) if i >= start), -1) for start in starts)
+
+    unkeyed = [i for i, s in segs if s.key is None]
     specs = {(s.key[0], s.key[1]) for _, s in segs if s.key is not None}
     if not specs:
-        return (-1, -1, {}, unkeyed)
+        return (-1, -1, {}, firsts(unkeyed))
     if len(specs) > 1:
-        return (-2, -1, {}, tuple(candidates))
+        return (-2, -1, {}, ())
     ((element, component),) = specs
     by_code: dict[str, list[int]] = {}
     for i, s in segs:
         if s.key is not None:
             for code in s.key[2]:
                 by_code.setdefault(code, []).append(i)
-    keyed = {code: tuple(sorted({*found, *unkeyed})) for code, found in by_code.items()}
-    return (element, -1 if component is None else component, keyed, unkeyed)
+    keyed = {code: firsts([*found, *unkeyed]) for code, found in by_code.items()}
+    return (element, -1 if component is None else component, keyed, firsts(unkeyed))
 
 
 def _compile_loop(node: etree._Element, loop_id: str) -> Loop:

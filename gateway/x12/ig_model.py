@@ -95,12 +95,14 @@ class Seg:
 
 
 Dispatch = tuple[int, int, dict[str, tuple[int, ...]], tuple[int, ...]]
-"""``(element index, component index, by qualifier, default)``: the candidate child indexes
-(ascending, never a non-root loop's own trigger) for a segment ID. The qualifier is
-``elements[element index]`` (its component ``component index`` when that is >= 0); a
-qualifier not in ``by qualifier`` — or element index -1, nothing keyed — gives ``default``
-(the unkeyed candidates). Element index -2: candidates keyed in different ways, try each with
-:meth:`Seg.matches` (``default`` then lists all)."""
+"""``(element index, component index, by qualifier, default)`` for one segment ID in a loop.
+
+The qualifier is ``elements[element index]`` (its component ``component index`` when that is
+>= 0). ``by qualifier[q]`` (or ``default`` when ``q`` is not there, the segment is too short,
+or element index is -1: nothing keyed) is indexed by the loop's current position group and
+gives the first matching child at or after that group's start, or -1. A non-root loop's own
+trigger is never a candidate (a repeat belongs to the parent). Element index -2: same-ID
+children keyed in different ways; the walker tries each with :meth:`Seg.matches`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ Public API: :class:`PyX12Validator` (implements :class:`gateway.x12.segments.Val
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from gateway.x12.ig_fastcheck import delimiters_allow_fast_path
@@ -50,13 +50,20 @@ _MAX_ODD_HL: Final = 100_000
 """HL01 values out of sequence that are remembered for HL02 checks (each one is an error)."""
 
 
-@dataclass(slots=True, eq=False)
 class _Frame:
-    loop: Loop
-    group: int
-    counts: list[int]
-    claim_id: str | None = None
-    lx_next: int = 1
+    """One open loop instance: where in the loop we are, and how often each child was seen."""
+
+    __slots__ = ("claim_id", "counts", "group", "loop", "lx_next")
+
+    def __init__(self, loop: Loop, counts: list[int]) -> None:
+        self.loop = loop
+        self.group = 0
+        """Current position group (children of earlier groups may not come any more)."""
+        self.counts = counts
+        self.claim_id: str | None = None
+        """CLM01, on the 2300 frame."""
+        self.lx_next = 1
+        """The LX01 expected next, on the 2300 frame."""
 
 
 class _HlIndex:
@@ -121,7 +128,7 @@ class ValidationSession:
         self.repetition = delimiters.repetition or "\x00"
         self.fast = delimiters_allow_fast_path(delimiters.component, delimiters.repetition)
         root = guide.root
-        self.stack: list[_Frame] = [_Frame(root, 0, [0] * len(root.children))]
+        self.stack: list[_Frame] = [_Frame(root, [0] * len(root.children))]
         self.max_errors = max_errors
         self.errors: list[IgError] = []
         self.error_total = 0
@@ -155,24 +162,16 @@ class ValidationSession:
             loop = frame.loop
             entry = loop.dispatch.get(sid)
             if entry is not None:
-                eidx, sub, keyed, cands = entry
+                eidx, sub, keyed, firsts = entry
                 if eidx >= 0:
                     if eidx < len(el):
                         qual = el[eidx]
                         if sub >= 0 and comp in qual:
                             qual = qual.split(comp)[sub]
-                        cands = keyed.get(qual, cands)
-                start = loop.group_start[frame.group]
-                children = loop.children
-                for i in cands:
-                    if i >= start:
-                        if eidx == -2:
-                            child = children[i]
-                            seg = child if isinstance(child, Seg) else child.trigger
-                            if not seg.matches(data, comp):
-                                continue
-                        index = i
-                        break
+                        firsts = keyed.get(qual, firsts)
+                elif eidx == -2:
+                    firsts = self._mixed(frame, data)
+                index = firsts[frame.group]
                 if index >= 0:
                     break
             depth -= 1
@@ -191,8 +190,9 @@ class ValidationSession:
         count = frame.counts[index] = frame.counts[index] + 1
         child = loop.children[index]
         if isinstance(child, Loop):
-            new = _Frame(child, 0, [0] * len(child.children))
-            new.counts[0] = 1
+            counts = [0] * len(child.children)
+            counts[0] = 1
+            new = _Frame(child, counts)
             stack.append(new)
             seg = child.trigger
             if sid == "CLM" and child.id == "2300":
@@ -325,11 +325,13 @@ class ValidationSession:
         start = loop.group_start[frame.group]
         counts = frame.counts
         claim: str | None = None
-        for i in loop.required:
-            if i < start or counts[i]:
-                continue
+        required = loop.required
+        for k in range(bisect_left(required, start), len(required)):
+            i = required[k]
             if i >= upto:
                 break
+            if counts[i]:
+                continue
             if claim is None:
                 claim = self._claim()
             child = loop.children[i]
@@ -357,6 +359,22 @@ class ValidationSession:
 
     def _close(self, frame: _Frame, position: int, line: int | None) -> None:
         self._report_missing(frame, len(frame.loop.children), position, line)
+
+    def _mixed(self, frame: _Frame, data: Segment) -> tuple[int, ...]:
+        """Dispatch by trying each candidate (same-ID children keyed in different ways):
+        the first match at or after the current group's start, for that group only."""
+        loop = frame.loop
+        found = [-1] * len(loop.group_start)
+        start = loop.group_start[frame.group]
+        for i in loop.by_id.get(data.id, ()):
+            if i < start or (i == 0 and loop.id is not None):
+                continue
+            child = loop.children[i]
+            seg = child if isinstance(child, Seg) else child.trigger
+            if seg.matches(data, self.component):
+                found[frame.group] = i
+                break
+        return tuple(found)
 
     def _fallback(self, data: Segment) -> int | None:
         """A same-ID, non-trigger segment ahead in the innermost loop, whatever its qualifier."""
@@ -484,7 +502,10 @@ class ValidationSession:
         self.hl.add(hl01, self.hl_count, (hl03, hl04))
 
     def _check_lx(self, data: Segment, position: int) -> None:
-        claim_frame = next((f for f in reversed(self.stack) if f.loop.id == "2300"), None)
+        stack = self.stack
+        claim_frame: _Frame | None = stack[-2] if len(stack) > 1 else None  # 2400 in 2300
+        if claim_frame is None or claim_frame.loop.id != "2300":
+            claim_frame = next((f for f in reversed(stack) if f.loop.id == "2300"), None)
         if claim_frame is None:
             return
         lx01 = data.elements[0].split(self.component)[0] if data.elements else ""

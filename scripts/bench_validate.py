@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""Benchmark: our IG validator vs pyx12 on the same generated 837P, plus peak RSS on ~100 MB.
+
+    .venv/bin/python scripts/bench_validate.py [--claims 5000] [--rss-mb 100] [--skip-pyx12]
+
+Prints, for one guide-clean 5,000-claim 837P from scripts/gen_837.py:
+
+* (a) the ceiling: bare ``str.split`` tokenisation of the file (decode, split segments, split
+  elements);
+* (b) ours: the validator alone on already-tokenised segments; gateway.x12.tokenizer +
+  the validator's streaming session; and ``gateway.x12.analyze`` end to end (tokenizer,
+  envelope, validator);
+* (c) pyx12 4.0.0's full ``x12n_document`` run on the same file;
+
+as claims/s, the ratio ours/pyx12 (goal >= 50x) and our share of the str.split ceiling. Then
+it generates a ~100 MB single-ST 837P and validates it in a subprocess through the streaming
+API, reading the file in 1 MiB chunks, and prints the subprocess's peak RSS (goal < 200 MB);
+and the same through ``tokenizer.tokenize`` over the whole file in memory, for comparison.
+
+Timings are best-of-N wall clock on this machine; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from gen_837 import interchange, render  # noqa: E402
+
+from gateway.x12 import analyze  # noqa: E402
+from gateway.x12.igvalidator import PyX12Validator  # noqa: E402
+from gateway.x12.results import EnvelopeParty, PartnerDirectory  # noqa: E402
+from gateway.x12.segments import Delimiters, Segment  # noqa: E402
+from gateway.x12.tokenizer import IsaHeader, tokenize  # noqa: E402
+
+GUIDE = "005010X222A1"
+DIRECTORY = PartnerDirectory(
+    gateway_qualifier="ZZ",
+    gateway_id="CLEARINGHOUSE",
+    parties={("ZZ", "DEMOBILLING"): EnvelopeParty("demo", frozenset({"T", "P"}))},
+)
+
+
+def best_of(runs: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# ---------------------------------------------------------------------------- timed paths
+
+
+def split_ceiling(data: bytes) -> int:
+    text = data.decode("latin-1")
+    return sum(len(s.split("*")) for s in text.split("~"))
+
+
+def validator_only(validator: PyX12Validator, segments: list[Segment], delims: Delimiters) -> int:
+    errors, claims = validator.validate(segments, delims, GUIDE)
+    assert not errors, errors[:3]
+    return claims
+
+
+def tokenizer_and_session(validator: PyX12Validator, data: bytes) -> int:
+    """What the engine does once it streams: tokens straight into a session, no lists."""
+    session = None
+    claims = 0
+    for token in tokenize(data):
+        if isinstance(token, IsaHeader):
+            delims = token.delimiters
+        elif isinstance(token, Segment):
+            if token.id == "ST":
+                session = validator.begin(delims, GUIDE)
+            if session is not None:
+                session.feed(token)
+                if token.id == "SE":
+                    errors, found = session.finish()
+                    assert not errors, errors[:3]
+                    claims += found
+                    session = None
+    return claims
+
+
+def engine_end_to_end(data: bytes) -> int:
+    analysis = analyze(data, uploader="demo", directory=DIRECTORY)
+    (ich,) = analysis.interchanges
+    assert ich.ta1_code is None
+    sets = [t for g in ich.groups for t in g.transactions]
+    assert all(t.accepted for t in sets), sets[0].errors[:3]
+    return sum(t.claim_count for t in sets)
+
+
+def pyx12_full(path: Path) -> bool:
+    import pyx12.params
+    import pyx12.x12n_document
+
+    logger = logging.getLogger("pyx12")
+    logger.setLevel(logging.CRITICAL)
+    logger.propagate = False
+    with path.open(encoding="ascii") as fd:  # pyx12 wants text mode
+        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), fd, io.StringIO(), None)
+    return bool(ok)
+
+
+# ---------------------------------------------------------------------------- 100 MB / RSS
+
+
+def write_big_file(path: Path, target_mb: int) -> int:
+    """A single-ST 837P of about ``target_mb`` MB: gen_837 blocks of 1,000 claims (one billing
+    provider HL each) repeated with HL numbers shifted, written segment by segment."""
+    block = [s for s in interchange(1000, 1)]
+    head, body, tail = block[:2], block[2:-3], block[-2:]  # ISA GS | ST..claims | GE IEA
+    st_part = body[:5]  # ST BHT NM1 PER NM1
+    claims_part = body[5:]
+    hl_per_block = sum(1 for s in claims_part if s.startswith("HL*"))
+    size_per_block = sum(len(s) + 2 for s in claims_part)
+    blocks = max(1, target_mb * 1_000_000 // size_per_block)
+    count = 0
+    with path.open("w", encoding="ascii", newline="") as out:
+        for s in head + st_part:
+            out.write(s + "~\n")
+        count += len(st_part)
+        for b in range(blocks):
+            shift = b * hl_per_block
+            for s in claims_part:
+                if s.startswith("HL*"):
+                    parts = s.split("*")
+                    parts[1] = str(int(parts[1]) + shift)
+                    if parts[2]:
+                        parts[2] = str(int(parts[2]) + shift)
+                    s = "*".join(parts)
+                out.write(s + "~\n")
+            count += len(claims_part)
+        out.write(f"SE*{count + 1}*0001~\n")
+        for s in tail:
+            out.write(s + "~\n")
+    return blocks * 1000
+
+
+def chunked_segments(path: Path, chunk: int = 1 << 20) -> Iterator[tuple[str, Segment]]:
+    """Minimal streaming reader for the RSS run (delimiters fixed by gen_837: ``*``/``~``).
+    Yields (kind, segment); the real engine would use a chunked gateway.x12.tokenizer."""
+    line = 1
+    rest = ""
+    with path.open(encoding="latin-1", newline="") as fd:
+        while True:
+            data = fd.read(chunk)
+            if not data:
+                break
+            pieces = (rest + data).split("~")
+            rest = pieces.pop()
+            for raw in pieces:
+                body = raw.lstrip("\r\n")
+                line += len(raw) - len(body)
+                parts = body.split("*")
+                yield parts[0], Segment(parts[0], tuple(parts[1:]), line)
+
+
+def rss_child(path: Path, mode: str) -> None:
+    validator = PyX12Validator()
+    delims = Delimiters("*", "~", ":", "^")
+    session = None
+    claims = errors = 0
+    if mode == "chunked":
+        stream: Iterator[Segment] = (seg for _, seg in chunked_segments(path))
+    else:
+        stream = (t for t in tokenize(path.read_bytes()) if isinstance(t, Segment))
+    for seg in stream:
+        if seg.id == "ST":
+            session = validator.begin(delims, GUIDE)
+        if session is not None:
+            session.feed(seg)
+            if seg.id == "SE":
+                _, n = session.finish()
+                errors += session.error_total
+                claims += n
+                session = None
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{claims} {errors} {peak_kb}")
+
+
+def measure_rss(path: Path, mode: str) -> tuple[int, int, float, float]:
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss-child", str(path), "--rss-mode", mode],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    elapsed = time.perf_counter() - start
+    claims, errors, peak_kb = int(out[0]), int(out[1]), int(out[2])
+    return claims, errors, peak_kb / 1024, elapsed
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--claims", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=5, help="best of N for our timings")
+    parser.add_argument("--rss-mb", type=int, default=100, help="0 skips the RSS run")
+    parser.add_argument("--skip-pyx12", action="store_true")
+    parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-mode", default="chunked", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_child:
+        rss_child(args.rss_child, args.rss_mode)
+        return 0
+
+    claims = args.claims
+    data = render(interchange(claims, 1))
+    tokens = list(tokenize(data))
+    header = tokens[0]
+    assert isinstance(header, IsaHeader)
+    segments = [t for t in tokens if isinstance(t, Segment)]
+    st_set = segments[1:-2]  # ST..SE (drop GS, GE, IEA)
+    n_segments = len(st_set)
+    validator = PyX12Validator()
+    validator.validate(st_set[:50], header.delimiters, GUIDE)  # warm: compile the guide
+    engine_end_to_end(render(interchange(5, 2)))
+
+    print(f"file: {claims} claims, {n_segments} segments, {len(data) / 1e6:.1f} MB (gen_837)")
+    rows: list[tuple[str, float]] = []
+    t_split = best_of(args.runs, lambda: split_ceiling(data))
+    rows.append(("(a) str.split ceiling", t_split))
+    t_val = best_of(args.runs, lambda: validator_only(validator, st_set, header.delimiters))
+    rows.append(("(b) validator only (pre-tokenised)", t_val))
+    t_tok = best_of(args.runs, lambda: sum(1 for _ in tokenize(data)))
+    rows.append(("    tokenizer.tokenize only", t_tok))
+    t_stream = best_of(args.runs, lambda: tokenizer_and_session(validator, data))
+    rows.append(("(b) tokenizer + validator session", t_stream))
+    t_engine = best_of(args.runs, lambda: engine_end_to_end(data))
+    rows.append(("(b) gateway.x12.analyze end to end", t_engine))
+    t_pyx12: float | None = None
+    if not args.skip_pyx12:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bench.837"
+            path.write_bytes(data)
+            start = time.perf_counter()
+            ok = pyx12_full(path)
+            t_pyx12 = time.perf_counter() - start
+        assert ok, "pyx12 rejected the generated file"
+        rows.append(("(c) pyx12 x12n_document", t_pyx12))
+
+    print(
+        f"{'path':40} {'seconds':>9} {'claims/s':>10} {'segs/s':>10} {'vs pyx12':>9} {'of ceil':>8}"
+    )
+    for name, seconds in rows:
+        ratio = f"{t_pyx12 / seconds:8.1f}x" if t_pyx12 else "        -"
+        share = f"{t_split / seconds:7.1%}"
+        print(
+            f"{name:40} {seconds:9.3f} {claims / seconds:10,.0f} {n_segments / seconds:10,.0f} "
+            f"{ratio} {share}"
+        )
+    if t_pyx12:
+        print(
+            f"ratio ours/pyx12: validator {t_pyx12 / t_val:.1f}x, tokenizer+validator "
+            f"{t_pyx12 / t_stream:.1f}x, analyze {t_pyx12 / t_engine:.1f}x (goal >= 50x)"
+        )
+
+    if args.rss_mb:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "big.837"
+            big_claims = write_big_file(path, args.rss_mb)
+            size_mb = path.stat().st_size / 1e6
+            print(f"big file: {big_claims} claims in one ST, {size_mb:.0f} MB")
+            for mode, label in (
+                ("chunked", "streaming session, 1 MiB chunked reader"),
+                ("whole", "streaming session, tokenize(whole file)"),
+            ):
+                found, errors, peak_mb, secs = measure_rss(path, mode)
+                assert found == big_claims and errors == 0, (found, errors)
+                print(
+                    f"peak RSS {label}: {peak_mb:.0f} MB (goal < 200 MB), "
+                    f"{secs:.1f} s incl. start-up, {found / secs:,.0f} claims/s"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
