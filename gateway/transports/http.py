@@ -23,9 +23,12 @@ from twisted.web import http, resource, server
 
 from gateway.api.limits import HttpLimits
 
-#: Under the staging directory; partner ids start with [a-z0-9], so it never is one. The core
-#: drops ``staging/*/.api-*`` left by a crash when it starts.
+#: Under the staging directory; partner ids start with [a-z0-9], so it never is one. The site
+#: empties it when it is built (before listening): whatever is there was left by a crash. Its
+#: files are not named ``.api-*``, which the core sweeps asynchronously at start (a race with
+#: the first request).
 SPOOL_DIR_NAME = "_http"
+SPOOL_PREFIX = ".body-"
 
 
 def json_bytes(body: dict[str, Any]) -> bytes:
@@ -101,7 +104,7 @@ class GatewayRequest(server.Request):
         site.uploads += 1
         self._counted = True
         site.spool_dir.mkdir(parents=True, exist_ok=True)
-        self.spool_path = site.spool_dir / f".api-{secrets.token_hex(12)}"
+        self.spool_path = site.spool_dir / f"{SPOOL_PREFIX}{secrets.token_hex(12)}"
         self.content = open(self.spool_path, "w+b")
 
     def handleContentChunk(self, data: bytes) -> None:
@@ -217,6 +220,16 @@ class GatewaySite(server.Site):
         self.uploads = 0
         self.on_reject = on_reject
         self.displayTracebacks = False
+        self.clean_spool()
+
+    def clean_spool(self) -> int:
+        """Delete bodies a crash left behind; call before listening."""
+        removed = 0
+        if self.spool_dir.is_dir():
+            for leftover in self.spool_dir.glob(f"{SPOOL_PREFIX}*"):
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def rejected(self, status: int) -> None:
         if self.on_reject is not None:

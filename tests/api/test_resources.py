@@ -6,18 +6,21 @@ import hashlib
 import re
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest_twisted
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import defer, reactor
 from twisted.internet.task import deferLater
+from twisted.web.resource import Resource
 
 from gateway.api.auth import new_token
 from gateway.api.limits import HttpLimits
 from gateway.api.openapi import openapi_document
 from gateway.api.resources import ApiRoot
 from gateway.profiles import ApiToken, PartnerSet
+from gateway.transports.http import SPOOL_DIR_NAME, SPOOL_PREFIX, GatewaySite
 from tests.api.conftest import DEMO_TOKEN, EXT01_TOKEN, Api, MakeApi, bearer
 from tests.x12files import corpus_file, readdress
 
@@ -507,3 +510,11 @@ async def test_answers_match_the_openapi_document(make_api: MakeApi) -> None:
         if answer.status == 413:  # answered before routing: still the documented shape
             assert answer.json()["error"] == "payload_too_large"
         conforms(document, method, template, answer)
+
+
+def test_bodies_left_by_a_crash_are_deleted_when_the_site_is_built(tmp_path: Path) -> None:
+    spool = tmp_path / "staging" / SPOOL_DIR_NAME
+    spool.mkdir(parents=True)
+    (spool / f"{SPOOL_PREFIX}abc").write_bytes(b"half a body")
+    GatewaySite(Resource(), limits=HttpLimits(), spool_dir=spool, reactor=reactor)
+    assert list(spool.iterdir()) == []
