@@ -148,9 +148,10 @@ def test_supports() -> None:
     assert VALIDATOR.supports("005010X223A2")
     assert VALIDATOR.supports("005010X223A1")  # pyx12's file is named X223.A1
     assert not VALIDATOR.supports("005010X222A2")  # the caller normalises, not us
-    assert not VALIDATOR.supports("005010X224A2")  # 837D: pyx12 has no map
+    assert VALIDATOR.supports("005010X224A2")  # 837D: our map in schemas/ (pyx12 has none)
+    assert not VALIDATOR.supports("005010X279A1")  # 270: not a claim
     with pytest.raises(ValueError):
-        VALIDATOR.validate([], Delimiters("*", "~", ":", "^"), "005010X224A2")
+        VALIDATOR.validate([], Delimiters("*", "~", ":", "^"), "005010X279A1")
 
 
 # --------------------------------------------------------------------------- corpus vs pyx12
