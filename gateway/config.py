@@ -51,6 +51,18 @@ class SftpConfig:
 @dataclass(frozen=True)
 class HttpConfig:
     listen: str = DEFAULT_HTTP_LISTEN
+    max_body: int = 64 * 1024 * 1024
+    """Largest request body in bytes (413 before reading more)."""
+    max_uploads: int = 32
+    """Request bodies received at once (503 beyond)."""
+    max_in_flight: int = 64
+    """API requests handled at once, all partners (503 beyond)."""
+    max_per_partner: int = 8
+    """API requests of one partner handled at once (429 beyond)."""
+    idle_timeout: float = 30.0
+    """Seconds a connection may send nothing."""
+    request_timeout: float = 300.0
+    """Seconds from a request's first line to the end of its body (408 beyond)."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +313,15 @@ def load_config(
         shutdown_grace=r.get("sftp", "shutdown_grace", float, 30.0, _positive),
         lockout=lockout,
     )
-    http = HttpConfig(listen=r.get("http", "listen", str, DEFAULT_HTTP_LISTEN, _endpoint))
+    http = HttpConfig(
+        listen=r.get("http", "listen", str, DEFAULT_HTTP_LISTEN, _endpoint),
+        max_body=r.get("http", "max_body", int, 64 * 1024 * 1024, _positive),
+        max_uploads=r.get("http", "max_uploads", int, 32, _positive),
+        max_in_flight=r.get("http", "max_in_flight", int, 64, _positive),
+        max_per_partner=r.get("http", "max_per_partner", int, 8, _positive),
+        idle_timeout=r.get("http", "idle_timeout", float, 30.0, _positive),
+        request_timeout=r.get("http", "request_timeout", float, 300.0, _positive),
+    )
     pipeline = PipelineConfig(
         workers=r.get("pipeline", "workers", int, 2, _non_negative),
         max_retries=r.get("pipeline", "max_retries", int, 3, _positive),

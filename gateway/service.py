@@ -17,6 +17,7 @@ from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 
+from gateway.api.limits import HttpLimits
 from gateway.audit import AuditLog, console_stream
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
@@ -135,6 +136,18 @@ class _SftpListener(Listener):
         yield defer.maybeDeferred(Service.stopService, self)
 
 
+def http_limits(config: GatewayConfig) -> HttpLimits:
+    http = config.http
+    return HttpLimits(
+        max_body=http.max_body,
+        max_uploads=http.max_uploads,
+        max_in_flight=http.max_in_flight,
+        max_per_partner=http.max_per_partner,
+        idle_timeout=http.idle_timeout,
+        request_timeout=http.request_timeout,
+    )
+
+
 class GatewayService(MultiService):
     def __init__(self, config: GatewayConfig, reactor: Any, console: bool = True) -> None:
         super().__init__()
@@ -171,7 +184,7 @@ class GatewayService(MultiService):
         self.http = Listener(
             "http",
             serverFromString(reactor, config.http.listen),
-            make_site(self, reactor=reactor),
+            make_site(self, limits=http_limits(config), reactor=reactor),
             reactor,
         )
         self.http.setServiceParent(self)

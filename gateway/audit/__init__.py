@@ -33,7 +33,8 @@ PHI_FIELDS = frozenset(
         "birth_date",
         "diagnosis",
         "diagnoses",
-        "address",
+        "patient_address",
+        "street_address",
         "password",
         "ssn",
     }
@@ -71,6 +72,10 @@ EVENTS = frozenset(
         "claim.accepted",
         "claim.rejected",
         "report.written",
+        "api.auth.failed",
+        "api.download",
+        "api.error",
+        "as2.mdn.sent",
     }
 )
 

@@ -48,6 +48,7 @@ class GatewayServerTransport(SSHServerTransport):
     factory: SftpFactory
     _idle_call: Any = None
     _last_activity: float = 0.0
+    _opened_at: float = 0.0
 
     def connectionMade(self) -> None:
         self.supportedCiphers = _keep(CIPHERS, list(SSHServerTransport.supportedCiphers))
@@ -58,6 +59,7 @@ class GatewayServerTransport(SSHServerTransport):
         self.factory.connections.add(self)
         reactor = self.factory.reactor
         self._last_activity = reactor.seconds()
+        self._opened_at = reactor.seconds()
         self._idle_call = reactor.callLater(self.factory.config.idle_timeout, self._check_idle)
         super().connectionMade()
 
@@ -91,6 +93,17 @@ class GatewayServerTransport(SSHServerTransport):
         self._idle_call = None
         self.factory.connections.discard(self)
         super().connectionLost(reason)
+        avatar = getattr(self, "avatar", None)  # set by Conch's userauth once logged in
+        partner = getattr(avatar, "partner_id", None)
+        if partner is not None:
+            transport: Any = self.transport
+            peer = transport.getPeer() if transport is not None else None
+            self.factory.context.audit(
+                "sftp.session.closed",
+                partner=partner,
+                peer=getattr(peer, "host", None),
+                seconds=round(self.factory.reactor.seconds() - self._opened_at, 3),
+            )
         self.factory.connection_gone()
 
 
