@@ -253,6 +253,10 @@ def _make_loop(
             if v != [0] or not loop_id
         },
         required=tuple(i for i, c in enumerate(children) if c.usage == "R"),
+        required_before=tuple(
+            sum(1 for i, c in enumerate(children) if c.usage == "R" and groups[i] < g)
+            for g in range(len(starts) + 1)
+        ),
     )
 
 

@@ -123,6 +123,9 @@ class Loop:
     """Segment ID -> how to pick candidate children without trying each (see :data:`Dispatch`)."""
     required: tuple[int, ...] = ()
     """Indexes of the children with usage ``R``."""
+    required_before: tuple[int, ...] = ()
+    """Per position group g: how many required children sit in groups before g (so that
+    moving between groups with none in between needs no missing-segment scan)."""
 
     @property
     def trigger(self) -> Seg:

@@ -46,6 +46,8 @@ DEFAULT_MAX_ERRORS: Final = 1000
 
 _SEG_ID_RE: Final = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _HL_PARENT_LEVEL: Final = {"22": "20", "23": "22"}
+_MEMO_LIMIT: Final = 20_000
+"""Fast-check answers a session remembers (all definitions together) before starting over."""
 _MAX_ODD_HL: Final = 100_000
 """HL01 values out of sequence that are remembered for HL02 checks (each one is an error)."""
 
@@ -127,6 +129,9 @@ class ValidationSession:
         self.component = delimiters.component
         self.repetition = delimiters.repetition or "\x00"
         self.fast = delimiters_allow_fast_path(delimiters.component, delimiters.repetition)
+        self.memo: dict[int, dict[tuple[str, ...], bool]] = {}
+        """id(segment definition) -> elements -> fast check answer (bounded, see feed)."""
+        self.memo_size = 0
         root = guide.root
         self.stack: list[_Frame] = [_Frame(root, [0] * len(root.children))]
         self.max_errors = max_errors
@@ -185,7 +190,9 @@ class ValidationSession:
         loop = frame.loop
         group = loop.groups[index]
         if group > frame.group:
-            self._report_missing(frame, loop.group_start[group], position, data.line)
+            before = loop.required_before
+            if before[group] != before[frame.group]:  # required children were skippable
+                self._report_missing(frame, loop.group_start[group], position, data.line)
             frame.group = group
         count = frame.counts[index] = frame.counts[index] + 1
         child = loop.children[index]
@@ -231,7 +238,24 @@ class ValidationSession:
             if count > seg.max_use:
                 self._max_use_error(seg, loop, position, data.line)
         # _check_elements, inlined: this is the hot path
-        if not (self.fast and seg.fast(el, comp, self.repetition)):
+        clean = False
+        if self.fast:
+            # The fast check is a pure function of the elements (delimiters are fixed per
+            # session): batches repeat many segments verbatim (SBR, N3/N4, DTP, SV1, LX...).
+            memo = self.memo.get(id(seg))
+            if memo is None:
+                memo = self.memo[id(seg)] = {}
+            found = memo.get(el)
+            if found is None:
+                found = seg.fast(el, comp, self.repetition)
+                self.memo_size += 1
+                if self.memo_size > _MEMO_LIMIT:
+                    self.memo.clear()
+                    self.memo_size = 0
+                else:
+                    memo[el] = found
+            clean = found
+        if not clean:
             for issue in check_segment(seg, data, self.delims):
                 self._ele_error(data, position, issue)
         if sid == "HL":
