@@ -542,7 +542,11 @@ class _Session:
         code = line.procedure_code.strip().upper()
         charge = money(line.charge) if line.charge is not None else ZERO
         units = line.units if line.units is not None and line.units > 0 else _ONE
-        dates = [d for d in line.service_dates if d.start is not None and d.end is not None]
+        dates = [
+            d
+            for d in line.dates
+            if d.qualifier == "472" and d.start is not None and d.end is not None
+        ]
         start = dates[0].start if dates else (period[0] if period else None)
         end = dates[0].end if dates else (period[1] if period else None)
         base = LineDecision(

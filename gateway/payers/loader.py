@@ -122,7 +122,10 @@ class TomlLines:
         if found is not None:
             return found
         head, _, tail = table.rpartition(".")
-        return self.keys.get((head, tail)) if tail else None
+        if not tail:
+            return None
+        dotted = [n for (t, k), n in self.keys.items() if t == head and k.startswith(tail + ".")]
+        return self.keys.get((head, tail)) or min(dotted, default=None)
 
 
 # ---------------------------------------------------------------------- the reader
