@@ -23,8 +23,9 @@ Compiling
   the standard does not;
 * every segment definition gets a generated fast check (:mod:`gateway.x12.ig_fastcheck`).
 
-A guide compiles in about 0.1 s and is kept per process (``functools.cache``); the generated
-checks are code objects, so there is no on-disk cache to keep in sync.
+A guide compiles in about 0.1-0.15 s (lxml parse + generated checks) and is kept per process
+(``functools.cache``); the generated checks are code objects, so there is no on-disk cache to
+keep in sync.
 """
 
 from __future__ import annotations
