@@ -53,6 +53,29 @@ _TEXT_MAP = str.maketrans({":": ";", "*": " ", "~": " ", "^": " "})
 
 
 @dataclass(frozen=True)
+class InformationSource:
+    """2100A NM1 of the 277CA: who acknowledges (default: the clearinghouse, ``AY``/``46``).
+    A payer's own 277CA uses ``PR`` with ``PI`` (payer ID), ``46``, ``FI`` or ``XV``."""
+
+    entity: str
+    name: str
+    qualifier: str
+    id: str
+
+
+@dataclass(frozen=True)
+class ClaimAnswer:
+    """Overrides the edits' verdict for one claim (payer 277CAs, see ``payer277``)."""
+
+    accepted: bool
+    """Counted as accepted (QTY 90/QA, AMT YU, STC03 ``WQ``) or rejected (AA/QC, YY, ``U``)."""
+    statuses: tuple[tuple[str, str], ...]
+    """(STC01 as ``A2:20`` / ``A3:33:IL`` / ``P1:...``, STC12 text) per STC, at least one."""
+    payer_claim_id: str = ""
+    """REF*1K (payer claim control number) when not empty."""
+
+
+@dataclass(frozen=True)
 class AckBatch:
     """The verdicts on one inbound 837 transaction set, with what the 277CA echoes."""
 
@@ -66,6 +89,8 @@ class AckBatch:
     submitter_name: str = ""
     """Fallback for NM1*41 when the 837 has no 1000A (normally taken from the claims)."""
     submitter_id: str = ""
+    answers: Sequence[ClaimAnswer] | None = None
+    """Per verdict, the statuses to send instead of the verdict's (None = the edits')."""
 
 
 @dataclass
@@ -75,9 +100,9 @@ class _Totals:
     accepted_amount: Decimal = field(default_factory=lambda: _ZERO)
     rejected_amount: Decimal = field(default_factory=lambda: _ZERO)
 
-    def add(self, verdict: ClaimVerdict) -> None:
+    def add(self, verdict: ClaimVerdict, accepted: bool | None = None) -> None:
         amount = _amount(verdict.claim)
-        if verdict.accepted:
+        if verdict.accepted if accepted is None else accepted:
             self.accepted += 1
             self.accepted_amount += amount
         else:
@@ -198,6 +223,20 @@ def _claim_stcs(verdict: ClaimVerdict, day: str) -> list[str]:
     return out
 
 
+def _answer_stcs(answer: ClaimAnswer, amount: Decimal, day: str) -> list[str]:
+    out: list[str] = []
+    action = "WQ" if answer.accepted else "U"
+    statuses = answer.statuses or ((ACCEPTED_STATUS if answer.accepted else "A3:21", ""),)
+    for code, text in statuses[:MAX_STC_PER_CLAIM]:
+        parts = [clean(part, 30) for part in code.split(":")]
+        if len(parts) > 2 and parts[2] not in CLAIM_ENTITY_CODES:
+            parts = parts[:2]
+        if len(text) > MAX_TEXT:
+            text = text[: MAX_TEXT - 3].rstrip() + "..."
+        out.append(_stc(OUTBOUND.component.join(parts), action, amount, day=day, text=text))
+    return out
+
+
 def _service_dtp(claim: Claim, fallback: date) -> str:
     period = claim.service_period()
     if period is None:
@@ -243,21 +282,36 @@ def _transaction(
     clearinghouse_name: str,
     gateway: Gateway,
     now: datetime,
+    source: InformationSource | None = None,
 ) -> tuple[list[str], _Totals]:
     day = now.strftime("%Y%m%d")
     verdicts = list(batch.verdicts)
+    answers = list(batch.answers) if batch.answers is not None else None
+    if answers is not None and len(answers) != len(verdicts):
+        raise ValueError("AckBatch.answers must have one answer per verdict")
+
+    def accepted(index: int) -> bool | None:
+        return answers[index].accepted if answers is not None else None
+
     header = verdicts[0].claim.header if verdicts else None
     totals = _Totals()
-    for verdict in verdicts:
-        totals.add(verdict)
+    for index, verdict in enumerate(verdicts):
+        totals.add(verdict, accepted(index))
+    if source is None:
+        source = InformationSource(
+            "AY",
+            _id(clearinghouse_name, 60, "CLEARINGHOUSE"),
+            "46",
+            _id(gateway.id, 80, "CLEARINGHOUSE"),
+        )
     body: list[str] = [
         _segment(
             "BHT", "0085", "08", _id(batch.trace, 30, st02), day, now.strftime("%H%M"), "TH"
         ),
         _segment("HL", "1", "", "20", "1"),
         _segment(
-            "NM1", "AY", "2", _id(clearinghouse_name, 60, "CLEARINGHOUSE"), "", "", "", "",
-            "46", _id(gateway.id, 80, "CLEARINGHOUSE"),
+            "NM1", clean(source.entity, 3) or "AY", "2", _id(source.name, 60, "UNKNOWN"), "", "",
+            "", "", clean(source.qualifier, 2) or "46", _id(source.id, 80, "UNKNOWN"),
         ),
         _segment("TRN", "1", _id(batch.trace, 50, st02)),
         _segment("DTP", "050", "D8", batch.received.strftime("%Y%m%d")),
@@ -280,7 +334,7 @@ def _transaction(
             "NM1", "41", "1" if sub_person else "2", last, first, middle, "", "", "46", sub_id
         ),
         _segment("TRN", "2", batch_number),
-        _summary_stc(RECEIPT_STATUS, "AY", totals, day=day, with_date=True),
+        _summary_stc(RECEIPT_STATUS, source.entity, totals, day=day, with_date=True),
         *_counts(totals, "90", "AA"),
     ]  # fmt: skip
     groups: dict[tuple[str, str, str, str], list[int]] = {}
@@ -292,7 +346,7 @@ def _transaction(
         provider_hl = hl
         provider_totals = _Totals()
         for index in indexes:
-            provider_totals.add(verdicts[index])
+            provider_totals.add(verdicts[index], accepted(index))
         first_claim = verdicts[indexes[0]].claim
         body += [
             _segment("HL", str(provider_hl), "2", "19", "1"),
@@ -314,9 +368,15 @@ def _transaction(
                 _segment("HL", str(hl), str(provider_hl), "PT"),
                 _patient_nm1(claim),
                 _segment("TRN", "2", _id(claim.claim_id, 50, "0")),
-                *_claim_stcs(verdict, day),
-                _segment("REF", "D9", _id(ch_id, 50, str(index + 1))),
             ]
+            if answers is None:
+                body += _claim_stcs(verdict, day)
+            else:
+                answer = answers[index]
+                body += _answer_stcs(answer, _amount(claim), day)
+                if clean(answer.payer_claim_id, 50):
+                    body.append(_segment("REF", "1K", clean(answer.payer_claim_id, 50)))
+            body.append(_segment("REF", "D9", _id(ch_id, 50, str(index + 1))))
             if claim.kind == "institutional" and clean(claim.bill_type, 50):
                 body.append(_segment("REF", "BLT", clean(claim.bill_type, 50)))
             body.append(_service_dtp(claim, batch.received))
@@ -352,6 +412,8 @@ def build_277ca(
     now: datetime,
     clearinghouse_name: str = "CLEARINGHOUSE",
     receiver_application: str = "",
+    information_source: InformationSource | None = None,
+    functional_sender: str = "",
 ) -> BuiltAck:
     """One 277CA interchange to ``receiver`` (ISA qualifier, id): a ``ST*277`` per batch.
 
@@ -359,6 +421,8 @@ def build_277ca(
     ``receiver_application`` is GS03 (default: the receiver's ISA id).  ``usage`` is ISA15
     (echo the inbound file's).  Returns the content and counts (``sets_*`` = transaction
     sets, ``claims_*`` = claims; a set counts as accepted when any claim in it is).
+    ``information_source`` replaces the clearinghouse (NM1*AY) as 2100A (a payer's 277CA:
+    NM1*PR); ``functional_sender`` is GS02 (default: ``gateway.id``).
     """
     isa13 = format_control(next_control(), 9)
     gs06 = str(next_control() % 1_000_000_000)
@@ -368,7 +432,7 @@ def build_277ca(
         _segment(
             "GS",
             "HN",
-            _id(gateway.id, 15, "CLEARINGHOUSE").ljust(2, "0"),
+            _id(functional_sender or gateway.id, 15, "CLEARINGHOUSE").ljust(2, "0"),
             gs03.ljust(2, "0"),
             now.strftime("%Y%m%d"),
             now.strftime("%H%M"),
@@ -381,7 +445,12 @@ def build_277ca(
     for batch in batches:
         st02 = format_control(next_control(), 4)
         body, totals = _transaction(
-            batch, st02, clearinghouse_name=clearinghouse_name, gateway=gateway, now=now
+            batch,
+            st02,
+            clearinghouse_name=clearinghouse_name,
+            gateway=gateway,
+            now=now,
+            source=information_source,
         )
         out.append(_segment("ST", "277", st02, IMPLEMENTATION_277CA))
         out.extend(body)
