@@ -38,6 +38,12 @@ CAS, so claim-level CAS only appear when CLM02 differs from the lines' sum (CO-1
 the claim has no lines. Claim status 4 when every line is denied, else 1. The plan year is
 the calendar year of the claim's first service date. Non-adjudicated decisions (REJECTED,
 PENDED) carry ``status`` 4, ``paid`` 0 and no lines: they never go to an 835.
+
+Pended claims and the 277CA: a PENDED decision's ``status_category`` is the pend rule's
+``P*`` code, as the model describes. But 005010X214 limits the claim-level STC01-1 of a
+batch 277CA to ``A*`` categories (X12 RFI 1942), so the payer 277CA should acknowledge a
+pended claim as ``A2:20`` (it has a CLP07: it entered adjudication) and report the ``P*``
+status only in a later unsolicited/solicited 277 (005010X212), or in STC12 text.
 """
 
 from __future__ import annotations
