@@ -486,3 +486,83 @@ def test_own_engine_835_support() -> None:
     for ts in iter_transaction_sets(content):
         errors, _ = validator.validate(ts.segments, ts.delimiters, "005010X221A1")
         assert errors == []
+
+
+# ------------------------------------------------- with the adjudication engine
+
+
+@pytest.mark.parametrize("payer_id", ["SIM01", "SIM02"])
+def test_engine_decisions_remit_and_acknowledge(payer_id: str, corrected_maps: str) -> None:
+    """gen_837 batch → re-enveloped per payer → adjudicated by gateway.payers → payer 277CA
+    (pyx12-valid) and one 835 per payee: valid, balanced at all three levels when re-read."""
+    from gateway.payers.adjudicate import adjudicate, counter, no_history, no_originals
+    from gateway.payers.inputs import claim_inputs
+    from gateway.payers.loader import load_payer
+    from gateway.x12.acks import Gateway
+    from gateway.x12.claims import extract_claims, iter_transaction_sets
+    from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
+    from gateway.x12.reenvelope import PayerEndpoint, Submitter, reenvelope, source_claims
+    from tests.x12.conftest import pyx12_check
+    from tests.x12.test_reenvelope import gen_three_payers
+
+    directory = Path(__file__).resolve().parents[2] / "partners" / "payers" / payer_id.lower()
+    if not directory.is_dir():
+        pytest.skip(f"no demo configuration for {payer_id}")
+    sources = [
+        s for s in source_claims("F1", gen_three_payers(60, 77)) if s.claim.payer_id == payer_id
+    ]
+    out = reenvelope(
+        sources,
+        payer=PayerEndpoint(payer_id, payer_id, ("ZZ", f"{payer_id}PAYER")),
+        gateway=Gateway("ZZ", "CLEARINGHOUSE"),
+        submitter=Submitter("DEMO CLEARINGHOUSE", "CLEARINGHOUSE"),
+        usage="T",
+        next_control=controls(1),
+        now=NOW,
+    )
+    store: dict[Any, Any] = {}
+    decisions: list[ClaimDecision] = []
+    claims = []
+    for ts in iter_transaction_sets(out.content):
+        extracted = extract_claims(ts.segments, ts.delimiters, ts.gs08)
+        result = adjudicate(
+            claim_inputs(ts.segments, extracted),
+            load_payer(directory),
+            store.get,
+            received=date(2026, 11, 20),
+            paid_history=no_history,
+            original=no_originals,
+            next_claim_number=counter(f"{payer_id}-"),
+        )
+        claims += extracted
+        decisions += result.decisions
+    ack = build_payer_277ca(
+        [PayerAckBatch(claims, decisions, date(2026, 11, 20), "RCPT-1")],
+        payer=PayerIdentity(payer_id, f"{payer_id} PAYER", ("ZZ", f"{payer_id}PAYER")),
+        receiver=("ZZ", "CLEARINGHOUSE"),
+        usage="T",
+        next_control=controls(),
+        now=NOW,
+    )
+    ok, _report, log = pyx12_check(ack.content)
+    assert ok, log
+    adjudicated = [d for d in decisions if d.outcome is Outcome.ADJUDICATED]
+    assert adjudicated
+    payees = sorted({d.billing_npi for d in adjudicated})
+    for number, npi in enumerate(payees):
+        mine = tuple(d for d in adjudicated if d.billing_npi == npi)
+        pay = Payment(
+            payer_id=payer_id,
+            payer_name=f"{payer_id} PAYER",
+            payee_npi=npi,
+            payee_tin=mine[0].billing_tin,
+            payee_name="DEMO PROVIDER",
+            method="CHK",
+            trace_number=f"{payer_id}-CHK-{number}",
+            payment_date=date(2026, 11, 21),
+            production_date=date(2026, 11, 21),
+            claims=mine,
+        )
+        content = build(pay)
+        assert_valid_835(content, corrected_maps)
+        assert_round_trip(content, pay)
