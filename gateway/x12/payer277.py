@@ -6,8 +6,11 @@ information source (2100A ``NM1*PR``, ``PI`` + payer ID) and per claim (2200D):
 
 * adjudicated (goes on to the 835): ``STC*A2:20`` (accepted into the adjudication system),
   action ``WQ``, counted as accepted;
-* pended: the decision's ``status_category`` (e.g. ``P1:...``, default ``P1:0``), action
-  ``WQ``, counted as accepted (the claim is in the payer's system, not refused);
+* pended: also ``STC*A2:20`` / ``WQ`` / accepted — the claim has a CLP07, it entered
+  adjudication. 005010X214 limits the claim-level STC01-1 to ``A*`` categories (X12 RFI
+  1942; pyx12's map does not check it), so the pend status (the decision's
+  ``status_category``, e.g. ``P2:21``, default ``P1:0``) goes into STC12 as text; a real
+  ``P*`` status belongs in a later 277 (005010X212);
 * rejected: the decision's ``status_category`` (e.g. ``A3:33:IL`` subscriber not found;
   default ``A3:21``) with ``status_text`` in STC12, action ``U``, counted as rejected;
 
@@ -67,8 +70,9 @@ def claim_answer(decision: ClaimDecision) -> ClaimAnswer:
     if decision.outcome is Outcome.ADJUDICATED:
         return ClaimAnswer(True, ((ACCEPTED_INTO_ADJUDICATION, ""),), decision.payer_claim_id)
     if decision.outcome is Outcome.PENDED:
-        code = decision.status_category or DEFAULT_PENDED
-        return ClaimAnswer(True, ((code, decision.status_text),), decision.payer_claim_id)
+        code = (decision.status_category or DEFAULT_PENDED).replace(":", "-")
+        text = f"Pended, status {code}. {decision.status_text}".strip()
+        return ClaimAnswer(True, ((ACCEPTED_INTO_ADJUDICATION, text),), decision.payer_claim_id)
     code = decision.status_category or DEFAULT_REJECTED
     return ClaimAnswer(False, ((code, decision.status_text),), decision.payer_claim_id)
 

@@ -97,7 +97,7 @@ def test_accepted_rejected_pended() -> None:
         expected = {
             Outcome.ADJUDICATED: ["A2:20"],
             Outcome.REJECTED: ["A3:33:IL"],
-            Outcome.PENDED: ["P2:21"],
+            Outcome.PENDED: ["A2:20"],  # X214: A* categories only (RFI 1942)
         }[decision.outcome]
         assert statuses[claim.claim_id] == expected
     # information source is the payer; GS02/ISA06 are the payer's
@@ -108,8 +108,11 @@ def test_accepted_rejected_pended() -> None:
     assert ("1K", "SIM01-00000") in refs and ("D9", "GW-0") in refs
     stcs = {s.elements[0]: s for s in segments if s.id == "STC"}
     assert stcs["A1:19:PR"].elements[2] == "WQ"
-    assert stcs["A3:33:IL"].elements[2] == "U" and stcs["P2:21"].elements[2] == "WQ"
+    assert stcs["A3:33:IL"].elements[2] == "U"
     assert stcs["A3:33:IL"].elements[11] == "Subscriber not found."
+    pended = [s.elements for s in segments if s.id == "STC" and len(s.elements) > 11]
+    assert any(e[11] == "Pended, status P2-21. Records requested." for e in pended)
+    assert all(s.elements[0].split(":")[0] in ("A1", "A2", "A3") for s in segments if s.id == "STC")
     qty = {s.elements[0]: s.elements[1] for s in segments if s.id == "QTY"}
     assert qty["90"] == "6" and qty["AA"] == "3"
     # REF*1K comes before REF*D9 in each 2200D (X214 order)
@@ -136,7 +139,9 @@ def test_institutional_and_several_batches() -> None:
 
 def test_defaults_and_entity_filter() -> None:
     (claim,) = claims_of(corpus("837p/demo.example1.837"))
-    assert claim_answer(decide(claim, Outcome.PENDED)).statuses == (("P1:0", ""),)
+    assert claim_answer(decide(claim, Outcome.PENDED)).statuses == (
+        ("A2:20", "Pended, status P1-0."),
+    )
     odd = claim_answer(decide(claim, Outcome.REJECTED, "A3:33:ZZZ"))
     content = build([PayerAckBatch([claim], [decide(claim, Outcome.REJECTED, "A3:33:ZZZ")],
                                    RECEIVED, "R")])  # fmt: skip
