@@ -74,6 +74,41 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
+class As2KeyFiles:
+    """One of our AS2 private keys with its certificate (PEM files)."""
+
+    key: Path
+    certificate: Path
+
+
+DEFAULT_MDN_RETRY = (10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+DEFAULT_SEND_RETRY = (30.0, 60.0, 300.0, 900.0, 3600.0)
+
+
+@dataclass(frozen=True)
+class As2Config:
+    name: str = "CLEARINGHOUSE"
+    """Our AS2 name (AS2-To of what partners send us, AS2-From of what we send)."""
+    keys: tuple[As2KeyFiles, ...] = ()
+    """Our key/certificate pairs: every one decrypts (certificate rollover); the first signs.
+    None: every inbound message is answered ``authentication-failed`` (unknown AS2-To)."""
+    mdn_retry: tuple[float, ...] = DEFAULT_MDN_RETRY
+    """Seconds before each new attempt to POST an asynchronous MDN; after the last one it is
+    given up."""
+    send_retry: tuple[float, ...] = DEFAULT_SEND_RETRY
+    """Seconds before each new attempt to deliver a mailbox file over AS2."""
+    poll_interval: float = 5.0
+    """Seconds between looks for due MDNs and mailbox files to push."""
+    timeout: float = 60.0
+    """Seconds an outbound AS2 POST (connect, send, the sync MDN) may take."""
+    mdn_wait: float = 600.0
+    """Seconds to wait for an asynchronous MDN to a message we sent before sending it again."""
+    mdn_url: str = ""
+    """Where partners POST asynchronous MDNs to messages we send (our public ``.../as2`` URL);
+    needed only for partners whose profile asks for ``mdn="async"``."""
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "info"
     console: bool = True
@@ -92,6 +127,7 @@ class GatewayConfig:
     http: HttpConfig = field(default_factory=HttpConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    as2: As2Config = field(default_factory=As2Config)
 
     @property
     def audit_log_path(self) -> Path:
@@ -330,6 +366,7 @@ def load_config(
         level=r.get("log", "level", str, "info", _level).lower(),
         console=r.get("log", "console", bool, True),
     )
+    as2 = _as2_config(r, base)
     r.unknown_keys()
 
     env_source = "environment or command line"
@@ -354,6 +391,7 @@ def load_config(
         http=http,
         pipeline=pipeline,
         log=log,
+        as2=as2,
     )
     if effective.data_dir:
         config = replace(config, data_dir=Path(effective.data_dir).expanduser().absolute())
@@ -364,3 +402,90 @@ def load_config(
     if effective.http_listen:
         config = replace(config, http=replace(config.http, listen=effective.http_listen))
     return config
+
+
+def _as2_name(value: str) -> str | None:
+    ok = re.fullmatch(r"[!-~]([ -~]{0,126}[!-~])?", value)
+    return None if ok else "must be 1-128 printable ASCII characters, no outer spaces"
+
+
+def _http_url(value: str) -> str | None:
+    if value == "" or re.match(r"^https?://[^\s/]+", value):
+        return None
+    return "must be an http:// or https:// URL"
+
+
+def _schedule(value: list[Any]) -> str | None:
+    if not value:
+        return "must list at least one delay"
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float) or item <= 0:
+            return f"every delay must be a number of seconds greater than 0, not {item!r}"
+    return None
+
+
+def _key_pair_problem(key: Path, certificate: Path) -> str | None:
+    """Why a key/certificate pair cannot be used, or None."""
+    from cryptography.hazmat.primitives import serialization
+
+    from gateway.as2.cms import load_certificates, load_private_key
+
+    try:
+        private = load_private_key(key.read_bytes())
+    except OSError as exc:
+        return f"cannot read key {key}: {exc.strerror}"
+    except (ValueError, TypeError) as exc:
+        return f"key {key} is not an unencrypted RSA PEM private key ({exc})"
+    try:
+        certs = load_certificates(certificate.read_bytes())
+    except OSError as exc:
+        return f"cannot read certificate {certificate}: {exc.strerror}"
+    except ValueError as exc:
+        return f"certificate {certificate} is not a PEM or DER X.509 certificate ({exc})"
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if not certs or certs[0].public_key().public_bytes(
+        der, spki
+    ) != private.public_key().public_bytes(der, spki):
+        return f"certificate {certificate} does not belong to key {key}"
+    return None
+
+
+def _as2_config(r: _Reader, base: Path) -> As2Config:
+    """The ``[as2]`` section; key files are checked (readable, RSA, matching certificate)."""
+    name = r.get("as2", "name", str, "CLEARINGHOUSE", _as2_name)
+    raw_keys = r.get("as2", "keys", list, [])
+    keys: list[As2KeyFiles] = []
+    for index, item in enumerate(raw_keys):
+        where = f"as2.keys[{index}]"
+        if not isinstance(item, dict) or set(item) != {"key", "certificate"}:
+            r.problem("as2", "keys", f'{where} must be {{ key = "...", certificate = "..." }}')
+            continue
+        if not all(isinstance(v, str) and v for v in item.values()):
+            r.problem("as2", "keys", f"{where}: key and certificate must be file names")
+            continue
+        pair = As2KeyFiles(
+            key=_resolve(base, item["key"]), certificate=_resolve(base, item["certificate"])
+        )
+        message = _key_pair_problem(pair.key, pair.certificate)
+        if message:
+            r.problem("as2", "keys", f"{where}: {message}")
+            continue
+        keys.append(pair)
+    mdn_retry = r.get("as2", "mdn_retry", list, list(DEFAULT_MDN_RETRY), _schedule)
+    send_retry = r.get("as2", "send_retry", list, list(DEFAULT_SEND_RETRY), _schedule)
+    return As2Config(
+        name=name,
+        keys=tuple(keys),
+        mdn_retry=tuple(float(v) for v in mdn_retry),
+        send_retry=tuple(float(v) for v in send_retry),
+        poll_interval=r.get("as2", "poll_interval", float, 5.0, _positive),
+        timeout=r.get("as2", "timeout", float, 60.0, _positive),
+        mdn_wait=r.get("as2", "mdn_wait", float, 600.0, _positive),
+        mdn_url=r.get("as2", "mdn_url", str, "", _http_url),
+    )
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)

@@ -52,14 +52,23 @@ class ApiToken:
 
 @dataclass(frozen=True)
 class As2Identity:
-    """Room for AS2 (used by the AS2 issue): name, certificates and policy."""
+    """The partner's AS2 name, certificates (several during a rollover), policy for what it
+    sends us, and whether we push its mailbox to it over AS2."""
 
     name: str
     url: str | None = None
     certificates: tuple[str, ...] = ()
-    """Paths (relative to the profile file's directory resolved at load) of PEM certificates."""
+    """Absolute paths of PEM/DER certificates (written relative to the profile file's
+    directory or, failing that, the project root)."""
     require_signature: bool = True
     require_encryption: bool = True
+    digests: tuple[str, ...] = ()
+    """MIC/signature digests agreed with the partner, preferred first; empty: any supported
+    (and ``sha-256`` for what we send)."""
+    deliver: bool = False
+    """Push the partner's outbound mailbox files to ``url`` over AS2."""
+    mdn: Literal["sync", "async"] = "sync"
+    """The MDN we ask for when pushing."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,13 @@ class PartnerSet:
             for token in partner.api_tokens:
                 if token.id == token_id:
                     return partner, token
+        return None
+
+    def by_as2_name(self, as2_name: str) -> Partner | None:
+        """The partner with this AS2 name (compared exactly, as RFC 4130 names are)."""
+        for partner in self.partners.values():
+            if partner.as2 is not None and partner.as2.name == as2_name:
+                return partner
         return None
 
     def by_payer_id(self, payer_id: str) -> Partner | None:
@@ -223,6 +239,7 @@ class _Loaded:
     user_lines: dict[str, int | None]
     payer_id_lines: dict[str, int | None]
     token_lines: dict[str, int | None] = field(default_factory=dict)
+    as2_line: int | None = None
 
 
 class _FileChecker:
@@ -322,18 +339,26 @@ class _FileChecker:
         certificates = []
         for cert_node in _findall(node, "p:certificate"):
             relative = _attr(cert_node, "file")
-            path = (self.path.parent / relative).resolve()
+            path = _certificate_path(self.path.parent, relative)
             message = _certificate_problem(path)
             if message:
                 self.local_problem(cert_node, f"AS2 certificate {relative!r}: {message}")
             certificates.append(str(path))
         url = _attr(node, "url") or None
+        deliver = _attr(node, "deliver") in ("true", "1")
+        if deliver and url is None:
+            self.local_problem(node, 'AS2 deliver="true" needs the partner\'s url')
+        if deliver and not certificates:
+            self.local_problem(node, 'AS2 deliver="true" needs a <certificate> to encrypt to')
         return As2Identity(
             name=_attr(node, "name"),
             url=url,
             certificates=tuple(certificates),
             require_signature=_boolean(_find(node, "p:require-signature"), default=True),
             require_encryption=_boolean(_find(node, "p:require-encryption"), default=True),
+            digests=tuple(_text(n) for n in _findall(node, "p:digest")),
+            deliver=deliver,
+            mdn="async" if _attr(node, "mdn") == "async" else "sync",
         )
 
     def partner(
@@ -397,6 +422,7 @@ class _FileChecker:
             user_lines={_attr(n, "name"): _line(n) for n in _findall(root, "p:sftp/p:user")},
             payer_id_lines={_text(n): _line(n) for n in payer_id_nodes},
             token_lines={_attr(n, "id"): _line(n) for n in _findall(root, "p:api/p:token")},
+            as2_line=_line(_find(root, "p:as2")),
         )
 
 
@@ -421,6 +447,17 @@ def _public_key_problem(line: str) -> str | None:
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < _MIN_RSA_BITS:
         return f"RSA key of {key.key_size} bits is too short (minimum {_MIN_RSA_BITS})"
     return None
+
+
+def _certificate_path(profile_dir: Path, name: str) -> Path:
+    """A certificate file: relative to the profile's directory, else to the project root (as
+    the demo profiles write ``config/demo/as2/...``, which keeps working in a copied set)."""
+    path = (profile_dir / name).resolve()
+    if not path.exists() and not Path(name).is_absolute():
+        fallback = (PROJECT_ROOT / name).resolve()
+        if fallback.exists():
+            return fallback
+    return path
 
 
 def _certificate_problem(path: Path) -> str | None:
@@ -520,6 +557,15 @@ def load_partners(
         problems,
         "API token id",
         ((tid, i.file, line, repr(tid)) for i in loaded for tid, line in i.token_lines.items()),
+    )
+    _duplicates(
+        problems,
+        "AS2 name",
+        (
+            (i.partner.as2.name, i.file, i.as2_line, repr(i.partner.as2.name))
+            for i in loaded
+            if i.partner.as2 is not None
+        ),
     )
     _duplicates(
         problems,
