@@ -164,6 +164,8 @@ class GatewayService(MultiService):
         self.core.setServiceParent(self)
         _ReloadOnHangup(self.partners, reactor).setServiceParent(self)
 
+        self._setup_as2()
+
         from gateway.transports.sftp import make_sftp_factory
 
         self.sftp_factory = make_sftp_factory(
@@ -188,6 +190,26 @@ class GatewayService(MultiService):
             reactor,
         )
         self.http.setServiceParent(self)
+
+    def _setup_as2(self) -> None:
+        """AS2: durable state tables, the receiver behind ``/as2`` (mounted by make_site) and
+        the sender service (async MDNs, pushes to partners)."""
+        from gateway.pipeline import as2_state
+        from gateway.pipeline.as2_inbound import As2Directory, As2Receiver, clean_staging
+        from gateway.pipeline.as2_sender import As2Sender
+
+        as2_state.ensure_schema(self.core.store)
+        clean_staging(self.core.staging_dir)  # before the HTTP listener starts
+        directory = As2Directory(self.config.as2, self.partners)
+        self.as2_sender = As2Sender(self.core, directory, self.audit, self.reactor, self.config.as2)
+        self.as2_sender.setServiceParent(self)
+        self.as2_receiver = As2Receiver(
+            self.core,
+            directory,
+            self.audit,
+            kick_outbox=self.as2_sender.kick,
+            mdn_handler=self.as2_sender.handle_mdn,
+        )
 
     def startService(self) -> None:
         super().startService()

@@ -1,5 +1,5 @@
-"""The HTTP listener (twisted.web): health, readiness, metrics and the JSON API (``/api/v1``);
-the AS2 endpoint mounts here later.
+"""The HTTP listener (twisted.web): health, readiness, metrics, the JSON API (``/api/v1``) and
+AS2 (``/as2``, when the gateway has an ``as2_receiver``; :mod:`gateway.transports.as2`).
 
 Request bodies are guarded before twisted.web buffers them: :class:`GatewayRequest` looks at
 the declared length as soon as the headers are in (413 or 503 straight away, without reading
@@ -303,7 +303,8 @@ class Metrics(resource.Resource):
 
 def make_site(gateway: Any, limits: HttpLimits | None = None, reactor: Any = None) -> GatewaySite:
     """The site for ``gateway`` (a :class:`gateway.service.GatewayService` or a test double
-    with ``core``, ``partners``, ``audit``, ``metrics`` and ``listening_ports()``)."""
+    with ``core``, ``partners``, ``audit``, ``metrics`` and ``listening_ports()``, and
+    optionally ``as2_receiver``)."""
     from gateway.api.resources import ApiRoot
 
     limits = limits or HttpLimits()
@@ -316,6 +317,11 @@ def make_site(gateway: Any, limits: HttpLimits | None = None, reactor: Any = Non
     api: Any = resource.Resource()
     api.putChild(b"v1", ApiRoot(gateway, limits))
     root.putChild(b"api", api)
+    receiver = getattr(gateway, "as2_receiver", None)
+    if receiver is not None:
+        from gateway.transports.as2 import As2Resource
+
+        root.putChild(b"as2", As2Resource(receiver, metrics))
 
     def on_reject(status: int) -> None:
         if metrics is not None:
