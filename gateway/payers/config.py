@@ -191,6 +191,19 @@ class PendRule:
 
 
 @dataclass(frozen=True)
+class RemitInfo:
+    """``[remit]`` of payer.toml: the payer as its 835s describe it (demo defaults)."""
+
+    tin: str = "999999999"
+    address: str = "1 PAYER PLAZA"
+    city: str = "SPRINGFIELD"
+    state: str = "IL"
+    postal_code: str = "62701"
+    contact_name: str = "EDI SUPPORT"
+    phone: str = "8005550100"
+
+
+@dataclass(frozen=True)
 class PayerConfig:
     payer_id: str
     """The payer ID (2010BB NM109) this configuration answers for."""
@@ -203,6 +216,7 @@ class PayerConfig:
     enrollment_rule: EnrollmentRule | None = None
     diagnosis_rules: Mapping[str, DiagnosisRule] = field(default_factory=dict)
     pend_rules: tuple[PendRule, ...] = ()
+    remit: RemitInfo = field(default_factory=RemitInfo)
     source: str = ""
     """Where it was loaded from (for messages)."""
 

@@ -42,6 +42,7 @@ from gateway.payers.config import (
     PayerConfig,
     PendRule,
     Plan,
+    RemitInfo,
     StartingAccumulator,
 )
 
@@ -299,7 +300,7 @@ class _Loader:
             file,
             "",
             file.data,
-            {"payer", "categories", "fee_schedule", "diagnosis_rules", "pend_rules"},
+            {"payer", "categories", "fee_schedule", "diagnosis_rules", "pend_rules", "remit"},
         )
         node = self.table(file, file.data.get("payer", {}), "payer")
         if "payer" not in file.data:
@@ -308,6 +309,25 @@ class _Loader:
         payer_id = self.text(file, node, "payer", "id", required=True)
         name = self.text(file, node, "payer", "name", required=False) or payer_id
         return payer_id, name
+
+    def remit(self, file: _File) -> RemitInfo:
+        """``[remit]``: what the 835 says about the payer (address, TIN, contact)."""
+        if "remit" not in file.data:
+            return RemitInfo()
+        node = self.table(file, file.data["remit"], "remit")
+        keys = {"tin", "address", "city", "state", "postal_code", "contact_name", "phone"}
+        self.known(file, "remit", node, keys)
+        values = {k: self.text(file, node, "remit", k, required=False) for k in keys}
+        tin = values["tin"]
+        if tin and (len(tin) != 9 or not tin.isdigit()):
+            self.at(file, "remit", "tin", "tin must be 9 digits")
+        postal = values["postal_code"]
+        if postal and (len(postal) not in (5, 9) or not postal.isdigit()):
+            self.at(file, "remit", "postal_code", "postal_code must be 5 or 9 digits")
+        state = values["state"]
+        if state and (len(state) != 2 or not state.isalpha()):
+            self.at(file, "remit", "state", "state must be a 2-letter code")
+        return RemitInfo(**{k: v for k, v in values.items() if v})
 
     def categories(self, file: _File) -> tuple[Category, ...]:
         out: list[Category] = []
@@ -631,8 +651,10 @@ def load_payer(directory: Path | str) -> PayerConfig:
     fee_schedule = FeeSchedule({})
     diagnosis: dict[str, DiagnosisRule] = {}
     pend: tuple[PendRule, ...] = ()
+    remit = RemitInfo()
     if payer_file is not None:
         payer_id, name = loader.payer(payer_file)
+        remit = loader.remit(payer_file)
         categories = loader.categories(payer_file)
         fee_schedule = loader.fee_schedule(payer_file)
         diagnosis = loader.diagnosis_rules(payer_file)
@@ -659,5 +681,6 @@ def load_payer(directory: Path | str) -> PayerConfig:
         enrollment_rule=rule,
         diagnosis_rules=diagnosis,
         pend_rules=pend,
+        remit=remit,
         source=str(directory),
     )

@@ -218,6 +218,13 @@ class Transaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
+    def execute(self, sql: str, args: Sequence[object] = ()) -> int:
+        """Run a statement; the new row id (INSERT) or 0."""
+        return int(self._conn.execute(sql, args).lastrowid or 0)
+
+    def query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, args).fetchall()
+
     def next_counter(self, name: str, modulo: int = 999_999_999) -> int:
         """Next value of a durable counter, 1..modulo (wrapping)."""
         row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
@@ -331,8 +338,10 @@ class Store:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        from gateway.store.routing import ROUTING_SCHEMA
+
         with self._lock:
-            self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_SCHEMA + ROUTING_SCHEMA)
         with self.transaction() as tx:
             tx._conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
@@ -353,6 +362,10 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """A read outside any explicit transaction (WAL: a consistent snapshot)."""
+        return self._query(sql, args)
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
