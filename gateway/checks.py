@@ -43,7 +43,15 @@ def check_all(
         directory = DEFAULT_PARTNERS_DIR
     own = (config.interchange_qualifier, config.interchange_id) if config is not None else None
     try:
-        load_partners(directory, own_interchange=own)
+        partners = load_partners(directory, own_interchange=own)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return problems
+    # the simulated payers' rosters, plans and fee schedules
+    from gateway.payers.loader import load_simulated_payers
+
+    try:
+        load_simulated_payers(partners, directory)
     except ConfigError as exc:
         problems.extend(exc.problems)
     return problems

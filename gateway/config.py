@@ -109,6 +109,13 @@ class As2Config:
 
 
 @dataclass(frozen=True)
+class PayersConfig:
+    cycle_seconds: float = 10.0
+    """How often each simulated payer adjudicates what it received and pays (the demo is
+    short: results within seconds; production payers run daily or weekly)."""
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "info"
     console: bool = True
@@ -126,6 +133,7 @@ class GatewayConfig:
     sftp: SftpConfig = field(default_factory=SftpConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    payers: PayersConfig = field(default_factory=PayersConfig)
     log: LogConfig = field(default_factory=LogConfig)
     as2: As2Config = field(default_factory=As2Config)
 
@@ -362,6 +370,9 @@ def load_config(
         workers=r.get("pipeline", "workers", int, 2, _non_negative),
         max_retries=r.get("pipeline", "max_retries", int, 3, _positive),
     )
+    payers = PayersConfig(
+        cycle_seconds=r.get("payers", "cycle_seconds", float, 10.0, _positive),
+    )
     log = LogConfig(
         level=r.get("log", "level", str, "info", _level).lower(),
         console=r.get("log", "console", bool, True),
@@ -390,6 +401,7 @@ def load_config(
         sftp=sftp,
         http=http,
         pipeline=pipeline,
+        payers=payers,
         log=log,
         as2=as2,
     )

@@ -22,6 +22,8 @@ from gateway.audit import AuditLog, console_stream
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
 from gateway.metrics import GatewayMetrics
+from gateway.payers.config import PayerConfig
+from gateway.payers.loader import load_simulated_payers
 from gateway.pipeline.core import GatewayCore
 from gateway.profiles import PartnerSet, load_partners
 from gateway.transports.http import make_site
@@ -33,14 +35,19 @@ class PartnerRegistry:
     def __init__(self, config: GatewayConfig, audit: AuditLog) -> None:
         self.config = config
         self.audit = audit
-        self.current: PartnerSet = self._load()
+        self.current, self.payers = self._load()
 
-    def _load(self) -> PartnerSet:
+    def _load(self) -> tuple[PartnerSet, dict[str, PayerConfig]]:
         own = (self.config.interchange_qualifier, self.config.interchange_id)
-        return load_partners(str(self.config.partners_dir), own_interchange=own)
+        partners = load_partners(str(self.config.partners_dir), own_interchange=own)
+        return partners, load_simulated_payers(partners, self.config.partners_dir)
 
     def __call__(self) -> PartnerSet:
         return self.current
+
+    def payer_configs(self) -> dict[str, PayerConfig]:
+        """Adjudication configuration of the simulated payers, by partner id."""
+        return self.payers
 
     def reload(self) -> bool:
         try:
@@ -52,8 +59,8 @@ class PartnerRegistry:
                 problems=[str(p) for p in exc.problems],
             )
             return False
-        self.current = fresh
-        self.audit("config.reloaded", partners=sorted(fresh.partners))
+        self.current, self.payers = fresh
+        self.audit("config.reloaded", partners=sorted(self.current.partners))
         return True
 
 
@@ -160,7 +167,9 @@ class GatewayService(MultiService):
         self.metrics = GatewayMetrics()
         self.audit.subscribe(self.metrics.observe)
         self.partners = PartnerRegistry(config, self.audit)
-        self.core = GatewayCore(config, self.partners, self.audit, reactor)
+        self.core = GatewayCore(
+            config, self.partners, self.audit, reactor, payers=self.partners.payer_configs
+        )
         self.core.setServiceParent(self)
         _ReloadOnHangup(self.partners, reactor).setServiceParent(self)
 

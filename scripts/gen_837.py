@@ -18,6 +18,7 @@ PROVIDERS = [
     ("DEMO FAMILY PRACTICE", "1234567893", "123456789"),
     ("DEMO PHYSICAL THERAPY", "1987654328", "987654321"),
 ]
+PAYER_NAMES = {"SIM01": "SIM PAYER ONE", "SIM02": "SIM PAYER TWO", "EXT01": "EXTERNAL PAYER"}
 PAYERS = [("SIM PAYER ONE", "SIM01"), ("SIM PAYER TWO", "SIM02")]
 PROCEDURES = [("99213", "95.00"), ("99214", "140.00"), ("97110", "45.00"), ("90471", "25.00")]
 DIAGNOSES = ["J069", "M5450", "I10", "E119", "Z0000", "R519"]
@@ -34,9 +35,11 @@ def interchange(
     date: str = "20261120",
     seed: int = 837,
     claims_per_provider: int = 1000,
+    payers: list[str] | None = None,
 ) -> Iterator[str]:
     """The segments (without terminators) of one interchange with one transaction set."""
     rng = random.Random(seed)
+    payer_list = [(PAYER_NAMES.get(p, p), p) for p in payers] if payers else PAYERS
     yield (
         f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}"
         f"*{date[2:]}*1200*^*00501*{control:09d}*0*{usage}*:"
@@ -63,7 +66,7 @@ def interchange(
         ]
         for n in range(start, min(claims, start + claims_per_provider)):
             hl += 1
-            payer_name, payer_id = PAYERS[n % len(PAYERS)]
+            payer_name, payer_id = payer_list[n % len(payer_list)]
             lines = [PROCEDURES[rng.randrange(len(PROCEDURES))] for _ in range(rng.randint(1, 3))]
             total = sum(float(charge) for _, charge in lines)
             dx = rng.sample(DIAGNOSES, 2)
@@ -104,13 +107,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--usage", default="T", choices=["T", "P"])
     parser.add_argument("--sender", default="DEMOBILLING")
     parser.add_argument("--seed", type=int, default=837)
+    parser.add_argument("--payers", default="SIM01,SIM02", help="payer IDs, claims round-robin")
     args = parser.parse_args(argv)
     if not 1 <= args.control <= 999_999_999:
         parser.error("--control must be 1..999999999 (ISA13 has 9 digits)")
     sys.stdout.buffer.write(
         render(
             interchange(
-                args.claims, args.control, sender=args.sender, usage=args.usage, seed=args.seed
+                args.claims,
+                args.control,
+                sender=args.sender,
+                usage=args.usage,
+                seed=args.seed,
+                payers=args.payers.split(","),
             )
         )
     )

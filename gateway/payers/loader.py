@@ -45,6 +45,7 @@ from gateway.payers.config import (
     RemitInfo,
     StartingAccumulator,
 )
+from gateway.profiles import PartnerSet
 
 PAYER_FILE = "payer.toml"
 PLANS_FILE = "plans.toml"
@@ -684,3 +685,39 @@ def load_payer(directory: Path | str) -> PayerConfig:
         remit=remit,
         source=str(directory),
     )
+
+
+def load_simulated_payers(partners: PartnerSet, partners_dir: Path | str) -> dict[str, PayerConfig]:
+    """The adjudication configuration of every simulated payer in ``partners``:
+    ``<partners_dir>/payers/<partner id>/``. Every problem of every payer is reported at once
+    (:class:`ConfigError`), including a payer ID the profile does not answer for."""
+    configs: dict[str, PayerConfig] = {}
+    problems: list[Problem] = []
+    for partner in sorted(partners.partners.values(), key=lambda p: p.id):
+        if partner.role != "payer" or partner.kind != "simulated":
+            continue
+        directory = Path(partners_dir) / "payers" / partner.id
+        if not directory.is_dir():
+            problems.append(
+                Problem(partner.source, None, f"simulated payer {partner.id!r}: no {directory}")
+            )
+            continue
+        try:
+            config = load_payer(directory)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        if config.payer_id not in partner.payer_ids:
+            problems.append(
+                Problem(
+                    str(directory / PAYER_FILE),
+                    None,
+                    f"payer id {config.payer_id!r} is not one of {partner.id!r}'s payer ids "
+                    f"({', '.join(partner.payer_ids)})",
+                )
+            )
+            continue
+        configs[partner.id] = config
+    if problems:
+        raise ConfigError(problems)
+    return configs

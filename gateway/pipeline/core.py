@@ -20,10 +20,13 @@ from twisted.application.service import Service
 from twisted.internet import defer, threads
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorThreads
+from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from gateway.config import GatewayConfig
+from gateway.payers.config import PayerConfig
+from gateway.pipeline.routing import CycleOutcome, RouteOutcome, route_file, run_payer_cycle
 from gateway.pipeline.steps import (
     Analysis,
     Outcome,
@@ -35,7 +38,7 @@ from gateway.pipeline.steps import (
 from gateway.ports import Audit, MailboxEntry
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
-from gateway.store.sqlite import FAILED, RECEIVED, FileRecord, Store
+from gateway.store.sqlite import FAILED, PROCESSED, RECEIVED, FileRecord, Store
 
 T = TypeVar("T")
 
@@ -52,9 +55,11 @@ class GatewayCore(Service):
         partners: Callable[[], PartnerSet],
         audit: Audit,
         reactor: Any,
+        payers: Callable[[], dict[str, PayerConfig]] = dict,
     ) -> None:
         self.config = config
         self.partners = partners
+        self.payers = payers
         self.audit = audit
         self.reactor = reactor
         data = config.data_dir
@@ -68,6 +73,7 @@ class GatewayCore(Service):
         self._running: dict[str, Deferred[None]] = {}
         self._limit = defer.DeferredSemaphore(max(1, config.pipeline.workers))
         self._stopping = False
+        self._cycles: LoopingCall | None = None
         #: Crash tests hold the pipeline (files stay ``received``) with GATEWAY_PIPELINE_HOLD=1.
         self.hold = os.environ.get("GATEWAY_PIPELINE_HOLD") == "1"
         #: Test hook: called with the file id when a file's step has committed.
@@ -84,10 +90,15 @@ class GatewayCore(Service):
             )
         self.reactor.callWhenRunning(self._clean_staging)
         self.reactor.callWhenRunning(self.resume)
+        self._cycles = LoopingCall(self._cycle_tick)
+        self._cycles.clock = self.reactor
+        self._cycles.start(self.config.payers.cycle_seconds, now=False)
 
     @defer.inlineCallbacks
     def stopService(self):  # type: ignore[no-untyped-def]
         self._stopping = True
+        if self._cycles is not None and self._cycles.running:
+            self._cycles.stop()
         running = list(self._running.values())
         if running:
             yield defer.DeferredList(running, consumeErrors=True)
@@ -193,11 +204,14 @@ class GatewayCore(Service):
     def resume(self) -> Deferred[None]:
         """Restart every file that had not finished when the daemon stopped."""
 
+        def unfinished() -> list[FileRecord]:
+            return self.store.files_in_state(RECEIVED) + self.store.files_in_state(PROCESSED)
+
         def go(records: list[FileRecord]) -> None:
             for record in records:
                 self.submit(record)
 
-        return self.in_store(self.store.files_in_state, RECEIVED).addCallback(go)
+        return self.in_store(unfinished).addCallback(go)
 
     def submit(self, record: FileRecord) -> Deferred[None]:
         if record.id in self._running:
@@ -232,15 +246,8 @@ class GatewayCore(Service):
         self.audit(
             "file.processing", file_id=record.id, partner=record.partner_id, attempt=attempts
         )
-        partners = self.partners()
-        directory = partner_directory(self.config, partners)
-        received = datetime.fromtimestamp(record.received_at, UTC).date()
-        context = edit_context(partners, record.partner_id, received)
         try:
-            analysis = yield self._analyze(record, directory, context)
-            outcome: Outcome = yield self.in_store(
-                commit_answers, self.store, self.blobs, record, analysis, directory, time.time()
-            )
+            yield self._steps(record)
         except Exception:
             failure = Failure()
             if attempts >= self.config.pipeline.max_retries:
@@ -262,9 +269,125 @@ class GatewayCore(Service):
             self._running.pop(record.id, None)
             self.reactor.callLater(0, self.submit, record)
             return
-        self._report(outcome, analysis)
         if self.on_processed is not None:
             self.on_processed(record.id)
+
+    @defer.inlineCallbacks
+    def _steps(self, record: FileRecord):  # type: ignore[no-untyped-def]
+        """Run the file's remaining steps: answer (TA1/999/277CA), then route to payers."""
+        current = yield self.in_store(self.store.get_file, record.id)
+        if current is None:
+            return
+        partners = self.partners()
+        if current.state == RECEIVED:
+            directory = partner_directory(self.config, partners)
+            received = datetime.fromtimestamp(current.received_at, UTC).date()
+            context = edit_context(partners, current.partner_id, received)
+            analysis = yield self._analyze(current, directory, context)
+            outcome: Outcome = yield self.in_store(
+                commit_answers, self.store, self.blobs, current, analysis, directory, time.time()
+            )
+            self._report(outcome, analysis)
+            current = yield self.in_store(self.store.get_file, record.id)
+        if current is not None and current.state == PROCESSED:
+            routed: RouteOutcome = yield self.in_store(
+                route_file,
+                self.store,
+                self.blobs,
+                current,
+                partners=partners,
+                config=self.config,
+                now=time.time(),
+            )
+            self._report_routing(routed)
+
+    def _report_routing(self, routed: RouteOutcome) -> None:
+        if routed.already_done:
+            return
+        base = {"file_id": routed.file.id, "partner": routed.file.partner_id}
+        for batch in routed.batches:
+            self.audit(
+                "claims.routed",
+                **base,
+                payer_partner=batch.partner_id,
+                file_name=batch.name or None,
+                **batch.details,
+            )
+        for warning in routed.warnings:
+            self.audit("route.warning", **base, warning=warning)
+        if routed.unroutable:
+            self.audit("route.unroutable", **base, claims=routed.unroutable)
+        self.audit("file.routed", **base, batches=len(routed.batches))
+
+    # Payers -----------------------------------------------------------------------------
+    def run_payer_cycles(self, only: str | None = None) -> Deferred[list[CycleOutcome]]:
+        """One payment cycle of every simulated payer (or of the one with payer ID ``only``)."""
+        partners = self.partners()
+        configs = self.payers()
+        todo = [
+            (partners.get(pid), cfg)
+            for pid, cfg in sorted(configs.items())
+            if only is None or cfg.payer_id == only or pid == only
+        ]
+
+        def run_all() -> list[CycleOutcome]:
+            out = []
+            for partner, cfg in todo:
+                if partner is None:
+                    continue
+                out.append(
+                    run_payer_cycle(
+                        self.store,
+                        self.blobs,
+                        payer=partner,
+                        payer_config=cfg,
+                        partners=partners,
+                        config=self.config,
+                        now=time.time(),
+                    )
+                )
+            return out
+
+        d = self.in_store(run_all)
+        d.addCallback(self._report_cycles)
+        return d
+
+    def _report_cycles(self, outcomes: list[CycleOutcome]) -> list[CycleOutcome]:
+        for outcome in outcomes:
+            if not outcome.decided:
+                continue
+            base = {"payer_partner": outcome.payer_partner_id}
+            for claim in outcome.claims:
+                self.audit("claim.adjudicated", **base, **claim)
+            for placed in outcome.placed:
+                event = "ack.277ca.written" if placed.kind == "277CA" else "remit.835.built"
+                self.audit(
+                    event,
+                    **base,
+                    partner=placed.partner_id,
+                    file_id=placed.file_id,
+                    file_name=placed.name,
+                    source="payer",
+                    **placed.details,
+                )
+            self.audit(
+                "payer.cycle",
+                **base,
+                decided=outcome.decided,
+                paid=outcome.paid,
+                denied=outcome.denied,
+                rejected=outcome.rejected,
+                pended=outcome.pended,
+                released=outcome.released,
+            )
+        return outcomes
+
+    def _cycle_tick(self) -> Deferred[Any]:
+        if self._stopping or self.hold:
+            return defer.succeed(None)
+        d = self.run_payer_cycles()
+        d.addErrback(lambda f: self.audit("payer.cycle_failed", error=f.getErrorMessage()[:200]))
+        return d
 
     async def _sleep(self, seconds: float) -> None:
         from twisted.internet.task import deferLater

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS batches (
     source_file_id TEXT NOT NULL,
     created_at REAL NOT NULL,
     delivery TEXT NOT NULL,
+    usage TEXT NOT NULL,
     mailbox_id INTEGER,
     state TEXT NOT NULL DEFAULT 'sent'
 );

@@ -1,0 +1,621 @@
+"""Routing accepted claims to payers, and the simulated payers' payment cycle. No Twisted.
+
+Both steps run in the store thread, each inside ONE transaction, so a crash redoes a step
+whole or not at all and nothing is sent twice:
+
+* :func:`route_file` (file state ``processed`` → ``routed``): the claims the front-end edits
+  accepted are split by payer ID (2010BB), re-enveloped per payer with fresh control numbers
+  from that payer's durable counter, and kept as a batch. An external payer finds its batch
+  in its ``/outbound``; a simulated payer's batch waits for its next cycle. Every routed claim
+  gets a ``routes`` row mapping it back to its source file, interchange, set and CLM01.
+* :func:`run_payer_cycle`: a simulated payer adjudicates everything waiting for it
+  (claims routed since the last cycle, claims pended in an earlier one), answers each
+  submitter with a payer 277CA (one per source file: no partner sees another's patients) and
+  pays each payee (billing NPI/TIN) with one balanced 835, sent to the partner enrolled for
+  that provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from gateway.config import GatewayConfig
+from gateway.payers.adjudicate import (
+    Accumulator,
+    AccumulatorKey,
+    AdjudicationResult,
+    ClaimInput,
+    adjudicate,
+    release_pended,
+)
+from gateway.payers.codec import decision_from_json, decision_to_json
+from gateway.payers.config import PayerConfig
+from gateway.payers.inputs import claim_inputs
+from gateway.payers.model import ClaimDecision, Outcome, Payment
+from gateway.profiles import Partner, PartnerSet
+from gateway.store.blobs import BlobStore
+from gateway.store.sqlite import PROCESSED, FileRecord, Store, Transaction, utc_stamp
+from gateway.x12.acks import Gateway
+from gateway.x12.claims import Claim, extract_claims, iter_transaction_sets
+from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
+from gateway.x12.reenvelope import (
+    PayerEndpoint,
+    SourceClaim,
+    Submitter,
+    reenvelope,
+    source_claims,
+)
+from gateway.x12.remit835 import (
+    Address,
+    PayerRemitInfo,
+    build_835,
+    with_forward_balance,
+)
+from gateway.x12.tokenizer import IsaHeader, tokenize
+
+ROUTED = "routed"
+"""File state after routing; also a claim route's state until its payer answers."""
+PAYER_REJECTED = "payer_rejected"
+PENDED = "pended"
+ADJUDICATED = "adjudicated"
+
+
+def _unique_name(tx: Transaction, partner_id: str, base: str, extension: str) -> str:
+    """``base.extension``, or ``base-2.extension``... if the partner's mailbox has it."""
+    name = f"{base}.{extension}"
+    n = 1
+    while tx.query("SELECT 1 FROM mailbox WHERE partner_id = ? AND name = ?", (partner_id, name)):
+        n += 1
+        name = f"{base}-{n}.{extension}"
+    return name
+
+
+def _place(
+    tx: Transaction,
+    blobs: BlobStore,
+    partner_id: str,
+    kind: str,
+    ref: str,
+    content: bytes,
+    now: float,
+    file_id: str | None,
+) -> tuple[int, str]:
+    sha = blobs.put(content)
+    name = _unique_name(tx, partner_id, f"{utc_stamp(now)}_{ref}_{kind}", "x12")
+    mailbox_id = tx.add_mailbox(partner_id, name, kind, file_id, sha, len(content), now)
+    return mailbox_id, name
+
+
+# ----------------------------------------------------------------------------- routing
+
+
+@dataclass
+class Placed:
+    """A file put in a partner's mailbox (for the audit log)."""
+
+    partner_id: str
+    kind: str
+    name: str
+    file_id: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class RouteOutcome:
+    file: FileRecord
+    already_done: bool = False
+    batches: list[Placed] = field(default_factory=list)
+    """One per payer: partner_id = the payer partner, details = payer id, ISA13, claims."""
+    unroutable: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def payer_endpoint(partner: Partner, payer_id: str) -> PayerEndpoint:
+    return PayerEndpoint(
+        payer_id=payer_id, name=partner.name, interchange=(partner.isa_qualifier, partner.isa_id)
+    )
+
+
+def route_file(
+    store: Store,
+    blobs: BlobStore,
+    record: FileRecord,
+    *,
+    partners: PartnerSet,
+    config: GatewayConfig,
+    now: float,
+) -> RouteOutcome:
+    with store.transaction() as tx:
+        current = tx.get_file(record.id)
+        if current is None or current.state != PROCESSED:
+            return RouteOutcome(current or record, already_done=True)
+        outcome = RouteOutcome(current)
+        rows = tx.query(
+            "SELECT id, interchange_control, st02, claim_index FROM claims "
+            "WHERE file_id = ? AND accepted = 1",
+            (record.id,),
+        )
+        wanted = {(r["interchange_control"], r["st02"], r["claim_index"]): r["id"] for r in rows}
+        if wanted:
+            _route_claims(tx, blobs, record, wanted, partners, config, now, outcome)
+        tx.set_state(record.id, ROUTED)
+    return outcome
+
+
+def _route_claims(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    wanted: dict[tuple[str, str, int], int],
+    partners: PartnerSet,
+    config: GatewayConfig,
+    now: float,
+    outcome: RouteOutcome,
+) -> None:
+    data = blobs.read(record.sha256)
+    usages = _usages(data)
+    # never mix test and production claims in one outbound interchange
+    by_payer: dict[tuple[str, str], list[SourceClaim]] = defaultdict(list)
+    claim_rows: dict[tuple[str, str, int], int] = {}
+    for source in source_claims(record.id, data):
+        key = _source_key(source)
+        if key not in wanted:
+            continue
+        claim_rows[key] = wanted[key]
+        usage = usages.get(source.transaction.interchange_index, "P")
+        by_payer[(source.claim.payer_id, usage)].append(source)
+    gateway = Gateway(config.interchange_qualifier, config.interchange_id)
+    submitter = Submitter(name=config.interchange_id, id=config.interchange_id)
+    when = datetime.fromtimestamp(now, UTC)
+    for (payer_id, usage), sources in sorted(by_payer.items()):
+        partner = partners.by_payer_id(payer_id)
+        if partner is None:  # the profile went away since the edits ran
+            outcome.unroutable += len(sources)
+            continue
+        counter = f"control:{partner.id}"  # ISA13/GS06/ST02 per trading partner
+        built = reenvelope(
+            sources,
+            payer=payer_endpoint(partner, payer_id),
+            gateway=gateway,
+            submitter=submitter,
+            usage=usage,
+            next_control=lambda: tx.next_counter(counter),  # noqa: B023 - used right here
+            now=when,
+        )
+        outcome.warnings += list(built.warnings)
+        sha = blobs.put(built.content)
+        mailbox_id: int | None = None
+        name = ""
+        if partner.kind == "external":
+            kind = "837" if len(partner.payer_ids) == 1 else f"837-{payer_id}"
+            mailbox_id, name = _place(
+                tx, blobs, partner.id, kind, record.id, built.content, now, record.id
+            )
+        batch_id = tx.execute(
+            "INSERT INTO batches (payer_partner_id, payer_id, isa13, sha256, size, "
+            "source_file_id, created_at, delivery, usage, mailbox_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (partner.id, payer_id, built.control_number, sha, len(built.content), record.id,
+             now, partner.kind, usage, mailbox_id),
+        )  # fmt: skip
+        for route in built.routes:
+            key = (route.source_isa13, route.source_st02, route.source_index)
+            source = next(s for s in sources if _source_key(s) == key)
+            tx.execute(
+                "INSERT INTO routes (claim_row_id, batch_id, payer_partner_id, payer_id, "
+                "out_isa13, out_st02, out_index, clm01, file_id, submitter_partner_id, "
+                "source_isa13, source_st02, source_index, billing_npi, state, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (claim_rows[key], batch_id, partner.id, payer_id, route.outbound_isa13,
+                 route.outbound_st02, route.outbound_index, route.claim_id, record.id,
+                 record.partner_id, route.source_isa13, route.source_st02, route.source_index,
+                 source.claim.billing_npi, ROUTED, now),
+            )  # fmt: skip
+        outcome.batches.append(
+            Placed(
+                partner.id,
+                "837",
+                name,
+                record.id,
+                {
+                    "payer_id": payer_id,
+                    "out_isa13": built.control_number,
+                    "claims": len(built.routes),
+                    "delivery": partner.kind,
+                },
+            )
+        )
+
+
+def _source_key(source: SourceClaim) -> tuple[str, str, int]:
+    return (source.transaction.isa13, source.claim.header.st02, source.claim.index)
+
+
+def _usages(data: bytes) -> dict[int, str]:
+    """ISA15 (test/production) of every interchange of ``data``, by index."""
+    found: dict[int, str] = {}
+    for token in tokenize(data):
+        if isinstance(token, IsaHeader):
+            value = token.segment.elements[14].strip()
+            found[len(found)] = value if value in ("T", "P") else "P"
+    return found
+
+
+# ------------------------------------------------------------------------ payer cycle
+
+
+@dataclass
+class CycleOutcome:
+    payer_partner_id: str
+    decided: int = 0
+    paid: int = 0
+    denied: int = 0
+    rejected: int = 0
+    pended: int = 0
+    released: int = 0
+    placed: list[Placed] = field(default_factory=list)
+    claims: list[dict[str, object]] = field(default_factory=list)
+    """Per claim, log-safe: route id, file id, CLM01 hash, outcome, status, CLP07, CARCs."""
+
+
+def _hash(clm01: str) -> str:
+    return hashlib.sha256(clm01.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+@dataclass
+class _Waiting:
+    route: Any
+    claim: Claim
+    item: ClaimInput
+
+
+def _load_waiting(
+    tx: Transaction, blobs: BlobStore, partner_id: str
+) -> tuple[list[_Waiting], dict[int, Any]]:
+    routes = tx.query(
+        "SELECT r.*, b.sha256 AS batch_sha, b.created_at AS batch_created, b.usage AS usage "
+        "FROM routes r JOIN batches b ON b.id = r.batch_id "
+        "WHERE r.payer_partner_id = ? AND r.state IN (?, ?) ORDER BY r.id",
+        (partner_id, ROUTED, PENDED),
+    )
+    by_batch: dict[str, list[Any]] = defaultdict(list)
+    for route in routes:
+        by_batch[route["batch_sha"]].append(route)
+    waiting: list[_Waiting] = []
+    batches: dict[int, Any] = {}
+    for sha, batch_routes in by_batch.items():
+        index = {(r["out_st02"], r["out_index"]): r for r in batch_routes}
+        for ts in iter_transaction_sets(blobs.read(sha)):
+            claims = extract_claims(ts.segments, ts.delimiters, ts.gs08)
+            st02 = ts.segments[0].elements[1] if ts.segments[0].elements[1:] else ""
+            picked = [(c, index.get((st02, c.index))) for c in claims]
+            mine = [(c, r) for c, r in picked if r is not None]
+            inputs = claim_inputs(
+                ts.segments, [c for c, _ in mine], [str(r["id"]) for _, r in mine]
+            )
+            for (claim, route), item in zip(mine, inputs, strict=True):
+                waiting.append(_Waiting(route, claim, item))
+                batches[route["batch_id"]] = route
+    waiting.sort(key=lambda w: int(w.route["id"]))
+    return waiting, batches
+
+
+def run_payer_cycle(
+    store: Store,
+    blobs: BlobStore,
+    *,
+    payer: Partner,
+    payer_config: PayerConfig,
+    partners: PartnerSet,
+    config: GatewayConfig,
+    now: float,
+) -> CycleOutcome:
+    """One payment cycle of a simulated payer (see the module docstring)."""
+    outcome = CycleOutcome(payer.id)
+    with store.transaction() as tx:
+        waiting, _ = _load_waiting(tx, blobs, payer.id)
+        if not waiting:
+            return outcome
+        payer_id = payer_config.payer_id
+        lookups = _Lookups(tx, payer_id)
+        fresh = [w for w in waiting if w.route["state"] == ROUTED]
+        pended = [w for w in waiting if w.route["state"] == PENDED]
+        results: list[tuple[_Waiting, Sequence[ClaimDecision]]] = []
+        if pended:
+            released = release_pended(
+                [(w.item, decision_from_json(w.route["decision"])) for w in pended],
+                payer_config,
+                lookups.accumulator,
+                paid_history=lookups.paid,
+                original=lookups.original,
+            )
+            lookups.persist(released)
+            results += [(w, r.decisions) for w, r in zip(pended, released.claims, strict=True)]
+            outcome.released = len(pended)
+        by_day: dict[date, list[_Waiting]] = defaultdict(list)
+        for w in fresh:
+            by_day[datetime.fromtimestamp(w.route["batch_created"], UTC).date()].append(w)
+        for received, group in sorted(by_day.items()):
+            result = adjudicate(
+                [w.item for w in group],
+                payer_config,
+                lookups.accumulator,
+                received=received,
+                paid_history=lookups.paid,
+                original=lookups.original,
+                next_claim_number=lambda: f"{payer_id}{tx.next_counter(f'clp07:{payer_id}'):010d}",
+            )
+            lookups.persist(result)
+            results += [(w, r.decisions) for w, r in zip(group, result.claims, strict=True)]
+        # record each claim's own decision (the last one: a correction's new version)
+        for w, decisions in results:
+            own = decisions[-1]
+            state = {
+                Outcome.ADJUDICATED: ADJUDICATED,
+                Outcome.REJECTED: PAYER_REJECTED,
+                Outcome.PENDED: PENDED,
+            }[own.outcome]
+            tx.execute(
+                "UPDATE routes SET state = ?, payer_claim_id = ?, decision = ?, updated_at = ? "
+                "WHERE id = ?",
+                (state, own.payer_claim_id or None, decision_to_json(own), now, w.route["id"]),
+            )
+            _count(outcome, own)
+            outcome.claims.append(
+                {
+                    "route_id": int(w.route["id"]),
+                    "file_id": w.route["file_id"],
+                    "claim_id_hash": _hash(w.route["clm01"]),
+                    "outcome": own.outcome.value,
+                    "status": own.status.value,
+                    "payer_claim_id": own.payer_claim_id,
+                    "paid": str(own.paid),
+                    "patient_responsibility": str(own.patient_responsibility),
+                    "carcs": sorted({f"{a.group}-{a.reason}" for a in _all_adjustments(own)}),
+                    "reversal": len(decisions) > 1 or own.status.value == "22",
+                }
+            )
+        when = datetime.fromtimestamp(now, UTC)
+        _answer_submitters(tx, blobs, payer, payer_config, partners, config, fresh, results, when,
+                           now, outcome)  # fmt: skip
+        _remit(tx, blobs, payer, payer_config, partners, config, results, when, now, outcome)
+    return outcome
+
+
+def _all_adjustments(decision: ClaimDecision) -> list[Any]:
+    return [*decision.adjustments, *(a for line in decision.lines for a in line.adjustments)]
+
+
+def _count(outcome: CycleOutcome, decision: ClaimDecision) -> None:
+    outcome.decided += 1
+    if decision.outcome is Outcome.REJECTED:
+        outcome.rejected += 1
+    elif decision.outcome is Outcome.PENDED:
+        outcome.pended += 1
+    elif decision.paid > 0:
+        outcome.paid += 1
+    else:
+        outcome.denied += 1
+
+
+class _Lookups:
+    """The simulated payer's memory, read and written inside the cycle's transaction."""
+
+    def __init__(self, tx: Transaction, payer_id: str) -> None:
+        self.tx = tx
+        self.payer_id = payer_id
+
+    def accumulator(self, key: AccumulatorKey) -> Accumulator | None:
+        rows = self.tx.query(
+            "SELECT deductible_met, oop_met FROM accumulators "
+            "WHERE payer_id = ? AND member_id = ? AND year = ?",
+            (key.payer_id, key.member_id, key.year),
+        )
+        if not rows:
+            return None
+        return Accumulator(Decimal(rows[0]["deductible_met"]), Decimal(rows[0]["oop_met"]))
+
+    def paid(self, fingerprint: str) -> str | None:
+        rows = self.tx.query(
+            "SELECT payer_claim_id FROM paid_history WHERE payer_id = ? AND fingerprint = ?",
+            (self.payer_id, fingerprint),
+        )
+        return str(rows[0]["payer_claim_id"]) if rows else None
+
+    def original(self, payer_claim_id: str) -> ClaimDecision | None:
+        rows = self.tx.query(
+            "SELECT decision FROM decisions WHERE payer_id = ? AND payer_claim_id = ?",
+            (self.payer_id, payer_claim_id),
+        )
+        return decision_from_json(rows[0]["decision"]) if rows else None
+
+    def persist(self, result: AdjudicationResult) -> None:
+        for update in result.accumulator_updates:
+            key, after = update.key, update.after
+            self.tx.execute(
+                "INSERT INTO accumulators (payer_id, member_id, year, deductible_met, oop_met) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (payer_id, member_id, year) DO UPDATE SET "
+                "deductible_met = excluded.deductible_met, oop_met = excluded.oop_met",
+                (key.payer_id, key.member_id, key.year, str(after.deductible_met),
+                 str(after.oop_met)),
+            )  # fmt: skip
+        for record in result.paid:
+            self.tx.execute(
+                "INSERT OR REPLACE INTO paid_history (payer_id, fingerprint, payer_claim_id) "
+                "VALUES (?, ?, ?)",
+                (self.payer_id, record.fingerprint, record.payer_claim_id),
+            )
+        for payer_claim_id in result.reversed:
+            self.tx.execute(
+                "DELETE FROM paid_history WHERE payer_id = ? AND payer_claim_id = ?",
+                (self.payer_id, payer_claim_id),
+            )
+        for claim in result.claims:
+            for decision in claim.decisions:
+                if decision.payer_claim_id:
+                    self.tx.execute(
+                        "INSERT OR REPLACE INTO decisions (payer_id, payer_claim_id, decision, "
+                        "route_id) VALUES (?, ?, ?, ?)",
+                        (self.payer_id, decision.payer_claim_id, decision_to_json(decision),
+                         int(claim.reference) if claim.reference.isdigit() else None),
+                    )  # fmt: skip
+
+
+def _answer_submitters(
+    tx: Transaction,
+    blobs: BlobStore,
+    payer: Partner,
+    payer_config: PayerConfig,
+    partners: PartnerSet,
+    config: GatewayConfig,
+    fresh: list[_Waiting],
+    results: list[tuple[_Waiting, Sequence[ClaimDecision]]],
+    when: datetime,
+    now: float,
+    outcome: CycleOutcome,
+) -> None:
+    """A payer 277CA per source file for the claims the payer received this cycle.
+
+    Pended claims are acknowledged as received (A2:20, the P status in the text: X214 allows
+    only A categories per claim); released ones were acknowledged when they pended.
+    """
+    fresh_ids = {int(w.route["id"]) for w in fresh}
+    per_file: dict[str, list[tuple[_Waiting, ClaimDecision]]] = defaultdict(list)
+    for w, decisions in results:
+        if int(w.route["id"]) in fresh_ids:
+            per_file[w.route["file_id"]].append((w, decisions[-1]))
+    identity = PayerIdentity(
+        payer_id=payer_config.payer_id,
+        name=payer_config.name,
+        interchange=(config.interchange_qualifier, config.interchange_id),
+    )
+    for file_id, answered in sorted(per_file.items()):
+        submitter_id = answered[0][0].route["submitter_partner_id"]
+        submitter = partners.get(submitter_id)
+        if submitter is None:
+            continue
+        usage = answered[0][0].route["usage"]
+        batch = PayerAckBatch(
+            claims=[w.claim for w, _ in answered],
+            decisions=[d for _, d in answered],
+            received=datetime.fromtimestamp(answered[0][0].route["batch_created"], UTC).date(),
+            trace=f"{payer_config.payer_id}-{answered[0][0].route['out_isa13']}",
+            clearinghouse_ids=[f"{file_id}-{w.route['id']}" for w, _ in answered],
+        )
+        built = build_payer_277ca(
+            [batch],
+            payer=identity,
+            receiver=(submitter.isa_qualifier, submitter.isa_id),
+            usage=usage,
+            next_control=lambda: tx.next_counter("control"),
+            now=when,
+        )
+        _, name = _place(tx, blobs, submitter.id, "277CA", file_id, built.content, now, file_id)
+        outcome.placed.append(
+            Placed(submitter.id, "277CA", name, file_id, {
+                "payer_id": payer_config.payer_id,
+                "isa13": built.control_number,
+                "claims": len(answered),
+            })
+        )  # fmt: skip
+
+
+def _payee_partner(partners: PartnerSet, npi: str, tin: str, fallback: str) -> Partner | None:
+    """The submitter enrolled for this provider (NPI and TIN), else the claim's submitter."""
+    for partner in partners.partners.values():
+        if partner.role != "submitter":
+            continue
+        for provider in partner.providers:
+            if provider.npi == npi and (not tin or provider.tin == tin):
+                return partner
+    return partners.get(fallback)
+
+
+def _remit(
+    tx: Transaction,
+    blobs: BlobStore,
+    payer: Partner,
+    payer_config: PayerConfig,
+    partners: PartnerSet,
+    config: GatewayConfig,
+    results: list[tuple[_Waiting, Sequence[ClaimDecision]]],
+    when: datetime,
+    now: float,
+    outcome: CycleOutcome,
+) -> None:
+    """One 835 per payee (billing NPI/TIN) for everything adjudicated this cycle."""
+    per_payee: dict[tuple[str, str], list[tuple[_Waiting, ClaimDecision]]] = defaultdict(list)
+    for w, decisions in results:
+        for decision in decisions:
+            if decision.outcome is Outcome.ADJUDICATED:
+                per_payee[(decision.billing_npi, decision.billing_tin)].append((w, decision))
+    remit = payer_config.remit
+    info = PayerRemitInfo(
+        address=Address(remit.address, remit.city, remit.state, remit.postal_code),
+        tin=remit.tin,
+        contact_name=remit.contact_name,
+        contact_phone=remit.phone,
+    )
+    for (npi, tin), paid in sorted(per_payee.items()):
+        first = paid[0][0]
+        partner = _payee_partner(partners, npi, tin, first.route["submitter_partner_id"])
+        if partner is None:
+            continue
+        provider_name = next((p.name for p in partner.providers if p.npi == npi), partner.name)
+        trace = f"{payer_config.payer_id}{tx.next_counter(f'trace:{payer_config.payer_id}'):09d}"
+        payment = Payment(
+            payer_id=payer_config.payer_id,
+            payer_name=payer_config.name,
+            payee_npi=npi,
+            payee_tin=tin,
+            payee_name=provider_name,
+            method="CHK",
+            trace_number=trace,
+            payment_date=when.date(),
+            production_date=when.date(),
+            claims=tuple(d for _, d in paid),
+        )
+        if payment.total < 0:
+            payment = with_forward_balance(payment, trace)
+        elif payment.total == 0:
+            payment = replace(payment, method="NON")
+        built = build_835(
+            payment,
+            sender=(config.interchange_qualifier, config.interchange_id),
+            receiver=(partner.isa_qualifier, partner.isa_id),
+            usage=first.route["usage"],
+            next_control=lambda: tx.next_counter("control"),
+            now=when,
+            payer=info,
+        )
+        mailbox_id, name = _place(tx, blobs, partner.id, "835", trace, built.content, now, None)
+        tx.execute(
+            "INSERT INTO remits (payer_id, payee_npi, payee_tin, partner_id, trace, total, "
+            "claims, isa13, mailbox_id, source_file_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (payer_config.payer_id, npi, tin, partner.id, trace, str(payment.total),
+             len(payment.claims), built.control_number, mailbox_id, None, now),
+        )  # fmt: skip
+        outcome.placed.append(
+            Placed(partner.id, "835", name, None, {
+                "payer_id": payer_config.payer_id,
+                "trace": trace,
+                "isa13": built.control_number,
+                "claims": len(payment.claims),
+                "total": str(payment.total),
+                "payee_npi": npi,
+            })
+        )  # fmt: skip
+
+
+def routes_for_file(store: Store, file_id: str) -> list[Any]:
+    return store.query("SELECT * FROM routes WHERE file_id = ? ORDER BY id", (file_id,))
+
+
+PayerConfigs = Callable[[], dict[str, PayerConfig]]

@@ -1,0 +1,151 @@
+"""Routing accepted claims to payers and the simulated payers' cycle (store-level, no daemon)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gateway.config import GatewayConfig
+from gateway.payers.loader import load_simulated_payers
+from gateway.pipeline.routing import ROUTED, route_file, run_payer_cycle
+from gateway.pipeline.steps import analyze_blob, commit_answers, edit_context, partner_directory
+from gateway.profiles import PartnerSet, load_partners
+from gateway.store.blobs import BlobStore
+from gateway.store.sqlite import FileRecord, Store
+from gateway.x12.remit_read import read_835
+from tests.x12.conftest import pyx12_check
+from tests.x12files import segments
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = 1_795_600_000.0  # 2026-11-24
+
+
+def _gen() -> object:
+    spec = importlib.util.spec_from_file_location("gen_837", ROOT / "scripts" / "gen_837.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = _gen()
+
+
+class Env:
+    def __init__(self, tmp: Path) -> None:
+        self.config = GatewayConfig(source="t", data_dir=tmp, partners_dir=ROOT / "partners")
+        self.partners: PartnerSet = load_partners(str(ROOT / "partners"))
+        self.payers = load_simulated_payers(self.partners, ROOT / "partners")
+        self.directory = partner_directory(self.config, self.partners)
+        self.store = Store(tmp / "g.sqlite3")
+        self.blobs = BlobStore(tmp / "blobs")
+
+    def upload(self, data: bytes) -> FileRecord:
+        sha = self.blobs.put(data)
+        record = self.store.add_file("demo-billing", "sftp", "x.837", sha, len(data))
+        context = edit_context(self.partners, "demo-billing", date(2026, 11, 24))
+        found = analyze_blob(str(self.blobs.path(sha)), "demo-billing", self.directory, context)
+        commit_answers(self.store, self.blobs, record, found, self.directory, NOW)
+        stored = self.store.get_file(record.id)
+        assert stored is not None
+        return stored
+
+    def cycle(self, partner_id: str, now: float = NOW + 60) -> object:
+        partner = self.partners.get(partner_id)
+        assert partner is not None
+        return run_payer_cycle(
+            self.store,
+            self.blobs,
+            payer=partner,
+            payer_config=self.payers[partner_id],
+            partners=self.partners,
+            config=self.config,
+            now=now,
+        )
+
+    def mailbox(self, partner_id: str, kind: str) -> list[bytes]:
+        return [
+            self.blobs.read(m.sha256) for m in self.store.list_mailbox(partner_id) if m.kind == kind
+        ]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    e = Env(tmp_path)
+    yield e
+    e.store.close()
+
+
+def batch(claims: int, control: int) -> bytes:
+    data: bytes = GEN.render(  # type: ignore[attr-defined]
+        GEN.interchange(  # type: ignore[attr-defined]
+            claims, control, date="20261120", payers=["SIM01", "SIM02", "EXT01"]
+        )
+    )
+    return data
+
+
+def test_route_splits_per_payer_and_keeps_the_map(env: Env) -> None:
+    record = env.upload(batch(6, 501))
+    outcome = route_file(
+        env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW
+    )
+    assert sorted(b.details["payer_id"] for b in outcome.batches) == ["EXT01", "SIM01", "SIM02"]
+    assert env.store.get_file(record.id).state == ROUTED  # type: ignore[union-attr]
+    routes = env.store.query("SELECT * FROM routes WHERE file_id = ?", (record.id,))
+    assert len(routes) == 6 and {r["state"] for r in routes} == {"routed"}
+    # the external payer polls its batch; it is a valid 837 to EXT01PAYER
+    (ext,) = env.mailbox("ext01", "837")
+    isa = segments(ext)[0]
+    assert isa[6].strip() == "CLEARINGHOUSE" and isa[8].strip() == "EXT01PAYER"
+    assert ext.count(b"CLM*") == 2
+    # routing again is a no-op
+    again = route_file(
+        env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW
+    )
+    assert again.already_done
+    assert len(env.store.query("SELECT * FROM routes")) == 6
+
+
+def test_simulated_payer_answers_with_277ca_and_a_balanced_835(env: Env) -> None:
+    record = env.upload(batch(6, 502))
+    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+    outcome = env.cycle("sim01")
+    assert outcome.decided == 2  # type: ignore[attr-defined]
+    (ca,) = [c for c in env.mailbox("demo-billing", "277CA") if b"NM1*PR" in c]
+    ok, _, log = pyx12_check(ca)
+    assert ok, log
+    (remit,) = env.mailbox("demo-billing", "835")
+    (read,) = read_835(remit)
+    assert read.ok, read.errors
+    assert read.payment.total == sum((c.decision.paid for c in read.claims), Decimal(0))
+    # a second cycle has nothing left to do
+    assert env.cycle("sim01").decided == 0  # type: ignore[attr-defined]
+
+
+def _oop(env: Env) -> Decimal:
+    rows = env.store.query("SELECT oop_met FROM accumulators WHERE member_id = 'MBR000000001'")
+    return Decimal(rows[0]["oop_met"]) if rows else Decimal(0)
+
+
+def test_accumulators_carry_across_cycles(env: Env) -> None:
+    def one_claim(control: int, seed: int) -> bytes:
+        data: bytes = GEN.render(  # type: ignore[attr-defined]
+            GEN.interchange(1, control, date="20261120", payers=["SIM01"], seed=seed)  # type: ignore[attr-defined]
+        )
+        return data
+
+    first = env.upload(one_claim(503, 1))
+    route_file(env.store, env.blobs, first, partners=env.partners, config=env.config, now=NOW)
+    env.cycle("sim01")
+    after_first = _oop(env)
+    assert after_first > 0
+    second = env.upload(one_claim(504, 2))
+    route_file(env.store, env.blobs, second, partners=env.partners, config=env.config, now=NOW)
+    env.cycle("sim01", now=NOW + 120)
+    assert _oop(env) > after_first
