@@ -313,6 +313,18 @@ class GatewayCore(Service):
                 file_name=batch.name or None,
                 **batch.details,
             )
+        for placed in routed.forwarded:
+            event = "payer.report.written" if placed.kind == "REPORT" else "payer.answer.forwarded"
+            self.audit(
+                event,
+                **base,
+                to_partner=placed.partner_id,
+                kind=placed.kind,
+                file_name=placed.name,
+                **placed.details,
+            )
+        for problem in routed.problems:
+            self.audit("payer.answer.rejected", **base, problem=problem)
         for warning in routed.warnings:
             self.audit("route.warning", **base, warning=warning)
         if routed.unroutable:

@@ -42,7 +42,8 @@ from gateway.profiles import Partner, PartnerSet
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import PROCESSED, FileRecord, Store, Transaction, utc_stamp
 from gateway.x12.acks import Gateway
-from gateway.x12.claims import Claim, extract_claims, iter_transaction_sets
+from gateway.x12.claims import Claim, TransactionSet, extract_claims, iter_transaction_sets
+from gateway.x12.forward import read_277ca_claims, read_999, rewrap
 from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
 from gateway.x12.reenvelope import (
     PayerEndpoint,
@@ -57,6 +58,7 @@ from gateway.x12.remit835 import (
     build_835,
     with_forward_balance,
 )
+from gateway.x12.remit_read import Remittance, read_835
 from gateway.x12.tokenizer import IsaHeader, tokenize
 
 ROUTED = "routed"
@@ -64,6 +66,8 @@ ROUTED = "routed"
 PAYER_REJECTED = "payer_rejected"
 PENDED = "pended"
 ADJUDICATED = "adjudicated"
+PAYER_ACCEPTED = "payer_accepted"
+"""An external payer's 277CA accepted the claim; its 835 is still to come."""
 
 
 def _unique_name(tx: Transaction, partner_id: str, base: str, extension: str) -> str:
@@ -114,6 +118,10 @@ class RouteOutcome:
     """One per payer: partner_id = the payer partner, details = payer id, ISA13, claims."""
     unroutable: int = 0
     warnings: list[str] = field(default_factory=list)
+    forwarded: list[Placed] = field(default_factory=list)
+    """Payer answers (999/277CA/835) forwarded to the partners they are for."""
+    problems: list[str] = field(default_factory=list)
+    """Why parts of a payer's file were not forwarded (reported to the payer; no PHI)."""
 
 
 def payer_endpoint(partner: Partner, payer_id: str) -> PayerEndpoint:
@@ -136,6 +144,11 @@ def route_file(
         if current is None or current.state != PROCESSED:
             return RouteOutcome(current or record, already_done=True)
         outcome = RouteOutcome(current)
+        uploader = partners.get(record.partner_id)
+        if uploader is not None and uploader.role == "payer":
+            _payer_answers(tx, blobs, record, uploader, partners, config, now, outcome)
+            tx.set_state(record.id, ROUTED)
+            return outcome
         rows = tx.query(
             "SELECT id, interchange_control, st02, claim_index FROM claims "
             "WHERE file_id = ? AND accepted = 1",
@@ -209,11 +222,12 @@ def _route_claims(
             source = next(s for s in sources if _source_key(s) == key)
             tx.execute(
                 "INSERT INTO routes (claim_row_id, batch_id, payer_partner_id, payer_id, "
-                "out_isa13, out_st02, out_index, clm01, file_id, submitter_partner_id, "
-                "source_isa13, source_st02, source_index, billing_npi, state, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "out_isa13, out_gs06, out_st02, out_index, clm01, file_id, "
+                "submitter_partner_id, source_isa13, source_st02, source_index, billing_npi, "
+                "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (claim_rows[key], batch_id, partner.id, payer_id, route.outbound_isa13,
-                 route.outbound_st02, route.outbound_index, route.claim_id, record.id,
+                 route.outbound_gs06, route.outbound_st02, route.outbound_index, route.claim_id,
+                 record.id,
                  record.partner_id, route.source_isa13, route.source_st02, route.source_index,
                  source.claim.billing_npi, ROUTED, now),
             )  # fmt: skip
@@ -619,3 +633,210 @@ def routes_for_file(store: Store, file_id: str) -> list[Any]:
 
 
 PayerConfigs = Callable[[], dict[str, PayerConfig]]
+
+
+# ------------------------------------------------------------------- external payers
+
+
+def _payer_answers(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    payer: Partner,
+    partners: PartnerSet,
+    config: GatewayConfig,
+    now: float,
+    outcome: RouteOutcome,
+) -> None:
+    """What an external payer uploaded (999, 277CA, 835), matched back through the routes
+    and forwarded to the partners it is for; anything that cannot be matched, does not
+    balance or is not this payer's is reported to the payer and never forwarded."""
+    accepted = {
+        (r["isa13"], r["st02"])
+        for r in tx.query("SELECT isa13, st02 FROM accepted_sets WHERE file_id = ?", (record.id,))
+    }
+    data = blobs.read(record.sha256)
+    remits = {(r.isa13, r.st02): r for r in read_835(data)}
+    when = datetime.fromtimestamp(now, UTC)
+    gateway = Gateway(config.interchange_qualifier, config.interchange_id)
+    usages = _usages(data)
+    for ts in iter_transaction_sets(data):
+        header = ts.segments[0].elements if ts.segments else ()
+        st01, st02 = (header[0] if header else ""), (header[1] if len(header) > 1 else "")
+        if (ts.isa13, st02) not in accepted:
+            continue  # our 999 to the payer already said why
+        usage = usages.get(ts.interchange_index, "P")
+        where = f"{st01} set {st02} (interchange {ts.isa13})"
+        if st01 == "835":
+            remit = remits.get((ts.isa13, st02))
+            targets = _match_835(tx, payer, partners, remit, where, now, outcome)
+        elif st01 == "277":
+            targets = _match_277(tx, payer, partners, ts, where, now, outcome)
+        elif st01 == "999":
+            targets = _match_999(tx, payer, partners, ts, where, now, outcome)
+        else:
+            outcome.problems.append(f"{where}: a payer may send 999, 277CA or 835, not {st01}")
+            continue
+        for target in targets:
+            content, isa13 = rewrap(
+                [ts],
+                gateway=gateway,
+                receiver=(target.isa_qualifier, target.isa_id),
+                usage=usage,
+                next_control=lambda: tx.next_counter("control"),
+                now=when,
+            )
+            kind = {"835": "835", "277": "277CA", "999": "999"}[st01]
+            _, name = _place(tx, blobs, target.id, kind, record.id, content, now, record.id)
+            outcome.forwarded.append(
+                Placed(target.id, kind, name, record.id, {
+                    "payer_partner": payer.id,
+                    "source_st02": st02,
+                    "isa13": isa13,
+                })
+            )  # fmt: skip
+    if outcome.problems:
+        report = _problem_report(record, payer, outcome.problems)
+        _, name = _place(tx, blobs, payer.id, "REPORT", record.id, report, now, record.id)
+        outcome.forwarded.append(Placed(payer.id, "REPORT", name, record.id, {}))
+
+
+def _problem_report(record: FileRecord, payer: Partner, problems: list[str]) -> bytes:
+    lines = [
+        "CLEARINGHOUSE PROCESSING REPORT",
+        f"File: {record.id} (received from {payer.id})",
+        "",
+        "These parts of your file were NOT forwarded:",
+        *(f"  - {p}" for p in problems),
+        "",
+        "Correct them and send the affected transaction sets again.",
+    ]
+    return ("\n".join(lines) + "\n").encode("ascii", "replace")
+
+
+def _routes_by_clm01(tx: Transaction, payer: Partner, clm01: str) -> list[Any]:
+    return tx.query(
+        "SELECT * FROM routes WHERE payer_partner_id = ? AND clm01 = ? ORDER BY id DESC",
+        (payer.id, clm01),
+    )
+
+
+def _match_835(
+    tx: Transaction,
+    payer: Partner,
+    partners: PartnerSet,
+    remit: Remittance | None,
+    where: str,
+    now: float,
+    outcome: RouteOutcome,
+) -> list[Partner]:
+    if remit is None:
+        outcome.problems.append(f"{where}: could not be read as an 835")
+        return []
+    if not remit.ok:
+        for problem in remit.errors[:20]:
+            outcome.problems.append(f"{where}: {problem.code}: {problem.message}")
+        return []
+    payment = remit.payment
+    if payment.payer_id and payment.payer_id not in payer.payer_ids:
+        outcome.problems.append(
+            f"{where}: names payer {payment.payer_id}, which {payer.id} does not answer for"
+        )
+        return []
+    matched: list[tuple[Any, Any]] = []
+    for n, claim in enumerate(remit.claims, start=1):
+        routes = _routes_by_clm01(tx, payer, claim.decision.claim_id)
+        npi_routes = [r for r in routes if r["billing_npi"] == payment.payee_npi] or routes
+        if not npi_routes:
+            outcome.problems.append(
+                f"{where}: claim {n} (CLP at position {claim.position}) matches no claim "
+                "the gateway sent to this payer"
+            )
+            continue
+        matched.append((npi_routes[0], claim))
+    if len(matched) != len(remit.claims):
+        return []
+    submitter = matched[0][0]["submitter_partner_id"] if matched else ""
+    target = _payee_partner(partners, payment.payee_npi, payment.payee_tin, submitter)
+    if target is None:
+        outcome.problems.append(f"{where}: no partner is enrolled for the payee")
+        return []
+    for route, claim in matched:
+        decision = claim.decision
+        tx.execute(
+            "UPDATE routes SET state = ?, payer_claim_id = ?, decision = ?, updated_at = ? "
+            "WHERE id = ?",
+            (ADJUDICATED, decision.payer_claim_id or None, decision_to_json(decision),
+             now, route["id"]),
+        )  # fmt: skip
+    tx.execute(
+        "INSERT INTO remits (payer_id, payee_npi, payee_tin, partner_id, trace, total, claims, "
+        "isa13, mailbox_id, source_file_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (payment.payer_id, payment.payee_npi, payment.payee_tin, target.id,
+         payment.trace_number, str(payment.total), len(remit.claims), remit.isa13, None,
+         matched[0][0]["file_id"] if matched else None, now),
+    )  # fmt: skip
+    return [target]
+
+
+def _match_277(
+    tx: Transaction,
+    payer: Partner,
+    partners: PartnerSet,
+    ts: TransactionSet,
+    where: str,
+    now: float,
+    outcome: RouteOutcome,
+) -> list[Partner]:
+    answered = read_277ca_claims(ts)
+    submitters: set[str] = set()
+    updates: list[tuple[int, str]] = []
+    for n, (clm01, categories) in enumerate(answered, start=1):
+        routes = _routes_by_clm01(tx, payer, clm01)
+        if not routes:
+            outcome.problems.append(f"{where}: claim {n} matches no claim sent to this payer")
+            continue
+        submitters.add(routes[0]["submitter_partner_id"])
+        rejected = any(c[:2] in ("A3", "A4", "A6", "A7", "A8") for c in categories)
+        if routes[0]["state"] == ROUTED:
+            updates.append((int(routes[0]["id"]), PAYER_REJECTED if rejected else PAYER_ACCEPTED))
+    if len(submitters) > 1:
+        outcome.problems.append(
+            f"{where}: answers claims of several submitters; send one 277CA per batch"
+        )
+        return []
+    if outcome.problems and any(p.startswith(where) for p in outcome.problems):
+        return []
+    for route_id, state in updates:
+        tx.execute(
+            "UPDATE routes SET state = ?, updated_at = ? WHERE id = ?", (state, now, route_id)
+        )
+    target = partners.get(next(iter(submitters))) if submitters else None
+    return [target] if target is not None else []
+
+
+def _match_999(
+    tx: Transaction,
+    payer: Partner,
+    partners: PartnerSet,
+    ts: TransactionSet,
+    where: str,
+    now: float,
+    outcome: RouteOutcome,
+) -> list[Partner]:
+    gs06, sets = read_999(ts)
+    routes = tx.query(
+        "SELECT * FROM routes WHERE payer_partner_id = ? AND out_gs06 = ?", (payer.id, gs06)
+    )
+    if not routes:
+        outcome.problems.append(f"{where}: acknowledges group {gs06}, which we never sent you")
+        return []
+    rejected_sets = {st02 for st02, code in sets if code == "R"}
+    for route in routes:
+        if route["out_st02"] in rejected_sets and route["state"] == ROUTED:
+            tx.execute(
+                "UPDATE routes SET state = ?, updated_at = ? WHERE id = ?",
+                (PAYER_REJECTED, now, route["id"]),
+            )
+    targets = {r["submitter_partner_id"] for r in routes}
+    return [p for p in (partners.get(t) for t in sorted(targets)) if p is not None]

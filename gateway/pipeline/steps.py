@@ -29,6 +29,7 @@ from gateway.x12 import (
     build_responses,
 )
 from gateway.x12.edits import EditContext, context_for
+from gateway.x12.envelope import set_accepted
 from gateway.x12.frontend import SetEdits, build_277cas, edit_file, recheck_duplicates
 
 _EXTENSIONS = {"TA1": "x12", "999": "x12", "277CA": "x12", "REJECT": "txt"}
@@ -142,6 +143,18 @@ def commit_answers(
             trace_prefix=record.id,
         )
         tx.add_claims(_claim_rows(record.id, edited))
+        for n, interchange in enumerate(analysis.interchanges):
+            if interchange.ta1_code is not None or n in duplicates:
+                continue
+            for group in interchange.groups:
+                for transaction in group.transactions:
+                    if set_accepted(group, transaction):
+                        tx.execute(
+                            "INSERT INTO accepted_sets (file_id, isa13, gs06, st01, st02) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (record.id, interchange.control_number, group.gs06,
+                             transaction.st01, transaction.st02),
+                        )  # fmt: skip
         by_kind: dict[str, list[Response]] = defaultdict(list)
         for response in responses:
             by_kind[response.kind].append(response)

@@ -5,6 +5,7 @@
               state at the payer and the payer's decision.
 ``decisions`` the latest decision per payer claim control number (CLP07), for corrections.
 ``accumulators`` / ``paid_history`` the simulated payers' memory across claims.
+``accepted_sets`` the transaction sets each inbound file's 999 accepted.
 ``remits``    835s built (or received) and where they went.
 """
 
@@ -31,6 +32,7 @@ CREATE TABLE IF NOT EXISTS routes (
     payer_partner_id TEXT NOT NULL,
     payer_id TEXT NOT NULL,
     out_isa13 TEXT NOT NULL,
+    out_gs06 TEXT NOT NULL,
     out_st02 TEXT NOT NULL,
     out_index INTEGER NOT NULL,
     clm01 TEXT NOT NULL,
@@ -70,6 +72,14 @@ CREATE TABLE IF NOT EXISTS paid_history (
     payer_claim_id TEXT NOT NULL,
     PRIMARY KEY (payer_id, fingerprint)
 );
+CREATE TABLE IF NOT EXISTS accepted_sets (
+    file_id TEXT NOT NULL REFERENCES files (id),
+    isa13 TEXT NOT NULL,
+    gs06 TEXT NOT NULL,
+    st01 TEXT NOT NULL,
+    st02 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accepted_sets_file ON accepted_sets (file_id);
 CREATE TABLE IF NOT EXISTS remits (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     payer_id TEXT NOT NULL,
