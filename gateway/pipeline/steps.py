@@ -146,13 +146,13 @@ def commit_answers(
         for n, interchange in enumerate(analysis.interchanges):
             if interchange.ta1_code is not None or n in duplicates:
                 continue
-            for group in interchange.groups:
-                for transaction in group.transactions:
-                    if set_accepted(group, transaction):
+            for functional_group in interchange.groups:
+                for transaction in functional_group.transactions:
+                    if set_accepted(functional_group, transaction):
                         tx.execute(
                             "INSERT INTO accepted_sets (file_id, isa13, gs06, st01, st02) "
                             "VALUES (?, ?, ?, ?, ?)",
-                            (record.id, interchange.control_number, group.gs06,
+                            (record.id, interchange.control_number, functional_group.gs06,
                              transaction.st01, transaction.st02),
                         )  # fmt: skip
         by_kind: dict[str, list[Response]] = defaultdict(list)
