@@ -1,4 +1,4 @@
-"""The ``gateway`` command: run, check-config, validate, audit tail."""
+"""The ``gateway`` command: run, check-config, validate, trace, payers, audit tail."""
 
 from __future__ import annotations
 
@@ -109,6 +109,77 @@ def cmd_validate(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
+    """One payment cycle of the simulated payers, now, against the gateway's store."""
+    import time
+
+    from gateway.audit import AuditLog
+    from gateway.payers.loader import load_simulated_payers
+    from gateway.pipeline.core import report_cycles
+    from gateway.pipeline.routing import run_payer_cycle
+    from gateway.profiles import load_partners
+    from gateway.store.blobs import BlobStore
+    from gateway.store.sqlite import Store
+
+    try:
+        config = _load(args)
+        partners = load_partners(
+            str(config.partners_dir),
+            own_interchange=(config.interchange_qualifier, config.interchange_id),
+        )
+        payers = load_simulated_payers(partners, config.partners_dir)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    chosen = {
+        pid: cfg
+        for pid, cfg in payers.items()
+        if args.payer is None or args.payer in (pid, cfg.payer_id)
+    }
+    if not chosen:
+        print(f"error: no simulated payer {args.payer!r}", file=sys.stderr)
+        return 2
+    store = Store(config.database_path)
+    blobs = BlobStore(config.data_dir / "blobs")
+    audit = AuditLog(config.audit_log_path)
+    try:
+        outcomes = []
+        for pid, cfg in sorted(chosen.items()):
+            partner = partners.get(pid)
+            assert partner is not None
+            outcome = run_payer_cycle(
+                store,
+                blobs,
+                payer=partner,
+                payer_config=cfg,
+                partners=partners,
+                config=config,
+                now=time.time(),
+            )
+            outcomes.append(outcome)
+            print(
+                f"{cfg.payer_id}: {outcome.decided} decided ({outcome.paid} paid, "
+                f"{outcome.denied} denied, {outcome.rejected} rejected, {outcome.pended} pended, "
+                f"{outcome.released} released); {len(outcome.placed)} file(s) sent"
+            )
+        report_cycles(audit, outcomes)
+    finally:
+        audit.close()
+        store.close()
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from gateway.trace import run_trace
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    return run_trace(config, args.identifier, args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help="summary as JSON")
     _add_config_args(validate, listeners=False)
     validate.set_defaults(func=cmd_validate)
+
+    payers = sub.add_parser("payers", help="the simulated payers")
+    payers_sub = payers.add_subparsers(dest="payers_command", required=True)
+    cycle = payers_sub.add_parser("run-cycle", help="adjudicate and pay now (one cycle)")
+    _add_config_args(cycle, listeners=False)
+    cycle.add_argument("--payer", help="payer ID or partner id (default: every simulated payer)")
+    cycle.set_defaults(func=cmd_payers_run_cycle)
+
+    trace = sub.add_parser("trace", help="the lifecycle of a file or claim")
+    trace.add_argument("identifier", help="file id, ISA13 (inbound, ack or outbound) or CLM01")
+    trace.add_argument("--json", action="store_true")
+    _add_config_args(trace, listeners=False)
+    trace.set_defaults(func=cmd_trace)
 
     audit = sub.add_parser("audit", help="read the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

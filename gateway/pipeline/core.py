@@ -365,33 +365,7 @@ class GatewayCore(Service):
         return d
 
     def _report_cycles(self, outcomes: list[CycleOutcome]) -> list[CycleOutcome]:
-        for outcome in outcomes:
-            if not outcome.decided:
-                continue
-            base = {"payer_partner": outcome.payer_partner_id}
-            for claim in outcome.claims:
-                self.audit("claim.adjudicated", **base, **claim)
-            for placed in outcome.placed:
-                event = "ack.277ca.written" if placed.kind == "277CA" else "remit.835.built"
-                self.audit(
-                    event,
-                    **base,
-                    partner=placed.partner_id,
-                    file_id=placed.file_id,
-                    file_name=placed.name,
-                    source="payer",
-                    **placed.details,
-                )
-            self.audit(
-                "payer.cycle",
-                **base,
-                decided=outcome.decided,
-                paid=outcome.paid,
-                denied=outcome.denied,
-                rejected=outcome.rejected,
-                pended=outcome.pended,
-                released=outcome.released,
-            )
+        report_cycles(self.audit, outcomes)
         return outcomes
 
     def _cycle_tick(self) -> Deferred[Any]:
@@ -456,3 +430,34 @@ class GatewayCore(Service):
     # Status -----------------------------------------------------------------------------
     def failed_files(self) -> Deferred[list[FileRecord]]:
         return self.in_store(self.store.files_in_state, FAILED)
+
+
+def report_cycles(audit: Audit, outcomes: list[CycleOutcome]) -> None:
+    """Audit events for payer cycles (identifiers and amounts only)."""
+    for outcome in outcomes:
+        if not outcome.decided:
+            continue
+        base = {"payer_partner": outcome.payer_partner_id}
+        for claim in outcome.claims:
+            audit("claim.adjudicated", **base, **claim)
+        for placed in outcome.placed:
+            event = "ack.277ca.written" if placed.kind == "277CA" else "remit.835.built"
+            audit(
+                event,
+                **base,
+                partner=placed.partner_id,
+                file_id=placed.file_id,
+                file_name=placed.name,
+                source="payer",
+                **placed.details,
+            )
+        audit(
+            "payer.cycle",
+            **base,
+            decided=outcome.decided,
+            paid=outcome.paid,
+            denied=outcome.denied,
+            rejected=outcome.rejected,
+            pended=outcome.pended,
+            released=outcome.released,
+        )
