@@ -18,6 +18,7 @@ from gateway.profiles import PartnerSet, load_partners
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import FileRecord, Store
 from gateway.x12.remit_read import read_835
+from tests.payerfiles import ext01_835
 from tests.x12.conftest import pyx12_check
 from tests.x12files import segments
 
@@ -151,78 +152,6 @@ def test_accumulators_carry_across_cycles(env: Env) -> None:
     assert _oop(env) > after_first
 
 
-def _ext01_835(env: Env, batch_837: bytes, *, tamper: bool = False, control: int = 7000) -> bytes:
-    """What EXT01 (an external payer) would answer: every claim paid in full."""
-    from datetime import datetime
-
-    from gateway.payers.model import ClaimDecision, ClaimStatus, LineDecision, Outcome, Payment
-    from gateway.x12.claims import extract_claims, iter_transaction_sets
-    from gateway.x12.remit835 import Address, PayerRemitInfo, build_835
-
-    decisions = []
-    npi = tin = ""
-    for ts in iter_transaction_sets(batch_837):
-        for n, claim in enumerate(extract_claims(ts.segments, ts.delimiters, ts.gs08)):
-            npi, tin = claim.billing_npi, claim.billing_tin
-            lines = tuple(
-                LineDecision(
-                    line_number=i + 1,
-                    procedure_qualifier=line.procedure_qualifier or "HC",
-                    procedure_code=line.procedure_code,
-                    modifiers=tuple(line.modifiers),
-                    charge=line.charge or Decimal("0"),
-                    paid=line.charge or Decimal("0"),
-                    units=line.units or Decimal("1"),
-                )
-                for i, line in enumerate(claim.lines)
-            )
-            total = sum((x.charge for x in lines), Decimal("0.00"))
-            decisions.append(
-                ClaimDecision(
-                    claim_id=claim.claim_id,
-                    payer_claim_id=f"EXT{n:06d}",
-                    outcome=Outcome.ADJUDICATED,
-                    status=ClaimStatus.PAID_PRIMARY,
-                    charge=total,
-                    paid=total,
-                    patient_responsibility=Decimal("0.00"),
-                    filing_indicator="CI",
-                    facility_code="11",
-                    frequency_code="1",
-                    lines=lines,
-                )
-            )
-    payment = Payment(
-        payer_id="EXT01",
-        payer_name="EXTERNAL PAYER",
-        payee_npi=npi,
-        payee_tin=tin,
-        payee_name="DEMO",
-        method="CHK",
-        trace_number="EXT0000001",
-        payment_date=date(2026, 11, 25),
-        production_date=date(2026, 11, 25),
-        claims=tuple(decisions),
-    )
-    built = build_835(
-        payment,
-        sender=("ZZ", "EXT01PAYER"),
-        receiver=("ZZ", "CLEARINGHOUSE"),
-        usage="T",
-        next_control=iter(range(control, control + 100)).__next__,
-        now=datetime(2026, 11, 25, 9, 0),
-        payer=PayerRemitInfo(Address("1 MAIN", "SPRINGFIELD", "IL", "62701"), "990000009"),
-    )
-    content = built.content
-    if tamper:  # the first claim's paid amount no longer balances
-        content = content.replace(b"CLP*", b"CLP*", 1)
-        head, _, rest = content.partition(b"CLP*")
-        fields = rest.split(b"*", 4)
-        fields[3] = b"0.01"
-        content = head + b"CLP*" + b"*".join(fields)
-    return content
-
-
 def _upload_as(env: Env, partner_id: str, data: bytes) -> FileRecord:
     sha = env.blobs.put(data)
     record = env.store.add_file(partner_id, "sftp", "answer.x12", sha, len(data))
@@ -237,7 +166,7 @@ def test_external_payer_835_reaches_the_provider(env: Env) -> None:
     record = env.upload(batch(6, 505))
     route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
     (ext_batch,) = env.mailbox("ext01", "837")
-    answer = _upload_as(env, "ext01", _ext01_835(env, ext_batch))
+    answer = _upload_as(env, "ext01", ext01_835(ext_batch))
     (ack,) = env.mailbox("ext01", "999")  # our 999 to the payer
     assert next(s for s in segments(ack) if s[0] == "AK9")[1] == "A"
     outcome = route_file(
@@ -257,12 +186,12 @@ def test_unbalanced_or_unknown_835_is_reported_to_the_payer_not_forwarded(env: E
     record = env.upload(batch(6, 506))
     route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
     (ext_batch,) = env.mailbox("ext01", "837")
-    bad = _upload_as(env, "ext01", _ext01_835(env, ext_batch, tamper=True))
+    bad = _upload_as(env, "ext01", ext01_835(ext_batch, tamper=True))
     outcome = route_file(
         env.store, env.blobs, bad, partners=env.partners, config=env.config, now=NOW
     )
     assert outcome.problems and "balance" in outcome.problems[0]
-    unknown_claim = _ext01_835(env, ext_batch, control=7100)
+    unknown_claim = ext01_835(ext_batch, control=7100)
     unknown = _upload_as(env, "ext01", unknown_claim.replace(b"CLP*C506X3*", b"CLP*NOSUCHCLAIM*"))
     outcome = route_file(
         env.store, env.blobs, unknown, partners=env.partners, config=env.config, now=NOW
