@@ -89,9 +89,13 @@ def _place(
     content: bytes,
     now: float,
     file_id: str | None,
+    qualifier: str = "",
 ) -> tuple[int, str]:
+    """Put ``content`` in the partner's mailbox as ``<UTC>_<ref>_<KIND>[-<qualifier>].x12``."""
     sha = blobs.put(content)
-    name = _unique_name(tx, partner_id, f"{utc_stamp(now)}_{ref}_{kind}", "x12")
+    label = f"{kind}-{qualifier}" if qualifier else kind
+    extension = "txt" if kind == "REPORT" else "x12"
+    name = _unique_name(tx, partner_id, f"{utc_stamp(now)}_{ref}_{label}", extension)
     mailbox_id = tx.add_mailbox(partner_id, name, kind, file_id, sha, len(content), now)
     return mailbox_id, name
 
@@ -206,10 +210,10 @@ def _route_claims(
         mailbox_id: int | None = None
         name = ""
         if partner.kind == "external":
-            kind = "837" if len(partner.payer_ids) == 1 else f"837-{payer_id}"
             mailbox_id, name = _place(
-                tx, blobs, partner.id, kind, record.id, built.content, now, record.id
-            )
+                tx, blobs, partner.id, "837", record.id, built.content, now, record.id,
+                qualifier="" if len(partner.payer_ids) == 1 else payer_id,
+            )  # fmt: skip
         batch_id = tx.execute(
             "INSERT INTO batches (payer_partner_id, payer_id, isa13, sha256, size, "
             "source_file_id, created_at, delivery, usage, mailbox_id) "
@@ -530,7 +534,10 @@ def _answer_submitters(
             next_control=lambda: tx.next_counter("control"),
             now=when,
         )
-        _, name = _place(tx, blobs, submitter.id, "277CA", file_id, built.content, now, file_id)
+        _, name = _place(
+            tx, blobs, submitter.id, "277CA", file_id, built.content, now, file_id,
+            qualifier=payer_config.payer_id,
+        )  # fmt: skip
         outcome.placed.append(
             Placed(submitter.id, "277CA", name, file_id, {
                 "payer_id": payer_config.payer_id,
@@ -687,7 +694,10 @@ def _payer_answers(
                 now=when,
             )
             kind = {"835": "835", "277": "277CA", "999": "999"}[st01]
-            _, name = _place(tx, blobs, target.id, kind, record.id, content, now, record.id)
+            _, name = _place(
+                tx, blobs, target.id, kind, record.id, content, now, record.id,
+                qualifier=payer.payer_ids[0] if payer.payer_ids else payer.id,
+            )  # fmt: skip
             outcome.forwarded.append(
                 Placed(target.id, kind, name, record.id, {
                     "payer_partner": payer.id,
