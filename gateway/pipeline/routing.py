@@ -153,6 +153,20 @@ def route_file(
             _payer_answers(tx, blobs, record, uploader, partners, config, now, outcome)
             tx.set_state(record.id, ROUTED)
             return outcome
+        foreign = tx.query(
+            "SELECT st01, st02, isa13 FROM accepted_sets WHERE file_id = ? AND st01 != '837'",
+            (record.id,),
+        )
+        if foreign:
+            outcome.problems += [
+                f"{r['st01']} set {r['st02']} (interchange {r['isa13']}): a submitter sends "
+                "837 claims; this transaction set was not forwarded"
+                for r in foreign
+            ]
+            report = _problem_report(record, record.partner_id, outcome.problems)
+            _, name = _place(tx, blobs, record.partner_id, "REPORT", record.id, report, now,
+                             record.id)  # fmt: skip
+            outcome.forwarded.append(Placed(record.partner_id, "REPORT", name, record.id, {}))
         rows = tx.query(
             "SELECT id, interchange_control, st02, claim_index FROM claims "
             "WHERE file_id = ? AND accepted = 1",
@@ -706,15 +720,15 @@ def _payer_answers(
                 })
             )  # fmt: skip
     if outcome.problems:
-        report = _problem_report(record, payer, outcome.problems)
+        report = _problem_report(record, payer.id, outcome.problems)
         _, name = _place(tx, blobs, payer.id, "REPORT", record.id, report, now, record.id)
         outcome.forwarded.append(Placed(payer.id, "REPORT", name, record.id, {}))
 
 
-def _problem_report(record: FileRecord, payer: Partner, problems: list[str]) -> bytes:
+def _problem_report(record: FileRecord, partner_id: str, problems: list[str]) -> bytes:
     lines = [
         "CLEARINGHOUSE PROCESSING REPORT",
-        f"File: {record.id} (received from {payer.id})",
+        f"File: {record.id} (received from {partner_id})",
         "",
         "These parts of your file were NOT forwarded:",
         *(f"  - {p}" for p in problems),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -200,3 +201,96 @@ def test_unbalanced_or_unknown_835_is_reported_to_the_payer_not_forwarded(env: E
     assert env.mailbox("demo-billing", "835") == []
     reports = env.mailbox("ext01", "REPORT")
     assert len(reports) == 2 and b"NOT forwarded" in reports[0]
+
+
+def _one_claim(control: int, seed: int = 1) -> bytes:
+    data: bytes = GEN.render(  # type: ignore[attr-defined]
+        GEN.interchange(1, control, date="20261120", payers=["SIM01"], seed=seed)  # type: ignore[attr-defined]
+    )
+    return data
+
+
+def _replacement(original: bytes, control: int, frequency: str, payer_claim_id: str) -> bytes:
+    """The same claim sent again as a replacement (7) or void (8) of ``payer_claim_id``."""
+    text = original.decode()
+    text = text.replace(f"{control - 100:09d}", f"{control:09d}")
+    text = text.replace(f"*{control - 100}*X*", f"*{control}*X*")
+    text = text.replace(f"GE*1*{control - 100}", f"GE*1*{control}")
+    lines = text.split("~\n")
+    out = []
+    for seg in lines:
+        if seg.startswith("CLM*"):
+            seg = seg.replace("*11:B:1*", f"*11:B:{frequency}*")
+            out.append(seg)
+            out.append(f"REF*F8*{payer_claim_id}")
+            continue
+        out.append(seg)
+    body = "~\n".join(out)
+    count = body.count("~\n", body.index("\nST*837"), body.index("\nSE*") + 1) + 1
+    return re.sub(r"(?m)^SE\*\d+\*", f"SE*{count}*", body).encode()
+
+
+def _remit_claims(env: Env) -> list[tuple[str, str, Decimal]]:
+    out = []
+    for doc in env.mailbox("demo-billing", "835"):
+        for read in read_835(doc):
+            assert read.ok, read.errors
+            out += [
+                (c.status_code, c.decision.payer_claim_id, c.decision.paid) for c in read.claims
+            ]
+    return out
+
+
+def test_corrected_claim_reverses_the_payment_and_pays_the_new_version(env: Env) -> None:
+    original = _one_claim(601)
+    first = env.upload(original)
+    route_file(env.store, env.blobs, first, partners=env.partners, config=env.config, now=NOW)
+    env.cycle("sim01")
+    ((status, clp07, paid),) = _remit_claims(env)
+    assert status == "1" and paid > 0
+    corrected = env.upload(_replacement(original, 701, "7", clp07))
+    rows = env.store.claims_for(corrected.id)
+    assert [r.accepted for r in rows] == [True], rows  # 7 with REF*F8 passes the edits
+    route_file(env.store, env.blobs, corrected, partners=env.partners, config=env.config, now=NOW)
+    env.cycle("sim01", now=NOW + 120)
+    claims = _remit_claims(env)
+    assert ("22", clp07, -paid) in claims  # the reversal, negated
+    new = [c for c in claims if c[0] == "1" and c[1] != clp07]
+    assert len(new) == 1 and new[0][2] == paid  # the new version paid again
+    # every claim answered exactly once by the payer's 277CAs
+    cas = [c for c in env.mailbox("demo-billing", "277CA") if b"NM1*PR" in c]
+    assert len(cas) == 2
+
+
+def test_void_only_reverses(env: Env) -> None:
+    original = _one_claim(602)
+    first = env.upload(original)
+    route_file(env.store, env.blobs, first, partners=env.partners, config=env.config, now=NOW)
+    env.cycle("sim01")
+    ((_, clp07, paid),) = _remit_claims(env)
+    void = env.upload(_replacement(original, 702, "8", clp07))
+    route_file(env.store, env.blobs, void, partners=env.partners, config=env.config, now=NOW)
+    env.cycle("sim01", now=NOW + 120)
+    claims = _remit_claims(env)
+    assert ("22", clp07, -paid) in claims and len(claims) == 2
+
+
+def test_unknown_original_is_rejected_in_the_payer_277ca(env: Env) -> None:
+    bogus = env.upload(_replacement(_one_claim(603), 703, "7", "SIM019999999999"))
+    route_file(env.store, env.blobs, bogus, partners=env.partners, config=env.config, now=NOW)
+    outcome = env.cycle("sim01")
+    assert outcome.rejected == 1  # type: ignore[attr-defined]
+    (ca,) = [c for c in env.mailbox("demo-billing", "277CA") if b"NM1*PR" in c]
+    assert b"STC*A7:464" in ca
+    assert env.mailbox("demo-billing", "835") == []
+
+
+def test_submitter_sending_an_835_gets_a_report(env: Env) -> None:
+    from tests.x12files import corpus_file, readdress
+
+    remit = readdress(corpus_file("835/stupidedi-era-sample.edi"), control=604)
+    record = env.upload(remit)
+    outcome = route_file(
+        env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW
+    )
+    assert outcome.problems or env.store.claims_for(record.id) == []
