@@ -92,3 +92,18 @@ def test_twistd_plugin_runs_the_daemon(tmp_path: Path) -> None:
         proc.wait(30)
     events = [json.loads(line)["event"] for line in (data / "log" / "audit.jsonl").open()]
     assert events[0] == "gateway.started" and events[-1] == "gateway.stopped"
+
+
+def test_check_config_reports_payer_configuration_errors(tmp_path: Path) -> None:
+    partners = tmp_path / "partners"
+    shutil.copytree(ROOT / "partners", partners)
+    fees = partners / "payers" / "sim01" / "fee_schedule.csv"
+    lines = fees.read_text().splitlines()
+    lines[2] = "99213,not-a-number"
+    fees.write_text("\n".join(lines) + "\n")
+    plans = partners / "payers" / "sim02" / "plans.toml"
+    plans.write_text(plans.read_text() + "\n[broken\n")
+    result = gateway("check-config", "--partners", str(partners))
+    assert result.returncode == 1
+    assert f"{fees}:3" in result.stderr
+    assert f"{plans}:" in result.stderr

@@ -235,9 +235,10 @@ def _route_claims(
             (partner.id, payer_id, built.control_number, sha, len(built.content), record.id,
              now, partner.kind, usage, mailbox_id),
         )  # fmt: skip
+        by_key = {_source_key(s): s for s in sources}
         for route in built.routes:
             key = (route.source_isa13, route.source_st02, route.source_index)
-            source = next(s for s in sources if _source_key(s) == key)
+            source = by_key[key]
             tx.execute(
                 "INSERT INTO routes (claim_row_id, batch_id, payer_partner_id, payer_id, "
                 "out_isa13, out_gs06, out_st02, out_index, clm01, file_id, "
