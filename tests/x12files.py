@@ -102,3 +102,25 @@ def segments(data: bytes) -> list[list[str]]:
     text = data.decode("latin-1")
     sep, term = text[3], text[105]
     return [s.strip().split(sep) for s in text.split(term) if s.strip()]
+
+
+def engine_verdicts(content: bytes) -> list[tuple[str, bool, list[str]]]:
+    """Our own engine on a document the gateway emitted (read as its receiver would):
+    (ST01, accepted, error messages) per transaction set; envelope problems raise."""
+    from gateway.x12 import EnvelopeParty, PartnerDirectory, analyze
+    from gateway.x12.envelope import set_accepted
+
+    isa = isa_fields(content)[0]
+    sender, receiver = (isa[5], isa[6].strip()), (isa[7], isa[8].strip())
+    directory = PartnerDirectory(
+        receiver[0], receiver[1], {sender: EnvelopeParty("emitter", frozenset({"T", "P"}))}
+    )
+    analysis = analyze(content, uploader="emitter", directory=directory)
+    out = []
+    for interchange in analysis.interchanges:
+        assert interchange.ta1_code is None, interchange.ta1_code
+        for group in interchange.groups:
+            for tx in group.transactions:
+                messages = [f"{e.segment_id}@{e.segment_position}: {e.message}" for e in tx.errors]
+                out.append((tx.st01, set_accepted(group, tx), messages))
+    return out

@@ -21,7 +21,8 @@ from gateway.store.sqlite import FileRecord, Store
 from gateway.x12.remit_read import read_835
 from tests.payerfiles import ext01_835
 from tests.x12.conftest import pyx12_check
-from tests.x12files import segments
+from tests.x12.test_remit835 import assert_valid_835, corrected_maps  # noqa: F401 (fixture)
+from tests.x12files import engine_verdicts, segments
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_795_600_000.0  # 2026-11-24
@@ -114,7 +115,10 @@ def test_route_splits_per_payer_and_keeps_the_map(env: Env) -> None:
     assert len(env.store.query("SELECT * FROM routes")) == 6
 
 
-def test_simulated_payer_answers_with_277ca_and_a_balanced_835(env: Env) -> None:
+def test_simulated_payer_answers_with_277ca_and_a_balanced_835(
+    env: Env,
+    corrected_maps: str,  # noqa: F811
+) -> None:
     record = env.upload(batch(6, 502))
     route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
     outcome = env.cycle("sim01")
@@ -125,6 +129,9 @@ def test_simulated_payer_answers_with_277ca_and_a_balanced_835(env: Env) -> None
     (remit,) = env.mailbox("demo-billing", "835")
     (read,) = read_835(remit)
     assert read.ok, read.errors
+    assert_valid_835(remit, corrected_maps)  # pyx12 with the ST03 fix
+    assert all(ok for _, ok, _ in engine_verdicts(remit)), engine_verdicts(remit)
+    assert all(ok for _, ok, _ in engine_verdicts(ca)), engine_verdicts(ca)
     assert read.payment.total == sum((c.decision.paid for c in read.claims), Decimal(0))
     # a second cycle has nothing left to do
     assert env.cycle("sim01").decided == 0  # type: ignore[attr-defined]
@@ -241,7 +248,10 @@ def _remit_claims(env: Env) -> list[tuple[str, str, Decimal]]:
     return out
 
 
-def test_corrected_claim_reverses_the_payment_and_pays_the_new_version(env: Env) -> None:
+def test_corrected_claim_reverses_the_payment_and_pays_the_new_version(
+    env: Env,
+    corrected_maps: str,  # noqa: F811
+) -> None:
     original = _one_claim(601)
     first = env.upload(original)
     route_file(env.store, env.blobs, first, partners=env.partners, config=env.config, now=NOW)
@@ -257,6 +267,9 @@ def test_corrected_claim_reverses_the_payment_and_pays_the_new_version(env: Env)
     assert ("22", clp07, -paid) in claims  # the reversal, negated
     new = [c for c in claims if c[0] == "1" and c[1] != clp07]
     assert len(new) == 1 and new[0][2] == paid  # the new version paid again
+    for remit in env.mailbox("demo-billing", "835"):
+        assert_valid_835(remit, corrected_maps)
+        assert all(ok for _, ok, _ in engine_verdicts(remit)), engine_verdicts(remit)
     # every claim answered exactly once by the payer's 277CAs
     cas = [c for c in env.mailbox("demo-billing", "277CA") if b"NM1*PR" in c]
     assert len(cas) == 2
