@@ -307,3 +307,47 @@ def test_submitter_sending_an_835_gets_a_report(env: Env) -> None:
         env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW
     )
     assert outcome.problems or env.store.claims_for(record.id) == []
+
+
+def _clm01s(doc: bytes) -> list[str]:
+    from gateway.x12.claims import iter_transaction_sets
+    from gateway.x12.forward import read_277ca_claims
+
+    return [c for ts in iter_transaction_sets(doc) for c, _ in read_277ca_claims(ts)]
+
+
+def test_every_accepted_claim_is_answered_exactly_once(env: Env) -> None:
+    record = env.upload(batch(12, 507))
+    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+    for n in range(3):  # repeated cycles answer nothing twice
+        env.cycle("sim01", now=NOW + 60 * (n + 1))
+        env.cycle("sim02", now=NOW + 60 * (n + 1))
+    payer_cas = [c for c in env.mailbox("demo-billing", "277CA") if b"NM1*PR" in c]
+    answered = sorted(c for doc in payer_cas for c in _clm01s(doc))
+    routed = sorted(
+        r["clm01"] for r in env.store.query("SELECT clm01 FROM routes WHERE payer_id != 'EXT01'")
+    )
+    assert answered == routed and len(routed) == 8
+    remitted = sorted(
+        c.decision.claim_id
+        for doc in env.mailbox("demo-billing", "835")
+        for r in read_835(doc)
+        for c in r.claims
+    )
+    assert remitted == routed
+
+
+def test_pended_claim_is_released_in_a_later_cycle(env: Env) -> None:
+    data = _one_claim(605).replace(b"MBR000000001", b"MBR900000005")
+    record = env.upload(data)
+    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+    first = env.cycle("sim01")
+    assert first.pended == 1  # type: ignore[attr-defined]
+    (ca,) = [c for c in env.mailbox("demo-billing", "277CA") if b"NM1*PR" in c]
+    assert b"STC*A2:20" in ca and b"Pended" in ca
+    assert env.mailbox("demo-billing", "835") == []
+    second = env.cycle("sim01", now=NOW + 120)
+    assert second.released == 1  # type: ignore[attr-defined]
+    (remit,) = env.mailbox("demo-billing", "835")
+    (read,) = read_835(remit)
+    assert read.ok and len(read.claims) == 1
