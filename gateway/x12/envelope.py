@@ -1,17 +1,22 @@
 """Envelope checks: ISA/IEA (TA1 codes), GS/GE (AK9 codes), ST/SE (IK5 codes).
 
 :func:`read_interchanges` walks the token stream of :mod:`gateway.x12.tokenizer` once,
-hands every transaction set (ST..SE) to a :class:`~gateway.x12.segments.Validator`, and
-returns one :class:`~gateway.x12.results.InterchangeResult` per ISA.  Pure: no I/O.
+streams every transaction set (ST..SE) into a validation session of the
+:class:`~gateway.x12.segments.Validator` as it goes (nothing of a set is kept but its ST and
+its counts), and returns one :class:`~gateway.x12.results.InterchangeResult` per ISA.
+IK502 ``5``/``I5`` come from the session's error counters, so errors beyond the stored
+:data:`MAX_STORED_ERRORS` still count. Pure: no I/O.
 
 Codes follow X12 005010: TA105 (element I18), AK905 (716), IK502 (618).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import attrgetter
 
 from gateway.x12.results import (
     EnvelopeParty,
@@ -21,7 +26,7 @@ from gateway.x12.results import (
     PartnerDirectory,
     TransactionResult,
 )
-from gateway.x12.segments import Segment, Validator
+from gateway.x12.segments import Segment, SetSession, Validator, begin_session
 from gateway.x12.tokenizer import ISA_ELEMENT_WIDTHS, IsaHeader, Stray, Token
 
 SUPPORTED_ISA_VERSION = "00501"
@@ -227,10 +232,30 @@ def first_ta1_code(codes: Iterable[str]) -> str | None:
 
 # ------------------------------------------------------------------------ set / group
 
+_CONTROL_IDS = frozenset({"IEA", "GS", "GE", "ST", "SE"})
+"""Segments the walker itself acts on; every other one goes straight to the open set."""
 
-@dataclass
+
+_ID = attrgetter("id")
+_consume = deque
+"""``deque(iterator, 0)`` runs an iterator to its end in C."""
+
+
+def _ignore(segment: Segment) -> None:
+    """``feed`` of a set no validator session follows (unsupported guide)."""
+
+
 class _OpenSet:
-    segments: list[Segment]
+    """The set being read: its ST, its segment count so far and its validation session."""
+
+    __slots__ = ("count", "feed", "session", "st", "supported")
+
+    def __init__(self, st: Segment, supported: bool, session: SetSession | None) -> None:
+        self.st = st
+        self.count = 1
+        self.supported = supported
+        self.session = session
+        self.feed = session.feed if session is not None else _ignore
 
 
 @dataclass
@@ -239,7 +264,6 @@ class _OpenGroup:
     sets: list[TransactionResult] = field(default_factory=list)
     supported_sets: int = 0
     st02_seen: set[str] = field(default_factory=set)
-    open_set: _OpenSet | None = None
 
 
 @dataclass
@@ -254,22 +278,55 @@ class _OpenInterchange:
 
 
 class _Walker:
-    """Consumes tokens; keeps at most one open set's segments in memory."""
+    """Consumes tokens; streams each open set's segments into a validator session, so memory
+    does not grow with the file (the session keeps only what the guide needs)."""
 
     def __init__(self, validator: Validator) -> None:
         self.validator = validator
         self.done: list[_OpenInterchange] = []
         self.current: _OpenInterchange | None = None
+        self.open_set: _OpenSet | None = None
+        """The set being read (always in ``current.open_group``)."""
         self.stray_pending = False
 
     # -- token dispatch
-    def feed(self, token: Token) -> None:
-        if isinstance(token, IsaHeader):
+    def feed(self, token: Token | list[Segment]) -> None:
+        if isinstance(token, list):
+            self.segments(token)
+        elif isinstance(token, IsaHeader):
             self._open_interchange(token)
         elif isinstance(token, Stray):
             self.stray_pending = True
-        elif self.current is not None:
-            self._segment(self.current, token)
+        else:
+            self.segments((token,))
+
+    def segments(self, run: Sequence[Segment]) -> None:
+        """The hot path: a set's data segments go to its session with no call in between
+        (and a run without envelope segments, the usual case, with no Python loop)."""
+        ich = self.current
+        if ich is None:  # pragma: no cover - the tokenizer yields segments after an ISA only
+            return
+        open_set = self.open_set
+        control = _CONTROL_IDS
+        if open_set is not None and control.isdisjoint(map(_ID, run)):
+            open_set.count += len(run)
+            _consume(map(open_set.feed, run), 0)
+            return
+        feed = open_set.feed if open_set is not None else _ignore
+        count = 0
+        for seg in run:
+            if open_set is None or seg.id in control:
+                if open_set is not None:
+                    open_set.count += count
+                    count = 0
+                self._segment(ich, seg)
+                open_set = self.open_set
+                feed = open_set.feed if open_set is not None else _ignore
+                continue
+            count += 1
+            feed(seg)
+        if open_set is not None:
+            open_set.count += count
 
     def finish(self) -> list[_OpenInterchange]:
         if self.current is not None and not self.current.closed:
@@ -300,15 +357,16 @@ class _Walker:
         elif seg.id == "GE":
             self._close_group(ich, group, seg)
         elif seg.id == "ST":
-            if group.open_set is not None:
+            if self.open_set is not None:
                 self._close_set(ich, group, trailer=None)
             if _el(seg, 0) not in HIPAA_SET_IDS:
                 ich.codes.append("024")  # a set no 999 can answer
-            group.open_set = _OpenSet([seg])
-        elif group.open_set is None:
+            self._open_set(ich, group, seg)
+        elif self.open_set is None:
             ich.codes.append("024")  # data between sets
         else:
-            group.open_set.segments.append(seg)
+            self.open_set.count += 1
+            self.open_set.feed(seg)
             if seg.id == "SE":
                 self._close_set(ich, group, trailer=seg)
 
@@ -336,7 +394,7 @@ class _Walker:
         ich.open_group = _OpenGroup(gs)
 
     def _close_group(self, ich: _OpenInterchange, group: _OpenGroup, ge: Segment | None) -> None:
-        if group.open_set is not None:
+        if self.open_set is not None:
             self._close_set(ich, group, trailer=None)
         gs06 = _el(group.gs, 5)
         codes: list[str] = []
@@ -369,28 +427,39 @@ class _Walker:
         ich.open_group = None
 
     # -- transaction set
+    def _open_set(self, ich: _OpenInterchange, group: _OpenGroup, st: Segment) -> None:
+        implementation = normalize_implementation(_el(st, 2) or _el(group.gs, 7))
+        session: SetSession | None = None
+        supported = self.validator.supports(implementation)
+        if supported:
+            session = begin_session(
+                self.validator, ich.header.delimiters, implementation, MAX_STORED_ERRORS
+            )
+            session.feed(st)
+        self.open_set = _OpenSet(st, supported, session)
+
     def _close_set(self, ich: _OpenInterchange, group: _OpenGroup, trailer: Segment | None) -> None:
-        assert group.open_set is not None
-        segments = group.open_set.segments
-        group.open_set = None
-        st = segments[0]
+        open_set = self.open_set
+        assert open_set is not None
+        self.open_set = None
+        st = open_set.st
         st02 = _el(st, 1)
-        codes = _set_codes(st, trailer, len(segments), st02 in group.st02_seen)
+        codes = _set_codes(st, trailer, open_set.count, st02 in group.st02_seen)
         group.st02_seen.add(st02)
         st03 = _el(st, 2) or None
-        implementation = normalize_implementation(st03 or _el(group.gs, 7))
         errors: list[IgError] = []
         claims = 0
-        if not self.validator.supports(implementation):
+        if not open_set.supported:
             codes.append("I6" if st03 else "1")
         else:
             group.supported_sets += 1
-            if trailer is not None:
-                errors, claims = self.validator.validate(
-                    segments, ich.header.delimiters, implementation
-                )
-        if errors:
-            codes.extend(_segment_error_codes(errors))
+            session = open_set.session
+            if trailer is not None and session is not None:
+                errors, claims = session.finish()
+                if session.error_total > session.implementation_errors:
+                    codes.append("5")  # X12 syntax errors
+                if session.implementation_errors:
+                    codes.append("I5")  # implementation-guide errors
         group.sets.append(
             TransactionResult(
                 st01=_el(st, 0),
@@ -399,7 +468,7 @@ class _Walker:
                 errors=tuple(errors[:MAX_STORED_ERRORS]),
                 set_error_codes=tuple(dict.fromkeys(codes)),
                 claim_count=claims,
-                segment_count=len(segments),
+                segment_count=open_set.count,
             )
         )
 
@@ -423,18 +492,6 @@ def _set_codes(st: Segment, se: Segment | None, count: int, duplicate: bool) -> 
     return codes
 
 
-def _segment_error_codes(errors: Sequence[IgError]) -> list[str]:
-    """IK502 for IG errors: ``5`` for X12 syntax errors, ``I5`` for implementation ones."""
-    implementation = any(_is_implementation_error(e) for e in errors)
-    syntax = any(not _is_implementation_error(e) for e in errors)
-    return (["5"] if syntax else []) + (["I5"] if implementation else [])
-
-
-def _is_implementation_error(error: IgError) -> bool:
-    code = error.element_error if error.element_position is not None else error.segment_error
-    return bool(code) and str(code).startswith("I")
-
-
 def _count_matches(value: str, actual: int) -> bool:
     value = value.strip()
     return value.isdigit() and value.isascii() and int(value) == actual
@@ -444,13 +501,16 @@ def _count_matches(value: str, actual: int) -> bool:
 
 
 def read_interchanges(
-    tokens: Iterable[Token],
+    tokens: Iterable[Token | list[Segment]],
     *,
     directory: PartnerDirectory,
     uploader: str,
     validator: Validator,
 ) -> list[InterchangeResult]:
-    """Every interchange in ``tokens`` with its envelope verdict and set/group results."""
+    """Every interchange in ``tokens`` with its envelope verdict and set/group results.
+
+    ``tokens`` come from :func:`~gateway.x12.tokenizer.tokenize` or, faster, as runs from
+    :func:`~gateway.x12.tokenizer.tokenize_runs`."""
     walker = _Walker(validator)
     for token in tokens:
         walker.feed(token)
