@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from gateway.config import GatewayConfig
 from gateway.profiles import PartnerSet
@@ -25,12 +24,13 @@ from gateway.x12 import (
     FileAnalysis,
     PartnerDirectory,
     Response,
-    analyze,
     build_responses,
 )
 from gateway.x12.edits import EditContext, context_for
+from gateway.x12.engine import analyze_file
 from gateway.x12.envelope import set_accepted
-from gateway.x12.frontend import SetEdits, build_277cas, edit_file, recheck_duplicates
+from gateway.x12.frontend import SetEdits, build_277cas, edit_stream, recheck_duplicates
+from gateway.x12.tokenizer import read_chunks
 
 _EXTENSIONS = {"TA1": "x12", "999": "x12", "277CA": "x12", "REJECT": "txt"}
 
@@ -66,13 +66,27 @@ class Analysis:
     edits: tuple[SetEdits, ...] = ()
 
 
+def warm_up() -> int:
+    """Load what the first file would otherwise wait for (compiled guides, the ICD-10-CM code
+    set) in a worker process; returns the worker's pid."""
+    import os
+
+    from gateway.x12.edits import icd10_status
+    from gateway.x12.ig_maps import load_guide
+
+    for guide in ("005010X222A1", "005010X223A2"):
+        load_guide(guide)
+    icd10_status("J069")
+    return os.getpid()
+
+
 def analyze_blob(
     path: str, uploader: str, directory: PartnerDirectory, context: EditContext | None = None
 ) -> Analysis:
-    """Worker entry point (picklable arguments)."""
-    data = Path(path).read_bytes()
-    analysis = analyze(data, uploader=uploader, directory=directory)
-    edits = edit_file(data, analysis, context) if context is not None else ()
+    """Worker entry point (picklable arguments). The file is read in 1 MiB chunks, twice at
+    most (envelope + guide, then the claims of the accepted sets), never whole."""
+    analysis = analyze_file(path, uploader=uploader, directory=directory)
+    edits = edit_stream(read_chunks(path), analysis, context) if context is not None else ()
     return Analysis(analysis, edits)
 
 

@@ -17,14 +17,14 @@ the 277CA only. Never log it; log :attr:`Claim.claim_id_hash` or positions inste
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from gateway.x12.segments import Delimiters, Segment
-from gateway.x12.tokenizer import IsaHeader, tokenize
+from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
 
 ClaimKind = Literal["professional", "institutional", "dental", "unknown"]
 
@@ -811,6 +811,12 @@ def iter_transaction_sets(data: bytes | str) -> Iterator[TransactionSet]:
     For the pipeline: pick the sets the 999 accepted, then :func:`extract_claims` each.
     A set cut short by a new ST/GS/ISA is yielded as it is (extraction copes).
     """
+    return iter_transaction_sets_stream(windows(data))
+
+
+def iter_transaction_sets_stream(chunks: Iterable[bytes | str]) -> Iterator[TransactionSet]:
+    """:func:`iter_transaction_sets` over a file read in chunks (see
+    :func:`gateway.x12.tokenizer.read_chunks`): one set's segments in memory at a time."""
     interchange = group = set_index = -1
     header: IsaHeader | None = None
     gs06 = gs08 = ""
@@ -830,7 +836,7 @@ def iter_transaction_sets(data: bytes | str) -> Iterator[TransactionSet]:
             segments=tuple(current),
         )
 
-    for token in tokenize(data):
+    for token in tokenize_stream(chunks):
         if isinstance(token, IsaHeader):
             done = flush()
             if done is not None:

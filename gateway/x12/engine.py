@@ -12,15 +12,17 @@ Response policy:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
+from os import PathLike
+from typing import BinaryIO
 
 from gateway.x12.acks import BuiltAck, Gateway, build_999, build_ta1
 from gateway.x12.envelope import read_interchanges
 from gateway.x12.report import describe_start, unreadable_report
 from gateway.x12.results import FileAnalysis, InterchangeResult, PartnerDirectory, Response
 from gateway.x12.segments import Validator
-from gateway.x12.tokenizer import tokenize
+from gateway.x12.tokenizer import CHUNK_SIZE, read_chunks, tokenize_runs
 
 
 def default_validator() -> Validator:
@@ -43,24 +45,121 @@ def analyze(
     An interchange whose sender is not ``uploader``'s interchange ID gets TA1 006.
     Never raises on bad input (a failing ``validator`` is a bug and does propagate).
     """
-    checker = validator if validator is not None else default_validator()
-    tokens = tokenize(data)
-    interchanges = read_interchanges(
-        tokens, directory=directory, uploader=uploader, validator=checker
+    view = memoryview(data)
+    chunks = (bytes(view[i : i + CHUNK_SIZE]) for i in range(0, len(view), CHUNK_SIZE))
+    return analyze_stream(chunks, uploader=uploader, directory=directory, validator=validator)
+
+
+def analyze_file(
+    source: str | PathLike[str] | BinaryIO,
+    *,
+    uploader: str,
+    directory: PartnerDirectory,
+    validator: Validator | None = None,
+) -> FileAnalysis:
+    """:func:`analyze` for a file (a path, or a binary file object read from where it
+    stands), read 1 MiB at a time: memory does not grow with the file's size."""
+    return analyze_stream(
+        read_chunks(source), uploader=uploader, directory=directory, validator=validator
     )
-    if not interchanges:
-        return FileAnalysis(readable=False, reject_reason=_unreadable_reason(data))
+
+
+def analyze_stream(
+    chunks: Iterable[bytes],
+    *,
+    uploader: str,
+    directory: PartnerDirectory,
+    validator: Validator | None = None,
+) -> FileAnalysis:
+    """:func:`analyze` over the file's bytes in ``chunks`` (cut anywhere)."""
+    checker = validator if validator is not None else default_validator()
+    probe = _Probe(chunks)
+    interchanges = read_interchanges(
+        tokenize_runs(probe), directory=directory, uploader=uploader, validator=checker
+    )
+    if not interchanges:  # then the tokenizer read to the end: the probe saw it all
+        return FileAnalysis(readable=False, reject_reason=probe.unreadable_reason())
     return FileAnalysis(readable=True, interchanges=tuple(interchanges))
 
 
-def _unreadable_reason(data: bytes) -> str:
-    start = describe_start(data)
-    if b"ISA" in data:
-        return (
-            f"{start} The text 'ISA' occurs, but no complete ISA header (16 elements, "
-            "then the component separator and the segment terminator) could be read."
-        )
-    return f"{start} No ISA interchange header was found."
+_BOM = b"\xef\xbb\xbf"
+_SAMPLE = 64
+"""Bytes after the BOM and leading blanks that :func:`describe_start` looks at."""
+
+
+class _Probe:
+    """Passes the chunks through, noting what the unreadable-file report needs without
+    keeping the file: its size, whether it starts with a UTF-8 BOM, its first bytes after
+    the BOM and leading blanks, and whether ``ISA`` occurs anywhere."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = iter(chunks)
+        self.size = 0
+        self.isa_seen = False
+        self.bom = False
+        self.sample = b""
+        self._tail = b""
+        self._start = b""
+        """The first bytes, until three of them decide the BOM question."""
+        self._started = False
+        self._skipping = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.size += len(chunk)
+            if not self.isa_seen:
+                window = self._tail + chunk
+                self.isa_seen = b"ISA" in window
+                self._tail = window[-2:]
+            if len(self.sample) < _SAMPLE:
+                self._look(chunk)
+            yield chunk
+        if not self._started:
+            self._started = True
+            self._after_bom(self._start)
+
+    def _look(self, chunk: bytes) -> None:
+        if not self._started:
+            self._start += chunk[:3]
+            chunk = chunk[3:]
+            if len(self._start) < 3:
+                return
+            start, self._start = self._start, b""
+            excess = start[3:]
+            start = start[:3]
+            self._started = True
+            self.bom = start == _BOM
+            self._after_bom(b"" if self.bom else start)
+            chunk = excess + chunk
+        self._after_bom(chunk)
+
+    def _after_bom(self, data: bytes) -> None:
+        if self._skipping:
+            data = data.lstrip(b" \t\r\n")
+            if not data:
+                return
+            self._skipping = False
+        self.sample += data[: _SAMPLE - len(self.sample)]
+
+    def describe_start(self) -> str:
+        """:func:`gateway.x12.report.describe_start` of the whole file, from the probe."""
+        if not self.size:
+            return describe_start(b"")
+        stand_in = (_BOM if self.bom else b"") + (self.sample or b" ")
+        text = describe_start(stand_in)
+        said = f"The file is {len(stand_in)} bytes long"
+        if text.startswith(said):
+            text = f"The file is {self.size} bytes long" + text[len(said) :]
+        return text
+
+    def unreadable_reason(self) -> str:
+        start = self.describe_start()
+        if self.isa_seen:
+            return (
+                f"{start} The text 'ISA' occurs, but no complete ISA header (16 elements, "
+                "then the component separator and the segment terminator) could be read."
+            )
+        return f"{start} No ISA interchange header was found."
 
 
 def build_responses(

@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 from gateway.x12.acks import Gateway
 from gateway.x12.ca277 import AckBatch, build_277ca
-from gateway.x12.claims import Claim, extract_claims, iter_transaction_sets
+from gateway.x12.claims import Claim, extract_claims, iter_transaction_sets_stream
 from gateway.x12.edits import (
     DEFAULT_EDIT_SET,
     STANDARD_EDITS,
@@ -29,6 +29,7 @@ from gateway.x12.edits import (
 )
 from gateway.x12.envelope import set_accepted
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
+from gateway.x12.tokenizer import windows
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,22 @@ def edit_file(
     edits: EditSet = DEFAULT_EDIT_SET,
 ) -> tuple[SetEdits, ...]:
     """Claims of every 837 set the 999 accepted, through the edits (one batch per file)."""
+    return edit_stream(windows(data), analysis, context, edits)
+
+
+def edit_stream(
+    chunks: Iterable[bytes | str],
+    analysis: FileAnalysis,
+    context: EditContext,
+    edits: EditSet = DEFAULT_EDIT_SET,
+) -> tuple[SetEdits, ...]:
+    """:func:`edit_file` over the file in chunks (e.g. ``read_chunks(path)``, read only when
+    some set was accepted): one set's segments in memory at a time, all claims kept."""
     wanted = _accepted_837_sets(analysis)
     if not wanted:
         return ()
     found: list[tuple[tuple[int, int, int], str, list[Claim]]] = []
-    for ts in iter_transaction_sets(data):
+    for ts in iter_transaction_sets_stream(chunks):
         key = (ts.interchange_index, ts.group_index, ts.set_index)
         st02 = (
             ts.segments[0].elements[1] if ts.segments and len(ts.segments[0].elements) > 1 else ""

@@ -3,12 +3,19 @@ the envelope's streaming sessions agree with the list path; memory does not grow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.x12.segments import Segment
+from gateway.x12.engine import analyze, analyze_file, analyze_stream
+from gateway.x12.igvalidator import PyX12Validator
+from gateway.x12.report import describe_start
+from gateway.x12.results import FileAnalysis, IgError
+from gateway.x12.segments import Delimiters, Segment
 from gateway.x12.tokenizer import (
     BLANKS,
     ISA_LENGTH,
@@ -23,7 +30,18 @@ from gateway.x12.tokenizer import (
     tokenize,
     tokenize_stream,
 )
-from tests.x12.conftest import corpus, make_group, make_interchange, make_isa, make_set
+from tests.x12.conftest import (
+    CORPUS,
+    DIRECTORY,
+    UPLOADER,
+    corpus,
+    make_group,
+    make_interchange,
+    make_isa,
+    make_set,
+    retarget,
+)
+from tests.x12.test_engine import mutated
 
 # ------------------------------------------------------------------ the reference tokenizer
 # The whole-text tokenizer as it was before streaming (commit 404dea7), kept as the oracle:
@@ -259,3 +277,103 @@ def test_small_runs(data: bytes, run_chars: int) -> None:
         assert list(tokenize(data)) == reference(data)
     finally:
         tokenizer.RUN_CHARS = saved
+
+
+# ------------------------------------------------------------------ envelope + sessions
+
+
+class ListOnly:
+    """PyX12Validator without ``begin``: the envelope falls back to the list path."""
+
+    def __init__(self) -> None:
+        self.inner = PyX12Validator()
+
+    def supports(self, implementation: str) -> bool:
+        return self.inner.supports(implementation)
+
+    def validate(
+        self, segments: Sequence[Segment], delimiters: Delimiters, implementation: str
+    ) -> tuple[list[IgError], int]:
+        return self.inner.validate(segments, delimiters, implementation)
+
+
+STREAMING = PyX12Validator()
+LISTING = ListOnly()
+
+CORPUS_837 = sorted(
+    str(p.relative_to(CORPUS))
+    for folder in ("837p", "837p-negative", "837i")
+    for p in (CORPUS / folder).glob("*")
+    if p.is_file()
+)
+
+
+def both(data: bytes) -> tuple[FileAnalysis, FileAnalysis]:
+    streamed = analyze(data, uploader=UPLOADER, directory=DIRECTORY, validator=STREAMING)
+    listed = analyze(data, uploader=UPLOADER, directory=DIRECTORY, validator=LISTING)
+    return streamed, listed
+
+
+@pytest.mark.parametrize("name", CORPUS_837)
+def test_sessions_agree_with_the_list_path_on_the_corpus(name: str) -> None:
+    streamed, listed = both(retarget(corpus(name)))
+    assert streamed == listed
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_sessions_agree_with_the_list_path_on_mutations(data: bytes) -> None:
+    streamed, listed = both(data)
+    assert streamed == listed
+
+
+def test_ik502_from_counters_beyond_the_stored_errors() -> None:
+    """Errors past MAX_STORED_ERRORS still decide 5 / I5."""
+    body = ["BHT*0019*00*0123*20240115*0932*CH"] + ["ZZZ*1"] * 1100
+    data = make_interchange([make_group([make_set(body=body)])])
+    result = analyze(data, uploader=UPLOADER, directory=DIRECTORY, validator=STREAMING)
+    (transaction,) = result.interchanges[0].groups[0].transactions
+    assert len(transaction.errors) == 1000
+    assert "5" in transaction.set_error_codes
+
+
+# ------------------------------------------------------------------ analyze_file
+
+
+@pytest.mark.parametrize("name", CORPUS_837[::3])
+def test_analyze_file_equals_analyze(name: str, tmp_path: Path) -> None:
+    data = retarget(corpus(name))
+    path = tmp_path / "in.837"
+    path.write_bytes(data)
+    expected = analyze(data, uploader=UPLOADER, directory=DIRECTORY, validator=STREAMING)
+    kwargs = {"uploader": UPLOADER, "directory": DIRECTORY, "validator": STREAMING}
+    assert analyze_file(path, **kwargs) == expected  # type: ignore[arg-type]
+    assert analyze_file(str(path), **kwargs) == expected  # type: ignore[arg-type]
+    assert analyze_file(io.BytesIO(data), **kwargs) == expected  # type: ignore[arg-type]
+    pieces = [data[i : i + 97] for i in range(0, len(data), 97)]
+    assert analyze_stream(pieces, **kwargs) == expected  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            lambda a, b, c: a + b + c,
+            st.sampled_from([b"", b"\xef\xbb\xbf", b"\xef\xbb", b" \r\n\t" * 30]),
+            st.sampled_from([b"", b"%PDF-1.4", b"NM1*41", b"ISA*00*", b"{}", b"\x00\x01" * 40]),
+            st.binary(max_size=80),
+        ),
+    ),
+    st.lists(st.integers(0, 300), max_size=5),
+)
+def test_unreadable_report_from_the_first_bytes_only(data: bytes, points: list[int]) -> None:
+    whole = analyze(data, uploader=UPLOADER, directory=DIRECTORY, validator=STREAMING)
+    chunked = analyze_stream(
+        cut(data, points), uploader=UPLOADER, directory=DIRECTORY, validator=STREAMING
+    )
+    assert chunked == whole
+    if not whole.readable:
+        expected = describe_start(data)
+        assert whole.reject_reason.startswith(expected)
+        assert ("'ISA' occurs" in whole.reject_reason) == (b"ISA" in data)
