@@ -275,9 +275,10 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                         "received_at": {"type": "string", "format": "date-time"},
                         "state": {
                             "type": "string",
-                            "enum": ["received", "processed", "failed"],
+                            "enum": ["received", "processed", "routed", "failed"],
                             "description": "received: waiting or in the pipeline; processed: "
-                            "its answers are in the mailbox; failed: processing kept failing",
+                            "its answers are in the mailbox; routed: its accepted claims went "
+                            "on to their payers; failed: processing kept failing",
                         },
                         "acknowledgments": {
                             "type": "array",

@@ -29,7 +29,12 @@ REALM = "edi-gateway"
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: Stored as the file's name (metadata only: never used as a path).
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
-_STATES = {"received": "received", "processed": "processed", "failed": "failed"}
+_STATES = {
+    "received": "received",
+    "processed": "processed",
+    "routed": "routed",
+    "failed": "failed",
+}
 _CONTENT_TYPES = {"x12": b"application/edi-x12", "txt": b"text/plain; charset=utf-8"}
 
 

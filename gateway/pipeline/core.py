@@ -34,6 +34,7 @@ from gateway.pipeline.steps import (
     commit_answers,
     edit_context,
     partner_directory,
+    warm_up,
 )
 from gateway.ports import Audit, MailboxEntry
 from gateway.profiles import PartnerSet
@@ -88,6 +89,10 @@ class GatewayCore(Service):
                 max_workers=self.config.pipeline.workers,
                 mp_context=multiprocessing.get_context("spawn"),
             )
+            # start the workers now and load their guides and code sets, so the first
+            # upload is not the one that waits for them
+            for _ in range(self.config.pipeline.workers):
+                self._executor.submit(warm_up)
         self.reactor.callWhenRunning(self._clean_staging)
         self.reactor.callWhenRunning(self.resume)
         self._cycles = LoopingCall(self._cycle_tick)

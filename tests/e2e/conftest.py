@@ -159,7 +159,7 @@ def paramiko_client(port: int, key: Path, user: str = "demo-billing") -> paramik
 
 
 def wait_for(
-    predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.1
+    predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.1
 ) -> object:
     deadline = time.monotonic() + timeout
     while True:
