@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import repeat
-from operator import itemgetter
+from itertools import compress, repeat
+from itertools import count as count_from
+from operator import itemgetter, not_
 from os import PathLike
 from typing import BinaryIO
 
@@ -81,7 +82,9 @@ Run = IsaHeader | Stray | list[Segment]
 """What :func:`tokenize_runs` yields: a header, stray text, or consecutive segments."""
 Chunk = bytes | str
 _FIRST = itemgetter(0)
-_REST = itemgetter(slice(1, None))
+_SECOND = itemgetter(1)
+_CACHE_LIMIT = 20_000
+"""Distinct segment texts remembered (then forgotten all at once) by a tokenizer."""
 
 
 def decode(data: bytes | str) -> str:
@@ -247,6 +250,9 @@ class _Stream:
         self.base = 0
         self.line = 1
         self.eof = False
+        self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
+        """Segment text -> (ID, elements), see :meth:`_layout_run`."""
+        self._cache_element = ""
         self._special: dict[str, re.Pattern[str]] = {}
         """Per separator: where a segment that may be an ISA or IEA starts (_layout_run)."""
 
@@ -453,9 +459,20 @@ class _Stream:
             del pieces[count + 1 :]
             self.pos = pos + len(newline) * leading + found.start() + 1
         self.line = first + count if newline else first
-        cut = list(map(str.split, pieces, repeat(element)))
+        # Segments repeat verbatim (SBR, N3/N4, DTP, SV1, LX...): cut each distinct text once.
+        # Besides the splitting, this hands the validator the same element strings again,
+        # whose hashes are then already known (its fast-check memo is keyed on elements).
+        cache = self._cache
+        if element != self._cache_element or len(cache) > _CACHE_LIMIT:
+            cache.clear()
+            self._cache_element = element
+        cut = list(map(cache.get, pieces))
+        for i in compress(count_from(), map(not_, cut)):  # the new ones, in C until here
+            piece = pieces[i]
+            parts = piece.split(element)
+            cut[i] = cache[piece] = (parts[0], tuple(parts[1:]))
         lines = range(first, first + len(pieces)) if newline else repeat(first)
-        return list(map(Segment, map(_FIRST, cut), map(tuple, map(_REST, cut)), lines))
+        return list(map(Segment, map(_FIRST, cut), map(_SECOND, cut), lines))  # type: ignore[arg-type]
 
     def _loop_run(self, text: str, end: int, element: str, terminator: str) -> list[Segment]:
         """The segments of ``text`` (complete, none an ISA/IEA, ending at ``buf[end]``, a
