@@ -13,9 +13,10 @@ Prints, for one guide-clean 5,000-claim 837P from scripts/gen_837.py:
 * (c) pyx12 4.0.0's full ``x12n_document`` run on the same file;
 
 as claims/s, the ratio ours/pyx12 (goal >= 50x) and our share of the str.split ceiling. Then
-it generates a ~100 MB single-ST 837P and validates it in a subprocess through the streaming
-API, reading the file in 1 MiB chunks, and prints the subprocess's peak RSS (goal < 200 MB);
-and the same through ``tokenizer.tokenize`` over the whole file in memory, for comparison.
+it generates a ~100 MB single-ST 837P and runs it in a subprocess, printing the subprocess's
+peak RSS (goal < 200 MB) for: the daemon's worker step ``gateway.pipeline.steps.analyze_blob``
+(the file read in 1 MiB chunks) without and with the front-end edits (the edits keep every
+claim of the file in memory), and ``gateway.x12.analyze`` over the whole file as bytes.
 
 Timings are best-of-N wall clock on this machine; nothing here asserts a time.
 """
@@ -32,7 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +47,7 @@ from gateway.x12 import analyze  # noqa: E402
 from gateway.x12.igvalidator import PyX12Validator  # noqa: E402
 from gateway.x12.results import EnvelopeParty, PartnerDirectory  # noqa: E402
 from gateway.x12.segments import Delimiters, Segment  # noqa: E402
-from gateway.x12.tokenizer import IsaHeader, tokenize  # noqa: E402
+from gateway.x12.tokenizer import IsaHeader, tokenize, tokenize_runs, windows  # noqa: E402
 
 GUIDE = "005010X222A1"
 DIRECTORY = PartnerDirectory(
@@ -80,22 +82,23 @@ def validator_only(validator: PyX12Validator, segments: list[Segment], delims: D
 
 
 def tokenizer_and_session(validator: PyX12Validator, data: bytes) -> int:
-    """What the engine does once it streams: tokens straight into a session, no lists."""
+    """Tokens straight into a session (what the envelope does, minus the envelope)."""
     session = None
     claims = 0
-    for token in tokenize(data):
-        if isinstance(token, IsaHeader):
-            delims = token.delimiters
-        elif isinstance(token, Segment):
-            if token.id == "ST":
-                session = validator.begin(delims, GUIDE)
-            if session is not None:
-                session.feed(token)
-                if token.id == "SE":
-                    errors, found = session.finish()
-                    assert not errors, errors[:3]
-                    claims += found
-                    session = None
+    for run in tokenize_runs(windows(data)):
+        if isinstance(run, IsaHeader):
+            delims = run.delimiters
+        elif isinstance(run, list):
+            for token in run:
+                if token.id == "ST":
+                    session = validator.begin(delims, GUIDE)
+                if session is not None:
+                    session.feed(token)
+                    if token.id == "SE":
+                        errors, found = session.finish()
+                        assert not errors, errors[:3]
+                        claims += found
+                        session = None
     return claims
 
 
@@ -155,44 +158,33 @@ def write_big_file(path: Path, target_mb: int) -> int:
     return blocks * 1000
 
 
-def chunked_segments(path: Path, chunk: int = 1 << 20) -> Iterator[tuple[str, Segment]]:
-    """Minimal streaming reader for the RSS run (delimiters fixed by gen_837: ``*``/``~``).
-    Yields (kind, segment); the real engine would use a chunked gateway.x12.tokenizer."""
-    line = 1
-    rest = ""
-    with path.open(encoding="latin-1", newline="") as fd:
-        while True:
-            data = fd.read(chunk)
-            if not data:
-                break
-            pieces = (rest + data).split("~")
-            rest = pieces.pop()
-            for raw in pieces:
-                body = raw.lstrip("\r\n")
-                line += len(raw) - len(body)
-                parts = body.split("*")
-                yield parts[0], Segment(parts[0], tuple(parts[1:]), line)
-
-
 def rss_child(path: Path, mode: str) -> None:
-    validator = PyX12Validator()
-    delims = Delimiters("*", "~", ":", "^")
-    session = None
+    from gateway.pipeline.steps import analyze_blob
+    from gateway.x12.edits import EditContext
+
     claims = errors = 0
-    if mode == "chunked":
-        stream: Iterator[Segment] = (seg for _, seg in chunked_segments(path))
+    if mode == "whole":
+        analysis = analyze(path.read_bytes(), uploader="demo", directory=DIRECTORY)
     else:
-        stream = (t for t in tokenize(path.read_bytes()) if isinstance(t, Segment))
-    for seg in stream:
-        if seg.id == "ST":
-            session = validator.begin(delims, GUIDE)
-        if session is not None:
-            session.feed(seg)
-            if seg.id == "SE":
-                _, n = session.finish()
-                errors += session.error_total
-                claims += n
-                session = None
+        context = None
+        if mode == "blob+edits":
+            context = EditContext(
+                partner_id="demo",
+                npis=frozenset({"1234567893", "1987654328"}),
+                tins=frozenset({"123456789", "987654321"}),
+                payer_ids=frozenset({"SIM01", "SIM02"}),
+                today=date(2026, 11, 21),
+            )
+        found = analyze_blob(str(path), "demo", DIRECTORY, context)
+        analysis = found.file
+        if context is not None:
+            edited = sum(len(s.verdicts) for s in found.edits)
+            assert edited > 0, "no claims edited"
+    for ich in analysis.interchanges:
+        for group in ich.groups:
+            for t in group.transactions:
+                claims += t.claim_count
+                errors += len(t.errors) + len(t.set_error_codes)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"{claims} {errors} {peak_kb}")
 
@@ -220,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-mb", type=int, default=100, help="0 skips the RSS run")
     parser.add_argument("--skip-pyx12", action="store_true")
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--rss-mode", default="chunked", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-mode", default="blob", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
         rss_child(args.rss_child, args.rss_mode)
@@ -246,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("(b) validator only (pre-tokenised)", t_val))
     t_tok = best_of(args.runs, lambda: sum(1 for _ in tokenize(data)))
     rows.append(("    tokenizer.tokenize only", t_tok))
+    t_runs = best_of(args.runs, lambda: sum(1 for _ in tokenize_runs(windows(data))))
+    rows.append(("    tokenizer.tokenize_runs only", t_runs))
     t_stream = best_of(args.runs, lambda: tokenizer_and_session(validator, data))
     rows.append(("(b) tokenizer + validator session", t_stream))
     t_engine = best_of(args.runs, lambda: engine_end_to_end(data))
@@ -284,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             size_mb = path.stat().st_size / 1e6
             print(f"big file: {big_claims} claims in one ST, {size_mb:.0f} MB")
             for mode, label in (
-                ("chunked", "streaming session, 1 MiB chunked reader"),
-                ("whole", "streaming session, tokenize(whole file)"),
+                ("blob", "steps.analyze_blob (1 MiB chunks)"),
+                ("blob+edits", "steps.analyze_blob + edits (claims kept)"),
+                ("whole", "x12.analyze(whole file as bytes)"),
             ):
                 found, errors, peak_mb, secs = measure_rss(path, mode)
                 assert found == big_claims and errors == 0, (found, errors)
