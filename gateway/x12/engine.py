@@ -1,5 +1,10 @@
 """Glue: analyze a file, then build its responses (see ``gateway/x12/__init__.py``).
 
+:func:`analyze` takes the bytes; :func:`analyze_file` (a path or a binary file object) and
+:func:`analyze_stream` (chunks) read the file 1 MiB at a time, so memory does not grow with
+the file: tokens stream into the envelope walker, each set's segments into a validation
+session, and the unreadable-file report needs only the size and the first bytes.
+
 Response policy:
 
 * envelope rejected (``ta1_code`` set, or the store says ISA13 is a duplicate → 025):

@@ -377,3 +377,74 @@ def test_unreadable_report_from_the_first_bytes_only(data: bytes, points: list[i
         expected = describe_start(data)
         assert whole.reject_reason.startswith(expected)
         assert ("'ISA' occurs" in whole.reject_reason) == (b"ISA" in data)
+
+
+# ------------------------------------------------------------------ memory
+
+
+def _big_stream(claims: int) -> Iterator[bytes]:
+    """One 837P set of ``claims`` claims (one billing provider HL each), generated lazily."""
+    head = make_isa() + "\n" + "GS*HC*SENDERAPP*RECEIVERAPP*20240115*1253*1*X*005010X222A1~\n"
+    header = [
+        "ST*837*0001*005010X222A1",
+        "BHT*0019*00*0123*20240115*0932*CH",
+        "NM1*41*2*BILLING*****46*999999999",
+        "PER*IC*CONTACT*TE*3015551234",
+        "NM1*40*2*RECEIVER*****46*111222333",
+    ]
+    yield (head + "".join(s + "~\n" for s in header)).encode()
+    count = len(header)
+    for k in range(claims):
+        block = [
+            f"HL*{2 * k + 1}**20*1",
+            "NM1*85*2*GROUP*****XX*1234567893",
+            "N3*1 MAIN ST",
+            "N4*CITY*MD*212345678",
+            "REF*EI*123456789",
+            f"HL*{2 * k + 2}*{2 * k + 1}*22*0",
+            "SBR*P*18*******CI",
+            f"NM1*IL*1*DOE*JOHN****MI*ABC{k}",
+            "NM1*PR*2*PAYER*****PI*12345",
+            f"CLM*PCN{k}*100***11:B:1*Y*A*Y*I",
+            "HI*ABK:J20",
+            "LX*1",
+            "SV1*HC:99213*100*UN*1***1",
+            "DTP*472*D8*20240110",
+        ]
+        count += len(block)
+        yield "".join(s + "~\n" for s in block).encode()
+    yield f"SE*{count + 1}*0001~\nGE*1*1~\nIEA*1*000000905~\n".encode()
+
+
+def _peak(claims: int) -> tuple[int, FileAnalysis]:
+    import tracemalloc
+
+    # Outside the measurement: compile the guide, fill the interpreter's free lists.
+    analyze_stream(_big_stream(claims), uploader=UPLOADER, directory=DIRECTORY, validator=STREAMING)
+    tracemalloc.start()
+    try:
+        result = analyze_stream(
+            _big_stream(claims), uploader=UPLOADER, directory=DIRECTORY, validator=STREAMING
+        )
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_does_not_grow_with_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the bounded caches (made small here: the tokenizer's segment texts, the
+    validator's fast-check memos), peak memory stays flat as the file grows fourfold."""
+    import gateway.x12.ig_fastcheck
+    import gateway.x12.igvalidator
+    import gateway.x12.tokenizer
+
+    monkeypatch.setattr(gateway.x12.tokenizer, "_CACHE_LIMIT", 100)
+    monkeypatch.setattr(gateway.x12.igvalidator, "_MEMO_LIMIT", 100)
+    monkeypatch.setattr(gateway.x12.ig_fastcheck, "_MEMO_LIMIT", 100)
+    small, first = _peak(1000)
+    large, second = _peak(4000)
+    for result, claims in ((first, 1000), (second, 4000)):
+        (transaction,) = result.interchanges[0].groups[0].transactions
+        assert transaction.accepted, transaction.errors[:3]
+        assert transaction.claim_count == claims
+    assert large < small * 1.2, (small, large)
