@@ -658,7 +658,7 @@ class _Session:
 def _diagnosis_ok(claim: Claim, line: ServiceLine, prefixes: tuple[str, ...]) -> bool:
     pointed: set[int] = set()
     for pointer in line.diagnosis_pointers:
-        if pointer.strip().isdigit():
+        if pointer.strip().isascii() and pointer.strip().isdigit():
             pointed.add(int(pointer))
     codes = [
         d.code.strip().upper().replace(".", "")
@@ -670,7 +670,7 @@ def _diagnosis_ok(claim: Claim, line: ServiceLine, prefixes: tuple[str, ...]) ->
 
 def _line_number(raw: str, index: int) -> int:
     text = raw.strip()
-    return int(text) if text.isdigit() and len(text) <= 6 else index + 1
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else index + 1
 
 
 def _claim_charge(claim: Claim) -> Decimal:

@@ -127,7 +127,7 @@ class EnrollmentRule:
             not member_id.startswith(self.prefix)
             or len(rest) != self.digits
             or not rest.isascii()
-            or not rest.isdigit()
+            or not (rest.isascii() and rest.isdigit())
         ):
             return None
         plan = self.plan_by_last_digit.get(rest[-1])

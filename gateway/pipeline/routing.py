@@ -490,13 +490,15 @@ class _Lookups:
                 (self.payer_id, payer_claim_id),
             )
         for claim in result.claims:
+            ref = claim.reference
+            route_id = int(ref) if ref.isascii() and ref.isdecimal() else None
             for decision in claim.decisions:
                 if decision.payer_claim_id:
                     self.tx.execute(
                         "INSERT OR REPLACE INTO decisions (payer_id, payer_claim_id, decision, "
                         "route_id) VALUES (?, ?, ?, ?)",
                         (self.payer_id, decision.payer_claim_id, decision_to_json(decision),
-                         int(claim.reference) if claim.reference.isdigit() else None),
+                         route_id),
                     )  # fmt: skip
 
 

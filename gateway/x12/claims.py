@@ -360,7 +360,9 @@ def parse_date_value(qualifier: str, fmt: str, raw: str, where: Place) -> DateVa
             if start is None or end is None:
                 start = end = None
     elif fmt == "DT":
-        start = end = parse_d8(raw[:8]) if len(raw) == 12 and raw.isdigit() else None
+        start = end = (
+            parse_d8(raw[:8]) if len(raw) == 12 and raw.isascii() and raw.isdigit() else None
+        )
     return DateValue(qualifier, fmt, raw, start, end, where)
 
 

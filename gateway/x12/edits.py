@@ -503,7 +503,13 @@ def _date_problem(value: DateValue) -> str | None:
         return "has an unsupported date format qualifier (DTP02 must be D8 or RD8)"
     if value.format == "TM":
         raw = value.raw
-        ok = len(raw) == 4 and raw.isdigit() and int(raw[:2]) < 24 and int(raw[2:]) < 60
+        ok = (
+            len(raw) == 4
+            and raw.isascii()
+            and raw.isdigit()
+            and int(raw[:2]) < 24
+            and int(raw[2:]) < 60
+        )
         return None if ok else "is not a valid time (HHMM)"
     if value.start is None or value.end is None:
         return {

@@ -183,7 +183,7 @@ def isa_syntax_codes(header: IsaHeader) -> list[str]:
     )
     codes.extend(code for ok, code in checks if not ok)
     if e[11] != SUPPORTED_ISA_VERSION:
-        codes.append("003" if e[11].isdigit() and len(e[11]) == 5 else "017")
+        codes.append("003" if e[11].isascii() and e[11].isdigit() and len(e[11]) == 5 else "017")
     if not header.fixed_width and not codes:
         codes.append("022")
     return codes
@@ -476,7 +476,7 @@ class _Walker:
 def _set_codes(st: Segment, se: Segment | None, count: int, duplicate: bool) -> list[str]:
     codes: list[str] = []
     st01, st02 = _el(st, 0), _el(st, 1)
-    if not (len(st01) == 3 and st01.isdigit()):
+    if not (len(st01) == 3 and st01.isascii() and st01.isdigit()):
         codes.append("6")
     if not 4 <= len(st02) <= 9:
         codes.append("7")

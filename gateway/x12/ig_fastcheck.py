@@ -45,6 +45,11 @@ _time_memo: dict[str, bool] = {}
 _format_memo: dict[tuple[str, str], bool] = {}
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts superscripts that ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _date_ok(value: str) -> bool:
     found = _date_memo.get(value)
     if found is None:
@@ -78,9 +83,9 @@ def _real_len(value: str) -> int:
     body = value[1:] if value[:1] == "-" else value
     whole, dot, frac = body.partition(".")
     if whole:
-        if not whole.isdigit() or (frac and not frac.isdigit()):
+        if not _digits(whole) or (frac and not _digits(frac)):
             return -1
-    elif not (dot and frac.isdigit()):
+    elif not (dot and _digits(frac)):
         return -1
     return len(whole) + len(frac)
 
@@ -88,7 +93,7 @@ def _real_len(value: str) -> int:
 def _num_len(value: str) -> int:
     """Digits in an X12 N value (``-?d+``), or -1 when it is not one."""
     body = value[1:] if value[:1] == "-" else value
-    return len(body) if body.isdigit() else -1
+    return len(body) if _digits(body) else -1
 
 
 def delimiters_allow_fast_path(component: str, repetition: str | None) -> bool:

@@ -145,7 +145,7 @@ class Guide:
 
 
 def is_date(value: str) -> bool:
-    if len(value) not in (6, 8) or not value.isdigit():
+    if len(value) not in (6, 8) or not (value.isascii() and value.isdigit()):
         return False
     if len(value) == 6:
         value = ("20" if int(value[:2]) < 50 else "19") + value
@@ -162,7 +162,7 @@ def is_date(value: str) -> bool:
 
 
 def is_time(value: str) -> bool:
-    if len(value) not in (4, 6, 7, 8) or not value.isdigit():
+    if len(value) not in (4, 6, 7, 8) or not (value.isascii() and value.isdigit()):
         return False
     return value[:2] <= "23" and value[2:4] <= "59" and (len(value) < 6 or value[4:6] <= "59")
 
