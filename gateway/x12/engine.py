@@ -18,12 +18,13 @@ Response policy:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from os import PathLike
 from typing import BinaryIO
 
 from gateway.x12.acks import BuiltAck, Gateway, build_999, build_ta1
-from gateway.x12.envelope import read_interchanges
+from gateway.x12.envelope import ACK_FUNCTIONAL_ID, read_interchanges
 from gateway.x12.report import describe_start, unreadable_report
 from gateway.x12.results import FileAnalysis, InterchangeResult, PartnerDirectory, Response
 from gateway.x12.segments import Validator
@@ -203,6 +204,13 @@ def build_responses(
                 interchange, code=None, gateway=gateway, control=next_control(), now=now
             )
             responses.append(_ta1_response(interchange, ack, None))
+        # Functional acknowledgments are never acknowledged (an FA group gets no 999), and an
+        # interchange acknowledgment (TA1 only, no groups) gets none either.
+        answerable = tuple(g for g in interchange.groups if g.gs01 != ACK_FUNCTIONAL_ID)
+        if not answerable:
+            continue
+        if len(answerable) != len(interchange.groups):
+            interchange = replace(interchange, groups=answerable)
         ack = build_999(interchange, gateway=gateway, next_control=next_control, now=now)
         responses.append(_999_response(interchange, ack))
     return responses

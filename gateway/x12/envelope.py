@@ -34,9 +34,14 @@ ISA_QUALIFIERS = frozenset({"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"
 """ISA05/ISA07 code list (I05) for 00501."""
 USAGE_INDICATORS = frozenset({"I", "P", "T"})
 HIPAA_FUNCTIONAL_IDS = frozenset({"BE", "HB", "HC", "HI", "HN", "HP", "HR", "HS", "RA"})
-"""GS01 values a 005010X231A1 999 can acknowledge (AK101); another GS01 → TA1 024."""
+"""GS01 values a 005010X231A1 999 can acknowledge (AK101)."""
+ACK_FUNCTIONAL_ID = "FA"
+"""GS01 of functional acknowledgments (999): accepted (a payer sends them back) and checked,
+but never themselves acknowledged with a 999. Any other GS01 → TA1 024."""
 HIPAA_SET_IDS = frozenset({"270", "271", "276", "277", "278", "820", "834", "835", "837"})
-"""ST01 values a 005010X231A1 999 can acknowledge (AK201); another ST01 → TA1 024."""
+"""ST01 values a 005010X231A1 999 can acknowledge (AK201)."""
+ACK_SET_IDS = frozenset({"999"})
+"""ST01 allowed in an FA group. Any other ST01 → TA1 024."""
 MAX_STORED_ERRORS = 1000
 """IG errors kept per transaction set (the set is rejected either way)."""
 
@@ -275,6 +280,8 @@ class _OpenInterchange:
     codes: list[str] = field(default_factory=list)
     """Structural TA1 codes found while walking (022, 023, 001, 021, 024)."""
     closed: bool = False
+    ta1_segments: int = 0
+    """TA1 segments right after the ISA (an interchange acknowledgment, no groups needed)."""
 
 
 class _Walker:
@@ -352,14 +359,17 @@ class _Walker:
             if group is not None:
                 self._close_group(ich, group, None)
             self._open_group(ich, seg)
+        elif group is None and seg.id == "TA1" and not ich.groups:
+            ich.ta1_segments += 1  # an interchange acknowledgment: TA1s before any GS
         elif group is None:
-            ich.codes.append("024")  # ST, GE, TA1 or data outside a functional group
+            ich.codes.append("024")  # ST, GE or data outside a functional group
         elif seg.id == "GE":
             self._close_group(ich, group, seg)
         elif seg.id == "ST":
             if self.open_set is not None:
                 self._close_set(ich, group, trailer=None)
-            if _el(seg, 0) not in HIPAA_SET_IDS:
+            allowed = ACK_SET_IDS if _el(group.gs, 0) == ACK_FUNCTIONAL_ID else HIPAA_SET_IDS
+            if _el(seg, 0) not in allowed:
                 ich.codes.append("024")  # a set no 999 can answer
             self._open_set(ich, group, seg)
         elif self.open_set is None:
@@ -383,13 +393,15 @@ class _Walker:
                 ich.codes.append("001")
             if not _count_matches(_el(iea, 0), len(ich.groups)):
                 ich.codes.append("021")
-        if not ich.groups:
+        if not ich.groups and not ich.ta1_segments:
             ich.codes.append("024")
         ich.closed = True
 
     # -- group
     def _open_group(self, ich: _OpenInterchange, gs: Segment) -> None:
-        if len(gs.elements) < 8 or not _el(gs, 7) or _el(gs, 0) not in HIPAA_FUNCTIONAL_IDS:
+        functional_id = _el(gs, 0)
+        known = functional_id in HIPAA_FUNCTIONAL_IDS or functional_id == ACK_FUNCTIONAL_ID
+        if len(gs.elements) < 8 or not _el(gs, 7) or not known:
             ich.codes.append("024")  # an invalid GS segment, or a group no 999 can answer
         ich.open_group = _OpenGroup(gs)
 

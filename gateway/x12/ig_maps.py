@@ -161,6 +161,10 @@ def _segment_key(
         c2 = elems[2]
         if isinstance(c2, Elem) and c2.codes:
             return (2, None, c2.codes)
+    if isinstance(c0, Comp) and c0.parts and c0.parts[0].codes:
+        # 999 CTX: "Segment Context" (CTX01-1 SITUATIONAL TRIGGER) and "Business Unit
+        # Identifier" (CTX01-1 CLM01, TRN02...) differ only by an AN component's codes.
+        return (0, 0, c0.parts[0].codes)
     return None
 
 

@@ -210,7 +210,8 @@ def controls() -> Callable[[], int]:
 
 
 def pyx12_check(content: bytes) -> tuple[bool, dict[str, Any], str]:
-    """Validate an X12 document with pyx12 (text mode). Returns (ok, json errors, log)."""
+    """Validate an X12 document with pyx12 (text mode) and, when pyx12 accepts it, with our
+    own engine. Returns (ok, pyx12's json errors, log)."""
     import logging
 
     import pyx12.params
@@ -229,7 +230,16 @@ def pyx12_check(content: bytes) -> tuple[bool, dict[str, Any], str]:
     finally:
         logger.removeHandler(handler)
     text = out.getvalue()
-    return bool(ok), (json.loads(text) if text.strip() else {}), log.getvalue()
+    report = json.loads(text) if text.strip() else {}
+    if ok:
+        # Our own engine must accept what we emit too (its 999/277CA/835 guides).
+        from tests.x12files import engine_verdicts
+
+        for st01, accepted, messages in engine_verdicts(content):
+            if not accepted:
+                ok = False
+                log.write(f"our engine rejects the {st01}: {messages[:10]}\n")
+    return bool(ok), report, log.getvalue()
 
 
 def iter_segment_ids(content: bytes) -> Iterator[str]:
