@@ -23,6 +23,7 @@ from lxml import etree
 
 from gateway.config import PROJECT_ROOT
 from gateway.errors import ConfigError, Problem
+from gateway.x12.identifiers import npi_valid
 
 Role = Literal["submitter", "payer"]
 Kind = Literal["billing-company", "provider", "simulated", "external"]
@@ -165,17 +166,7 @@ _NPI_RE = re.compile(r"[12][0-9]{9}")
 
 def npi_check_digit_ok(npi: str) -> bool:
     """The NPI Luhn check (ISO 7812 card-issuer prefix ``80840`` + the ten digits)."""
-    if not re.fullmatch(r"[0-9]{10}", npi):
-        return False
-    total = 0
-    for index, char in enumerate(reversed("80840" + npi)):
-        digit = int(char)
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+    return npi_valid(npi)
 
 
 @lru_cache(maxsize=1)

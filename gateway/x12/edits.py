@@ -41,6 +41,7 @@ from gateway.x12.claims import (
     Taxonomy,
     parse_decimal,
 )
+from gateway.x12.identifiers import npi_valid
 
 IcdStatus = Literal["billable", "header", "unknown"]
 """``billable``: a leaf code; ``header``: exists but has subdivisions; ``unknown``: no such code."""
@@ -434,21 +435,6 @@ def claim_fingerprint(claim: Claim) -> str:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def npi_valid(npi: str) -> bool:
-    """10 digits, first 1 or 2, Luhn check digit over ``80840`` + the first nine digits."""
-    if len(npi) != 10 or not npi.isascii() or not npi.isdigit() or npi[0] not in "12":
-        return False
-    total = 0
-    for index, char in enumerate(reversed("80840" + npi)):
-        digit = int(char)
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
 
 
 def _digits(value: str, count: int) -> bool:
@@ -1172,18 +1158,27 @@ def run_edits(
     claims: Sequence[Claim],
     context: EditContext,
     edits: EditSet = DEFAULT_EDIT_SET,
+    *,
+    claim_ids: Counter[str] | None = None,
+    accepted_fingerprints: set[str] | None = None,
 ) -> list[ClaimVerdict]:
     """Apply ``edits`` to every claim of a batch (one file / interchange); one verdict per
     claim, in order.  Never raises on bad data: a failing check becomes a failure of its
     claim (edit code :data:`INTERNAL_ERROR_CODE`).
 
     A claim that duplicates a claim accepted earlier in the same batch is rejected too.
+
+    A batch too big to hold may be edited a few claims at a time (``frontend.spill_edits``):
+    ``claim_ids`` then gives the CLM01 counts of the whole batch, and ``accepted_fingerprints``
+    is the
+    batch's set of accepted fingerprints, shared (and updated) across the calls.
     """
     table = edits.edits
     scope = _Scope(
         context=context,
-        claim_ids=Counter(c.claim_id for c in claims),
+        claim_ids=claim_ids if claim_ids is not None else Counter(c.claim_id for c in claims),
         fingerprints={id(c): claim_fingerprint(c) for c in claims},
+        accepted=accepted_fingerprints if accepted_fingerprints is not None else set(),
     )
     verdicts: list[ClaimVerdict] = []
     for claim in claims:
