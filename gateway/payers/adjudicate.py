@@ -61,6 +61,7 @@ from gateway.payers.model import (
     GroupCode,
     LineDecision,
     Outcome,
+    reversal_of,
 )
 from gateway.x12.claims import Claim, ServiceLine
 from gateway.x12.edits import claim_fingerprint
@@ -251,30 +252,13 @@ def _no_numbers() -> str:
 
 
 def reverse(decision: ClaimDecision, *, received: date | None = None) -> ClaimDecision:
-    """The reversal (CLP02 22) of an adjudicated decision: same CLP01/CLP07, every amount
-    negated (charge, paid, patient responsibility, allowed, CAS); units stay positive."""
+    """The reversal (CLP02 22) of an adjudicated decision (:func:`model.reversal_of`), with
+    the payer's own status text cleared and the receipt date of the reversing claim."""
     return replace(
-        decision,
-        outcome=Outcome.ADJUDICATED,
-        status=ClaimStatus.REVERSAL,
-        charge=-decision.charge,
-        paid=-decision.paid,
-        patient_responsibility=-decision.patient_responsibility,
-        lines=tuple(
-            replace(
-                line,
-                charge=-line.charge,
-                paid=-line.paid,
-                allowed=None if line.allowed is None else -line.allowed,
-                adjustments=_negate(line.adjustments),
-            )
-            for line in decision.lines
-        ),
-        adjustments=_negate(decision.adjustments),
+        reversal_of(decision),
         status_category="",
         status_text="",
         received=received if received is not None else decision.received,
-        original_payer_claim_id=decision.payer_claim_id,
     )
 
 

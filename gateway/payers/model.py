@@ -12,7 +12,7 @@ the 835 builder, guaranteed by adjudication):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -151,3 +151,33 @@ class Payment:
         return sum((c.paid for c in self.claims), Decimal("0.00")) - sum(
             (p.amount for p in self.provider_adjustments), Decimal("0.00")
         )
+
+
+def reversal_of(decision: ClaimDecision) -> ClaimDecision:
+    """The CLP02 22 reversal of an earlier (paid or denied) decision: same CLP01/CLP07, every
+    amount negated (charge, paid, patient responsibility, allowed, CAS; units stay positive),
+    ``original_payer_claim_id`` = the reversed claim's CLP07."""
+
+    def negate(adjustments: tuple[Adjustment, ...]) -> tuple[Adjustment, ...]:
+        return tuple(replace(a, amount=-a.amount) for a in adjustments)
+
+    return replace(
+        decision,
+        outcome=Outcome.ADJUDICATED,
+        status=ClaimStatus.REVERSAL,
+        charge=-decision.charge,
+        paid=-decision.paid,
+        patient_responsibility=-decision.patient_responsibility,
+        lines=tuple(
+            replace(
+                line,
+                charge=-line.charge,
+                paid=-line.paid,
+                allowed=None if line.allowed is None else -line.allowed,
+                adjustments=negate(line.adjustments),
+            )
+            for line in decision.lines
+        ),
+        adjustments=negate(decision.adjustments),
+        original_payer_claim_id=decision.payer_claim_id,
+    )

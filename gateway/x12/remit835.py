@@ -27,10 +27,11 @@ claim by index and CLM01 hash, never by value):
 * payment: BPR02 = sum of CLP04 - sum of PLB >= 0 (a negative net needs a forwarding balance,
            see :func:`with_forward_balance`)
 
-Reversals (CLP02 22) carry negated amounts (see :func:`reversal_of`); their CLP07 is the payer
-claim control number of the claim being reversed. Only ``Outcome.ADJUDICATED`` decisions
-belong in an 835. MOA is used for claim remarks (professional and outpatient claims; MIA
-needs covered days we do not model). CAS group ``CR`` no longer exists in 5010: refused.
+Reversals (CLP02 22) carry negated amounts (see :func:`~gateway.payers.model.reversal_of`);
+their CLP07 is the payer claim control number of the claim being reversed. Only
+``Outcome.ADJUDICATED`` decisions belong in an 835. MOA is used for claim remarks
+(professional and outpatient claims; MIA needs covered days we do not model). CAS group
+``CR`` no longer exists in 5010: refused.
 
 The 835 holds PHI (patient names, member IDs): it goes to the payee only, never to logs.
 """
@@ -323,36 +324,6 @@ def check_payment(payment: Payment) -> None:
 
 
 # ------------------------------------------------------------------ model helpers
-
-
-def _negate(adjustment: Adjustment) -> Adjustment:
-    return replace(adjustment, amount=-adjustment.amount)
-
-
-def reversal_of(decision: ClaimDecision) -> ClaimDecision:
-    """The CLP02 22 reversal of an earlier (paid or denied) decision: every amount negated,
-    same CLP01/CLP07, ``original_payer_claim_id`` = the reversed claim's CLP07."""
-    lines = tuple(
-        replace(
-            line,
-            charge=-line.charge,
-            paid=-line.paid,
-            allowed=None if line.allowed is None else -line.allowed,
-            adjustments=tuple(_negate(a) for a in line.adjustments),
-        )
-        for line in decision.lines
-    )
-    return replace(
-        decision,
-        outcome=Outcome.ADJUDICATED,
-        status=ClaimStatus.REVERSAL,
-        charge=-decision.charge,
-        paid=-decision.paid,
-        patient_responsibility=-decision.patient_responsibility,
-        lines=lines,
-        adjustments=tuple(_negate(a) for a in decision.adjustments),
-        original_payer_claim_id=decision.payer_claim_id,
-    )
 
 
 def with_forward_balance(payment: Payment, reference: str) -> Payment:

@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import date
 
 from gateway.payers.adjudicate import Accumulator, AccumulatorKey, adjudicate
-from gateway.payers.model import ClaimDecision, ClaimStatus, Outcome, Payment
-from gateway.x12.remit835 import check_payment, reversal_of
+from gateway.payers.model import ClaimDecision, ClaimStatus, Outcome, Payment, reversal_of
+from gateway.x12.remit835 import check_payment
 from gateway.x12.remit_read import read_835
 from tests.payers.builders import Line, Payer, Spec
 from tests.payers.test_adjudicate import _generated

@@ -25,6 +25,7 @@ from gateway.payers.model import (
     Outcome,
     Payment,
     ProviderAdjustment,
+    reversal_of,
 )
 from gateway.x12.remit835 import (
     Address,
@@ -33,7 +34,6 @@ from gateway.x12.remit835 import (
     UnbalancedRemittance,
     build_835,
     filing_indicator_835,
-    reversal_of,
     with_forward_balance,
 )
 from gateway.x12.remit_read import read_835
