@@ -26,8 +26,10 @@ from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet import defer, task, threads
+from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, ResponseDone
+from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers as TwistedHeaders
 
 from gateway.as2 import Mdn, MdnError, Mic, build_outbound, parse_mdn
@@ -43,6 +45,40 @@ _CONTENT_TYPES = {"x12": "application/edi-x12", "txt": "text/plain; charset=utf-
 
 class PostFailed(Exception):
     """The partner's server did not take the POST (status, connection, timeout)."""
+
+
+class _Collect(Protocol):
+    """Collects a response body up to ``limit`` bytes (an MDN is small)."""
+
+    def __init__(self, done: defer.Deferred[bytes], limit: int) -> None:
+        self.done = done
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            if self.transport is not None:
+                self.transport.stopProducing()
+            return
+        self.parts.append(data)
+
+    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+        if self.done.called:
+            return
+        if self.size > self.limit:
+            self.done.errback(PostFailed(f"answer over {self.limit} bytes"))
+        elif reason.check(ResponseDone, PotentialDataLoss):
+            self.done.callback(b"".join(self.parts))
+        else:
+            self.done.errback(reason)
+
+
+def _read_body(response: Any, limit: int) -> defer.Deferred[bytes]:
+    done: defer.Deferred[bytes] = defer.Deferred()
+    response.deliverBody(_Collect(done, limit))
+    return done
 
 
 class As2Sender(Service):
@@ -65,6 +101,8 @@ class As2Sender(Service):
             connectTimeout=config.timeout,
             pool=HTTPConnectionPool(reactor, persistent=False),
         )
+        self.max_answer = 1024 * 1024
+        """Largest HTTP answer (sync MDN) we read."""
         self._loop: task.LoopingCall | None = None
         self._mdns_in_flight: dict[int, defer.Deferred[None]] = {}
         self._deliveries_in_flight: dict[int, defer.Deferred[None]] = {}
@@ -112,9 +150,8 @@ class As2Sender(Service):
         """Start every due MDN POST and delivery (skipping those still in flight) and wait for
         the ones started here."""
         core = self.core
-        now = time.time()
         started: list[defer.Deferred[None]] = []
-        for queued in await core.in_store(as2_state.due_mdns, core.store, now):
+        for queued in await core.in_store(as2_state.due_mdns, core.store, time.time()):
             if queued.id not in self._mdns_in_flight:
                 started.append(self._track(self._mdns_in_flight, queued.id, self._send_mdn(queued)))
         partners = self.delivery_partners()
@@ -126,6 +163,7 @@ class As2Sender(Service):
                 ids,
                 lambda: make_message_id(self.directory.name),
             )
+            now = time.time()
             for delivery in await core.in_store(as2_state.due_deliveries, core.store, now, ids):
                 if delivery.id not in self._deliveries_in_flight:
                     started.append(
@@ -181,7 +219,7 @@ class As2Sender(Service):
         raw.setRawHeaders(b"user-agent", [b"edi-gateway AS2"])
         producer: Any = FileBodyProducer(BytesIO(body))
         response = await self.agent.request(b"POST", url.encode("ascii"), raw, producer)
-        data = await readBody(response)
+        data = await _read_body(response, self.max_answer)
         answer = [
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, values in response.headers.getAllRawHeaders()
