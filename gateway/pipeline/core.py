@@ -234,9 +234,23 @@ class GatewayCore(Service):
         d.addBoth(forget)
         return d
 
+    def _spill_paths(self, record: FileRecord) -> tuple[Path, Path]:
+        """The worker's edit verdicts for ``record`` and the committed copy (work dir)."""
+        work = self.staging_dir.parent / "work"
+        spill = work / f"{record.id}.edits"
+        return spill, Path(f"{spill}.final")
+
+    def _drop_spill(self, record: FileRecord) -> None:
+        for path in self._spill_paths(record):
+            path.unlink(missing_ok=True)
+
     def _analyze(self, record: FileRecord, directory: Any, context: Any) -> Deferred[Any]:
         path = str(self.blobs.path(record.sha256))
-        args = (path, record.partner_id, directory, context)
+        spill, _ = self._spill_paths(record)
+        spill.parent.mkdir(exist_ok=True)
+        self._drop_spill(record)  # left by a crash, if any
+        # The verdicts come back through a file of slim records, not a pickle of every claim.
+        args = (path, record.partner_id, directory, context, str(spill))
         executor = self._executor
         if executor is None:
             return threads.deferToThread(analyze_blob, *args)
@@ -288,11 +302,20 @@ class GatewayCore(Service):
             directory = partner_directory(self.config, partners)
             received = datetime.fromtimestamp(current.received_at, UTC).date()
             context = edit_context(partners, current.partner_id, received)
-            analysis = yield self._analyze(current, directory, context)
-            outcome: Outcome = yield self.in_store(
-                commit_answers, self.store, self.blobs, current, analysis, directory, time.time()
-            )
-            self._report(outcome, analysis)
+            try:
+                analysis = yield self._analyze(current, directory, context)
+                outcome: Outcome = yield self.in_store(
+                    commit_answers,
+                    self.store,
+                    self.blobs,
+                    current,
+                    analysis,
+                    directory,
+                    time.time(),
+                )
+                self._report(outcome, analysis)
+            finally:
+                self._drop_spill(current)
             current = yield self.in_store(self.store.get_file, record.id)
         if current is not None and current.state == PROCESSED:
             routed: RouteOutcome = yield self.in_store(

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from gateway.config import GatewayConfig
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
-from gateway.store.sqlite import PROCESSED, ClaimRow, FileRecord, Store, utc_stamp
+from gateway.store.sqlite import PROCESSED, ClaimRow, FileRecord, Store, Transaction, utc_stamp
 from gateway.x12 import (
     EnvelopeParty,
     FileAnalysis,
@@ -29,7 +30,19 @@ from gateway.x12 import (
 from gateway.x12.edits import EditContext, context_for
 from gateway.x12.engine import analyze_file
 from gateway.x12.envelope import set_accepted
-from gateway.x12.frontend import SetEdits, build_277cas, edit_stream, recheck_duplicates
+from gateway.x12.frontend import (
+    EditSpill,
+    SetEdits,
+    SlimVerdict,
+    SpilledSet,
+    SpilledSetEdits,
+    build_277cas,
+    edit_stream,
+    recheck_duplicates,
+    recheck_spill,
+    spill_edits,
+    write_277cas,
+)
 from gateway.x12.tokenizer import read_chunks
 
 _EXTENSIONS = {"TA1": "x12", "999": "x12", "277CA": "x12", "REJECT": "txt"}
@@ -60,10 +73,13 @@ def edit_context(partners: PartnerSet, uploader: str, received: date) -> EditCon
 
 @dataclass(frozen=True)
 class Analysis:
-    """What the worker found: the envelope/guide analysis and the claims' edit verdicts."""
+    """What the worker found: the envelope/guide analysis and the claims' edit verdicts —
+    in memory (``edits``), or for the daemon in a spill file (``spill``: slim records, so a
+    file of any size pickles back from the worker in a few bytes)."""
 
     file: FileAnalysis
     edits: tuple[SetEdits, ...] = ()
+    spill: EditSpill | None = None
 
 
 def warm_up() -> int:
@@ -81,13 +97,27 @@ def warm_up() -> int:
 
 
 def analyze_blob(
-    path: str, uploader: str, directory: PartnerDirectory, context: EditContext | None = None
+    path: str,
+    uploader: str,
+    directory: PartnerDirectory,
+    context: EditContext | None = None,
+    spill_to: str | None = None,
 ) -> Analysis:
     """Worker entry point (picklable arguments). The file is read in 1 MiB chunks, twice at
-    most (envelope + guide, then the claims of the accepted sets), never whole."""
+    most (envelope + guide, then the claims of the accepted sets), never whole.
+
+    With ``spill_to`` (a path in the gateway's work directory) the edits keep nothing per
+    claim in memory: the verdicts go to that file as slim records (``frontend.spill_edits``;
+    the file is read once more to count CLM01s) and :func:`commit_answers` streams them."""
     analysis = analyze_file(path, uploader=uploader, directory=directory)
-    edits = edit_stream(read_chunks(path), analysis, context) if context is not None else ()
-    return Analysis(analysis, edits)
+    if context is None:
+        return Analysis(analysis)
+    if spill_to is not None:
+        spill = spill_edits(
+            read_chunks(path), analysis, context, spill_to, recount=lambda: read_chunks(path)
+        )
+        return Analysis(analysis, spill=spill)
+    return Analysis(analysis, edit_stream(read_chunks(path), analysis, context))
 
 
 def mailbox_name(now: float, file_id: str, kind: str) -> str:
@@ -112,7 +142,7 @@ class Outcome:
     placed: list[PlacedFile] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     already_done: bool = False
-    edits: tuple[SetEdits, ...] = ()
+    edits: tuple[SetEdits, ...] | tuple[SpilledSetEdits, ...] = ()
 
 
 def commit_answers(
@@ -143,20 +173,31 @@ def commit_answers(
         received = datetime.fromtimestamp(record.received_at, UTC).date()
         # Interchanges rejected as duplicates (TA1 025) send no claims anywhere.
         duplicate_controls = {keys[n][2] for n in duplicates}
-        edited = tuple(e for e in found.edits if e.isa13 not in duplicate_controls)
-        edited = recheck_duplicates(
-            edited, lambda fp: tx.fingerprint_accepted(fp, record.id), received
-        )
-        responses += build_277cas(
-            edited,
-            analysis,
-            directory=directory,
-            next_control=lambda: tx.next_counter("control"),
-            now=when,
-            received=received,
-            trace_prefix=record.id,
-        )
-        tx.add_claims(_claim_rows(record.id, edited))
+        streamed: dict[str, Path] = {}
+        edited: tuple[SetEdits, ...] | tuple[SpilledSetEdits, ...]
+        if found.spill is None:
+            edited = tuple(e for e in found.edits if e.isa13 not in duplicate_controls)
+            edited = recheck_duplicates(
+                edited, lambda fp: tx.fingerprint_accepted(fp, record.id), received
+            )
+            responses += build_277cas(
+                edited,
+                analysis,
+                directory=directory,
+                next_control=lambda: tx.next_counter("control"),
+                now=when,
+                received=received,
+                trace_prefix=record.id,
+            )
+            tx.add_claims(_claim_rows(record.id, edited))
+        else:
+            edited, streamed_277 = _commit_spill(
+                tx, blobs, record, found.spill, analysis, directory, when, received,
+                duplicate_controls,
+            )  # fmt: skip
+            if streamed_277 is not None:
+                responses += streamed_277[0]
+                streamed["277CA"] = streamed_277[1]
         for n, interchange in enumerate(analysis.interchanges):
             if interchange.ta1_code is not None or n in duplicates:
                 continue
@@ -174,12 +215,13 @@ def commit_answers(
             by_kind[response.kind].append(response)
         outcome = Outcome(record, duplicates=[keys[n][2] for n in duplicates], edits=edited)
         for kind, group in by_kind.items():
-            content = b"".join(r.content for r in group)
-            sha = blobs.put(content)
+            if kind in streamed:  # already on disk (a big 277CA): adopt the file
+                sha, size = blobs.adopt(streamed.pop(kind))
+            else:
+                content = b"".join(r.content for r in group)
+                sha, size = blobs.put(content), len(content)
             name = mailbox_name(now, record.id, kind)
-            mailbox_id = tx.add_mailbox(
-                record.partner_id, name, kind, record.id, sha, len(content), now
-            )
+            mailbox_id = tx.add_mailbox(record.partner_id, name, kind, record.id, sha, size, now)
             for r in group:
                 tx.add_response(
                     record.id,
@@ -189,7 +231,7 @@ def commit_answers(
                     r.accepted,
                     mailbox_id,
                 )
-            outcome.placed.append(PlacedFile(kind, name, sha, len(content), tuple(group)))
+            outcome.placed.append(PlacedFile(kind, name, sha, size, tuple(group)))
         accepted_controls = {
             r.interchange_control for r in responses if r.kind == "999" and r.accepted
         }
@@ -199,8 +241,86 @@ def commit_answers(
             if n in duplicates or analysis.interchanges[n].ta1_code is not None:
                 continue
             tx.record_interchange(key, record.id, n, key[2] in accepted_controls)
+        for leftover in streamed.values():
+            leftover.unlink(missing_ok=True)
         tx.set_state(record.id, PROCESSED)
     return outcome
+
+
+_ROW_BATCH = 5000
+
+
+def _commit_spill(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    spill: EditSpill,
+    analysis: FileAnalysis,
+    directory: PartnerDirectory,
+    when: datetime,
+    received: date,
+    duplicate_controls: set[str],
+) -> tuple[tuple[SpilledSetEdits, ...], tuple[list[Response], Path] | None]:
+    """The spilled verdicts, streamed: the store's duplicate re-check and the claim rows (in
+    batches) in one read of the spill, then the 277CA written to a temp file of the blob store
+    (responses with empty content + that file; None when no claim was edited)."""
+    rows: list[ClaimRow] = []
+
+    def each(spilled: SpilledSet, verdict: SlimVerdict) -> None:
+        rows.append(_slim_row(record.id, spilled.isa13, spilled.st02, verdict))
+        if len(rows) >= _ROW_BATCH:
+            tx.add_claims(rows)
+            rows.clear()
+
+    edited = recheck_spill(
+        spill,
+        lambda fp: tx.fingerprint_accepted(fp, record.id),
+        spill.path + ".final",
+        skip_isa13=duplicate_controls,
+        each=each,
+    )
+    tx.add_claims(rows)
+    temp = blobs.temp_path()
+    try:
+        with open(temp, "w", encoding="ascii", newline="") as out:
+            responses = write_277cas(
+                edited,
+                analysis,
+                out.write,
+                directory=directory,
+                next_control=lambda: tx.next_counter("control"),
+                now=when,
+                received=received,
+                trace_prefix=record.id,
+            )
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    finally:
+        for e in edited:
+            e.close()
+    if not responses:
+        temp.unlink(missing_ok=True)
+        return edited, None
+    return edited, (responses, temp)
+
+
+def _slim_row(file_id: str, isa13: str, st02: str, verdict: SlimVerdict) -> ClaimRow:
+    claim = verdict.claim
+    return ClaimRow(
+        file_id=file_id,
+        interchange_control=isa13,
+        st02=st02,
+        claim_index=claim.index,
+        clm01=claim.claim_id,
+        fingerprint=verdict.fingerprint,
+        payer_id=claim.payer_id,
+        billing_npi=claim.billing_npi,
+        charge=claim.charge_raw,
+        frequency_code=claim.frequency_code,
+        accepted=verdict.accepted,
+        codes=tuple(sorted({f.stc_code for f in verdict.failures})),
+    )
 
 
 def _claim_rows(file_id: str, sets: tuple[SetEdits, ...]) -> list[ClaimRow]:

@@ -61,6 +61,10 @@ class BlobStore:
         fsync_dir(target.parent)
         return sha, size
 
+    def temp_path(self) -> Path:
+        """A fresh name in the store's temp directory (same filesystem: :meth:`adopt` it)."""
+        return self._tmp / f"new.{secrets.token_hex(8)}"
+
     def put(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
         target = self.path(sha)

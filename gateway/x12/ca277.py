@@ -28,14 +28,15 @@ The 277CA carries patient names and member IDs (the guide requires them); logs m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from gateway.x12.acks import OUTBOUND, SEGMENT_END, BuiltAck, Gateway, clean, format_control
-from gateway.x12.claims import Claim, Party
-from gateway.x12.edits import CLAIM_ENTITY_CODES, ClaimVerdict, Failure
+from gateway.x12.claims import ClaimKind, Party, SetHeader
+from gateway.x12.edits import CLAIM_ENTITY_CODES, Failure
 from gateway.x12.envelope import ISA_QUALIFIERS, USAGE_INDICATORS
 
 IMPLEMENTATION_277CA = "005010X214"
@@ -50,6 +51,42 @@ MAX_TEXT = 264
 _ZERO = Decimal(0)
 _TEXT_MAP = str.maketrans({":": ";", "*": " ", "~": " ", "^": " "})
 """Free text keeps its sense when a character is one of our delimiters."""
+
+
+class AckClaim(Protocol):
+    """What the 277CA reads of a claim: a full :class:`~gateway.x12.claims.Claim`, or the
+    slim record the pipeline keeps per claim of a big file (``frontend.SlimClaim``)."""
+
+    @property
+    def header(self) -> SetHeader: ...
+    @property
+    def kind(self) -> ClaimKind: ...
+    @property
+    def claim_id(self) -> str: ...
+    @property
+    def charge(self) -> Decimal | None: ...
+    @property
+    def billing_provider(self) -> Party | None: ...
+    @property
+    def billing_tin(self) -> str: ...
+    @property
+    def member_id(self) -> str: ...
+    @property
+    def bill_type(self) -> str: ...
+    @property
+    def person(self) -> Party | None: ...
+    def service_period(self) -> tuple[date, date] | None: ...
+
+
+class AckVerdict(Protocol):
+    """A verdict the 277CA answers (``edits.ClaimVerdict`` or ``frontend.SlimVerdict``)."""
+
+    @property
+    def claim(self) -> AckClaim: ...
+    @property
+    def accepted(self) -> bool: ...
+    @property
+    def failures(self) -> Sequence[Failure]: ...
 
 
 @dataclass(frozen=True)
@@ -79,7 +116,9 @@ class ClaimAnswer:
 class AckBatch:
     """The verdicts on one inbound 837 transaction set, with what the 277CA echoes."""
 
-    verdicts: Sequence[ClaimVerdict]
+    verdicts: Sequence[AckVerdict]
+    """Read twice, by index (totals, then the claims by provider): a lazy sequence over a
+    file works (see ``frontend.SpilledVerdicts``)."""
     received: date
     """When the file arrived (DTP*050)."""
     trace: str
@@ -100,7 +139,7 @@ class _Totals:
     accepted_amount: Decimal = field(default_factory=lambda: _ZERO)
     rejected_amount: Decimal = field(default_factory=lambda: _ZERO)
 
-    def add(self, verdict: ClaimVerdict, accepted: bool | None = None) -> None:
+    def add(self, verdict: AckVerdict, accepted: bool | None = None) -> None:
         amount = _amount(verdict.claim)
         if verdict.accepted if accepted is None else accepted:
             self.accepted += 1
@@ -121,7 +160,7 @@ def _segment(seg_id: str, *elements: str) -> str:
     return OUTBOUND.element.join([seg_id, *values]) + SEGMENT_END
 
 
-def _amount(claim: Claim) -> Decimal:
+def _amount(claim: AckClaim) -> Decimal:
     charge = claim.charge
     if charge is None or not charge.is_finite() or abs(charge) >= Decimal("1e15"):
         return _ZERO
@@ -200,7 +239,7 @@ def _stc_code(failure: Failure) -> str:
     return OUTBOUND.component.join(parts)
 
 
-def _claim_stcs(verdict: ClaimVerdict, day: str) -> list[str]:
+def _claim_stcs(verdict: AckVerdict, day: str) -> list[str]:
     amount = _amount(verdict.claim)
     if verdict.accepted:
         code = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
@@ -237,7 +276,7 @@ def _answer_stcs(answer: ClaimAnswer, amount: Decimal, day: str) -> list[str]:
     return out
 
 
-def _service_dtp(claim: Claim, fallback: date) -> str:
+def _service_dtp(claim: AckClaim, fallback: date) -> str:
     period = claim.service_period()
     if period is None:
         return _segment("DTP", "472", "D8", fallback.strftime("%Y%m%d"))
@@ -247,14 +286,14 @@ def _service_dtp(claim: Claim, fallback: date) -> str:
     return _segment("DTP", "472", "RD8", f"{start:%Y%m%d}-{end:%Y%m%d}")
 
 
-def _provider_key(claim: Claim) -> tuple[str, str, str, str]:
+def _provider_key(claim: AckClaim) -> tuple[str, str, str, str]:
     bp = claim.billing_provider
     if bp is None:
         return ("", "", "", claim.billing_tin)
     return (bp.id_qualifier, bp.id, bp.last_or_org.upper(), claim.billing_tin)
 
 
-def _provider_nm1(claim: Claim) -> str:
+def _provider_nm1(claim: AckClaim) -> str:
     bp = claim.billing_provider
     person = bp is not None and bp.entity_type == "1"
     last, first, middle, suffix = _name_elements(bp, person)
@@ -269,7 +308,7 @@ def _provider_nm1(claim: Claim) -> str:
     )
 
 
-def _patient_nm1(claim: Claim) -> str:
+def _patient_nm1(claim: AckClaim) -> str:
     last, first, middle, suffix = _name_elements(claim.person, True)
     member = _id(claim.member_id, 80, "UNKNOWN")
     return _segment("NM1", "QC", "1", last, first, middle, "", suffix, "MI", member)
@@ -283,10 +322,13 @@ def _transaction(
     gateway: Gateway,
     now: datetime,
     source: InformationSource | None = None,
-) -> tuple[list[str], _Totals]:
+) -> tuple[Iterator[str], _Totals]:
+    """The body of one ST*277 (ST and SE excluded) as a lazy stream of segments, and the
+    set's totals (computed first, in one pass over the verdicts). The claims' segments are
+    produced as the stream is consumed, reading each verdict once more."""
     day = now.strftime("%Y%m%d")
-    verdicts = list(batch.verdicts)
-    answers = list(batch.answers) if batch.answers is not None else None
+    verdicts = batch.verdicts
+    answers = batch.answers
     if answers is not None and len(answers) != len(verdicts):
         raise ValueError("AckBatch.answers must have one answer per verdict")
 
@@ -295,8 +337,19 @@ def _transaction(
 
     header = verdicts[0].claim.header if verdicts else None
     totals = _Totals()
-    for index, verdict in enumerate(verdicts):
-        totals.add(verdict, accepted(index))
+    # one pass: overall totals, the provider groups (in order of first appearance) and
+    # their totals, and the first claim of each group (for its NM1*85)
+    groups: dict[tuple[str, str, str, str], tuple[list[int], _Totals, AckClaim]] = {}
+    for index in range(len(verdicts)):
+        verdict = verdicts[index]
+        flag = accepted(index)
+        totals.add(verdict, flag)
+        key = _provider_key(verdict.claim)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ([], _Totals(), verdict.claim)
+        group[0].append(index)
+        group[1].add(verdict, flag)
     if source is None:
         source = InformationSource(
             "AY",
@@ -304,7 +357,22 @@ def _transaction(
             "46",
             _id(gateway.id, 80, "CLEARINGHOUSE"),
         )
-    body: list[str] = [
+    return _body(batch, st02, day, now, source, header, totals, groups), totals
+
+
+def _body(
+    batch: AckBatch,
+    st02: str,
+    day: str,
+    now: datetime,
+    source: InformationSource,
+    header: SetHeader | None,
+    totals: _Totals,
+    groups: dict[tuple[str, str, str, str], tuple[list[int], _Totals, AckClaim]],
+) -> Iterator[str]:
+    verdicts = batch.verdicts
+    answers = batch.answers
+    yield from [
         _segment(
             "BHT", "0085", "08", _id(batch.trace, 30, st02), day, now.strftime("%H%M"), "TH"
         ),
@@ -328,8 +396,8 @@ def _transaction(
     batch_number = _id(
         header.bht03 if header else "", 50, _id(header.st02 if header else "", 50, "0")
     )
-    body += [
-        _segment("HL", "2", "1", "21", "1" if verdicts else "0"),
+    yield from [
+        _segment("HL", "2", "1", "21", "1" if len(verdicts) else "0"),
         _segment(
             "NM1", "41", "1" if sub_person else "2", last, first, middle, "", "", "46", sub_id
         ),
@@ -337,18 +405,11 @@ def _transaction(
         _summary_stc(RECEIPT_STATUS, source.entity, totals, day=day, with_date=True),
         *_counts(totals, "90", "AA"),
     ]  # fmt: skip
-    groups: dict[tuple[str, str, str, str], list[int]] = {}
-    for index, verdict in enumerate(verdicts):
-        groups.setdefault(_provider_key(verdict.claim), []).append(index)
     hl = 2
-    for number, indexes in enumerate(groups.values(), start=1):
+    for number, (indexes, provider_totals, first_claim) in enumerate(groups.values(), start=1):
         hl += 1
         provider_hl = hl
-        provider_totals = _Totals()
-        for index in indexes:
-            provider_totals.add(verdicts[index], accepted(index))
-        first_claim = verdicts[indexes[0]].claim
-        body += [
+        yield from [
             _segment("HL", str(provider_hl), "2", "19", "1"),
             _provider_nm1(first_claim),
             _segment("TRN", "1", _id(f"{batch.trace}-P{number}", 50, f"P{number}")),
@@ -364,23 +425,20 @@ def _transaction(
                 if batch.clearinghouse_ids is not None and index < len(batch.clearinghouse_ids)
                 else f"{batch.trace}-{index + 1}"
             )
-            body += [
-                _segment("HL", str(hl), str(provider_hl), "PT"),
-                _patient_nm1(claim),
-                _segment("TRN", "2", _id(claim.claim_id, 50, "0")),
-            ]
+            yield _segment("HL", str(hl), str(provider_hl), "PT")
+            yield _patient_nm1(claim)
+            yield _segment("TRN", "2", _id(claim.claim_id, 50, "0"))
             if answers is None:
-                body += _claim_stcs(verdict, day)
+                yield from _claim_stcs(verdict, day)
             else:
                 answer = answers[index]
-                body += _answer_stcs(answer, _amount(claim), day)
+                yield from _answer_stcs(answer, _amount(claim), day)
                 if clean(answer.payer_claim_id, 50):
-                    body.append(_segment("REF", "1K", clean(answer.payer_claim_id, 50)))
-            body.append(_segment("REF", "D9", _id(ch_id, 50, str(index + 1))))
+                    yield _segment("REF", "1K", clean(answer.payer_claim_id, 50))
+            yield _segment("REF", "D9", _id(ch_id, 50, str(index + 1)))
             if claim.kind == "institutional" and clean(claim.bill_type, 50):
-                body.append(_segment("REF", "BLT", clean(claim.bill_type, 50)))
-            body.append(_service_dtp(claim, batch.received))
-    return body, totals
+                yield _segment("REF", "BLT", clean(claim.bill_type, 50))
+            yield _service_dtp(claim, batch.received)
 
 
 def _summary_stc(status: str, entity: str, totals: _Totals, *, day: str, with_date: bool) -> str:
@@ -424,11 +482,53 @@ def build_277ca(
     ``information_source`` replaces the clearinghouse (NM1*AY) as 2100A (a payer's 277CA:
     NM1*PR); ``functional_sender`` is GS02 (default: ``gateway.id``).
     """
+    out: list[str] = []
+    built = write_277ca(
+        batches,
+        out.append,
+        gateway=gateway,
+        receiver=receiver,
+        usage=usage,
+        next_control=next_control,
+        now=now,
+        clearinghouse_name=clearinghouse_name,
+        receiver_application=receiver_application,
+        information_source=information_source,
+        functional_sender=functional_sender,
+    )
+    return BuiltAck(
+        content="".join(out).encode("ascii"),
+        control_number=built.control_number,
+        sets_received=built.sets_received,
+        sets_accepted=built.sets_accepted,
+        claims_received=built.claims_received,
+        claims_accepted=built.claims_accepted,
+    )
+
+
+def write_277ca(
+    batches: Sequence[AckBatch],
+    write: Callable[[str], object],
+    *,
+    gateway: Gateway,
+    receiver: tuple[str, str],
+    usage: str,
+    next_control: Callable[[], int],
+    now: datetime,
+    clearinghouse_name: str = "CLEARINGHOUSE",
+    receiver_application: str = "",
+    information_source: InformationSource | None = None,
+    functional_sender: str = "",
+) -> BuiltAck:
+    """:func:`build_277ca`, streamed: every segment (ASCII text, terminator included) goes
+    to ``write`` as it is made, so a 277CA for hundreds of thousands of claims never sits in
+    memory (e.g. ``write=text_file.write``). The returned ``BuiltAck`` has empty ``content``;
+    the bytes written are exactly those :func:`build_277ca` returns."""
     isa13 = format_control(next_control(), 9)
     gs06 = str(next_control() % 1_000_000_000)
-    out = [_isa(gateway, receiver, usage, isa13, now)]
+    write(_isa(gateway, receiver, usage, isa13, now))
     gs03 = clean(receiver_application, 15) or _id(receiver[1], 15, "UNKNOWN")
-    out.append(
+    write(
         _segment(
             "GS",
             "HN",
@@ -452,16 +552,19 @@ def build_277ca(
             now=now,
             source=information_source,
         )
-        out.append(_segment("ST", "277", st02, IMPLEMENTATION_277CA))
-        out.extend(body)
-        out.append(_segment("SE", str(len(body) + 2), st02))
+        write(_segment("ST", "277", st02, IMPLEMENTATION_277CA))
+        count = 0
+        for segment in body:
+            write(segment)
+            count += 1
+        write(_segment("SE", str(count + 2), st02))
         received += totals.accepted + totals.rejected
         accepted += totals.accepted
         sets_accepted += 1 if totals.accepted else 0
-    out.append(_segment("GE", str(len(batches)), gs06))
-    out.append(_segment("IEA", "1", isa13))
+    write(_segment("GE", str(len(batches)), gs06))
+    write(_segment("IEA", "1", isa13))
     return BuiltAck(
-        content="".join(out).encode("ascii"),
+        content=b"",
         control_number=isa13,
         sets_received=len(batches),
         sets_accepted=sets_accepted,

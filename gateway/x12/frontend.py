@@ -8,28 +8,62 @@ Glue over :mod:`claims`, :mod:`edits` and :mod:`ca277`, used by the pipeline and
 2. :func:`recheck_duplicates` (inside the store transaction): claims whose fingerprint the
    store has already accepted from an earlier file become A3:78 rejections.
 3. :func:`build_277cas`: one 277CA interchange per inbound interchange with edited claims.
+
+Big files (the daemon): :func:`spill_edits` does step 1 with memory bounded in the file size
+— claims are extracted from the segment stream one at a time (never a whole set's segments),
+edited, and written to a spill file as slim records (:class:`SlimVerdict`: only what the
+277CA, the claims table and the audit need), and :func:`write_277cas` streams the 277CA from
+such records (:class:`SpilledVerdicts`, a lazy sequence over the file) to a writer.
+
+CLM01 uniqueness stays file-wide, as :func:`edit_file` judges it: when claims are streamed the
+CLM01 counts come from a first, cheap pass over the accepted sets (tokens only, no claim is
+built), and the fingerprints accepted so far are shared by all sets of the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+import hashlib
+import marshal
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Any, cast, overload
 
 from gateway.x12.acks import Gateway
-from gateway.x12.ca277 import AckBatch, build_277ca
-from gateway.x12.claims import Claim, extract_claims, iter_transaction_sets_stream
+from gateway.x12.ca277 import AckBatch, AckVerdict, build_277ca, write_277ca
+from gateway.x12.claims import (
+    IMPLEMENTATION_KINDS,
+    Claim,
+    ClaimKind,
+    Party,
+    Place,
+    SetHeader,
+    _chain,
+    _ClaimBuilder,
+    _el,
+    _feed_level,
+    _Level,
+    extract_claims,
+    iter_transaction_sets_stream,
+    read_header,
+)
 from gateway.x12.edits import (
     DEFAULT_EDIT_SET,
     STANDARD_EDITS,
     ClaimVerdict,
     EditContext,
+    EditScope,
     EditSet,
+    Failure,
     run_edits,
 )
 from gateway.x12.envelope import set_accepted
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
-from gateway.x12.tokenizer import windows
+from gateway.x12.segments import Delimiters, Segment
+from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
 
 
 @dataclass(frozen=True)
@@ -145,9 +179,73 @@ def build_277cas(
     trace_prefix: str,
 ) -> list[Response]:
     """One 277CA (kind ``277CA``) per inbound interchange that had claims edited."""
-    by_interchange: dict[int, list[SetEdits]] = {}
+
+    def build(batches: list[AckBatch], **kwargs: Any) -> tuple[bytes, int, int, str]:
+        built = build_277ca(batches, **kwargs)
+        return built.content, built.claims_received, built.claims_accepted, built.control_number
+
+    return _answer_277cas(sets, analysis, build, directory, now, received, trace_prefix,
+                          next_control)  # fmt: skip
+
+
+def write_277cas(
+    sets: Sequence[SetEdits | SpilledSetEdits],
+    analysis: FileAnalysis,
+    write: Callable[[str], object],
+    *,
+    directory: PartnerDirectory,
+    next_control: Callable[[], int],
+    now: datetime,
+    received: date,
+    trace_prefix: str,
+) -> list[Response]:
+    """:func:`build_277cas`, streamed to ``write`` (the 277CA interchanges one after the
+    other, exactly the bytes ``b"".join(r.content for r in build_277cas(...))`` would be);
+    the responses carry empty ``content``."""
+
+    def build(batches: list[AckBatch], **kwargs: Any) -> tuple[bytes, int, int, str]:
+        built = write_277ca(batches, write, **kwargs)
+        return b"", built.claims_received, built.claims_accepted, built.control_number
+
+    return _answer_277cas(sets, analysis, build, directory, now, received, trace_prefix,
+                          next_control)  # fmt: skip
+
+
+class _ClearinghouseIds(Sequence[str]):
+    """``<trace_prefix>-<st02>-<n>`` (cut to 50) for n = 1..count, made on demand."""
+
+    def __init__(self, prefix: str, count: int) -> None:
+        self._prefix = prefix
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return f"{self._prefix}-{index % self._count + 1}"[:50]
+
+
+def _answer_277cas(
+    sets: Sequence[SetEdits | SpilledSetEdits],
+    analysis: FileAnalysis,
+    build: Callable[..., tuple[bytes, int, int, str]],
+    directory: PartnerDirectory,
+    now: datetime,
+    received: date,
+    trace_prefix: str,
+    next_control: Callable[[], int],
+) -> list[Response]:
+    by_interchange: dict[int, list[SetEdits | SpilledSetEdits]] = {}
     for edited in sets:
-        if edited.verdicts:
+        if len(edited.verdicts):
             by_interchange.setdefault(edited.interchange_index, []).append(edited)
     responses = []
     gateway = Gateway(directory.gateway_qualifier, directory.gateway_id)
@@ -155,17 +253,16 @@ def build_277cas(
         interchange = analysis.interchanges[index]
         batches = [
             AckBatch(
-                verdicts=edited.verdicts,
+                verdicts=cast(Sequence[AckVerdict], edited.verdicts),
                 received=received,
                 trace=f"{trace_prefix}-{edited.st02}"[:50],
-                clearinghouse_ids=[
-                    f"{trace_prefix}-{edited.st02}-{n + 1}"[:50]
-                    for n in range(len(edited.verdicts))
-                ],
+                clearinghouse_ids=_ClearinghouseIds(
+                    f"{trace_prefix}-{edited.st02}", len(edited.verdicts)
+                ),
             )
             for edited in group
         ]
-        built = build_277ca(
+        content, claims, accepted, control = build(
             batches,
             gateway=gateway,
             receiver=(interchange.sender_qualifier, interchange.sender_id),
@@ -173,19 +270,17 @@ def build_277cas(
             next_control=next_control,
             now=now,
         )
-        verdicts = [v for edited in group for v in edited.verdicts]
-        accepted = sum(1 for v in verdicts if v.accepted)
         responses.append(
             Response(
                 kind="277CA",
-                content=built.content,
+                content=content,
                 interchange_control=interchange.control_number,
                 accepted=accepted > 0,
-                outbound_control=built.control_number,
+                outbound_control=control,
                 details={
-                    "claims_received": len(verdicts),
+                    "claims_received": claims,
                     "claims_accepted": accepted,
-                    "claims_rejected": len(verdicts) - accepted,
+                    "claims_rejected": claims - accepted,
                 },
             )
         )
@@ -195,3 +290,601 @@ def build_277cas(
 def rejected_claims_audit(sets: Iterable[SetEdits]) -> list[dict[str, object]]:
     """Log-safe details of every rejected claim (CLM01 hash, codes; never PHI)."""
     return [v.audit() for edited in sets for v in edited.rejected]
+
+
+# ------------------------------------------------------------------ streaming (big files)
+
+_KEEP_LEVELS = 4096
+"""HL levels (other than billing providers, HL 20) kept for parent look-ups while streaming:
+children follow their parents closely in an 837, so this is exact for every sane file and
+bounds memory for sets with hundreds of thousands of subscribers."""
+
+
+class _ClaimStream:
+    """:func:`~gateway.x12.claims.extract_claims` fed one segment at a time (same claims,
+    except that ``header.segment_count`` is 0: the set's length is unknown while streaming).
+    The segments before the first HL are buffered to read the header first."""
+
+    def __init__(self, delimiters: Delimiters, implementation: str) -> None:
+        self.delimiters = delimiters
+        self.implementation = implementation
+        self.pending: list[Segment] | None = []
+        self.header: SetHeader | None = None
+        self.kind: ClaimKind = "unknown"
+        self.position = 0
+        self.levels: dict[str, _Level] = {}
+        self.recent: list[tuple[str, _Level]] = []
+        self.level: _Level | None = None
+        self.chain: list[_Level] = []
+        self.claim: _ClaimBuilder | None = None
+        self.count = 0
+
+    def feed(self, segment: Segment) -> list[Claim]:
+        if self.pending is not None:
+            if segment.id != "HL":
+                self.pending.append(segment)
+                return []
+            return [*self._start(), *self._step(segment)]
+        return self._step(segment)
+
+    def finish(self) -> list[Claim]:
+        out = self._start() if self.pending is not None else []
+        if self.claim is not None:
+            out.append(self._build(self.claim))
+            self.claim = None
+        return out
+
+    def _start(self) -> list[Claim]:
+        pending, self.pending = self.pending or [], None
+        self.header = replace(read_header(pending, self.implementation), segment_count=0)
+        self.kind = IMPLEMENTATION_KINDS.get(self.header.implementation.strip(), "unknown")
+        out: list[Claim] = []
+        for segment in pending:
+            out += self._step(segment)
+        return out
+
+    def _build(self, claim: _ClaimBuilder) -> Claim:
+        assert self.header is not None
+        self.count += 1
+        return claim.build(self.header)
+
+    def _remember(self, level: _Level) -> None:
+        self.levels[level.hl_id] = level  # a repeated HL01 means the latest one
+        if level.code == "20":
+            return
+        self.recent.append((level.hl_id, level))
+        if len(self.recent) > 2 * _KEEP_LEVELS:
+            for hl_id, old in self.recent[:_KEEP_LEVELS]:
+                if self.levels.get(hl_id) is old:
+                    del self.levels[hl_id]
+            del self.recent[:_KEEP_LEVELS]
+
+    def _step(self, segment: Segment) -> list[Claim]:
+        self.position += 1
+        sid = segment.id
+        where = Place(sid, self.position, segment.line)
+        if sid in ("SE", "ST", "GE", "IEA", "GS"):
+            return []
+        out: list[Claim] = []
+        if sid == "HL":
+            if self.claim is not None:
+                out.append(self._build(self.claim))
+                self.claim = None
+            level = _Level(
+                hl_id=_el(segment, 1), parent=_el(segment, 2), code=_el(segment, 3), where=where
+            )
+            if level.hl_id:
+                self._remember(level)
+            self.level = level
+            self.chain = _chain(level, self.levels)
+            return out
+        if sid == "CLM":
+            if self.claim is not None:
+                out.append(self._build(self.claim))
+            self.claim = _ClaimBuilder(
+                index=self.count,
+                clm=segment,
+                where=where,
+                level=self.level,
+                chain=list(self.chain),
+                delimiters=self.delimiters,
+                kind=self.kind,
+            )
+            if self.level is None or self.level.code not in ("22", "23"):
+                self.claim.problems.append(
+                    ("the claim is not under a subscriber or patient level (HL 22/23)", where)
+                )
+            return out
+        if self.claim is not None:
+            self.claim.feed(segment, where)
+        elif self.level is not None:
+            _feed_level(self.level, segment, where)
+        return out
+
+
+@dataclass(frozen=True)
+class _SetStart:
+    key: tuple[int, int, int]
+    isa13: str
+    st02: str
+
+
+def _walk(
+    chunks: Iterable[bytes | str], wanted: dict[tuple[int, int, int], str], claims: bool
+) -> Iterator[_SetStart | Claim | str]:
+    """The accepted sets of a file, as :func:`iter_transaction_sets_stream` cuts them (same
+    indexes, same rules for sets cut short), without holding a set: a ``_SetStart`` per set,
+    then its claims (``claims=True``) or only the CLM01 of each CLM segment."""
+    interchange = group = set_index = -1
+    header: IsaHeader | None = None
+    gs08 = ""
+    stream: _ClaimStream | None = None
+    in_set = False
+    for token in tokenize_stream(chunks):
+        if isinstance(token, IsaHeader):
+            if stream is not None:
+                yield from stream.finish()
+            stream, in_set = None, False
+            header = token
+            interchange += 1
+            group = set_index = -1
+            continue
+        if not isinstance(token, Segment):
+            continue
+        sid = token.id
+        if sid in ("GS", "ST", "GE", "IEA") or (sid == "SE" and in_set):
+            if sid == "SE" and stream is not None:
+                stream.feed(token)  # SE ends a claim like any segment after it would
+            if stream is not None:
+                yield from stream.finish()
+            stream, in_set = None, False
+            if sid == "GS":
+                group += 1
+                set_index = -1
+                gs08 = _el(token, 8)
+            elif sid == "ST":
+                set_index += 1
+                in_set = True
+                if header is None:
+                    continue
+                key = (interchange, max(group, 0), set_index)
+                st02 = token.elements[1] if len(token.elements) > 1 else ""
+                if wanted.get(key) != st02:
+                    continue  # not accepted (or the envelope walkers disagree: never guess)
+                yield _SetStart(key, header.segment.elements[12].strip(), st02)
+                if claims:
+                    stream = _ClaimStream(header.delimiters, gs08)
+                    stream.feed(token)
+                else:
+                    stream = _ClaimStream(header.delimiters, gs08)
+                    stream.pending = None  # counting only: never buffered, never built
+            continue
+        if stream is None:
+            continue
+        if not claims:
+            if sid == "CLM":
+                yield _el(token, 1)
+            continue
+        yield from stream.feed(token)
+    if stream is not None and claims:
+        yield from stream.finish()
+
+
+# ------------------------------------------------------------------ slim records
+
+
+@dataclass(frozen=True, slots=True)
+class SlimClaim:
+    """What the pipeline keeps of a :class:`Claim` after the edits: what the 277CA echoes
+    (see :class:`gateway.x12.ca277.AckClaim`), the claims table's columns, and where the CLM
+    sits (for the store's duplicate re-check). Holds PHI (names, member ID): never log it."""
+
+    header: SetHeader
+    index: int
+    kind: ClaimKind
+    claim_id: str
+    charge_raw: str
+    charge: Decimal | None
+    frequency_code: str
+    bill_type: str
+    billing_provider: Party | None
+    billing_tin: str
+    member_id: str
+    payer_id: str
+    billing_npi: str
+    person: Party | None
+    period: tuple[date, date] | None
+    where: Place
+
+    @classmethod
+    def of(cls, claim: Claim) -> SlimClaim:
+        return cls(
+            header=claim.header,
+            index=claim.index,
+            kind=claim.kind,
+            claim_id=claim.claim_id,
+            charge_raw=claim.charge_raw,
+            charge=claim.charge,
+            frequency_code=claim.frequency_code,
+            bill_type=claim.bill_type,
+            billing_provider=claim.billing_provider,
+            billing_tin=claim.billing_tin,
+            member_id=claim.member_id,
+            payer_id=claim.payer_id,
+            billing_npi=claim.billing_npi,
+            person=claim.person,
+            period=claim.service_period(),
+            where=claim.where,
+        )
+
+    @property
+    def claim_id_hash(self) -> str:
+        return hashlib.sha256(self.claim_id.encode("utf-8", "replace")).hexdigest()[:16]
+
+    def service_period(self) -> tuple[date, date] | None:
+        return self.period
+
+
+@dataclass(frozen=True, slots=True)
+class SlimVerdict:
+    """A :class:`ClaimVerdict` with a :class:`SlimClaim`."""
+
+    claim: SlimClaim
+    accepted: bool
+    failures: tuple[Failure, ...]
+    fingerprint: str
+
+    @classmethod
+    def of(cls, verdict: ClaimVerdict) -> SlimVerdict:
+        return cls(
+            SlimClaim.of(verdict.claim), verdict.accepted, verdict.failures, verdict.fingerprint
+        )
+
+    @property
+    def claim_id(self) -> str:
+        return self.claim.claim_id
+
+    def audit(self) -> dict[str, object]:
+        """Log-safe details, as :meth:`ClaimVerdict.audit`."""
+        return {
+            "st02": self.claim.header.st02,
+            "claim_index": self.claim.index,
+            "claim_id_hash": self.claim.claim_id_hash,
+            "accepted": self.accepted,
+            "codes": sorted({f.stc_code for f in self.failures}),
+            "edits": sorted({f.edit for f in self.failures}),
+        }
+
+
+_Packed = tuple[Any, ...]
+
+
+def _pack_place(place: Place | None) -> _Packed | None:
+    if place is None:
+        return None
+    return (place.segment_id, place.position, place.line, place.element, place.component)
+
+
+def _unpack_place(data: Any) -> Place:
+    return Place(data[0], data[1], data[2], data[3], data[4])
+
+
+def _pack_party(party: Party | None) -> _Packed | None:
+    if party is None:
+        return None
+    return (
+        party.entity, party.entity_type, party.last_or_org, party.first, party.middle,
+        party.suffix, party.id_qualifier, party.id, _pack_place(party.where),
+    )  # fmt: skip
+
+
+def _unpack_party(data: Any) -> Party | None:
+    if data is None:
+        return None
+    return Party(data[0], data[1], data[2], data[3], data[4], data[5], data[6], data[7],
+                 _unpack_place(data[8]))  # fmt: skip
+
+
+def _pack(verdict: SlimVerdict) -> _Packed:
+    """A marshal-able tuple (the header is kept once per set, not per claim)."""
+    c = verdict.claim
+    period = None if c.period is None else (c.period[0].toordinal(), c.period[1].toordinal())
+    failures = tuple(
+        (f.edit, f.category, f.status, f.entity, f.message, _pack_place(f.location), f.line)
+        for f in verdict.failures
+    )
+    return (
+        c.index, c.kind, c.claim_id, c.charge_raw, c.frequency_code, c.bill_type,
+        _pack_party(c.billing_provider), c.billing_tin, c.member_id, c.payer_id, c.billing_npi,
+        _pack_party(c.person), period, _pack_place(c.where),
+        verdict.accepted, failures, verdict.fingerprint,
+    )  # fmt: skip
+
+
+def _unpack(data: _Packed, header: SetHeader, charges: dict[str, Decimal | None]) -> SlimVerdict:
+    (index, kind, claim_id, charge_raw, frequency, bill_type, provider, tin, member, payer,
+     npi, person, period, where, accepted, failures, fingerprint) = data  # fmt: skip
+    if charge_raw in charges:
+        charge = charges[charge_raw]
+    else:
+        charge = charges[charge_raw] = _parse_charge(charge_raw)
+    claim = SlimClaim(
+        header=header,
+        index=index,
+        kind=kind,
+        claim_id=claim_id,
+        charge_raw=charge_raw,
+        charge=charge,
+        frequency_code=frequency,
+        bill_type=bill_type,
+        billing_provider=_unpack_party(provider),
+        billing_tin=tin,
+        member_id=member,
+        payer_id=payer,
+        billing_npi=npi,
+        person=_unpack_party(person),
+        period=None if period is None else (
+            date.fromordinal(period[0]), date.fromordinal(period[1])
+        ),
+        where=_unpack_place(where),
+    )  # fmt: skip
+    return SlimVerdict(
+        claim,
+        accepted,
+        tuple(
+            Failure(f[0], f[1], f[2], f[3], f[4], None if f[5] is None else _unpack_place(f[5]),
+                    f[6])
+            for f in failures
+        ),
+        fingerprint,
+    )  # fmt: skip
+
+
+def _parse_charge(raw: str) -> Decimal | None:
+    from gateway.x12.claims import parse_decimal
+
+    return parse_decimal(raw)
+
+
+@dataclass(frozen=True)
+class SpilledSet:
+    """One accepted 837 set whose verdicts are in a spill file (in order, after the
+    previous set's)."""
+
+    interchange_index: int
+    group_index: int
+    set_index: int
+    isa13: str
+    st02: str
+    header: SetHeader | None
+    count: int
+
+
+@dataclass(frozen=True)
+class EditSpill:
+    """:func:`spill_edits`' result: small and picklable (the verdicts are in ``path``)."""
+
+    path: str
+    sets: tuple[SpilledSet, ...]
+
+    @property
+    def claims(self) -> int:
+        return sum(s.count for s in self.sets)
+
+
+def spill_edits(
+    chunks: Iterable[bytes | str],
+    analysis: FileAnalysis,
+    context: EditContext,
+    path: str,
+    edits: EditSet = DEFAULT_EDIT_SET,
+    *,
+    recount: Callable[[], Iterable[bytes | str]] | None = None,
+) -> EditSpill:
+    """:func:`edit_stream` with memory bounded in the file size: each claim is extracted from
+    the segment stream, edited and written to ``path`` as a slim record, then dropped.
+
+    The CLM01 uniqueness edit needs the counts of the whole batch before the first claim is
+    judged: ``recount()`` gives the file's chunks again for a first pass that only counts the
+    CLM01s of the accepted sets (``None``: the chunks are listed and read twice — fine for data already in memory). The verdicts
+    are those :func:`edit_stream` gives, claim for claim."""
+    wanted = _accepted_837_sets(analysis)
+    sets: list[SpilledSet] = []
+    if not wanted:
+        open(path, "wb").close()
+        return EditSpill(path, ())
+    if recount is None:
+        chunks = list(chunks)
+    listed = chunks
+    again = recount if recount is not None else (lambda: listed)
+    counts: Counter[str] = Counter(
+        item for item in _walk(again(), wanted, claims=False) if isinstance(item, str)
+    )
+    accepted: set[str] = set()
+    current: _SetStart | None = None
+    header: SetHeader | None = None
+    count = 0
+
+    def close_set() -> None:
+        if current is not None:
+            i, g, t = current.key
+            sets.append(SpilledSet(i, g, t, current.isa13, wanted[current.key], header, count))
+
+    with open(path, "wb") as out:
+        for item in _walk(chunks, wanted, claims=True):
+            if isinstance(item, _SetStart):
+                close_set()
+                current, header, count = item, None, 0
+                continue
+            assert isinstance(item, Claim)
+            (verdict,) = run_edits(
+                [item], context, edits, claim_ids=counts, accepted_fingerprints=accepted
+            )
+            header = header or item.header
+            count += 1
+            marshal.dump(_pack(SlimVerdict.of(verdict)), out)
+        close_set()
+    return EditSpill(path, tuple(sets))
+
+
+def _load(handle: IO[bytes]) -> _Packed:
+    """One record of a spill file. marshal (fast, compact: the records are tuples of str,
+    int, bool and None) is safe here: the files are ours, written by :func:`spill_edits` in
+    the gateway's own work directory and read back by the same Python version."""
+    data: _Packed = marshal.load(handle)  # noqa: S302 - our own file, see above
+    return data
+
+
+class SpilledVerdicts(Sequence[SlimVerdict]):
+    """The verdicts of one set in a spill file, read on demand (by index: a seek; in order:
+    a sequential read). Holds an open file after the first indexed read: :meth:`close`."""
+
+    def __init__(self, path: str, offsets: array[int], start: int, stop: int,
+                 header: SetHeader | None) -> None:  # fmt: skip
+        self.path = path
+        self._offsets = offsets
+        self._start = start
+        self._stop = stop
+        self._header = header
+        self._file: IO[bytes] | None = None
+        self._charges: dict[str, Decimal | None] = {}
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    @overload
+    def __getitem__(self, index: int) -> SlimVerdict: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[SlimVerdict]: ...
+    def __getitem__(self, index: int | slice) -> SlimVerdict | list[SlimVerdict]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        if self._file is None:
+            self._file = open(self.path, "rb")  # closed by close()
+        self._file.seek(self._offsets[self._start + index % len(self)])
+        return self._decode(_load(self._file))
+
+    def __iter__(self) -> Iterator[SlimVerdict]:
+        if not len(self):
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(self._offsets[self._start])
+            for _ in range(len(self)):
+                yield self._decode(_load(handle))
+
+    def _decode(self, data: _Packed) -> SlimVerdict:
+        assert self._header is not None
+        return _unpack(data, self._header, self._charges)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+@dataclass
+class SpilledSetEdits:
+    """:class:`SetEdits` over a spill file (``verdicts`` is a :class:`SpilledVerdicts`)."""
+
+    interchange_index: int
+    group_index: int
+    set_index: int
+    isa13: str
+    st02: str
+    verdicts: SpilledVerdicts
+    accepted_count: int = 0
+    rejected_count: int = 0
+
+    def close(self) -> None:
+        self.verdicts.close()
+
+
+def _recheck_one(verdict: SlimVerdict, seen: Callable[[str], bool]) -> SlimVerdict:
+    """:func:`recheck_duplicates` for one slim verdict (same failure, same message)."""
+    if not verdict.accepted or not seen(verdict.fingerprint):
+        return verdict
+    failures: list[Failure] = []
+    for edit in _DUPLICATE_EDITS.edits:
+        for hit in edit.check(cast(Claim, verdict.claim), _ALWAYS_SEEN):
+            failures.append(
+                Failure(
+                    edit=edit.code,
+                    category=edit.category,
+                    status=hit.status or edit.status,
+                    entity=hit.entity if hit.entity is not None else edit.entity,
+                    message=hit.message,
+                    location=hit.where,
+                    line=hit.line,
+                )
+            )
+    if not failures:
+        return verdict
+    return replace(verdict, accepted=False, failures=tuple(failures))
+
+
+@dataclass(frozen=True)
+class _AlwaysSeen:
+    context: EditContext = field(
+        default_factory=lambda: EditContext("", frozenset(), frozenset(), frozenset(), date.min)
+    )
+
+    def claim_id_count(self, claim_id: str) -> int:
+        return 1
+
+    def seen_before(self, claim: Claim) -> bool:
+        return True
+
+
+_ALWAYS_SEEN: EditScope = _AlwaysSeen()
+
+
+def recheck_spill(
+    spill: EditSpill,
+    seen: Callable[[str], bool],
+    final_path: str,
+    *,
+    skip_isa13: Iterable[str] = (),
+    each: Callable[[SpilledSet, SlimVerdict], None] | None = None,
+) -> tuple[SpilledSetEdits, ...]:
+    """:func:`recheck_duplicates` over a spill: reads ``spill.path`` once, writes the final
+    verdicts to ``final_path`` and calls ``each(set, verdict)`` per final verdict (e.g. to
+    insert claim rows in batches). Sets of interchanges in ``skip_isa13`` are dropped."""
+    skip = set(skip_isa13)
+    offsets: array[int] = array("q")
+    result: list[SpilledSetEdits] = []
+    charges: dict[str, Decimal | None] = {}
+    with open(spill.path, "rb") as source, open(final_path, "wb") as out:
+        for spilled in spill.sets:
+            start = len(offsets)
+            accepted = 0
+            for _ in range(spilled.count):
+                data = _load(source)
+                if spilled.isa13 in skip:
+                    continue
+                assert spilled.header is not None
+                verdict = _recheck_one(_unpack(data, spilled.header, charges), seen)
+                if verdict.accepted != data[14]:
+                    data = _pack(verdict)
+                offsets.append(out.tell())
+                marshal.dump(data, out)
+                accepted += verdict.accepted
+                if each is not None:
+                    each(spilled, verdict)
+            if spilled.isa13 in skip:
+                continue
+            count = len(offsets) - start
+            result.append(
+                SpilledSetEdits(
+                    spilled.interchange_index,
+                    spilled.group_index,
+                    spilled.set_index,
+                    spilled.isa13,
+                    spilled.st02,
+                    SpilledVerdicts(final_path, offsets, start, len(offsets), spilled.header),
+                    accepted,
+                    count - accepted,
+                )
+            )
+    return tuple(result)
