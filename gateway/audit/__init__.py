@@ -87,6 +87,14 @@ EVENTS = frozenset(
         "api.download",
         "api.error",
         "as2.mdn.sent",
+        "as2.received",
+        "as2.rejected",
+        "as2.duplicate",
+        "as2.mdn.failed",
+        "as2.mdn.rejected",
+        "as2.send.ok",
+        "as2.send.failed",
+        "as2.error",
     }
 )
 
