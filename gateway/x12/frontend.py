@@ -686,8 +686,9 @@ def spill_edits(
 
     The CLM01 uniqueness edit needs the counts of the whole batch before the first claim is
     judged: ``recount()`` gives the file's chunks again for a first pass that only counts the
-    CLM01s of the accepted sets (``None``: the chunks are listed and read twice — fine for data already in memory). The verdicts
-    are those :func:`edit_stream` gives, claim for claim."""
+    CLM01s of the accepted sets (``None``: the chunks are listed and read twice, fine for
+    data already in memory). The verdicts are those :func:`edit_stream` gives, claim for
+    claim (except ``header.segment_count``, 0: unknown while streaming)."""
     wanted = _accepted_837_sets(analysis)
     sets: list[SpilledSet] = []
     if not wanted:
