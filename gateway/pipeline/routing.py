@@ -47,6 +47,7 @@ from gateway.x12.forward import read_277ca_claims, read_999, rewrap
 from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
 from gateway.x12.reenvelope import (
     PayerEndpoint,
+    ReenvelopeError,
     SourceClaim,
     Submitter,
     reenvelope,
@@ -210,15 +211,20 @@ def _route_claims(
             outcome.unroutable += len(sources)
             continue
         counter = f"control:{partner.id}"  # ISA13/GS06/ST02 per trading partner
-        built = reenvelope(
-            sources,
-            payer=payer_endpoint(partner, payer_id),
-            gateway=gateway,
-            submitter=submitter,
-            usage=usage,
-            next_control=lambda: tx.next_counter(counter),  # noqa: B023 - used right here
-            now=when,
-        )
+        try:
+            built = reenvelope(
+                sources,
+                payer=payer_endpoint(partner, payer_id),
+                gateway=gateway,
+                submitter=submitter,
+                usage=usage,
+                next_control=lambda: tx.next_counter(counter),  # noqa: B023 - used right here
+                now=when,
+            )
+        except ReenvelopeError as exc:  # a hierarchy the edits should have caught
+            outcome.unroutable += len(sources)
+            outcome.warnings.append(f"payer {payer_id}: not routed: {exc}")
+            continue
         outcome.warnings += list(built.warnings)
         sha = blobs.put(built.content)
         mailbox_id: int | None = None
