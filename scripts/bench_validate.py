@@ -14,9 +14,9 @@ Prints, for one guide-clean 5,000-claim 837P from scripts/gen_837.py:
 
 as claims/s, the ratio ours/pyx12 (goal >= 50x) and our share of the str.split ceiling. Then
 it generates a ~100 MB single-ST 837P and runs it in a subprocess, printing the subprocess's
-peak RSS (goal < 200 MB) for: the daemon's worker step ``gateway.pipeline.steps.analyze_blob``
-(the file read in 1 MiB chunks) without and with the front-end edits (the edits keep every
-claim of the file in memory), and ``gateway.x12.analyze`` over the whole file as bytes.
+peak RSS (``VmHWM``, read by the child itself; goal < 200 MB) for: the daemon's worker step
+``gateway.pipeline.steps.analyze_blob`` (the file read in 1 MiB chunks) without and with the
+front-end edits, and ``gateway.x12.analyze`` over the whole file as bytes.
 
 Timings are best-of-N wall clock on this machine; nothing here asserts a time.
 """
@@ -28,7 +28,6 @@ import gc
 import io
 import logging
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -185,8 +184,18 @@ def rss_child(path: Path, mode: str) -> None:
             for t in group.transactions:
                 claims += t.claim_count
                 errors += len(t.errors) + len(t.set_error_codes)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{claims} {errors} {peak_kb}")
+    print(f"{claims} {errors} {peak_rss_kb()}")
+
+
+def peak_rss_kb() -> int:
+    """This process's peak RSS in KiB: ``VmHWM`` from ``/proc/self/status``. Not
+    ``ru_maxrss``: on Linux it carries the parent's high-water mark across fork + exec, so a
+    child started by a big parent reports at least the parent's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])  # "VmHWM:   123456 kB"
+    raise RuntimeError("no VmHWM in /proc/self/status (not Linux?)")
 
 
 def measure_rss(path: Path, mode: str) -> tuple[int, int, float, float]:
