@@ -267,6 +267,8 @@ def _make_loop(
             sum(1 for i, c in enumerate(children) if c.usage == "R" and groups[i] < g)
             for g in range(len(starts) + 1)
         ),
+        required_flags=tuple(c.usage == "R" for c in children),
+        segs=tuple(c if isinstance(c, Seg) else c.trigger for c in children),
     )
 
 

@@ -126,6 +126,10 @@ class Loop:
     required_before: tuple[int, ...] = ()
     """Per position group g: how many required children sit in groups before g (so that
     moving between groups with none in between needs no missing-segment scan)."""
+    required_flags: tuple[bool, ...] = ()
+    """Per child: usage ``R`` (the walker counts the distinct required children it saw)."""
+    segs: tuple[Seg, ...] = ()
+    """Per child: its segment definition (a loop's trigger), for the walker's hot path."""
 
     @property
     def trigger(self) -> Seg:

@@ -55,13 +55,16 @@ _MAX_ODD_HL: Final = 100_000
 class _Frame:
     """One open loop instance: where in the loop we are, and how often each child was seen."""
 
-    __slots__ = ("claim_id", "counts", "group", "loop", "lx_next")
+    __slots__ = ("claim_id", "counts", "group", "loop", "lx_next", "required_seen")
 
-    def __init__(self, loop: Loop, counts: list[int]) -> None:
+    def __init__(self, loop: Loop, counts: list[int], required_seen: int = 0) -> None:
         self.loop = loop
         self.group = 0
         """Current position group (children of earlier groups may not come any more)."""
         self.counts = counts
+        self.required_seen = required_seen
+        """Distinct required children seen (those are all in groups up to ``group``): when
+        it equals ``loop.required_before[g]`` none before group ``g`` is missing."""
         self.claim_id: str | None = None
         """CLM01, on the 2300 frame."""
         self.lx_next = 1
@@ -129,9 +132,9 @@ class ValidationSession:
         self.component = delimiters.component
         self.repetition = delimiters.repetition or "\x00"
         self.fast = delimiters_allow_fast_path(delimiters.component, delimiters.repetition)
-        self.memo: dict[int, dict[tuple[str, ...], bool]] = {}
-        """id(segment definition) -> elements -> fast check answer (bounded, see feed)."""
-        self.memo_size = 0
+        self.memo: dict[tuple[str, ...], Seg] = {}
+        """Elements -> the segment definition whose fast check found them clean (bounded,
+        see feed)."""
         root = guide.root
         self.stack: list[_Frame] = [_Frame(root, [0] * len(root.children))]
         self.max_errors = max_errors
@@ -150,6 +153,11 @@ class ValidationSession:
 
     # ----------------------------------------------------------------- public
 
+    @property
+    def memo_size(self) -> int:
+        """Fast-check answers remembered now (at most ``_MEMO_LIMIT``)."""
+        return len(self.memo)
+
     def feed(self, data: Segment) -> None:
         """Validate the next segment of the set (ST first)."""
         self.position = position = self.position + 1
@@ -159,49 +167,53 @@ class ValidationSession:
         if sid == "CLM":
             self.claims += 1
         stack = self.stack
-        comp = self.component
-        depth = len(stack) - 1
-        index = -1
-        while depth >= 0:
-            frame = stack[depth]
-            loop = frame.loop
-            entry = loop.dispatch.get(sid)
+        top = depth = len(stack) - 1
+        frame = stack[depth]
+        # Innermost loop first: the first open loop with a child for this segment takes it.
+        while True:
+            entry = frame.loop.dispatch.get(sid)
             if entry is not None:
                 eidx, sub, keyed, firsts = entry
                 if eidx >= 0:
                     if eidx < len(el):
                         qual = el[eidx]
-                        if sub >= 0 and comp in qual:
-                            qual = qual.split(comp)[sub]
+                        if sub >= 0:
+                            comp = self.component
+                            if comp in qual:
+                                qual = qual.split(comp)[sub]
                         firsts = keyed.get(qual, firsts)
                 elif eidx == -2:
                     firsts = self._mixed(frame, data)
                 index = firsts[frame.group]
                 if index >= 0:
                     break
+            if not depth:
+                self._unmatched(data, position)
+                return
             depth -= 1
-        if index < 0:
-            self._unmatched(data, position)
-            return
-        while len(stack) - 1 > depth:
-            self._close(stack[-1], position, data.line)
+            frame = stack[depth]
+        while top > depth:
+            self._close(stack[top], position, data.line)
             stack.pop()
-        frame = stack[-1]
+            top -= 1
         loop = frame.loop
         group = loop.groups[index]
         if group > frame.group:
-            before = loop.required_before
-            if before[group] != before[frame.group]:  # required children were skippable
+            if frame.required_seen != loop.required_before[group]:
+                # a required child of the groups left behind was never seen
                 self._report_missing(frame, loop.group_start[group], position, data.line)
             frame.group = group
-        count = frame.counts[index] = frame.counts[index] + 1
+        counts = frame.counts
+        count = counts[index] = counts[index] + 1
+        if count == 1 and loop.required_flags[index]:
+            frame.required_seen += 1
+        seg = loop.segs[index]
         child = loop.children[index]
         if isinstance(child, Loop):
             counts = [0] * len(child.children)
             counts[0] = 1
-            new = _Frame(child, counts)
+            new = _Frame(child, counts, 1 if child.required_flags[0] else 0)
             stack.append(new)
-            seg = child.trigger
             if sid == "CLM" and child.id == "2300":
                 new.claim_id = el[0] if el else ""
             if child.usage == "N":
@@ -224,7 +236,6 @@ class ValidationSession:
                     f"loop {child.id} ({child.name}) exceeds its maximum of {child.repeat}",
                 )
         else:
-            seg = child
             if seg.usage == "N":
                 self._seg_error(
                     seg.id,
@@ -237,27 +248,19 @@ class ValidationSession:
                 return
             if count > seg.max_use:
                 self._max_use_error(seg, loop, position, data.line)
-        # _check_elements, inlined: this is the hot path
-        clean = False
-        if self.fast:
-            # The fast check is a pure function of the elements (delimiters are fixed per
-            # session): batches repeat many segments verbatim (SBR, N3/N4, DTP, SV1, LX...).
-            memo = self.memo.get(id(seg))
-            if memo is None:
-                memo = self.memo[id(seg)] = {}
-            found = memo.get(el)
-            if found is None:
-                found = seg.fast(el, comp, self.repetition)
-                self.memo_size += 1
-                if self.memo_size > _MEMO_LIMIT:
-                    self.memo.clear()
-                    self.memo_size = 0
-                else:
-                    memo[el] = found
-            clean = found
-        if not clean:
-            for issue in check_segment(seg, data, self.delims):
-                self._ele_error(data, position, issue)
+        # _check_elements, inlined: this is the hot path. The fast check is a pure function
+        # of the elements (delimiters are fixed per session) and batches repeat many segments
+        # verbatim (SBR, N3/N4, DTP, SV1, LX...): the memo maps elements to the definition
+        # they were last found clean for (answers "not clean" go to the slow check anyway).
+        memo = self.memo
+        if memo.get(el) is not seg:
+            if self.fast and seg.fast(el, self.component, self.repetition):
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[el] = seg
+            else:
+                for issue in check_segment(seg, data, self.delims):
+                    self._ele_error(data, position, issue)
         if sid == "HL":
             self._check_hl(data, position)
         elif sid == "LX":
@@ -382,7 +385,9 @@ class ValidationSession:
                 )
 
     def _close(self, frame: _Frame, position: int, line: int | None) -> None:
-        self._report_missing(frame, len(frame.loop.children), position, line)
+        loop = frame.loop
+        if frame.required_seen != len(loop.required):
+            self._report_missing(frame, len(loop.children), position, line)
 
     def _mixed(self, frame: _Frame, data: Segment) -> tuple[int, ...]:
         """Dispatch by trying each candidate (same-ID children keyed in different ways):
@@ -449,6 +454,8 @@ class ValidationSession:
             self._report_missing(frame, loop.group_start[group], position, data.line)
             frame.group = group
         frame.counts[fb] += 1
+        if frame.counts[fb] == 1 and loop.required_flags[fb]:
+            frame.required_seen += 1
         seg = loop.children[fb]
         assert isinstance(seg, Seg)
         if frame.counts[fb] > seg.max_use:
