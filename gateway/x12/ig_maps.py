@@ -39,7 +39,19 @@ from typing import Final
 from lxml import etree
 
 from gateway.x12.ig_fastcheck import compile_fast_check
-from gateway.x12.ig_model import MAXINT, Comp, Dispatch, Elem, Guide, Loop, Seg, Syntax
+from gateway.x12.ig_model import (
+    CHECK_HL,
+    CHECK_LX,
+    MAXINT,
+    ChildPlan,
+    Comp,
+    Dispatch,
+    Elem,
+    Guide,
+    Loop,
+    Seg,
+    Syntax,
+)
 
 __all__ = ["guide_for", "known_segment_ids", "load_guide", "map_path"]
 
@@ -267,8 +279,21 @@ def _make_loop(
             sum(1 for i, c in enumerate(children) if c.usage == "R" and groups[i] < g)
             for g in range(len(starts) + 1)
         ),
-        required_flags=tuple(c.usage == "R" for c in children),
-        segs=tuple(c if isinstance(c, Seg) else c.trigger for c in children),
+        plan=tuple(_plan(c, g) for c, g in zip(children, groups, strict=True)),
+    )
+
+
+def _plan(child: Seg | Loop, group: int) -> ChildPlan:
+    seg = child if isinstance(child, Seg) else child.trigger
+    allowed = 0 if child.usage == "N" else child.max_use if isinstance(child, Seg) else child.repeat
+    check = CHECK_HL if seg.id == "HL" else CHECK_LX if seg.id == "LX" else 0
+    return (
+        group,
+        seg,
+        child if isinstance(child, Loop) else None,
+        1 if child.usage == "R" else 0,
+        allowed,
+        check,
     )
 
 

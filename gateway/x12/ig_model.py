@@ -105,6 +105,16 @@ trigger is never a candidate (a repeat belongs to the parent). Element index -2:
 children keyed in different ways; the walker tries each with :meth:`Seg.matches`."""
 
 
+ChildPlan = tuple[int, Seg, "Loop | None", int, int, int]
+"""One child of a loop as the walker's hot path sees it, in one tuple: ``(position group,
+segment definition (a loop's trigger), the loop or None, 1 when required else 0, uses
+allowed (max use, or a loop's repeat; 0 when 'not used'), walker check: 1 HL, 2 LX, 0 none)``.
+"""
+
+CHECK_HL: Final = 1
+CHECK_LX: Final = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Loop:
     id: str | None
@@ -126,10 +136,8 @@ class Loop:
     required_before: tuple[int, ...] = ()
     """Per position group g: how many required children sit in groups before g (so that
     moving between groups with none in between needs no missing-segment scan)."""
-    required_flags: tuple[bool, ...] = ()
-    """Per child: usage ``R`` (the walker counts the distinct required children it saw)."""
-    segs: tuple[Seg, ...] = ()
-    """Per child: its segment definition (a loop's trigger), for the walker's hot path."""
+    plan: tuple[ChildPlan, ...] = ()
+    """Per child, what the walker needs when a segment lands on it (see :data:`ChildPlan`)."""
 
     @property
     def trigger(self) -> Seg:

@@ -35,7 +35,7 @@ from typing import Final
 
 from gateway.x12.ig_fastcheck import delimiters_allow_fast_path
 from gateway.x12.ig_maps import guide_for, known_segment_ids, load_guide
-from gateway.x12.ig_model import EleIssue, Guide, Loop, Seg, check_segment
+from gateway.x12.ig_model import CHECK_HL, EleIssue, Guide, Loop, Seg, check_segment
 from gateway.x12.results import IgError
 from gateway.x12.segments import Delimiters, Segment
 
@@ -87,22 +87,28 @@ class _HlIndex:
         self.pair_index: dict[tuple[str, str], int] = {}
         self.odd: dict[str, tuple[str, str]] = {}
 
-    def _seq_slot(self, hl01: str) -> int:
-        """Index into ``seq`` for a canonical positive number within range, else -1."""
+    def get(self, hl01: str) -> tuple[str, str] | None:
+        # In ``seq`` when a canonical positive number within range (and recorded there).
         if hl01.isdigit() and hl01.isascii() and hl01[0] != "0" and len(hl01) < 12:
             n = int(hl01)
-            if n <= len(self.seq):
-                return n - 1
-        return -1
-
-    def get(self, hl01: str) -> tuple[str, str] | None:
-        slot = self._seq_slot(hl01)
-        if slot >= 0 and self.seq[slot]:
-            return self.pairs[self.seq[slot] - 1]
+            seq = self.seq
+            if n <= len(seq) and seq[n - 1]:
+                return self.pairs[seq[n - 1] - 1]
         return self.odd.get(hl01)
 
     def add(self, hl01: str, count: int, pair: tuple[str, str]) -> None:
         """Record ``hl01`` of the ``count``-th HL (unless that HL01 is already known)."""
+        seq = self.seq
+        if len(seq) == count - 1 and hl01 == str(count) and hl01 not in self.odd:
+            # The usual case: every HL so far in sequence, so this HL01 is new.
+            code = self.pair_index.get(pair, 0)
+            if not code and len(self.pairs) < 255:
+                self.pairs.append(pair)
+                code = self.pair_index[pair] = len(self.pairs)
+            if not code:
+                self.odd[hl01] = pair
+            seq.append(code)
+            return
         known = self.get(hl01) is not None if hl01 else True
         if hl01 == str(count):
             if len(self.seq) < count - 1:  # after HLs out of sequence: keep slot = HL01 - 1
@@ -197,45 +203,45 @@ class ValidationSession:
             stack.pop()
             top -= 1
         loop = frame.loop
-        group = loop.groups[index]
+        group, seg, sub_loop, required, allowed, check = loop.plan[index]
         if group > frame.group:
             if frame.required_seen != loop.required_before[group]:
-                # a required child of the groups left behind was never seen
+                # a required child of the groups left behind may be missing
                 self._report_missing(frame, loop.group_start[group], position, data.line)
             frame.group = group
         counts = frame.counts
         count = counts[index] = counts[index] + 1
-        if count == 1 and loop.required_flags[index]:
+        if count == 1 and required:
             frame.required_seen += 1
-        seg = loop.segs[index]
-        child = loop.children[index]
-        if isinstance(child, Loop):
-            counts = [0] * len(child.children)
+        if sub_loop is not None:
+            counts = [0] * len(sub_loop.children)
             counts[0] = 1
-            new = _Frame(child, counts, 1 if child.required_flags[0] else 0)
+            new = _Frame(sub_loop, counts, sub_loop.plan[0][3])
             stack.append(new)
-            if sid == "CLM" and child.id == "2300":
+            if sid == "CLM" and sub_loop.id == "2300":
                 new.claim_id = el[0] if el else ""
-            if child.usage == "N":
+            if count > allowed:  # 'not used', or too many
+                if sub_loop.usage == "N":
+                    self._seg_error(
+                        seg.id,
+                        position,
+                        sub_loop.id,
+                        "I4",
+                        data.line,
+                        f"loop {sub_loop.id} ({sub_loop.name}) is 'not used' in this "
+                        "implementation",
+                    )
+                    return
                 self._seg_error(
                     seg.id,
                     position,
-                    child.id,
-                    "I4",
-                    data.line,
-                    f"loop {child.id} ({child.name}) is 'not used' in this implementation",
-                )
-                return
-            if count > child.repeat:
-                self._seg_error(
-                    seg.id,
-                    position,
-                    child.id,
+                    sub_loop.id,
                     "4",
                     data.line,
-                    f"loop {child.id} ({child.name}) exceeds its maximum of {child.repeat}",
+                    f"loop {sub_loop.id} ({sub_loop.name}) exceeds its maximum of "
+                    f"{sub_loop.repeat}",
                 )
-        else:
+        elif count > allowed:  # 'not used', or too many
             if seg.usage == "N":
                 self._seg_error(
                     seg.id,
@@ -246,8 +252,7 @@ class ValidationSession:
                     f"segment {seg.id} ({seg.name}) is 'not used' in this implementation",
                 )
                 return
-            if count > seg.max_use:
-                self._max_use_error(seg, loop, position, data.line)
+            self._max_use_error(seg, loop, position, data.line)
         # _check_elements, inlined: this is the hot path. The fast check is a pure function
         # of the elements (delimiters are fixed per session) and batches repeat many segments
         # verbatim (SBR, N3/N4, DTP, SV1, LX...): the memo maps elements to the definition
@@ -261,10 +266,11 @@ class ValidationSession:
             else:
                 for issue in check_segment(seg, data, self.delims):
                     self._ele_error(data, position, issue)
-        if sid == "HL":
-            self._check_hl(data, position)
-        elif sid == "LX":
-            self._check_lx(data, position)
+        if check:
+            if check == CHECK_HL:
+                self._check_hl(data, position)
+            else:
+                self._check_lx(data, position)
 
     def finish(self) -> tuple[list[IgError], int]:
         """Close every open loop (reporting required parts never seen); the stored errors and
@@ -454,7 +460,7 @@ class ValidationSession:
             self._report_missing(frame, loop.group_start[group], position, data.line)
             frame.group = group
         frame.counts[fb] += 1
-        if frame.counts[fb] == 1 and loop.required_flags[fb]:
+        if frame.counts[fb] == 1 and loop.plan[fb][3]:
             frame.required_seen += 1
         seg = loop.children[fb]
         assert isinstance(seg, Seg)
@@ -480,13 +486,12 @@ class ValidationSession:
 
     def _check_hl(self, data: Segment, position: int) -> None:
         el = data.elements
-        hl01 = el[0] if el else ""
-        hl02 = el[1] if len(el) > 1 else ""
-        hl03 = el[2] if len(el) > 2 else ""
-        hl04 = el[3] if len(el) > 3 else ""
+        if len(el) >= 4:
+            hl01, hl02, hl03, hl04 = el[:4]
+        else:
+            hl01, hl02, hl03, hl04 = (*el, "", "", "", "")[:4]
         self.hl_count += 1
-        in_sequence = hl01 == str(self.hl_count)
-        if not in_sequence:
+        if hl01 != str(self.hl_count):
             again = " (it repeats an earlier HL01)" if hl01 and self.hl.get(hl01) else ""
             self._hl_issue(
                 data,
@@ -539,7 +544,9 @@ class ValidationSession:
             claim_frame = next((f for f in reversed(stack) if f.loop.id == "2300"), None)
         if claim_frame is None:
             return
-        lx01 = data.elements[0].split(self.component)[0] if data.elements else ""
+        lx01 = data.elements[0] if data.elements else ""
+        if self.component in lx01:
+            lx01 = lx01.split(self.component)[0]
         if lx01 != str(claim_frame.lx_next):
             self._ele_error(
                 data,
