@@ -115,3 +115,57 @@ def test_memory_does_not_grow_with_claims(monkeypatch: pytest.MonkeyPatch) -> No
     # 4x the claims: only ~1 byte per HL (HL02 parent checks) may grow.
     assert large < small + 20_000, (small, large)
     assert large < 100_000
+
+
+class _AlwaysScanFrame(igvalidator._Frame):
+    """A frame that never knows its required children were all seen: the walker then scans
+    for missing ones at every group change and loop close (the walker before the shortcut)."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def required_seen(self) -> int:
+        return -1
+
+    @required_seen.setter
+    def required_seen(self, value: int) -> None:
+        pass
+
+
+def _errors(segments: list[Segment]) -> list[tuple[object, ...]]:
+    session = VALIDATOR.begin(DELIMS, "005010X222A1", max_errors=None)
+    for seg in segments:
+        session.feed(seg)
+    errors, claims = session.finish()
+    return [
+        (
+            claims,
+            e.segment_id,
+            e.segment_position,
+            e.loop_id,
+            e.segment_error,
+            e.element_position,
+            e.element_error,
+            e.claim_id,
+            e.message,
+        )
+        for e in errors
+    ]
+
+
+def test_missing_scan_shortcut_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walker skips the missing-segment scan when its count of required children seen
+    says nothing can be missing: dropping, repeating, swapping or replacing (by the one before)
+    any one segment of a 2-claim set gives the same errors as a walker that always scans."""
+    clean = list(generated(2))
+    variants = [clean]
+    for i in range(1, len(clean) - 1):
+        variants.append(clean[:i] + clean[i + 1 :])  # one segment dropped
+        variants.append(clean[: i + 1] + clean[i:])  # one segment twice
+        variants.append([*clean[:i], clean[i - 1], *clean[i + 1 :]])  # dropped for the previous
+        variants.append(clean[:i] + clean[i + 1 : i + 2] + clean[i : i + 1] + clean[i + 2 :])
+    fast = [_errors(v) for v in variants]
+    monkeypatch.setattr(igvalidator, "_Frame", _AlwaysScanFrame)
+    slow = [_errors(v) for v in variants]
+    assert fast == slow
+    assert sum(1 for found in fast if any(e[4] == "3" for e in found)) > 10  # misses seen
