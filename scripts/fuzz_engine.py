@@ -169,6 +169,16 @@ CONTEXT = EditContext(
 )
 
 
+def _only_acknowledgments(analysis: object) -> bool:
+    """Nothing is owed for interchanges that carry only acknowledgments (FA groups, or a TA1
+    with no groups) and did not ask for a TA1: acknowledgments are never acknowledged."""
+    interchanges = getattr(analysis, "interchanges", ())
+    return bool(interchanges) and all(
+        i.ta1_code is None and not i.ack_requested and all(g.gs01 == "FA" for g in i.groups)
+        for i in interchanges
+    )
+
+
 def run_one(data: bytes, rng: random.Random, validator: PyX12Validator) -> str | None:
     """Everything the daemon does with a file; None when consistent, else what disagreed."""
     counter = itertools.count(1)
@@ -176,7 +186,7 @@ def run_one(data: bytes, rng: random.Random, validator: PyX12Validator) -> str |
     responses = build_responses(
         analysis, directory=DIRECTORY, duplicates=(), next_control=counter.__next__, now=NOW
     )
-    if not responses:
+    if not responses and not _only_acknowledgments(analysis):
         return "no response"
     for response in responses:
         response.content.decode("ascii")
