@@ -20,15 +20,16 @@ Pure: no I/O beyond loading the ICD-10-CM code set (simple-icd-10-cm) on first u
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal, Protocol
 
 from gateway.x12.claims import (
@@ -347,28 +348,37 @@ class ClaimVerdict:
 # ------------------------------------------------------------------------ ICD lookup
 
 
+ICD10_TABLE = Path(__file__).resolve().parent / "data" / "icd10cm.tsv.gz"
+"""ICD-10-CM codes (no dot) with B (billable) or H (header), generated from the
+simple-icd-10-cm package by ``scripts/make_icd10_table.py``: ~10 MB loaded, where the package
+itself costs ~200 MB per worker process."""
+
+
 @lru_cache(maxsize=1)
-def _icd_module() -> object:
-    with warnings.catch_warnings():  # it loads its data with deprecated importlib calls
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10_cm
+def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
+    """(every code, billable codes)."""
+    text = gzip.decompress(ICD10_TABLE.read_bytes()).decode("ascii")
+    codes: list[str] = []
+    billable: list[str] = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, _, kind = line.partition("\t")
+        codes.append(code)
+        if kind == "B":
+            billable.append(code)
+    return frozenset(codes), frozenset(billable)
 
-        getattr(simple_icd_10_cm, "is_valid_item")("A00")  # noqa: B009 - load the data now
-    return simple_icd_10_cm
 
-
-@lru_cache(maxsize=65536)
 def icd10_status(code: str) -> IcdStatus:
     """``billable``/``header``/``unknown`` for an ICD-10-CM code (without the decimal point)
-    in the packaged code set (simple-icd-10-cm)."""
+    in the packaged code set (see :data:`ICD10_TABLE`)."""
     if not _ICD_FORM.fullmatch(code):
         return "unknown"
-    module = _icd_module()
-    is_valid: Callable[[str], object] = getattr(module, "is_valid_item")  # noqa: B009
-    is_leaf: Callable[[str], object] = getattr(module, "is_leaf")  # noqa: B009
-    if not is_valid(code):
+    codes, billable = _icd_table()
+    if code not in codes:
         return "unknown"
-    return "billable" if is_leaf(code) else "header"
+    return "billable" if code in billable else "header"
 
 
 # ----------------------------------------------------------------------- fingerprint
