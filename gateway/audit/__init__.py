@@ -168,6 +168,8 @@ class AuditLog:
         self._listeners.append(listener)
 
     def __call__(self, event: str, **fields: Any) -> None:
+        if self._file.closed:  # a late callback after shutdown: nothing to write to
+            return
         self._json.info(event, **fields)
         if self._console is not None:
             self._console.info(event, **fields)

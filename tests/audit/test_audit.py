@@ -65,3 +65,9 @@ def test_listeners_see_events_and_cannot_break_logging(tmp_path: Path) -> None:
     log.close()
     assert seen == [("file.received", {"file_id": "F1"})]
     assert [e["event"] for e in read_events(tmp_path / "audit.jsonl")] == ["file.received"]
+
+
+def test_events_after_close_are_dropped_not_raised(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.close()
+    log("gateway.stopped")  # a late callback during shutdown must not raise
