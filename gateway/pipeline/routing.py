@@ -771,6 +771,16 @@ def _match_835(
             outcome.problems.append(f"{where}: {problem.code}: {problem.message}")
         return []
     payment = remit.payment
+    seen = tx.query(
+        "SELECT 1 FROM remits WHERE payer_id = ? AND trace = ? LIMIT 1",
+        (payment.payer_id, payment.trace_number),
+    )
+    if seen:
+        outcome.problems.append(
+            f"{where}: payment trace {payment.trace_number} was already received; "
+            "a payment is forwarded once"
+        )
+        return []
     if payment.payer_id and payment.payer_id not in payer.payer_ids:
         outcome.problems.append(
             f"{where}: names payer {payment.payer_id}, which {payer.id} does not answer for"

@@ -188,6 +188,13 @@ def test_external_payer_835_reaches_the_provider(env: Env) -> None:
     assert read.ok and len(read.claims) == 2
     states = {r["state"] for r in env.store.query("SELECT * FROM routes WHERE payer_id='EXT01'")}
     assert states == {"adjudicated"}
+    # the same payment again (new envelope, same TRN02) is not forwarded twice
+    again = _upload_as(env, "ext01", ext01_835(ext_batch, control=7200))
+    outcome = route_file(
+        env.store, env.blobs, again, partners=env.partners, config=env.config, now=NOW
+    )
+    assert any("already received" in p for p in outcome.problems)
+    assert len(env.mailbox("demo-billing", "835")) == 1
 
 
 def test_unbalanced_or_unknown_835_is_reported_to_the_payer_not_forwarded(env: Env) -> None:
