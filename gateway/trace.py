@@ -128,13 +128,16 @@ def build_trace(store: Store, audit_path: Any, query: str) -> Trace:
             }
         )
     wanted = set(trace.file_ids)
-    trace.events = [
-        e
-        for e in read_events(audit_path)
-        if e.get("file_id") in wanted
-        or (trace.claim_hash is not None and e.get("claim_id_hash") == trace.claim_hash)
-    ]
+    trace.events = [e for e in read_events(audit_path) if _relevant(e, wanted, trace.claim_hash)]
     return trace
+
+
+def _relevant(event: Mapping[str, Any], files: set[str], claim_hash: str | None) -> bool:
+    """Events of the traced files; for a CLM01, of that claim only (not its neighbours')."""
+    event_claim = event.get("claim_id_hash")
+    if claim_hash is not None and event_claim is not None:
+        return bool(event_claim == claim_hash)
+    return event.get("file_id") in files
 
 
 def _route(route: Any) -> dict[str, Any]:
