@@ -320,6 +320,35 @@ def context_for(
     )
 
 
+class _SetControl(Protocol):
+    @property
+    def st02(self) -> str: ...
+
+
+class _AuditedClaim(Protocol):
+    @property
+    def header(self) -> _SetControl: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def claim_id_hash(self) -> str: ...
+
+
+def verdict_audit(
+    claim: _AuditedClaim, accepted: bool, failures: Sequence[Failure]
+) -> dict[str, object]:
+    """Log-safe details of a verdict: set control, claim index, CLM01 hash, STC and edit
+    codes (never PHI)."""
+    return {
+        "st02": claim.header.st02,
+        "claim_index": claim.index,
+        "claim_id_hash": claim.claim_id_hash,
+        "accepted": accepted,
+        "codes": sorted({f.stc_code for f in failures}),
+        "edits": sorted({f.edit for f in failures}),
+    }
+
+
 @dataclass(frozen=True)
 class ClaimVerdict:
     """The edits' verdict on one claim. ``claim`` holds PHI: log :meth:`audit` instead."""
@@ -335,14 +364,7 @@ class ClaimVerdict:
 
     def audit(self) -> dict[str, object]:
         """Log-safe details: set control, claim index, CLM01 hash, codes, edit codes."""
-        return {
-            "st02": self.claim.header.st02,
-            "claim_index": self.claim.index,
-            "claim_id_hash": self.claim.claim_id_hash,
-            "accepted": self.accepted,
-            "codes": sorted({f.stc_code for f in self.failures}),
-            "edits": sorted({f.edit for f in self.failures}),
-        }
+        return verdict_audit(self.claim, self.accepted, self.failures)
 
 
 # ------------------------------------------------------------------------ ICD lookup

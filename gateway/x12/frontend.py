@@ -59,6 +59,7 @@ from gateway.x12.edits import (
     EditSet,
     Failure,
     run_edits,
+    verdict_audit,
 )
 from gateway.x12.envelope import set_accepted
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
@@ -546,14 +547,7 @@ class SlimVerdict:
 
     def audit(self) -> dict[str, object]:
         """Log-safe details, as :meth:`ClaimVerdict.audit`."""
-        return {
-            "st02": self.claim.header.st02,
-            "claim_index": self.claim.index,
-            "claim_id_hash": self.claim.claim_id_hash,
-            "accepted": self.accepted,
-            "codes": sorted({f.stc_code for f in self.failures}),
-            "edits": sorted({f.edit for f in self.failures}),
-        }
+        return verdict_audit(self.claim, self.accepted, self.failures)
 
 
 _Packed = tuple[Any, ...]
