@@ -215,6 +215,9 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
 
 
 def run_trace(config: GatewayConfig, query: str, as_json: bool, out: TextIO = sys.stdout) -> int:
+    if not config.database_path.exists():  # never create a store just to look into it
+        print(f"no gateway store at {config.database_path}", file=sys.stderr)
+        return 1
     store = Store(config.database_path)
     try:
         trace = build_trace(store, config.audit_log_path, query.strip())
