@@ -131,6 +131,9 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return 2
+    if not config.database_path.exists():
+        print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
+        return 2
     chosen = {
         pid: cfg
         for pid, cfg in payers.items()
@@ -231,9 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import sqlite3
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except (OSError, sqlite3.Error, UnicodeError) as exc:  # bad paths, a corrupt store...
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

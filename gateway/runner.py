@@ -69,6 +69,9 @@ def run(config: GatewayConfig) -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an unusable data directory, say
+        print(f"error: cannot start: {exc}", file=sys.stderr)
+        return 2
     exit_code = [0]
 
     def start() -> None:

@@ -75,7 +75,7 @@ def tail(
         return 1
     while follow and not path.exists():
         time.sleep(poll)
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", errors="replace") as handle:
         recent: deque[Mapping[str, Any]] = deque(maxlen=max(lines, 0) or None)
         for line in handle:
             event = _parse(line)

@@ -850,6 +850,11 @@ def _match_277(
         return []
     if outcome.problems and any(p.startswith(where) for p in outcome.problems):
         return []
+    if answered and not updates:
+        outcome.problems.append(
+            f"{where}: answers only claims already answered; not forwarded again"
+        )
+        return []
     for route_id, state in updates:
         tx.execute(
             "UPDATE routes SET state = ?, updated_at = ? WHERE id = ?", (state, now, route_id)
@@ -874,6 +879,18 @@ def _match_999(
     if not routes:
         outcome.problems.append(f"{where}: acknowledges group {gs06}, which we never sent you")
         return []
+    batch_ids = sorted({int(r["batch_id"]) for r in routes})
+    marks = ",".join("?" * len(batch_ids))
+    states = tx.query(f"SELECT state FROM batches WHERE id IN ({marks})", batch_ids)  # noqa: S608
+    if all(row["state"] == "acknowledged" for row in states):
+        outcome.problems.append(
+            f"{where}: group {gs06} was acknowledged already; not forwarded again"
+        )
+        return []
+    tx.execute(
+        f"UPDATE batches SET state = 'acknowledged' WHERE id IN ({marks})",  # noqa: S608
+        batch_ids,
+    )
     rejected_sets = {st02 for st02, code in sets if code == "R"}
     for route in routes:
         if route["out_st02"] in rejected_sets and route["state"] == ROUTED:

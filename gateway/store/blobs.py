@@ -34,6 +34,16 @@ class BlobStore:
         root.mkdir(parents=True, exist_ok=True)
         self._tmp = root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
+        # All 256 prefix directories exist (and their entries are durable) before any blob is
+        # renamed into one: fsyncing the prefix directory then makes the blob itself durable.
+        created = False
+        for n in range(256):
+            prefix = root / f"{n:02x}"
+            if not prefix.is_dir():
+                prefix.mkdir(exist_ok=True)
+                created = True
+        if created:
+            fsync_dir(root)
 
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):

@@ -196,6 +196,15 @@ class GatewayRequest(server.Request):
         super().connectionLost(reason)
 
 
+def access_log_line(timestamp: str, request: Any) -> str:
+    """The access log without query strings (``?filename=`` may carry PHI) or user agents."""
+    path = request.uri.split(b"?", 1)[0].decode("ascii", "replace")
+    method = request.method.decode("ascii", "replace")
+    peer = getattr(request.getClientAddress(), "host", "-")
+    length = request.sentLength or "-"
+    return f'"{peer}" "{method} {path}" {request.code} {length}'
+
+
 class GatewaySite(server.Site):
     """A Site with limits, a spool directory and a hook for rejected requests (metrics)."""
 
@@ -213,7 +222,11 @@ class GatewaySite(server.Site):
         # A POST with a form content type must not be parsed into ``args`` (twisted reads the
         # whole body into memory for that): bodies here are X12 or AS2, never forms.
         super().__init__(
-            root, parsePOSTFormSubmission=False, timeout=limits.idle_timeout, reactor=reactor
+            root,
+            parsePOSTFormSubmission=False,
+            timeout=limits.idle_timeout,
+            reactor=reactor,
+            logFormatter=access_log_line,
         )
         self.limits = limits
         self.spool_dir = spool_dir

@@ -358,3 +358,37 @@ def test_pended_claim_is_released_in_a_later_cycle(env: Env) -> None:
     (remit,) = env.mailbox("demo-billing", "835")
     (read,) = read_835(remit)
     assert read.ok and len(read.claims) == 1
+
+
+def _ext01_999(batch_837: bytes, control: int, ik5: str = "A") -> bytes:
+    """EXT01's 999 for the batch we sent it (acknowledging our GS06 and ST02)."""
+    gs = next(s for s in segments(batch_837) if s[0] == "GS")
+    st = next(s for s in segments(batch_837) if s[0] == "ST")
+    ak9 = "A*1*1*1" if ik5 == "A" else "R*1*1*0"
+    return (
+        "ISA*00*          *00*          *ZZ*EXT01PAYER     *ZZ*CLEARINGHOUSE  "
+        f"*261125*0900*^*00501*{control:09d}*0*T*:~"
+        f"GS*FA*EXT01PAYER*CLEARINGHOUSE*20261125*0900*{control}*X*005010X231A1~"
+        f"ST*999*0001*005010X231A1~AK1*HC*{gs[6]}*005010X222A1~AK2*837*{st[2]}*005010X222A1~"
+        f"IK5*{ik5}~AK9*{ak9}~SE*6*0001~GE*1*{control}~IEA*1*{control:09d}~"
+    ).encode()
+
+
+def test_external_payer_999_is_forwarded_once_and_rejections_recorded(env: Env) -> None:
+    record = env.upload(batch(6, 508))
+    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+    (ext_batch,) = env.mailbox("ext01", "837")
+    first = _upload_as(env, "ext01", _ext01_999(ext_batch, 7301, ik5="R"))
+    assert env.mailbox("ext01", "999") == []  # a 999 is never acknowledged
+    outcome = route_file(
+        env.store, env.blobs, first, partners=env.partners, config=env.config, now=NOW
+    )
+    assert outcome.problems == [] and [p.partner_id for p in outcome.forwarded] == ["demo-billing"]
+    states = {r["state"] for r in env.store.query("SELECT * FROM routes WHERE payer_id='EXT01'")}
+    assert states == {"payer_rejected"}
+    again = _upload_as(env, "ext01", _ext01_999(ext_batch, 7302, ik5="R"))
+    outcome = route_file(
+        env.store, env.blobs, again, partners=env.partners, config=env.config, now=NOW
+    )
+    assert any("acknowledged already" in p for p in outcome.problems)
+    assert len(env.mailbox("demo-billing", "999")) == 2  # ours for the 837 + the payer's once
