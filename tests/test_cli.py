@@ -107,3 +107,18 @@ def test_check_config_reports_payer_configuration_errors(tmp_path: Path) -> None
     assert result.returncode == 1
     assert f"{fees}:3" in result.stderr
     assert f"{plans}:" in result.stderr
+
+
+def test_bad_paths_are_errors_not_tracebacks(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for args in (
+        ("audit", "tail", "--log", str(tmp_path)),
+        ("run", "--data-dir", str(a_file)),
+        ("payers", "run-cycle", "--data-dir", str(tmp_path / "none")),
+        ("trace", "X", "--data-dir", str(tmp_path / "none")),
+    ):
+        result = gateway(*args)
+        assert result.returncode in (1, 2), args
+        assert "Traceback" not in result.stderr and result.stderr.strip(), args
+    assert not (tmp_path / "none").exists()  # looking never creates a store
