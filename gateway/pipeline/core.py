@@ -39,7 +39,7 @@ from gateway.pipeline.steps import (
 from gateway.ports import Audit, MailboxEntry
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
-from gateway.store.sqlite import FAILED, PROCESSED, RECEIVED, FileRecord, Store
+from gateway.store.sqlite import PROCESSED, RECEIVED, FileRecord, Store
 
 T = TypeVar("T")
 
@@ -454,10 +454,6 @@ class GatewayCore(Service):
             interchanges=len(found.file.interchanges),
             answers=[p.name for p in outcome.placed],
         )
-
-    # Status -----------------------------------------------------------------------------
-    def failed_files(self) -> Deferred[list[FileRecord]]:
-        return self.in_store(self.store.files_in_state, FAILED)
 
 
 def report_cycles(audit: Audit, outcomes: list[CycleOutcome]) -> None:

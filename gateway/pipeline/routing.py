@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -60,7 +60,6 @@ from gateway.x12.remit835 import (
     with_forward_balance,
 )
 from gateway.x12.remit_read import Remittance, read_835
-from gateway.x12.tokenizer import IsaHeader, tokenize
 
 ROUTED = "routed"
 """File state after routing; also a claim route's state until its payer answers."""
@@ -175,7 +174,8 @@ def route_file(
         )
         wanted = {(r["interchange_control"], r["st02"], r["claim_index"]): r["id"] for r in rows}
         if wanted:
-            _route_claims(tx, blobs, record, wanted, partners, config, now, outcome)
+            usages = _usages(tx, record.id)
+            _route_claims(tx, blobs, record, wanted, usages, partners, config, now, outcome)
         tx.set_state(record.id, ROUTED)
     return outcome
 
@@ -185,13 +185,13 @@ def _route_claims(
     blobs: BlobStore,
     record: FileRecord,
     wanted: dict[tuple[str, str, int], int],
+    usages: dict[tuple[str, str], str],
     partners: PartnerSet,
     config: GatewayConfig,
     now: float,
     outcome: RouteOutcome,
 ) -> None:
     data = blobs.read(record.sha256)
-    usages = _usages(data)
     # never mix test and production claims in one outbound interchange
     by_payer: dict[tuple[str, str], list[SourceClaim]] = defaultdict(list)
     claim_rows: dict[tuple[str, str, int], int] = {}
@@ -200,7 +200,7 @@ def _route_claims(
         if key not in wanted:
             continue
         claim_rows[key] = wanted[key]
-        usage = usages.get(source.transaction.interchange_index, "P")
+        usage = usages.get((source.transaction.isa13, source.claim.header.st02), "P")
         by_payer[(source.claim.payer_id, usage)].append(source)
     gateway = Gateway(config.interchange_qualifier, config.interchange_id)
     submitter = Submitter(name=config.interchange_id, id=config.interchange_id)
@@ -276,14 +276,11 @@ def _source_key(source: SourceClaim) -> tuple[str, str, int]:
     return (source.transaction.isa13, source.claim.header.st02, source.claim.index)
 
 
-def _usages(data: bytes) -> dict[int, str]:
-    """ISA15 (test/production) of every interchange of ``data``, by index."""
-    found: dict[int, str] = {}
-    for token in tokenize(data):
-        if isinstance(token, IsaHeader):
-            value = token.segment.elements[14].strip()
-            found[len(found)] = value if value in ("T", "P") else "P"
-    return found
+def _usages(tx: Transaction, file_id: str) -> dict[tuple[str, str], str]:
+    """ISA15 (test/production) of the file's accepted sets, by (ISA13, ST02), as the envelope
+    check recorded it."""
+    rows = tx.query("SELECT isa13, st02, usage FROM accepted_sets WHERE file_id = ?", (file_id,))
+    return {(r["isa13"], r["st02"]): r["usage"] if r["usage"] in ("T", "P") else "P" for r in rows}
 
 
 # ------------------------------------------------------------------------ payer cycle
@@ -314,9 +311,7 @@ class _Waiting:
     item: ClaimInput
 
 
-def _load_waiting(
-    tx: Transaction, blobs: BlobStore, partner_id: str
-) -> tuple[list[_Waiting], dict[int, Any]]:
+def _load_waiting(tx: Transaction, blobs: BlobStore, partner_id: str) -> list[_Waiting]:
     routes = tx.query(
         "SELECT r.*, b.sha256 AS batch_sha, b.created_at AS batch_created, b.usage AS usage "
         "FROM routes r JOIN batches b ON b.id = r.batch_id "
@@ -327,7 +322,6 @@ def _load_waiting(
     for route in routes:
         by_batch[route["batch_sha"]].append(route)
     waiting: list[_Waiting] = []
-    batches: dict[int, Any] = {}
     for sha, batch_routes in by_batch.items():
         index = {(r["out_st02"], r["out_index"]): r for r in batch_routes}
         for ts in iter_transaction_sets(blobs.read(sha)):
@@ -340,9 +334,8 @@ def _load_waiting(
             )
             for (claim, route), item in zip(mine, inputs, strict=True):
                 waiting.append(_Waiting(route, claim, item))
-                batches[route["batch_id"]] = route
     waiting.sort(key=lambda w: int(w.route["id"]))
-    return waiting, batches
+    return waiting
 
 
 def run_payer_cycle(
@@ -358,7 +351,7 @@ def run_payer_cycle(
     """One payment cycle of a simulated payer (see the module docstring)."""
     outcome = CycleOutcome(payer.id)
     with store.transaction() as tx:
-        waiting, _ = _load_waiting(tx, blobs, payer.id)
+        waiting = _load_waiting(tx, blobs, payer.id)
         if not waiting:
             return outcome
         payer_id = payer_config.payer_id
@@ -658,13 +651,6 @@ def _remit(
         )  # fmt: skip
 
 
-def routes_for_file(store: Store, file_id: str) -> list[Any]:
-    return store.query("SELECT * FROM routes WHERE file_id = ? ORDER BY id", (file_id,))
-
-
-PayerConfigs = Callable[[], dict[str, PayerConfig]]
-
-
 # ------------------------------------------------------------------- external payers
 
 
@@ -681,21 +667,17 @@ def _payer_answers(
     """What an external payer uploaded (999, 277CA, 835), matched back through the routes
     and forwarded to the partners it is for; anything that cannot be matched, does not
     balance or is not this payer's is reported to the payer and never forwarded."""
-    accepted = {
-        (r["isa13"], r["st02"])
-        for r in tx.query("SELECT isa13, st02 FROM accepted_sets WHERE file_id = ?", (record.id,))
-    }
+    usages = _usages(tx, record.id)  # the accepted sets, with their ISA15
     data = blobs.read(record.sha256)
     remits = {(r.isa13, r.st02): r for r in read_835(data)}
     when = datetime.fromtimestamp(now, UTC)
     gateway = Gateway(config.interchange_qualifier, config.interchange_id)
-    usages = _usages(data)
     for ts in iter_transaction_sets(data):
         header = ts.segments[0].elements if ts.segments else ()
         st01, st02 = (header[0] if header else ""), (header[1] if len(header) > 1 else "")
-        if (ts.isa13, st02) not in accepted:
-            continue  # our 999 to the payer already said why
-        usage = usages.get(ts.interchange_index, "P")
+        usage = usages.get((ts.isa13, st02))
+        if usage is None:
+            continue  # not accepted: our 999 to the payer already said why
         where = f"{st01} set {st02} (interchange {ts.isa13})"
         if st01 == "835":
             remit = remits.get((ts.isa13, st02))

@@ -205,10 +205,10 @@ def commit_answers(
                 for transaction in functional_group.transactions:
                     if set_accepted(functional_group, transaction):
                         tx.execute(
-                            "INSERT INTO accepted_sets (file_id, isa13, gs06, st01, st02) "
-                            "VALUES (?, ?, ?, ?, ?)",
+                            "INSERT INTO accepted_sets (file_id, isa13, gs06, st01, st02, "
+                            "usage) VALUES (?, ?, ?, ?, ?, ?)",
                             (record.id, interchange.control_number, functional_group.gs06,
-                             transaction.st01, transaction.st02),
+                             transaction.st01, transaction.st02, interchange.usage_indicator),
                         )  # fmt: skip
         by_kind: dict[str, list[Response]] = defaultdict(list)
         for response in responses:

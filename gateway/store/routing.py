@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS accepted_sets (
     isa13 TEXT NOT NULL,
     gs06 TEXT NOT NULL,
     st01 TEXT NOT NULL,
-    st02 TEXT NOT NULL
+    st02 TEXT NOT NULL,
+    usage TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS accepted_sets_file ON accepted_sets (file_id);
 CREATE TABLE IF NOT EXISTS remits (

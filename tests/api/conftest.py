@@ -81,6 +81,10 @@ class Api:
     def raw(self, data: bytes, *, wait: float = 5.0, pause: float = 0.0) -> defer.Deferred[bytes]:
         return threads.deferToThread(raw_exchange, self.number, data, wait, pause)
 
+    def closed_when_idle(self, wait: float = 5.0) -> defer.Deferred[bool]:
+        """Connect, send nothing: True when the server closes the connection within ``wait``."""
+        return threads.deferToThread(closed_by_server, self.number, wait)
+
     def stored_files(self) -> defer.Deferred[list[Any]]:
         return self.core.in_store(self.core.store.recent_files)
 
@@ -133,6 +137,16 @@ def raw_exchange(port: int, data: bytes, wait: float, pause: float) -> bytes:
     finally:
         sock.close()
     return received
+
+
+def closed_by_server(port: int, wait: float) -> bool:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=wait)
+    try:
+        return sock.recv(1) == b""  # EOF; a TimeoutError means the server kept it open
+    except TimeoutError:
+        return False
+    finally:
+        sock.close()
 
 
 MakeApi = Callable[..., "defer.Deferred[Api]"]

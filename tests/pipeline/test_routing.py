@@ -306,14 +306,18 @@ def test_unknown_original_is_rejected_in_the_payer_277ca(env: Env) -> None:
 
 
 def test_submitter_sending_an_835_gets_a_report(env: Env) -> None:
-    from tests.x12files import corpus_file, readdress
+    from tests.x12files import readdress
 
-    remit = readdress(corpus_file("835/stupidedi-era-sample.edi"), control=604)
+    # a guide-valid 835 (so our 999 accepts it), but from a submitter
+    remit = readdress(ext01_835(batch(2, 509), control=7400), control=604)
     record = env.upload(remit)
+    assert [r["st01"] for r in env.store.query("SELECT st01 FROM accepted_sets")] == ["835"]
     outcome = route_file(
         env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW
     )
-    assert outcome.problems or env.store.claims_for(record.id) == []
+    assert any("a submitter sends 837 claims" in p for p in outcome.problems)
+    (report,) = env.mailbox("demo-billing", "REPORT")
+    assert b"not forwarded" in report and outcome.batches == []
 
 
 def _clm01s(doc: bytes) -> list[str]:

@@ -536,20 +536,18 @@ async def test_unbounded_paramiko_prefetch_is_not_quadratic(
     data = os.urandom(32 * 1024 * 1024)
     server.mailbox.add("acme", "big.835", data)
 
-    def scenario() -> float:
+    def scenario() -> None:
         transport, sftp = sftp_client(server.number, password=PASSWORD)
         try:
-            start = time.monotonic()
             sftp.get("/outbound/big.835", str(tmp_path / "got"))
-            return time.monotonic() - start
         finally:
             transport.close()
 
     try:
-        elapsed = await deferToThread(scenario)
+        # completes intact (its speed is measured by scripts/bench_sftp.py, not asserted)
+        await deferToThread(scenario)
         got = (tmp_path / "got").read_bytes()
         assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
-        assert elapsed < 60  # 1.3 MB/s (the quadratic case) would take ~25 s; generous bound
     finally:
         await server.stop()
 
