@@ -134,6 +134,22 @@ def normalize_implementation(implementation: str) -> str:
     return IMPLEMENTATION_ALIASES.get(value, value)
 
 
+ST03_NOT_USED: frozenset[str] = frozenset({"835"})
+"""Transaction sets whose TR3 marks ST03 "not used" (835, 005010X221A1): GS08 picks the guide."""
+
+
+def set_implementation(st01: str, st03: str, gs08: str) -> str:
+    """The guide a transaction set is validated against: ST03 when present, else GS08.
+
+    For the sets in :data:`ST03_NOT_USED` GS08 always decides, so an ST03 that a translator
+    adds anyway is only tolerated when it agrees with GS08 (the guide's map allows that one
+    value; any other ST03 is reported on the element, see schemas/835.5010.X221.A1.xml).
+    """
+    if st01 in ST03_NOT_USED:
+        return normalize_implementation(gs08)
+    return normalize_implementation(st03 or gs08)
+
+
 def _el(segment: Segment, index: int) -> str:
     """Element ``index`` (0 = XX01), '' when absent."""
     return segment.elements[index] if index < len(segment.elements) else ""
@@ -440,7 +456,7 @@ class _Walker:
 
     # -- transaction set
     def _open_set(self, ich: _OpenInterchange, group: _OpenGroup, st: Segment) -> None:
-        implementation = normalize_implementation(_el(st, 2) or _el(group.gs, 7))
+        implementation = set_implementation(_el(st, 0), _el(st, 2), _el(group.gs, 7))
         session: SetSession | None = None
         supported = self.validator.supports(implementation)
         if supported:
@@ -472,6 +488,10 @@ class _Walker:
                     codes.append("5")  # X12 syntax errors
                 if session.implementation_errors:
                     codes.append("I5")  # implementation-guide errors
+            st03_error = _st03_not_used_error(st, group.gs)
+            if st03_error is not None:
+                errors.insert(0, st03_error)
+                codes.append("I5")
         group.sets.append(
             TransactionResult(
                 st01=_el(st, 0),
@@ -483,6 +503,29 @@ class _Walker:
                 segment_count=open_set.count,
             )
         )
+
+
+def _st03_not_used_error(st: Segment, gs: Segment) -> IgError | None:
+    """An ST03 in a set whose TR3 does not use it (835) is tolerated only when it names the
+    guide GS08 names (some translators add it); any other value is an invalid code."""
+    st03 = _el(st, 2)
+    if _el(st, 0) not in ST03_NOT_USED or not st03:
+        return None
+    if normalize_implementation(st03) == normalize_implementation(_el(gs, 7)):
+        return None
+    return IgError(
+        segment_id="ST",
+        segment_position=1,
+        loop_id=None,
+        segment_error="8",
+        element_position=3,
+        element_reference="1705",
+        element_error="7",
+        bad_value=st03[:35],
+        line=st.line,
+        message="ST03 (Implementation Convention Reference) is not used in this transaction "
+        "set; when sent it must equal GS08",
+    )
 
 
 def _set_codes(st: Segment, se: Segment | None, count: int, duplicate: bool) -> list[str]:

@@ -3,7 +3,7 @@
 PURE: a :class:`~gateway.payers.model.Payment` (the adjudication engine's decisions) in,
 one interchange out (:class:`~gateway.x12.acks.BuiltAck`)::
 
-    ISA / GS*HP / ST*835*<ST02>*005010X221A1
+    ISA / GS*HP*...*005010X221A1 / ST*835*<ST02>   (ST03 is "not used" in the 835 TR3)
     BPR   CHK: BPR*I*<total>*C*CHK (remittance only, the check travels separately)
           ACH: BPR*C*<total>*C*ACH*CCP*01*<payer DFI>*DA*<payer acct>*<1+TIN>**01*<payee DFI>
                *DA*<payee acct>*<date> (payment and remittance through the ACH, CCD+)
@@ -522,7 +522,7 @@ def _transaction(
     fiscal_end = date(payment.production_date.year, 12, 31)
     body += _plb_segments(payment, fiscal_end)
     return [
-        segment("ST", "835", st02, IMPLEMENTATION_835),
+        segment("ST", "835", st02),  # ST03 is not used in 005010X221A1: GS08 names the guide
         *body,
         segment("SE", str(len(body) + 2), st02),
     ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gateway.x12.engine import analyze
-from gateway.x12.envelope import normalize_implementation
+from gateway.x12.envelope import normalize_implementation, set_accepted, set_implementation
 from gateway.x12.results import FileAnalysis, InterchangeResult
 from tests.x12.conftest import (
+    CORPUS,
     DIRECTORY,
     UPLOADER,
     FakeValidator,
@@ -238,3 +239,90 @@ def test_lfh_corpus_file_accepted_under_policy() -> None:
     result = only(retarget(corpus("837p/demo.example1.837")))
     assert result.ta1_code is None
     assert result.groups[0].transactions[0].accepted
+
+
+# ------------------------------------------------------------------ 835: ST03 "not used"
+
+
+def test_835_guide_comes_from_gs08() -> None:
+    """The 835 TR3 marks ST03 "not used": GS08 picks its guide; other sets keep ST03 first."""
+    assert set_implementation("835", "", "005010X221A1") == "005010X221A1"
+    assert set_implementation("835", "005010X221A1", "005010X221") == "005010X221"
+    assert set_implementation("837", "005010X222A2", "") == "005010X222A1"
+    assert set_implementation("837", "", "005010X223A2") == "005010X223A2"
+    assert set_implementation("837", "005010X222A1", "005010X223A2") == "005010X222A1"
+
+
+def _interchange(data: bytes) -> InterchangeResult:
+    from gateway.x12 import EnvelopeParty, PartnerDirectory
+    from tests.x12files import isa_fields
+
+    isa = isa_fields(data)[0]
+    directory = PartnerDirectory(
+        isa[7], isa[8].strip(), {(isa[5], isa[6].strip()): EnvelopeParty("p", frozenset("TP"))}
+    )
+    (interchange,) = analyze(data, uploader="p", directory=directory).interchanges
+    assert interchange.ta1_code is None
+    return interchange
+
+
+def _guide_verdict(data: bytes) -> tuple[bool, tuple[str, ...], list[str]]:
+    """(accepted, IK5 codes, error messages) of the one set in ``data``, real IG validator."""
+    interchange = _interchange(data)
+    (group,) = interchange.groups
+    (tx,) = group.transactions
+    messages = [f"{e.segment_id}: {e.message}" for e in tx.errors]
+    return set_accepted(group, tx), tx.set_error_codes, messages
+
+
+STUPIDEDI_835 = sorted(
+    p.name for p in (CORPUS / "835").iterdir() if p.name.startswith("stupidedi-")
+)
+
+
+@pytest.mark.parametrize("name", STUPIDEDI_835)
+def test_payer_835s_without_st03_pass_the_guide(name: str) -> None:
+    """The TR3's 835 scenarios (stupidedi) carry no ST03, as the guide says: accepted.
+    (Before: "ST03 ... is required but missing" for every one of them.)"""
+    data = corpus(f"835/{name}")
+    assert b"~ST*835*" in data.replace(b"\n", b"")
+    assert _guide_verdict(data) == (True, (), [])
+
+
+def _with_st03(st03: str, gs08: str = "005010X221A1") -> bytes:
+    data = corpus("835/stupidedi-era-sample.edi")
+    data = data.replace(b"~ST*835*35681~", f"~ST*835*35681*{st03}~".encode())
+    return data.replace(b"*X*005010X221A1~", f"*X*{gs08}~".encode())
+
+
+def test_835_st03_tolerated_when_it_equals_gs08() -> None:
+    assert _guide_verdict(_with_st03("005010X221A1")) == (True, (), [])
+
+
+def test_835_st03_other_than_gs08_is_an_error_on_st03() -> None:
+    from datetime import datetime
+
+    from gateway.x12.acks import Gateway, build_999
+    from tests.x12.conftest import pyx12_check
+
+    data = _with_st03("005010X222A1")
+    accepted, codes, messages = _guide_verdict(data)
+    assert not accepted and codes == ("I5",)
+    assert messages == [
+        "ST: ST03 (Implementation Convention Reference) is not used in this transaction set; "
+        "when sent it must equal GS08"
+    ]
+    ack = build_999(
+        _interchange(data),
+        gateway=Gateway("ZZ", "987654321"),
+        next_control=iter(range(1, 9)).__next__,
+        now=datetime(2026, 12, 3, 9, 0),
+    ).content
+    assert b"IK3*ST*1**8~\nIK4*3*1705*7*005010X222A1~\nIK5*R*I5~" in ack
+    ok, _, log = pyx12_check(ack)
+    assert ok, log
+
+
+def test_835_st03_cannot_stand_in_for_a_wrong_gs08() -> None:
+    accepted, codes, _ = _guide_verdict(_with_st03("005010X221A1", gs08="005010X221"))
+    assert not accepted and codes == ("I6",)
