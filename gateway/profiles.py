@@ -94,6 +94,8 @@ class Partner:
     npis: tuple[str, ...] = ()
     tins: tuple[str, ...] = ()
     payer_ids: tuple[str, ...] = ()
+    payer_tin: str = ""
+    """The payer's EIN/TIN (``<payer-ids tin="...">``): its 835s' TRN03 must be ``1`` + it."""
     sftp_users: tuple[SftpUser, ...] = ()
     as2: As2Identity | None = None
     source: str = ""
@@ -398,6 +400,7 @@ class _FileChecker:
             npis=tuple(p.npi for p in providers),
             tins=tuple(p.tin for p in providers),
             payer_ids=tuple(_text(n) for n in payer_id_nodes),
+            payer_tin=_attr(payer_ids_node, "tin") if payer_ids_node is not None else "",
             sftp_users=tuple(users),
             as2=as2,
             source=self.file,

@@ -6,8 +6,19 @@ from datetime import date
 from decimal import Decimal
 
 
-def ext01_835(batch_837: bytes, *, tamper: bool = False, control: int = 7000) -> bytes:
-    """What EXT01 (an external payer) would answer: every claim paid in full."""
+def ext01_835(
+    batch_837: bytes,
+    *,
+    tamper: bool = False,
+    control: int = 7000,
+    payer_id: str = "EXT01",
+    payer_tin: str = "990000009",
+    trace: str = "EXT0000001",
+) -> bytes:
+    """What EXT01 (an external payer) would answer: every claim paid in full.
+
+    ``payer_id`` goes to REF*2U ('' leaves it out), ``payer_tin`` to TRN03 (``1`` + it; EXT01's
+    profile says 990000009), ``trace`` to TRN02."""
     from datetime import datetime
 
     from gateway.payers.model import ClaimDecision, ClaimStatus, LineDecision, Outcome, Payment
@@ -48,13 +59,13 @@ def ext01_835(batch_837: bytes, *, tamper: bool = False, control: int = 7000) ->
                 )
             )
     payment = Payment(
-        payer_id="EXT01",
+        payer_id=payer_id,
         payer_name="EXTERNAL PAYER",
         payee_npi=npi,
         payee_tin=tin,
         payee_name="DEMO",
         method="CHK",
-        trace_number="EXT0000001",
+        trace_number=trace,
         payment_date=date(2026, 11, 25),
         production_date=date(2026, 11, 25),
         claims=tuple(decisions),
@@ -66,7 +77,7 @@ def ext01_835(batch_837: bytes, *, tamper: bool = False, control: int = 7000) ->
         usage="T",
         next_control=iter(range(control, control + 100)).__next__,
         now=datetime(2026, 11, 25, 9, 0),
-        payer=PayerRemitInfo(Address("1 MAIN", "SPRINGFIELD", "IL", "62701"), "990000009"),
+        payer=PayerRemitInfo(Address("1 MAIN", "SPRINGFIELD", "IL", "62701"), payer_tin),
     )
     content = built.content
     if tamper:  # the first claim's paid amount no longer balances

@@ -123,6 +123,8 @@ def test_demo_set_loads() -> None:
     assert partners.partners["sim01"].sftp_users == ()
     ext01 = partners.partners["ext01"]
     assert (ext01.kind, ext01.payer_ids, ext01.isa_id) == ("external", ("EXT01",), "EXT01PAYER")
+    assert ext01.payer_tin == "990000009"  # TRN03 of its 835s is "1990000009"
+    assert partners.partners["sim01"].payer_tin == ""  # optional
     assert ext01.sftp_users[0].public_keys == ((KEYS / "ext01.pub").read_text().strip(),)
 
 
@@ -489,3 +491,12 @@ def test_check_all_uses_the_configured_partners_dir(tmp_path: Path) -> None:
     # unreadable config: the default partners dir is still checked (and is clean)
     problems = check_all(tmp_path / "missing.toml", None, env={})
     assert [p.file for p in problems] == [str(tmp_path / "missing.toml")]
+
+
+def test_payer_tin_is_optional_and_must_be_nine_digits(tmp_path: Path) -> None:
+    text = payer().replace("<payer-ids>", '<payer-ids tin="361234567">')
+    write(tmp_path, "pay1.xml", text)
+    assert load_partners(tmp_path).partners["pay1"].payer_tin == "361234567"
+    write(tmp_path, "pay1.xml", payer().replace("<payer-ids>", '<payer-ids tin="36-1234567">'))
+    problem = only(problems_of(tmp_path), "tin")
+    assert problem.line == 7

@@ -736,6 +736,33 @@ def _routes_by_clm01(tx: Transaction, payer: Partner, clm01: str) -> list[Any]:
     )
 
 
+def _payer_identified(payer: Partner, remit: Remittance, where: str, outcome: RouteOutcome) -> bool:
+    """The payer of an uploaded 835 is the partner that uploaded it. What the 835 says about
+    its payer is checked against that partner's profile, each only where it is stated:
+
+    * TRN03 is ``1`` + the payer's EIN (originating company), not a payer ID: it must match
+      the TIN in the profile (``<payer-ids tin="...">``) when the profile states one;
+    * ``REF*2U`` and ``N1*PR`` N104 under a payer-ID qualifier (N103 ``XV``/``PI``) are
+      optional; when present they must be one of the partner's payer IDs.
+    """
+    ok = True
+    for source, value in remit.payer_ids_named:
+        if value not in payer.payer_ids:
+            ok = False
+            outcome.problems.append(
+                f"{where}: {source} names payer ID {value}, which {payer.id} does not answer "
+                f"for (its payer IDs: {', '.join(payer.payer_ids)})"
+            )
+    expected = "1" + payer.payer_tin
+    if payer.payer_tin and remit.payer_identifier != expected:
+        ok = False
+        outcome.problems.append(
+            f"{where}: TRN03 {remit.payer_identifier or '(missing)'} is not {expected}, "
+            f'"1" and the TIN in {payer.id}\'s profile'
+        )
+    return ok
+
+
 def _match_835(
     tx: Transaction,
     payer: Partner,
@@ -753,20 +780,7 @@ def _match_835(
             outcome.problems.append(f"{where}: {problem.code}: {problem.message}")
         return []
     payment = remit.payment
-    seen = tx.query(
-        "SELECT 1 FROM remits WHERE payer_id = ? AND trace = ? LIMIT 1",
-        (payment.payer_id, payment.trace_number),
-    )
-    if seen:
-        outcome.problems.append(
-            f"{where}: payment trace {payment.trace_number} was already received; "
-            "a payment is forwarded once"
-        )
-        return []
-    if payment.payer_id and payment.payer_id not in payer.payer_ids:
-        outcome.problems.append(
-            f"{where}: names payer {payment.payer_id}, which {payer.id} does not answer for"
-        )
+    if not _payer_identified(payer, remit, where, outcome):
         return []
     matched: list[tuple[Any, Any]] = []
     for n, claim in enumerate(remit.claims, start=1):
@@ -780,6 +794,19 @@ def _match_835(
             continue
         matched.append((npi_routes[0], claim))
     if len(matched) != len(remit.claims):
+        return []
+    # the payer is the partner that uploaded the file; its payer ID is the one the 835
+    # states (checked above) or the one the matched claims were routed to
+    payer_id = payment.payer_id or (matched[0][0]["payer_id"] if matched else payer.payer_ids[0])
+    seen = tx.query(
+        "SELECT 1 FROM remits WHERE payer_id = ? AND trace = ? LIMIT 1",
+        (payer_id, payment.trace_number),
+    )
+    if seen:
+        outcome.problems.append(
+            f"{where}: payment trace {payment.trace_number} was already received; "
+            "a payment is forwarded once"
+        )
         return []
     submitter = matched[0][0]["submitter_partner_id"] if matched else ""
     target = _payee_partner(partners, payment.payee_npi, payment.payee_tin, submitter)
@@ -797,7 +824,7 @@ def _match_835(
     tx.execute(
         "INSERT INTO remits (payer_id, payee_npi, payee_tin, partner_id, trace, total, claims, "
         "isa13, mailbox_id, source_file_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (payment.payer_id, payment.payee_npi, payment.payee_tin, target.id,
+        (payer_id, payment.payee_npi, payment.payee_tin, target.id,
          payment.trace_number, str(payment.total), len(remit.claims), remit.isa13, None,
          matched[0][0]["file_id"] if matched else None, now),
     )  # fmt: skip

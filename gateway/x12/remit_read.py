@@ -15,6 +15,14 @@ Balance checks (each failure names the CLP and SVC by segment position and file 
 Problem messages never contain CLP01 (the patient control number) or names: the value is
 in :attr:`RemitProblem.claim_id` for the report back to the payer, who sent it.
 
+Payer identification: TRN03 is ``1`` + the payer's EIN (the originating company), not the
+payer ID the 837 named in 2010BB, so it is never read as a payer ID (it is kept in
+:attr:`Remittance.payer_identifier`). A payer ID is read only where the 835 states one, both
+optional: ``REF*2U`` in loop 1000A and ``N1*PR`` N104 when N103 is a payer-ID qualifier
+(``XV`` CMS plan ID, or ``PI`` payor identification); :attr:`Payment.payer_id` is the first
+of them, else ''. Who the payer is follows from who uploaded the file (the gateway checks
+these against that partner's profile).
+
 Mapping notes: CLP02 ``19``/``20``/``21`` (processed as primary/secondary/tertiary, forwarded)
 read as 1/2/3, ``23`` and ``25`` as 4 (denied); the code as sent is kept in
 :attr:`RemitClaim.status_code`. BPR04 ``BOP``/``FWT`` read as ``ACH`` (raw in
@@ -49,6 +57,8 @@ ProblemCode = Literal[
 ]
 
 _ZERO = Decimal("0.00")
+PAYER_ID_QUALIFIERS = frozenset({"XV", "PI"})
+"""N103 codes under which N1*PR N104 is a payer ID (XV: CMS plan ID; PI: payor id)."""
 _GROUPS: dict[str, GroupCode] = {"CO": "CO", "PR": "PR", "OA": "OA", "PI": "PI", "CR": "CR"}
 _STATUS: dict[str, ClaimStatus] = {
     "1": ClaimStatus.PAID_PRIMARY,
@@ -125,9 +135,12 @@ class Remittance:
     total: Decimal | None
     """BPR02 (None when unreadable)."""
     payer_identifier: str
-    """TRN03 (``1`` + payer TIN, usually)."""
+    """TRN03 (``1`` + the payer's EIN/TIN; not a payer ID)."""
     payer_id_source: str
-    """Where :attr:`Payment.payer_id` came from: ``REF*2U``, ``N1*PR`` (N104) or ``TRN03``."""
+    """Where :attr:`Payment.payer_id` came from: ``REF*2U``, ``N1*PR`` (N104 with N103
+    ``XV``/``PI``), or '' when the 835 names no payer ID."""
+    payer_ids_named: tuple[tuple[str, str], ...]
+    """Every payer ID the 835 states, as (source, value): ``REF*2U`` and/or ``N1*PR``."""
     errors: tuple[RemitProblem, ...]
 
     @property
@@ -531,12 +544,12 @@ def _build(
     if payer is None:
         problems.append(RemitProblem("structure", "no payer (N1*PR)"))
     trn03 = _el(trn, 3) if trn is not None else ""
+    named: list[tuple[str, str]] = []
     if reader.payer_ref:
-        payer_id, source = reader.payer_ref, "REF*2U"
-    elif payer is not None and _el(payer, 4):
-        payer_id, source = _el(payer, 4), "N1*PR"
-    else:
-        payer_id, source = trn03, "TRN03"
+        named.append(("REF*2U", reader.payer_ref))
+    if payer is not None and _el(payer, 3) in PAYER_ID_QUALIFIERS and _el(payer, 4):
+        named.append(("N1*PR", _el(payer, 4)))
+    source, payer_id = named[0] if named else ("", "")
     claims = tuple(reader.build_claim(c, npi, tin) for c in reader.claims)
     total: Decimal | None = None
     method_code = handling = ""
@@ -597,5 +610,6 @@ def _build(
         total=total,
         payer_identifier=trn03,
         payer_id_source=source,
+        payer_ids_named=tuple(named),
         errors=tuple(problems),
     )

@@ -217,6 +217,97 @@ def test_unbalanced_or_unknown_835_is_reported_to_the_payer_not_forwarded(env: E
     assert len(reports) == 2 and b"NOT forwarded" in reports[0]
 
 
+# ------------------------------------------- who the payer of an uploaded 835 is
+
+
+def _ext01_answer(env: Env, control: int, **kwargs: object) -> tuple[FileRecord, object]:
+    """EXT01 answers a fresh batch of ours with an 835 (``kwargs`` as for ext01_835):
+    (the uploaded record, the routing outcome)."""
+    record = env.upload(batch(6, control))
+    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+    (ext_batch,) = env.mailbox("ext01", "837")
+    edit = kwargs.pop("edit", None)
+    remit = ext01_835(ext_batch, **kwargs)  # type: ignore[arg-type]
+    if edit is not None:
+        remit = edit(remit)  # type: ignore[operator]
+    answer = _upload_as(env, "ext01", remit)
+    (ack,) = env.mailbox("ext01", "999")
+    assert next(s for s in segments(ack) if s[0] == "AK9")[1] == "A"  # guide-valid
+    outcome = route_file(
+        env.store, env.blobs, answer, partners=env.partners, config=env.config, now=NOW
+    )
+    return answer, outcome
+
+
+def test_835_without_a_payer_id_is_the_uploading_payers(env: Env) -> None:
+    """No REF*2U, no N1*PR N104: TRN03 ("1" + EIN) is not a payer ID; the payer is the
+    partner that uploaded the file. (Before: "names payer 1990000009, which ext01 does not
+    answer for".)"""
+    _, outcome = _ext01_answer(env, 520, payer_id="")
+    assert outcome.problems == []  # type: ignore[attr-defined]
+    (forwarded,) = env.mailbox("demo-billing", "835")
+    assert b"REF*2U" not in forwarded
+    (row,) = env.store.query("SELECT payer_id, trace FROM remits")
+    assert (row["payer_id"], row["trace"]) == ("EXT01", "EXT0000001")
+
+
+def test_835_trn03_must_be_1_and_the_payers_tin(env: Env) -> None:
+    """EXT01's profile states its TIN: an 835 with another TRN03 is not forwarded, even with
+    the right REF*2U. (Before: forwarded; TRN03 was never compared with anything.)"""
+    _, outcome = _ext01_answer(env, 521, payer_tin="361234567")
+    (problem,) = outcome.problems  # type: ignore[attr-defined]
+    assert 'TRN03 1361234567 is not 1990000009, "1" and the TIN in ext01\'s profile' in problem
+    assert env.mailbox("demo-billing", "835") == []
+    (report,) = env.mailbox("ext01", "REPORT")
+    assert b"TRN03 1361234567" in report
+
+
+def test_835_trn03_is_not_checked_without_a_tin_in_the_profile(env: Env) -> None:
+    from dataclasses import replace
+
+    ext01 = env.partners.get("ext01")
+    assert ext01 is not None and ext01.payer_tin
+    env.partners = PartnerSet({**env.partners.partners, "ext01": replace(ext01, payer_tin="")})
+    _, outcome = _ext01_answer(env, 522, payer_tin="361234567", payer_id="")
+    assert outcome.problems == []  # type: ignore[attr-defined]
+    assert len(env.mailbox("demo-billing", "835")) == 1
+
+
+def test_835_ref_2u_naming_another_payer_is_refused(env: Env) -> None:
+    _, outcome = _ext01_answer(env, 523, payer_id="SIM01")
+    (problem,) = outcome.problems  # type: ignore[attr-defined]
+    assert "REF*2U names payer ID SIM01, which ext01 does not answer for" in problem
+    assert env.mailbox("demo-billing", "835") == []
+
+
+@pytest.mark.parametrize(
+    ("n1_tail", "problem"),
+    [
+        (b"", None),  # no N104: nothing to compare
+        (b"*XV*EXT01", None),  # a plan ID that is one of ext01's payer IDs
+        (b"*XV*PLAN0042", "N1*PR names payer ID PLAN0042, which ext01 does not answer for"),
+    ],
+)
+def test_835_n1_pr_n104_checked_against_the_payer_ids(
+    env: Env, n1_tail: bytes, problem: str | None
+) -> None:
+    """N1*PR N104 is compared only under a payer-ID qualifier (XV is the one the 835 guide
+    allows in 1000A; other N103 values are answered by our 999, and remit_read ignores
+    them: tests/x12/test_remit_read.py)."""
+
+    def edit(remit: bytes) -> bytes:
+        assert remit.count(b"N1*PR*EXTERNAL PAYER~") == 1
+        return remit.replace(b"N1*PR*EXTERNAL PAYER~", b"N1*PR*EXTERNAL PAYER" + n1_tail + b"~")
+
+    _, outcome = _ext01_answer(env, 524, payer_id="", edit=edit)
+    problems = outcome.problems  # type: ignore[attr-defined]
+    if problem is None:
+        assert problems == [] and len(env.mailbox("demo-billing", "835")) == 1
+    else:
+        assert len(problems) == 1 and problem in problems[0]
+        assert env.mailbox("demo-billing", "835") == []
+
+
 def _one_claim(control: int, seed: int = 1) -> bytes:
     data: bytes = GEN.render(  # type: ignore[attr-defined]
         GEN.interchange(1, control, date="20261120", payers=["SIM01"], seed=seed)  # type: ignore[attr-defined]

@@ -51,7 +51,9 @@ def test_identifiers_and_amounts() -> None:
         "777667755",
         "ACME MEDICAL CENTER",
     )
-    assert pay.payer_id == "1935665544" and read.payer_id_source == "TRN03"
+    # TRN03 is "1" + the payer's EIN, not a payer ID: no REF*2U or N1*PR N104 here, no payer ID
+    assert read.payer_identifier == "1935665544"
+    assert pay.payer_id == "" and read.payer_id_source == "" and read.payer_ids_named == ()
     assert pay.method == "ACH" and read.handling_code == "I" and pay.trace_number == "7170066655"
     assert (read.isa13, read.gs06, read.st02) == ("000000907", "1", "112233")
     assert read.sender == ("30", "000000005") and read.usage == "T"
@@ -72,11 +74,40 @@ def test_identifiers_and_amounts() -> None:
 def test_payer_id_from_ref_2u_and_plb() -> None:
     read = only(corpus("835/lfh-demo.835"))
     assert read.payment.payer_id == "999" and read.payer_id_source == "REF*2U"
+    assert read.payer_ids_named == (("REF*2U", "999"),) and read.payer_identifier == "1512345678"
     (plb,) = read.payment.provider_adjustments
     assert (plb.reason, plb.reference, plb.amount) == ("CV", "CP", D("-1.27"))
     assert read.payment.total == D("150000.00") and read.balanced
     assert read.claims[0].decision.remarks == ()
     assert read.claims[1].decision.remarks == ("MA02",)
+
+
+@pytest.mark.parametrize(
+    ("n1", "named"),
+    [
+        (b"N1*PR*RUSHMORE LIFE*XV*PLAN01~", (("N1*PR", "PLAN01"),)),
+        (b"N1*PR*RUSHMORE LIFE*PI*PAYER9~", (("N1*PR", "PAYER9"),)),
+        # N103 that is not a payer-ID qualifier: N104 is not a payer ID
+        (b"N1*PR*RUSHMORE LIFE*FI*361234567~", ()),
+        (b"N1*PR*RUSHMORE LIFE~", ()),
+    ],
+)
+def test_payer_id_only_under_a_payer_id_qualifier(n1: bytes, named: tuple[object, ...]) -> None:
+    read = only(_tamper(corpus("835/managed-care.835"), b"N1*PR*RUSHMORE LIFE~", n1))
+    assert read.payer_ids_named == named
+    assert read.payment.payer_id == (named[0][1] if named else "")  # type: ignore[index]
+    assert read.payer_identifier == "1935665544"  # TRN03, whatever N1*PR says
+
+
+def test_ref_2u_comes_first() -> None:
+    data = _tamper(
+        corpus("835/lfh-demo.835"),
+        b"N1*PR*INSURANCE COMPANY OF TIMBUCKTU~",
+        b"N1*PR*INSURANCE COMPANY OF TIMBUCKTU*XV*PLAN01~",
+    )
+    read = only(data)
+    assert read.payer_ids_named == (("REF*2U", "999"), ("N1*PR", "PLAN01"))
+    assert (read.payment.payer_id, read.payer_id_source) == ("999", "REF*2U")
 
 
 def test_many_claims_with_statuses() -> None:
