@@ -86,3 +86,53 @@ def ext01_835(
         fields[3] = b"0.01"
         content = head + b"CLP*" + b"*".join(fields)
     return content
+
+
+EXT01_TIN = "990000009"
+"""EXT01's EIN in its demo profile (``<payer-ids tin>``): its 835s carry TRN03 1990000009."""
+DEMO_PAYEE = ("1234567893", "123456789")
+"""NPI and TIN of Demo Family Practice, which demo-billing is enrolled for."""
+
+
+def as_ext01(
+    remit: bytes,
+    clm01s: list[str],
+    *,
+    control: int,
+    trace: str | None = None,
+    payee: tuple[str, str] | None = DEMO_PAYEE,
+    payer_id: str | None = "EXT01",
+) -> bytes:
+    """A third-party 835 rewritten as EXT01 would send it to us, about claims we routed:
+
+    ISA/GS from ZZ/EXT01PAYER to ZZ/CLEARINGHOUSE (ISA13 ``control``, usage T), TRN03 =
+    ``1`` + EXT01's TIN, TRN02 = ``trace`` (when given), REF*2U = ``payer_id`` (when the file
+    has one and ``payer_id`` is not None), the CLP01 of the n-th CLP = ``clm01s[n]`` (CLPs
+    beyond the list keep theirs), and the payee (N1*PE N104 by its qualifier, REF*TJ) =
+    ``payee``. Segments are neither added nor removed: the SE counts stay right.
+    """
+    from tests.x12files import readdress
+
+    text = readdress(remit, sender=("ZZ", "EXT01PAYER"), control=control).decode("latin-1")
+    sep, term = text[3], text[105]
+    parts = text.split(term)
+    claims = iter(clm01s)
+    for n, part in enumerate(parts):
+        body = part.lstrip("\r\n")
+        lead = part[: len(part) - len(body)]
+        el = body.split(sep)
+        sid = el[0]
+        if sid == "TRN" and len(el) > 3:
+            el[3] = "1" + EXT01_TIN
+            if trace is not None:
+                el[2] = trace
+        elif sid == "REF" and len(el) > 2 and el[1] == "2U" and payer_id is not None:
+            el[2] = payer_id
+        elif sid == "CLP" and len(el) > 1:
+            el[1] = next(claims, el[1])
+        elif payee is not None and sid == "N1" and len(el) > 4 and el[1] == "PE":
+            el[4] = payee[0] if el[3] == "XX" else payee[1]
+        elif payee is not None and sid == "REF" and len(el) > 2 and el[1] == "TJ":
+            el[2] = payee[1]
+        parts[n] = lead + sep.join(el)
+    return term.join(parts).encode("latin-1")
