@@ -646,6 +646,28 @@ def check_tin(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
+ZIP9_ENTITIES: Mapping[str, str] = {"85": "billing provider", "77": "service facility"}
+"""Entities whose U.S. address needs the full nine-digit ZIP code (the 5010 TR3s' notes on
+N403 of 2010AA and of the service facility location, 837P 2310C/2420C, 837I 2310E, 837D
+2310C/2420D)."""
+
+
+def check_postal_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for address in claim.addresses:
+        name = ZIP9_ENTITIES.get(address.entity)
+        if name is None or address.country:  # N404 present: not a U.S. address
+            continue
+        if not _digits(address.postal_code, 9):
+            where_text = "" if address.line is None else f" on service line {address.line}"
+            yield Hit(
+                f"The {name} ZIP code (N403){where_text} must be the full nine digits "
+                "(ZIP+4, no hyphen) for a U.S. address.",
+                address.where.at(3),
+                entity=address.entity,
+                line=address.line,
+            )
+
+
 def check_taxonomy(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     taxonomies: list[tuple[Taxonomy, str | None]] = [(t, None) for t in claim.taxonomies]
     taxonomies += [(t, line.number) for line in claim.lines for t in line.taxonomies]
@@ -1118,6 +1140,9 @@ STANDARD_EDITS: tuple[Edit, ...] = (
     _edit("SUBMITTER_PROVIDER", "A8:496:85", "2010AA NM109, REF*EI",
           "billing NPI/TIN enrolled for the submitting partner", check_submitter_provider),
     _edit("TIN", "A7:128:85", "2010AA REF*EI/SY", "TIN is 9 digits", check_tin),
+    _edit("POSTAL_CODE", "A7:500:85", "N403 of 2010AA, 2310C/2420C (P, D), 2310E (I)",
+          "billing provider and service facility: nine-digit ZIP for a U.S. address",
+          check_postal_code),
     _edit("TAXONOMY", "A7:145:85", "PRV03", "taxonomy 10 characters ending in X", check_taxonomy),
     _edit("PAYER_ROUTABLE", "A3:116:PR", "2010BB NM109", "payer ID routable", check_payer),
     _edit("FILING_INDICATOR", "A7:480:IL", "2000B SBR09", "valid claim filing indicator",
