@@ -128,6 +128,9 @@ class Address:
     line: str | None
     """LX01 of the service line (2420x), None at claim or billing level."""
     where: Place
+    street: tuple[str, ...] = ()
+    """N301/N302 of the N3 before it in the same loop (billing and claim level)."""
+    street_where: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +287,8 @@ class Claim:
     """Structure that could not be read (message without PHI, where)."""
     addresses: tuple[Address, ...] = ()
     """N4s of the billing level's, the claim's and its lines' provider/facility loops."""
+    admission_type: str = ""
+    """CL101 (institutional): NUBC priority (type) of admission or visit."""
 
     # -------------------------------------------------------------- derived values
 
@@ -428,6 +433,7 @@ class _Level:
     filing_where: Place | None = None
     last_entity: str = ""
     addresses: list[Address] = field(default_factory=list)
+    street: tuple[tuple[str, ...], Place | None] = ((), None)
 
 
 @dataclass
@@ -499,6 +505,8 @@ class _ClaimBuilder:
     problems: list[tuple[str, Place | None]] = field(default_factory=list)
     pointer_count: int = 0
     addresses: list[Address] = field(default_factory=list)
+    street: tuple[tuple[str, ...], Place | None] = ((), None)
+    admission_type: str = ""
 
     def feed(self, segment: Segment, where: Place) -> None:
         self.end_position = where.position
@@ -527,8 +535,13 @@ class _ClaimBuilder:
             self.providers.append(_party(segment, where))
         elif sid == "PRV":
             self.taxonomies.append(_taxonomy(segment, where))
+        elif sid == "N3":
+            self.street = (segment.elements[:2], where)
         elif sid == "N4" and self.providers:
-            self.addresses.append(_address(self.providers[-1].entity, segment, where, None))
+            entity = self.providers[-1].entity
+            self.addresses.append(_address(entity, segment, where, None, self.street))
+        elif sid == "CL1":
+            self.admission_type = _el(segment, 1)
 
     def _feed_hi(self, segment: Segment, where: Place) -> None:
         for position, value in enumerate(segment.elements, start=1):
@@ -670,11 +683,18 @@ class _ClaimBuilder:
             end_position=self.end_position or self.where.position,
             problems=tuple(problems),
             addresses=(*(billing_level.addresses if billing_level else ()), *self.addresses),
+            admission_type=self.admission_type,
         )
 
 
-def _address(entity: str, segment: Segment, where: Place, line: str | None) -> Address:
-    return Address(entity, _el(segment, 3), _el(segment, 4), line, where)
+def _address(
+    entity: str,
+    segment: Segment,
+    where: Place,
+    line: str | None,
+    street: tuple[tuple[str, ...], Place | None] = ((), None),
+) -> Address:
+    return Address(entity, _el(segment, 3), _el(segment, 4), line, where, *street)
 
 
 def _taxonomy(segment: Segment, where: Place) -> Taxonomy:
@@ -710,8 +730,10 @@ def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
             level.tin_qualifier = _el(segment, 1)
     elif sid == "PRV" and level.code == "20":
         level.taxonomies.append(_taxonomy(segment, where))
+    elif sid == "N3" and level.code == "20":
+        level.street = (segment.elements[:2], where)
     elif sid == "N4" and level.code == "20" and level.last_entity:
-        level.addresses.append(_address(level.last_entity, segment, where, None))
+        level.addresses.append(_address(level.last_entity, segment, where, None, level.street))
     elif sid == "SBR" and level.code == "22":
         level.filing_indicator = _el(segment, 9)
         level.filing_where = where.at(9)
