@@ -203,7 +203,8 @@ class ValidationSession:
                     break
                 if index == AMBIGUOUS:
                     index = self._refine(frame, data)
-                    break
+                    if index >= 0:
+                        break
             if not depth:
                 self._unmatched(data, position)
                 return
