@@ -115,6 +115,25 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
+class Address:
+    """The N4 of a provider or facility loop (2010AA/AB/AC, 2310x, 2420x); people's
+    addresses (subscriber, patient) are not kept."""
+
+    entity: str
+    """NM101 of its loop (``85`` billing provider, ``77`` service facility...)."""
+    postal_code: str
+    """N403."""
+    country: str
+    """N404 (empty: a U.S. address)."""
+    line: str | None
+    """LX01 of the service line (2420x), None at claim or billing level."""
+    where: Place
+    street: tuple[str, ...] = ()
+    """N301/N302 of the N3 before it in the same loop (billing and claim level)."""
+    street_where: Place | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DateValue:
     """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
 
@@ -266,6 +285,10 @@ class Claim:
     """Position of the claim's last segment."""
     problems: tuple[tuple[str, Place | None], ...] = ()
     """Structure that could not be read (message without PHI, where)."""
+    addresses: tuple[Address, ...] = ()
+    """N4s of the billing level's, the claim's and its lines' provider/facility loops."""
+    admission_type: str = ""
+    """CL101 (institutional): NUBC priority (type) of admission or visit."""
 
     # -------------------------------------------------------------- derived values
 
@@ -409,6 +432,8 @@ class _Level:
     filing_indicator: str = ""
     filing_where: Place | None = None
     last_entity: str = ""
+    addresses: list[Address] = field(default_factory=list)
+    street: tuple[tuple[str, ...], Place | None] = ((), None)
 
 
 @dataclass
@@ -479,6 +504,9 @@ class _ClaimBuilder:
     end_position: int = 0
     problems: list[tuple[str, Place | None]] = field(default_factory=list)
     pointer_count: int = 0
+    addresses: list[Address] = field(default_factory=list)
+    street: tuple[tuple[str, ...], Place | None] = ((), None)
+    admission_type: str = ""
 
     def feed(self, segment: Segment, where: Place) -> None:
         self.end_position = where.position
@@ -507,6 +535,13 @@ class _ClaimBuilder:
             self.providers.append(_party(segment, where))
         elif sid == "PRV":
             self.taxonomies.append(_taxonomy(segment, where))
+        elif sid == "N3":
+            self.street = (segment.elements[:2], where)
+        elif sid == "N4" and self.providers:
+            entity = self.providers[-1].entity
+            self.addresses.append(_address(entity, segment, where, None, self.street))
+        elif sid == "CL1":
+            self.admission_type = _el(segment, 1)
 
     def _feed_hi(self, segment: Segment, where: Place) -> None:
         for position, value in enumerate(segment.elements, start=1):
@@ -553,6 +588,9 @@ class _ClaimBuilder:
             line.providers.append(_party(segment, where))
         elif sid == "PRV":
             line.taxonomies.append(_taxonomy(segment, where))
+        elif sid == "N4" and line.providers and not line.in_adjudication:
+            entity = line.providers[-1].entity
+            self.addresses.append(_address(entity, segment, where, line.number))
 
     def _service(self, line: _LineBuilder, segment: Segment, where: Place) -> None:
         sid = segment.id
@@ -644,7 +682,19 @@ class _ClaimBuilder:
             where=self.where,
             end_position=self.end_position or self.where.position,
             problems=tuple(problems),
+            addresses=(*(billing_level.addresses if billing_level else ()), *self.addresses),
+            admission_type=self.admission_type,
         )
+
+
+def _address(
+    entity: str,
+    segment: Segment,
+    where: Place,
+    line: str | None,
+    street: tuple[tuple[str, ...], Place | None] = ((), None),
+) -> Address:
+    return Address(entity, _el(segment, 3), _el(segment, 4), line, where, *street)
 
 
 def _taxonomy(segment: Segment, where: Place) -> Taxonomy:
@@ -680,6 +730,10 @@ def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
             level.tin_qualifier = _el(segment, 1)
     elif sid == "PRV" and level.code == "20":
         level.taxonomies.append(_taxonomy(segment, where))
+    elif sid == "N3" and level.code == "20":
+        level.street = (segment.elements[:2], where)
+    elif sid == "N4" and level.code == "20" and level.last_entity:
+        level.addresses.append(_address(level.last_entity, segment, where, None, level.street))
     elif sid == "SBR" and level.code == "22":
         level.filing_indicator = _el(segment, 9)
         level.filing_where = where.at(9)

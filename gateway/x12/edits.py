@@ -646,6 +646,93 @@ def check_tin(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
+ZIP9_ENTITIES: Mapping[str, str] = {"85": "billing provider", "77": "service facility"}
+"""Entities whose U.S. address needs the full nine-digit ZIP code (the 5010 TR3s' notes on
+N403 of 2010AA and of the service facility location, 837P 2310C/2420C, 837I 2310E, 837D
+2310C/2420D)."""
+
+
+def check_postal_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    for address in claim.addresses:
+        name = ZIP9_ENTITIES.get(address.entity)
+        if name is None or address.country:  # N404 present: not a U.S. address
+            continue
+        if not _digits(address.postal_code, 9):
+            where_text = "" if address.line is None else f" on service line {address.line}"
+            yield Hit(
+                f"The {name} ZIP code (N403){where_text} must be the full nine digits "
+                "(ZIP+4, no hyphen) for a U.S. address.",
+                address.where.at(3),
+                entity=address.entity,
+                line=address.line,
+            )
+
+
+_PO_BOX = re.compile(
+    r"\b(?:P\s*\.?\s*O\s*\.?\s*BOX|POST\s+OFFICE\s+BOX|POSTAL\s+BOX|LOCK\s*BOX)\b", re.I
+)
+
+
+def check_billing_street(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    """TR3 (837P/I/D 2010AA N3): "The Billing Provider Address must be a street address.
+    Post Office Box or Lock Box addresses are to be sent in the Pay-To Address Loop"."""
+    for address in claim.addresses:
+        if address.entity == "85" and any(_PO_BOX.search(line) for line in address.street):
+            yield Hit(
+                "The billing provider address (2010AA N3) must be a street address; a post "
+                "office box or lock box goes in the pay-to address (2010AB).",
+                address.street_where or address.where,
+            )
+            return
+
+
+INPATIENT_FACILITY_TYPES = frozenset({"11", "12", "18", "21", "22", "28", "41"})
+"""CLM05-1 (the first two digits of the NUBC type of bill) of inpatient institutional claims:
+hospital and skilled nursing inpatient (Part A ``x1``, Part B ``x2``), swing beds (``x8``),
+religious non-medical hospital inpatient (``41``)."""
+
+ADMISSION_TYPES = frozenset({"1", "2", "3", "4", "5", "9"})
+"""NUBC priority (type) of admission or visit (CL101): emergency, urgent, elective, newborn,
+trauma, information not available."""
+
+
+def _inpatient(claim: Claim) -> bool:
+    return (
+        claim.kind == "institutional"
+        and claim.facility_qualifier == "A"
+        and claim.facility_code in INPATIENT_FACILITY_TYPES
+    )
+
+
+def check_admission_date(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    """X223A2 2300 DTP*435: required on inpatient claims (X12 RFI 1520)."""
+    if _inpatient(claim) and not any(d.qualifier == "435" for d in claim.dates):
+        yield Hit(
+            "An inpatient claim (type of bill "
+            f"{claim.facility_code}x) needs the admission date (2300 DTP*435).",
+            claim.where.at(5, 1),
+        )
+
+
+def check_admission_type(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    """X223A2 CL101: required for inpatient admissions (UB-04 FL 14)."""
+    if _inpatient(claim) and not claim.admission_type:
+        yield Hit(
+            f"An inpatient claim (type of bill {claim.facility_code}x) needs the admission "
+            "type (CL101).",
+            claim.where.at(5, 1),
+        )
+
+
+def check_admission_type_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+    if claim.admission_type and claim.admission_type not in ADMISSION_TYPES:
+        yield Hit(
+            "The admission type (CL101) is not a NUBC code "
+            f"({', '.join(sorted(ADMISSION_TYPES))}).",
+            claim.where,
+        )
+
+
 def check_taxonomy(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     taxonomies: list[tuple[Taxonomy, str | None]] = [(t, None) for t in claim.taxonomies]
     taxonomies += [(t, line.number) for line in claim.lines for t in line.taxonomies]
@@ -1118,6 +1205,19 @@ STANDARD_EDITS: tuple[Edit, ...] = (
     _edit("SUBMITTER_PROVIDER", "A8:496:85", "2010AA NM109, REF*EI",
           "billing NPI/TIN enrolled for the submitting partner", check_submitter_provider),
     _edit("TIN", "A7:128:85", "2010AA REF*EI/SY", "TIN is 9 digits", check_tin),
+    _edit("POSTAL_CODE", "A7:500:85", "N403 of 2010AA, 2310C/2420C (P, D), 2310E (I)",
+          "billing provider and service facility: nine-digit ZIP for a U.S. address",
+          check_postal_code),
+    _edit("BILLING_STREET", "A7:503:85", "2010AA N301/N302",
+          "billing provider address is a street address (no PO box, lock box)",
+          check_billing_street),
+    _edit("ADMISSION_DATE", "A6:189", "2300 DTP*435 (837I)",
+          "inpatient bill types (11x 12x 18x 21x 22x 28x 41x) carry the admission date",
+          check_admission_date),
+    _edit("ADMISSION_TYPE", "A6:231", "2300 CL101 (837I)",
+          "inpatient bill types carry the admission type", check_admission_type),
+    _edit("ADMISSION_TYPE_CODE", "A7:231", "2300 CL101 (837I)",
+          "admission type is a NUBC code (1-5, 9)", check_admission_type_code),
     _edit("TAXONOMY", "A7:145:85", "PRV03", "taxonomy 10 characters ending in X", check_taxonomy),
     _edit("PAYER_ROUTABLE", "A3:116:PR", "2010BB NM109", "payer ID routable", check_payer),
     _edit("FILING_INDICATOR", "A7:480:IL", "2000B SBR09", "valid claim filing indicator",

@@ -259,6 +259,14 @@ class _Writer:
             else:  # L
                 cond = f"{first} and not ({' or '.join(rest)})"
             self.emit(1, f"if {cond}: return False")
+        for sit in seg.situational:
+            # el is padded to ndef here; a rule never names an element past the definition
+            w, p = sit.when - 1, sit.position - 1
+            if sit.values is None:
+                applies = f"not el[{w}]"
+            else:
+                applies = f"el[{w}] in {self.const(sit.values)}"
+            self.emit(1, f"if {applies} and not el[{p}].strip(C): return False")
         self.emit(1, "return True")
         return "\n".join(self.lines) + "\n"
 

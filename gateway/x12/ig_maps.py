@@ -13,7 +13,11 @@ Compiling
 * wrapper loops (``HEADER``/``DETAIL``/``FOOTER``) are flattened into the transaction root;
 * a loop is entered by its first ("trigger") segment; segments are identified by ID plus the
   qualifier code the map uses to tell them apart (``NM1*85`` vs ``NM1*87``, ``HL`` by HL03),
-  precomputed per loop into a dispatch table keyed by (segment ID, qualifier);
+  precomputed per loop into a dispatch table keyed by (segment ID, qualifier); where two
+  children share the ID *and* the qualifier code (837P 2400: ``PWK*CT`` is a report type of
+  "Line Supplemental Information" and the whole PWK01 of the "DME Certificate of Medical
+  Necessity Indicator"), the table says so and the walker picks the child whose other coded
+  elements fit (PWK02 ``AD`` is the DME indicator's, ``FX`` the supplemental one's);
 * children of a loop are ordered in *position groups*: consecutive children with the same
   X12 position (all the ``REF``\\ s of 2010AA, the 2310A-F loops...) may come in any order,
   later groups may not precede earlier ones;
@@ -21,7 +25,10 @@ Compiling
   pyx12's 837P map gives 2330D-G, 2410 and 2420G/H loop positions that differ from their
   NM1/LIN position (3650, 4650, ... for what X12 places at 325), which would impose an order
   the standard does not;
-* every segment definition gets a generated fast check (:mod:`gateway.x12.ig_fastcheck`).
+* every segment definition gets a generated fast check (:mod:`gateway.x12.ig_fastcheck`);
+* TR3 situational rules the map format cannot state (ZIP+4 for U.S. billing and service
+  facility addresses, PWK05/06 for attachments sent separately) are added from
+  :mod:`gateway.x12.ig_overrides`.
 
 A guide compiles in about 0.1-0.15 s (lxml parse + generated checks) and is kept per process
 (``functools.cache``); the generated checks are code objects, so there is no on-disk cache to
@@ -40,6 +47,7 @@ from lxml import etree
 
 from gateway.x12.ig_fastcheck import compile_fast_check
 from gateway.x12.ig_model import (
+    AMBIGUOUS,
     CHECK_HL,
     CHECK_LX,
     MAXINT,
@@ -52,6 +60,8 @@ from gateway.x12.ig_model import (
     Seg,
     Syntax,
 )
+from gateway.x12.ig_overrides import OVERRIDES
+from gateway.x12.ig_overrides import apply as apply_overrides
 
 __all__ = ["guide_for", "known_segment_ids", "load_guide", "map_path"]
 
@@ -305,8 +315,12 @@ def _dispatch(
     candidates = [i for i in indexes if i != 0 or loop_id is None]
     segs = [(i, c if isinstance(c, Seg) else c.trigger) for i in candidates for c in [children[i]]]
 
-    def firsts(found: list[int]) -> tuple[int, ...]:
-        return tuple(next((i for i in sorted(found) if i >= start), -1) for start in starts)
+    def firsts(found: list[int], refine: bool = False) -> tuple[int, ...]:
+        out: list[int] = []
+        for start in starts:
+            ahead = [i for i in sorted(found) if i >= start]
+            out.append(AMBIGUOUS if refine and len(ahead) > 1 else ahead[0] if ahead else -1)
+        return tuple(out)
 
     unkeyed = [i for i, s in segs if s.key is None]
     specs = {(s.key[0], s.key[1]) for _, s in segs if s.key is not None}
@@ -320,7 +334,8 @@ def _dispatch(
         if s.key is not None:
             for code in s.key[2]:
                 by_code.setdefault(code, []).append(i)
-    keyed = {code: firsts([*found, *unkeyed]) for code, found in by_code.items()}
+    # Same ID and same qualifier code (2400 PWK*CT): the walker looks further (Seg.fits).
+    keyed = {code: firsts([*found, *unkeyed], refine=True) for code, found in by_code.items()}
     return (element, -1 if component is None else component, keyed, firsts(unkeyed))
 
 
@@ -346,6 +361,11 @@ def load_guide(implementation: str) -> Guide:
     if st_loop is None:
         raise ValueError(f"{path.name}: no ST_LOOP")
     root = _make_loop(None, _text(st_loop, "name"), "R", 1, _flatten(st_loop))
+    overrides = OVERRIDES.get(implementation, ())
+    if overrides:
+        root, used = apply_overrides(root, overrides, _make_loop)
+        if len(used) != len(overrides):
+            raise ValueError(f"{implementation}: an override matches no segment definition")
     seg_ids = frozenset(s.get("xid", "") for s in st_loop.iter("segment"))
     return Guide(implementation, root, seg_ids)
 

@@ -67,6 +67,25 @@ class Syntax:
 
 
 @dataclass(frozen=True, slots=True)
+class Situational:
+    """A TR3 situational rule that the map XML cannot state (it depends on another element's
+    value): when element ``when`` holds one of ``values`` (``None``: when it is empty),
+    element ``position`` is required. Comes from :mod:`gateway.x12.ig_overrides`."""
+
+    position: int
+    """1-based element the rule is about."""
+    when: int
+    """1-based element that decides whether the rule applies."""
+    values: frozenset[str] | None
+    text: str
+    """The condition in plain words, for the message (``when PWK02 is BM...``)."""
+
+    def applies(self, elements: tuple[str, ...]) -> bool:
+        value = elements[self.when - 1] if self.when <= len(elements) else ""
+        return not value if self.values is None else value in self.values
+
+
+@dataclass(frozen=True, slots=True)
 class Seg:
     id: str
     name: str
@@ -77,6 +96,8 @@ class Seg:
     syntax: tuple[Syntax, ...]
     key: tuple[int, int | None, frozenset[str]] | None
     """(element index 0-based, component index 0-based or None, codes) identifying the segment."""
+    situational: tuple[Situational, ...] = ()
+    """TR3 rules the map cannot state (:mod:`gateway.x12.ig_overrides`)."""
     fast: FastCheck = field(default=_never, hash=False, compare=False)
     """Generated "certainly clean" check (:mod:`gateway.x12.ig_fastcheck`); False means
     "ask :func:`check_segment`", never "wrong"."""
@@ -93,6 +114,39 @@ class Seg:
             value = value.split(component)[sub] if component in value else value
         return value in codes
 
+    def fits(self, seg: Segment, component: str) -> bool:
+        """Every coded ID value present in ``seg`` is one of this definition's codes.
+
+        Tells apart definitions that share a segment ID *and* a qualifier code (2400
+        ``PWK*CT``: "Line Supplemental Information" lists CT among its report types, and the
+        "DME Certificate of Medical Necessity Indicator" is PWK01 = CT too; only PWK02 says
+        which it is). Not a validity check: lengths, usage and syntax are not looked at."""
+        elements = seg.elements
+        for d, value in zip(self.elems, elements, strict=False):
+            if d is None or not value:
+                continue
+            if isinstance(d, Elem):
+                if not _code_fits(d, value):
+                    return False
+                continue
+            for part, sub in zip(d.parts, value.split(component), strict=False):
+                if sub and not _code_fits(part, sub):
+                    return False
+        return True
+
+
+def _code_fits(elem: Elem, value: str) -> bool:
+    if elem.dtype != "ID" or (elem.codes is None and elem.external is None):
+        return True
+    return (elem.codes is not None and value in elem.codes) or (
+        elem.external is not None and value in elem.external
+    )
+
+
+AMBIGUOUS: Final = -2
+"""A :data:`Dispatch` answer meaning "several children take this segment ID and qualifier
+from here on": the walker picks the first one whose coded elements all fit
+(:meth:`Seg.fits`), else the first."""
 
 Dispatch = tuple[int, int, dict[str, tuple[int, ...]], tuple[int, ...]]
 """``(element index, component index, by qualifier, default)`` for one segment ID in a loop.
@@ -100,9 +154,12 @@ Dispatch = tuple[int, int, dict[str, tuple[int, ...]], tuple[int, ...]]
 The qualifier is ``elements[element index]`` (its component ``component index`` when that is
 >= 0). ``by qualifier[q]`` (or ``default`` when ``q`` is not there, the segment is too short,
 or element index is -1: nothing keyed) is indexed by the loop's current position group and
-gives the first matching child at or after that group's start, or -1. A non-root loop's own
+gives the first matching child at or after that group's start, -1 for none, or
+:data:`AMBIGUOUS` when more than one child there matches (same ID, same qualifier code: the
+2400 PWKs). A non-root loop's own
 trigger is never a candidate (a repeat belongs to the parent). Element index -2: same-ID
-children keyed in different ways; the walker tries each with :meth:`Seg.matches`."""
+children keyed in different ways; the walker tries each with :meth:`Seg.matches` (and
+:meth:`Seg.fits` when several match)."""
 
 
 ChildPlan = tuple[int, Seg, "Loop | None", int, int, int]
@@ -410,7 +467,29 @@ def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]
         # One IK4 per element: a syntax note on an element already reported adds nothing.
         flagged = {i.position for i in issues}
         issues.extend(i for i in check_syntax(seg, data, comp_sep) if i.position not in flagged)
+    if seg.situational:
+        flagged = {i.position for i in issues}
+        issues.extend(
+            i for i in check_situational(seg, data, comp_sep) if i.position not in flagged
+        )
     return issues
+
+
+def check_situational(seg: Seg, data: Segment, comp_sep: str) -> list[EleIssue]:
+    """The TR3 situational rules of ``seg`` (IK403 ``I9``: required here, missing)."""
+    elements = data.elements
+    out: list[EleIssue] = []
+    for rule in seg.situational:
+        pos = rule.position
+        value = elements[pos - 1] if pos <= len(elements) else ""
+        if value.strip(comp_sep) == "" and rule.applies(elements):
+            d = seg.elems[pos - 1] if pos <= len(seg.elems) else None
+            name, ref = (d.name, d.ref) if d is not None else ("", "")
+            where = describe(data.id, pos, None, name, ref)
+            out.append(
+                EleIssue(pos, None, None, ref, "I9", None, f"{where} is required {rule.text}")
+            )
+    return out
 
 
 def check_syntax(seg: Seg, data: Segment, comp_sep: str) -> list[EleIssue]:

@@ -35,7 +35,15 @@ from typing import Final
 
 from gateway.x12.ig_fastcheck import delimiters_allow_fast_path
 from gateway.x12.ig_maps import guide_for, known_segment_ids, load_guide
-from gateway.x12.ig_model import CHECK_HL, EleIssue, Guide, Loop, Seg, check_segment
+from gateway.x12.ig_model import (
+    AMBIGUOUS,
+    CHECK_HL,
+    EleIssue,
+    Guide,
+    Loop,
+    Seg,
+    check_segment,
+)
 from gateway.x12.results import IgError
 from gateway.x12.segments import Delimiters, Segment
 
@@ -193,6 +201,10 @@ class ValidationSession:
                 index = firsts[frame.group]
                 if index >= 0:
                     break
+                if index == AMBIGUOUS:
+                    index = self._refine(frame, data)
+                    if index >= 0:
+                        break
             if not depth:
                 self._unmatched(data, position)
                 return
@@ -397,19 +409,31 @@ class ValidationSession:
 
     def _mixed(self, frame: _Frame, data: Segment) -> tuple[int, ...]:
         """Dispatch by trying each candidate (same-ID children keyed in different ways):
-        the first match at or after the current group's start, for that group only."""
+        the best match at or after the current group's start (see :meth:`_refine`), for
+        that group only."""
+        found = [-1] * len(frame.loop.group_start)
+        found[frame.group] = self._refine(frame, data)
+        return tuple(found)
+
+    def _refine(self, frame: _Frame, data: Segment) -> int:
+        """Among the children at or after the current group's start that take ``data`` by
+        its qualifier, the first whose coded elements all fit (:meth:`Seg.fits`), else the
+        first (whose check then says what is wrong); -1 when none takes it."""
         loop = frame.loop
-        found = [-1] * len(loop.group_start)
         start = loop.group_start[frame.group]
+        comp = self.component
+        first = -1
         for i in loop.by_id.get(data.id, ()):
             if i < start or (i == 0 and loop.id is not None):
                 continue
             child = loop.children[i]
             seg = child if isinstance(child, Seg) else child.trigger
-            if seg.matches(data, self.component):
-                found[frame.group] = i
-                break
-        return tuple(found)
+            if seg.matches(data, comp):
+                if seg.fits(data, comp):
+                    return i
+                if first < 0:
+                    first = i
+        return first
 
     def _fallback(self, data: Segment) -> int | None:
         """A same-ID, non-trigger segment ahead in the innermost loop, whatever its qualifier."""

@@ -281,3 +281,34 @@ def test_pyx12_map_defects_on_tr3_business_scenario_1() -> None:
     assert sorted(errors, key=str) == sorted(
         [("TRN", 20, None, "3"), ("STC", 32, 2, "1")], key=str
     ), log
+
+
+def test_tr3_address_and_admission_rejections_are_valid_277cas() -> None:
+    """Issue 12's edits (ZIP+4, billing street, inpatient admission data) answered in a
+    277CA that pyx12's X214 map accepts, with the entity code where the status needs one."""
+    segs = base_segments(3)
+    for k, defect in {
+        0: sub("N4*SPRINGFIELD*IL*627010001", "N4*SPRINGFIELD*IL*62701"),
+        1: sub("N3*100 MAIN STREET", "N3*PO BOX 100"),
+        2: insert_after(
+            "HI*", "NM1*77*2*CLINIC*****XX*1234567893", "N3*1 ROAD", "N4*SPRINGFIELD*IL*62704"
+        ),
+    }.items():
+        start, end = claim_span(segs, k)
+        segs[start:end] = defect(segs[start:end])
+    batches = batches_of(render(segs))
+    content = build(batches)
+    assert_pyx12_valid(content)
+    statuses = claim_statuses(check_structure(content))
+    ids = [v.claim_id for v in batches[0].verdicts]
+    assert [statuses[i] for i in ids] == [["A7:500:85"], ["A7:503:85"], ["A7:500:77"]]
+
+    inpatient = (
+        corpus("837i/institutional-claim.837i")
+        .replace(b"14:A:1", b"11:A:1")
+        .replace(b"CL1*3**01", b"CL1***01")
+    )
+    content = build(batches_of(inpatient))
+    assert_pyx12_valid(content)
+    [codes] = claim_statuses(check_structure(content)).values()
+    assert {"A6:189", "A6:231"} <= set(codes)  # (with the sample's other defects)

@@ -190,6 +190,24 @@ CASES: list[Case] = [
     Case("SUBMITTER_PROVIDER", "A8:496:85",
          sub("NM1*85*", lambda s: element(s, 9, another_valid_npi()))),
     Case("TIN", "A7:128:85", sub("REF*EI*", "REF*EI*12-3456789")),
+    Case("POSTAL_CODE", "A7:500:85", sub("N4*SPRINGFIELD*IL*627010001", "N4*SPRINGFIELD*IL*62701"),
+         sub("N4*SPRINGFIELD*IL*627010001", "N4*TORONTO*ON*M5V2T6*CA")),
+    Case("POSTAL_CODE", "A7:500:85", sub("N4*SPRINGFIELD*IL*627010001",
+                                         "N4*SPRINGFIELD*IL*62701-0001"),
+         # the subscriber's (2010BA) address may keep a five-digit ZIP
+         sub("N4*SPRINGFIELD*IL*627020002", "N4*SPRINGFIELD*IL*62702")),
+    Case("POSTAL_CODE", "A7:500:77",
+         insert_after("HI*", "NM1*77*2*CLINIC*****XX*1234567893", "N3*1 ROAD",
+                      "N4*SPRINGFIELD*IL*62704"),
+         insert_after("HI*", "NM1*77*2*CLINIC*****XX*1234567893", "N3*1 ROAD",
+                      "N4*SPRINGFIELD*IL*627040004")),
+    Case("POSTAL_CODE", "A7:500:77",  # 2420C, on a service line
+         insert_after("DTP*472*", "NM1*77*2*CLINIC*****XX*1234567893", "N3*1 ROAD",
+                      "N4*SPRINGFIELD*IL*62704"),
+         insert_after("DTP*472*", "NM1*77*2*CLINIC*****XX*1234567893", "N3*1 ROAD",
+                      "N4*SPRINGFIELD*IL*627040004")),
+    Case("BILLING_STREET", "A7:503:85", sub("N3*100 MAIN STREET", "N3*PO BOX 100"),
+         insert_after("REF*EI*", "NM1*87*2", "N3*PO BOX 100", "N4*SPRINGFIELD*IL*62701")),
     Case("TAXONOMY", "A7:145:85", insert_after("HL*", "PRV*BI*PXC*207Q00000"),
          insert_after("HL*", "PRV*BI*PXC*207Q00000X")),
     Case("PAYER_ROUTABLE", "A3:116:PR", sub("NM1*PR*", lambda s: element(s, 9, "NOPE1")),
@@ -347,6 +365,10 @@ def test_every_edit_has_failing_and_passing_cases() -> None:
         "CLAIM_ID_UNIQUE",
         "DUPLICATE",
         "REVENUE_CODE",  # institutional: see test_revenue_code
+        # institutional: see test_edits_tr3.py
+        "ADMISSION_DATE",
+        "ADMISSION_TYPE",
+        "ADMISSION_TYPE_CODE",
     }
     assert covered == {e.code for e in STANDARD_EDITS}
 

@@ -179,3 +179,25 @@ def test_delimiters_that_disable_the_fast_path() -> None:
     assert delimiters_allow_fast_path(">", None)
     assert not delimiters_allow_fast_path("A", "^")  # a code could contain it
     assert not delimiters_allow_fast_path(":", " ")
+
+
+def test_situational_rules_in_the_fast_check() -> None:
+    """PWK05/06 required when PWK02 = BM, EL, EM, FX or FT (ig_overrides): the fast check
+    never says clean when the detailed check would object, and takes clean ones."""
+    pwks = [seg for seg in DEFS["PWK"] if seg.situational]
+    # 837P 2300/2400 (under 2000B and 2000C), 837I 2300/2400, 837D 2300; not the DME one
+    assert {seg.name for seg in pwks} == {
+        "Claim Supplemental Information",
+        "Line Supplemental Information",
+    }
+    for seg in pwks:
+        for transmission in ("", "AA", "BM", "EL", "EM", "FT", "FX", "AD", "XX"):
+            for qualifier in ("", "AC", "XX"):
+                for control in ("", "ATT1", ":", " "):
+                    for tail in ((), ("",), ("", "", "")):
+                        agree(seg, ("OZ", transmission, "", "", qualifier, control, *tail))
+                agree(seg, ("OZ", transmission, "", "", qualifier))
+            agree(seg, ("OZ", transmission))
+        assert seg.fast(("OZ", "BM", "", "", "AC", "ATT1"), ":", "^")
+        assert not seg.fast(("OZ", "BM"), ":", "^")
+        assert seg.fast(("OZ", "AA"), ":", "^")

@@ -189,8 +189,8 @@ EXPECTED_CLEAN = {
     "imsweb-x12_valid_different_separators.txt": False,
     "imsweb-x12_writer_test.txt": True,  # pyx12: only SE count + trailing separators
     # 837I
-    "imsweb-x223-test.txt": False,  # N403 pattern, CLM06/CLM10 not used, DTP02, leading spaces
-    "institutional-claim.837i": False,  # N403 5-digit ZIP vs the 9-digit pattern, CLM06
+    "imsweb-x223-test.txt": False,  # CLM05-2, CLM06/CLM10 not used, DTP02, leading spaces
+    "institutional-claim.837i": False,  # CLM06 not used, DTP*434 in D8 (5-digit ZIP: 277CA)
     "lfh-demo.837i": False,
     "out-of-network-repriced-claim.837i": False,
     "ppo-repriced-claim.837i": False,  # '>' separator defect as in the 837P demos
