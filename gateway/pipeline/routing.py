@@ -554,11 +554,17 @@ def _answer_submitters(
             tx, blobs, submitter.id, "277CA", file_id, built.content, now, file_id,
             qualifier=payer_config.payer_id,
         )  # fmt: skip
+        rejected = sum(1 for _, d in answered if d.outcome is Outcome.REJECTED)
         outcome.placed.append(
             Placed(submitter.id, "277CA", name, file_id, {
                 "payer_id": payer_config.payer_id,
                 "isa13": built.control_number,
                 "claims": len(answered),
+                # the verdict, as the clearinghouse's own 277CA event carries it
+                "accepted": rejected < len(answered),
+                "claims_received": len(answered),
+                "claims_accepted": len(answered) - rejected,
+                "claims_rejected": rejected,
             })
         )  # fmt: skip
 
