@@ -58,7 +58,7 @@ def operator_level(event: dict[str, Any]) -> LogLevel:
         return max(level, LogLevel.error, key=_ORDER.index)
     namespace = str(event.get("log_namespace") or "")
     text = str(event.get("log_format") or "")
-    if namespace.startswith("twisted.conch"):
+    if _from_conch(namespace, event.get("log_source")):
         if text.startswith("Got remote error"):
             code = event.get("code")
             return LogLevel.info if code in _NORMAL_DISCONNECTS else LogLevel.warn
@@ -74,6 +74,17 @@ def operator_level(event: dict[str, Any]) -> LogLevel:
         if "SSH" in system or "Conch" in system:
             return LogLevel.debug
     return level
+
+
+def _from_conch(namespace: str, source: object) -> bool:
+    """Conch's own classes, or ours built on them (the gateway's SSH transport, SFTP session
+    and file-transfer server log under their own module names)."""
+    if namespace.startswith("twisted.conch"):
+        return True
+    if source is None:
+        return False
+    cls = source if isinstance(source, type) else type(source)
+    return any(c.__module__.startswith("twisted.conch") for c in cls.__mro__)
 
 
 def _message(event: dict[str, Any]) -> str:

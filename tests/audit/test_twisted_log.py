@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from twisted.conch.ssh.transport import SSHServerTransport
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
@@ -72,3 +73,20 @@ def test_legacy_log_events() -> None:
             "log_time": 0.0})  # fmt: skip
     assert out.getvalue().startswith("[error") and "boom" in out.getvalue()
     assert "ts=1970-01-01T00:00:00.000+00:00" in out.getvalue()
+
+
+class GatewayTransport(SSHServerTransport):
+    """Like gateway.transports.sftp: our subclass logs under our module's namespace."""
+
+
+def test_our_subclasses_of_conch_are_relevelled_too() -> None:
+    out, bridge = emit("info")
+    transport = GatewayTransport()
+    log = Logger(namespace=f"{__name__}.GatewayTransport", source=transport, observer=bridge)
+    log.info("connection lost")
+    assert out.getvalue() == ""
+    log.error("Got remote error, code {code}\nreason: {description}", code=11, description=b"bye")
+    assert out.getvalue().startswith("[info")
+    ours = Logger(namespace="gateway.service", source=object(), observer=bridge)
+    ours.info("listening")
+    assert out.getvalue().splitlines()[-1].startswith("[info") and "listening" in out.getvalue()
