@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -20,6 +20,7 @@ from gateway.config import GatewayConfig
 from gateway.payers.codec import decision_from_json
 from gateway.states import FILE_STATES
 from gateway.store.sqlite import Store
+from gateway.store.tracing import TraceQueries
 from gateway.x12.claims import iter_transaction_sets
 
 #: Reads a payload (an 835, to see which claims it pays) by its sha256.
@@ -47,33 +48,18 @@ def _iso(ts: float | None) -> str | None:
 
 
 def _file_ids(
-    store: Store, query: str, trace: Trace, audit_path: Any, read_blob: BlobReader | None
+    queries: TraceQueries, query: str, trace: Trace, audit_path: Any, read_blob: BlobReader | None
 ) -> list[str]:
     ids: list[str] = []
 
-    def add(kind: str, rows: Iterable[Any], column: str) -> None:
-        found = [r[column] for r in rows if r[column]]
+    def add(kind: str, found: list[str]) -> None:
         if found:
             trace.matched_as.append(kind)
             ids.extend(found)
 
-    add("file id", store.query("SELECT id FROM files WHERE id = ?", (query,)), "id")
-    add(
-        "inbound ISA13",
-        store.query("SELECT file_id FROM interchanges WHERE control_number = ?", (query,)),
-        "file_id",
-    )
-    add(
-        "acknowledgment ISA13",
-        store.query("SELECT file_id FROM responses WHERE outbound_control = ?", (query,)),
-        "file_id",
-    )
-    add(
-        "outbound batch ISA13",
-        store.query("SELECT source_file_id FROM batches WHERE isa13 = ?", (query,)),
-        "source_file_id",
-    )
-    add("CLM01", store.query("SELECT file_id FROM claims WHERE clm01 = ?", (query,)), "file_id")
+    for what in ("file id", "inbound ISA13", "acknowledgment ISA13", "outbound batch ISA13",
+                 "CLM01"):  # fmt: skip
+        add(what, queries.file_ids_by(what, query))
     if "CLM01" in trace.matched_as:
         trace.claim_hash = hashlib.sha256(query.encode("utf-8", "replace")).hexdigest()[:16]
     if query.isdigit():
@@ -82,37 +68,23 @@ def _file_ids(
             if event.get("event") in _PAYER_DOCUMENTS and event.get("isa13") == query:
                 kind = "835" if event.get("event") == "remit.835.built" else "payer answer"
                 if event.get("file_id"):
-                    add(f"{kind} ISA13", [{"file_id": event["file_id"]}], "file_id")
-        for remit in store.query("SELECT * FROM remits WHERE isa13 = ?", (query,)):
+                    add(f"{kind} ISA13", [str(event["file_id"])])
+        for remit in queries.remits_by_isa13(query):
             paid = [
                 route["file_id"]
-                for clm01, payer_claim_id in _remit_claims(store, read_blob, remit)
-                for route in store.query(
-                    "SELECT file_id, payer_claim_id FROM routes WHERE clm01 = ?", (clm01,)
-                )
+                for clm01, payer_claim_id in _remit_claims(queries, read_blob, remit)
+                for route in queries.routes_by_clm01(clm01)
                 if not payer_claim_id or route["payer_claim_id"] in (None, payer_claim_id)
             ]
-            add("835 ISA13", [{"file_id": f} for f in paid], "file_id")
+            add("835 ISA13", paid)
     return list(dict.fromkeys(ids))
 
 
-def _remit_mailbox(store: Store, remit: Any) -> Any | None:
-    """The mailbox entry an 835 went out as (ours: by id; a forwarded one: by partner and
-    time, as the routing step wrote both in one transaction)."""
-    if remit["mailbox_id"] is not None:
-        rows = store.query("SELECT * FROM mailbox WHERE id = ?", (remit["mailbox_id"],))
-    else:
-        rows = store.query(
-            "SELECT * FROM mailbox WHERE partner_id = ? AND kind = '835' AND created_at = ? "
-            "ORDER BY id",
-            (remit["partner_id"], remit["created_at"]),
-        )
-    return rows[0] if rows else None
-
-
-def _remit_claims(store: Store, read_blob: BlobReader | None, remit: Any) -> list[tuple[str, str]]:
+def _remit_claims(
+    queries: TraceQueries, read_blob: BlobReader | None, remit: Any
+) -> list[tuple[str, str]]:
     """(CLP01, CLP07) of every claim the 835 pays, read from the document itself."""
-    entry = _remit_mailbox(store, remit)
+    entry = queries.remit_mailbox_entry(remit)
     if entry is None or read_blob is None:
         return []
     try:
@@ -132,8 +104,8 @@ class _Remits:
     """Finds the 835 that answers a routed claim: the first one made at or after the claim's
     decision that lists its CLM01 (and payer claim number) in a CLP."""
 
-    def __init__(self, store: Store, read_blob: BlobReader | None) -> None:
-        self.store = store
+    def __init__(self, queries: TraceQueries, read_blob: BlobReader | None) -> None:
+        self.queries = queries
         self.read_blob = read_blob
         self.found: dict[int, dict[str, Any]] = {}
         self._claims: dict[int, list[tuple[str, str]]] = {}
@@ -141,16 +113,12 @@ class _Remits:
     def for_route(self, route: Any) -> dict[str, Any] | None:
         if route["decision"] is None or self.read_blob is None:
             return None
-        candidates = self.store.query(
-            "SELECT * FROM remits WHERE created_at >= ? AND payee_npi IN (?, '') "
-            "ORDER BY created_at, id LIMIT 50",
-            (route["updated_at"], route["billing_npi"]),
-        )
+        candidates = self.queries.remits_since(route["updated_at"], route["billing_npi"])
         for remit in candidates:
             claims = self._claims.get(remit["id"])
             if claims is None:
                 claims = self._claims[remit["id"]] = _remit_claims(
-                    self.store, self.read_blob, remit
+                    self.queries, self.read_blob, remit
                 )
             wanted = route["payer_claim_id"]
             if any(c == route["clm01"] and (not wanted or p == wanted) for c, p in claims):
@@ -159,7 +127,7 @@ class _Remits:
 
     def _describe(self, remit: Any) -> dict[str, Any]:
         if remit["id"] not in self.found:
-            entry = _remit_mailbox(self.store, remit)
+            entry = self.queries.remit_mailbox_entry(remit)
             self.found[remit["id"]] = {
                 "payer_id": remit["payer_id"],
                 "trace": remit["trace"],
@@ -178,21 +146,16 @@ def build_trace(
     store: Store, audit_path: Any, query: str, read_blob: BlobReader | None = None
 ) -> Trace:
     trace = Trace(query)
-    trace.file_ids = _file_ids(store, query, trace, audit_path, read_blob)
+    queries = TraceQueries(store)
+    trace.file_ids = _file_ids(queries, query, trace, audit_path, read_blob)
     if trace.claim_hash is not None:
-        rows = store.query("SELECT * FROM claims WHERE clm01 = ? ORDER BY id", (query,))
+        rows = queries.claims_by_clm01(query)
     else:
-        rows = [
-            r
-            for fid in trace.file_ids
-            for r in store.query("SELECT * FROM claims WHERE file_id = ? ORDER BY id", (fid,))
-        ]
-    remits = _Remits(store, read_blob)
+        rows = [r for fid in trace.file_ids for r in queries.claims_of_file(fid)]
+    remits = _Remits(queries, read_blob)
     payers: set[str] = set()  # for a CLM01: the payers of that claim only
     for row in rows[:200]:
-        routes = store.query(
-            "SELECT * FROM routes WHERE claim_row_id = ? ORDER BY id", (row["id"],)
-        )
+        routes = queries.routes_of_claim(row["id"])
         payers.update(r["payer_id"] for r in routes)
         payers.update(r["payer_partner_id"] for r in routes)
         trace.claims.append(
@@ -214,18 +177,8 @@ def build_trace(
         f = store.get_file(file_id)
         if f is None:
             continue
-        answers = store.query(
-            "SELECT r.kind, r.accepted, r.interchange_control, r.outbound_control, m.name, "
-            "m.picked_up_at FROM responses r LEFT JOIN mailbox m ON m.id = r.mailbox_id "
-            "WHERE r.file_id = ? ORDER BY r.id",
-            (file_id,),
-        )
-        others = store.query(
-            "SELECT * FROM mailbox WHERE file_id = ? AND id NOT IN "
-            "(SELECT mailbox_id FROM responses WHERE file_id = ? AND mailbox_id IS NOT NULL) "
-            "ORDER BY id",
-            (file_id, file_id),
-        )
+        answers = queries.answers_of_file(file_id)
+        others = queries.other_mailbox_files(file_id)
         trace.files.append(
             {
                 "file_id": f.id,
