@@ -92,3 +92,20 @@ def test_payer_277ca_and_835_are_found_by_their_isa13(env: Traced) -> None:
     found = env.trace(remit["isa13"])
     assert found.file_ids == [env.file_id] and "835 ISA13" in found.matched_as  # type: ignore[attr-defined]
     assert [r["isa13"] for r in found.remits if r["payer_id"] == "SIM01"] == [remit["isa13"]]
+
+
+def test_an_external_payers_835_is_named_too(env: Traced) -> None:
+    from tests.payerfiles import ext01_835
+    from tests.pipeline.test_routing import _upload_as
+
+    (ext_batch,) = env.mailbox("ext01", "837")
+    answer = _upload_as(env, "ext01", ext01_835(ext_batch))
+    outcome = route_file(
+        env.store, env.blobs, answer, partners=env.partners, config=env.config, now=NOW + 120
+    )
+    assert outcome.problems == []
+    (claim,) = env.trace("C901X3").claims
+    remit = claim["routes"][0]["remit"]
+    assert remit is not None and remit["partner"] == "demo-billing"
+    assert remit["file_name"].endswith("_835-EXT01.x12")  # forwarded to the provider
+    assert remit["date"].startswith("2026-11-25")
