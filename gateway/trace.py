@@ -84,20 +84,30 @@ def _remit_claims(
     queries: TraceQueries, read_blob: BlobReader | None, remit: Any
 ) -> list[tuple[str, str]]:
     """(CLP01, CLP07) of every claim the 835 pays, read from the document itself."""
+    return _read_835(queries, read_blob, remit)[0]
+
+
+def _read_835(
+    queries: TraceQueries, read_blob: BlobReader | None, remit: Any
+) -> tuple[list[tuple[str, str]], str | None]:
+    """The 835's claims (CLP01, CLP07) and its payment date (BPR16, ISO), from the file."""
     entry = queries.remit_mailbox_entry(remit)
     if entry is None or read_blob is None:
-        return []
+        return [], None
     try:
         data = read_blob(entry["sha256"])
     except (OSError, ValueError):
-        return []
-    out: list[tuple[str, str]] = []
+        return [], None
+    claims: list[tuple[str, str]] = []
+    paid_on: str | None = None
     for ts in iter_transaction_sets(data):
         for segment in ts.segments:
-            if segment.id == "CLP" and segment.elements:
-                e = segment.elements
-                out.append((e[0], e[6] if len(e) > 6 else ""))
-    return out
+            e = segment.elements
+            if segment.id == "CLP" and e:
+                claims.append((e[0], e[6] if len(e) > 6 else ""))
+            elif segment.id == "BPR" and len(e) > 15 and len(e[15]) == 8 and e[15].isdigit():
+                paid_on = f"{e[15][:4]}-{e[15][4:6]}-{e[15][6:]}"
+    return claims, paid_on
 
 
 class _Remits:
@@ -108,18 +118,16 @@ class _Remits:
         self.queries = queries
         self.read_blob = read_blob
         self.found: dict[int, dict[str, Any]] = {}
-        self._claims: dict[int, list[tuple[str, str]]] = {}
+        self._read: dict[int, tuple[list[tuple[str, str]], str | None]] = {}
 
     def for_route(self, route: Any) -> dict[str, Any] | None:
         if route["decision"] is None or self.read_blob is None:
             return None
         candidates = self.queries.remits_since(route["updated_at"], route["billing_npi"])
         for remit in candidates:
-            claims = self._claims.get(remit["id"])
-            if claims is None:
-                claims = self._claims[remit["id"]] = _remit_claims(
-                    self.queries, self.read_blob, remit
-                )
+            if remit["id"] not in self._read:
+                self._read[remit["id"]] = _read_835(self.queries, self.read_blob, remit)
+            claims = self._read[remit["id"]][0]
             wanted = route["payer_claim_id"]
             if any(c == route["clm01"] and (not wanted or p == wanted) for c, p in claims):
                 return self._describe(remit)
@@ -131,6 +139,7 @@ class _Remits:
             self.found[remit["id"]] = {
                 "payer_id": remit["payer_id"],
                 "trace": remit["trace"],
+                "payment_date": self._read.get(remit["id"], ([], None))[1],
                 "date": _iso(remit["created_at"]),
                 "total": remit["total"],
                 "claims": remit["claims"],
@@ -361,9 +370,10 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
 
 def _remit_line(remit: Mapping[str, Any]) -> str:
     picked = f"picked up {remit['picked_up']}" if remit["picked_up"] else "not picked up yet"
+    paid = f" paid {remit['payment_date']}," if remit.get("payment_date") else ""
     return (
-        f"835 {remit['file_name']} to {remit['partner']} (ISA13 {remit['isa13']}), payment "
-        f"trace {remit['trace']} of {remit['date']}, {picked}"
+        f"835 {remit['file_name']} to {remit['partner']} (ISA13 {remit['isa13']}): payment "
+        f"trace {remit['trace']},{paid} sent {remit['date']}, {picked}"
     )
 
 

@@ -57,6 +57,7 @@ def test_a_claim_trace_ends_with_the_835_that_paid_it_and_its_pick_up(env: Trace
     assert remit is not None and remit["payer_id"] == "SIM01"
     assert remit["file_name"].endswith("_835.x12") and remit["partner"] == "demo-billing"
     assert remit["trace"].startswith("SIM01") and remit["date"].startswith("2026-11-25")
+    assert remit["payment_date"] == "2026-11-25"  # BPR16
     assert remit["picked_up"] is None
     text = env.text("C901X1")
     assert f"payment trace {remit['trace']}" in text and "not picked up yet" in text
