@@ -183,8 +183,14 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return run_trace(config, args.identifier, args.json)
 
 
+DESCRIPTION = (
+    "Clearinghouse EDI gateway: run the daemon, check the configuration, validate X12 files, "
+    "trace a file or claim, run a payment cycle of the simulated payers, read the audit log."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="gateway", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the gateway daemon in the foreground")
@@ -192,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check-config", help="check the config and every partner profile")
-    check.add_argument("--config", type=Path, default=None)
+    check.add_argument(
+        "--config", type=Path, default=None, help=f"config file (default {DEFAULT_CONFIG_PATH})"
+    )
     check.add_argument("--partners", help="partner profile directory")
     check.set_defaults(func=cmd_check_config)
 
@@ -212,9 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     cycle.add_argument("--payer", help="payer ID or partner id (default: every simulated payer)")
     cycle.set_defaults(func=cmd_payers_run_cycle)
 
-    trace = sub.add_parser("trace", help="the lifecycle of a file or claim")
-    trace.add_argument("identifier", help="file id, ISA13 (inbound, ack or outbound) or CLM01")
-    trace.add_argument("--json", action="store_true")
+    trace = sub.add_parser(
+        "trace",
+        help="the lifecycle of a file or claim",
+        description="The story of a file or a claim, in order: received, TA1/999, front-end "
+        "edits, routing, payer 277CA, adjudication, the 835 that paid it, pick-ups.",
+    )
+    trace.add_argument(
+        "identifier",
+        help="file id, ISA13 (an inbound interchange, one of our acknowledgments, a routed "
+        "837 batch, a payer 277CA or an 835) or CLM01",
+    )
+    trace.add_argument("--json", action="store_true", help="print the trace as JSON")
     _add_config_args(trace, listeners=False)
     trace.set_defaults(func=cmd_trace)
 
@@ -233,6 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush does
+    not fail again (the recipe of the Python documentation, "Note on SIGPIPE")."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout replaced by something without a descriptor
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import sqlite3
 
@@ -240,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe shows up here, not at exit
+    except BrokenPipeError:  # `gateway trace ... | head`: the reader left, as for any CLI tool
+        _silence_stdout()
+        return 128 + 13  # SIGPIPE, as a shell reports a command killed by it
     except (OSError, sqlite3.Error, UnicodeError) as exc:  # bad paths, a corrupt store...
         print(f"error: {exc}", file=sys.stderr)
         return 2

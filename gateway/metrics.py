@@ -36,18 +36,23 @@ def _int(value: object) -> int:
 def ack_result(event: str, fields: Mapping[str, Any]) -> tuple[str, str]:
     """(kind, result) of an ``ack.<kind>.written`` / ``report.written`` event.
 
-    999: ``accepted`` (every set and claim accepted), ``partial`` (some), ``rejected`` (none);
-    other kinds (TA1, 277CA...): ``accepted`` or ``rejected`` as the event says.
+    999 and 277CA: ``accepted`` (every claim and set accepted), ``partial`` (some),
+    ``rejected`` (none); TA1: ``accepted`` or ``rejected`` as the event says. An event without
+    an ``accepted`` field is counted as ``unknown``: the metrics never guess a verdict.
     """
     if event == "report.written":
         return "REJECT", "rejected"
     kind = event.split(".")[1].upper()
-    if kind != "999" or not fields.get("accepted"):
-        return kind, "accepted" if fields.get("accepted") else "rejected"
+    if "accepted" not in fields:
+        return kind, "unknown"
+    if not fields["accepted"]:
+        return kind, "rejected"
+    if kind not in ("999", "277CA"):
+        return kind, "accepted"
     partial = _int(fields.get("sets_rejected")) > 0 or _int(fields.get("claims_accepted")) < _int(
         fields.get("claims_received")
     )
-    return "999", "partial" if partial else "accepted"
+    return kind, "partial" if partial else "accepted"
 
 
 class GatewayMetrics:

@@ -5,55 +5,17 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from twisted.logger import (
-    FilteringLogObserver,
-    LogLevel,
-    LogLevelFilterPredicate,
-    PredicateResult,
-    globalLogBeginner,
-    textFileLogObserver,
-)
+from twisted.logger import globalLogBeginner
 
-from gateway.audit import console_stream
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
 
-_LEVELS = {
-    "debug": LogLevel.debug,
-    "info": LogLevel.info,
-    "warning": LogLevel.warn,
-    "error": LogLevel.error,
-}
-
-
-def is_noise(event: dict[str, Any]) -> bool:
-    """Conch logs every packet at info and normal disconnects at error; drop those."""
-    namespace = str(event.get("log_namespace", ""))
-    text = str(event.get("log_format") or event.get("message") or "")
-    level = event.get("log_level")
-    if namespace.startswith("twisted.conch") and level in (LogLevel.debug, LogLevel.info):
-        return True
-    lowered = text.lower()
-    if "connection lost" in lowered or "connectionlost" in lowered:
-        return level is not LogLevel.critical
-    if namespace.startswith(("twisted.conch", "SSH")) and "disconnect" in lowered:
-        return True
-    return namespace.endswith("SSHServerTransport") and level is not LogLevel.critical
-
-
-def _drop_noise(event: dict[str, Any]) -> PredicateResult:
-    from gateway.transports.sftp import is_conch_noise
-
-    noisy = is_conch_noise(event) or is_noise(event)
-    return PredicateResult.no if noisy else PredicateResult.maybe
-
 
 def log_observer(level: str) -> Any:
-    """Twisted's own log on the console, without Conch's per-packet chatter."""
-    predicate: Any = LogLevelFilterPredicate(defaultLogLevel=_LEVELS.get(level, LogLevel.info))
-    sink: Any = textFileLogObserver(console_stream())
-    noise: Any = _drop_noise
-    return FilteringLogObserver(sink, [noise, predicate])
+    """Twisted's own log on the console, re-levelled and rendered like the audit events."""
+    from gateway.audit.twisted_log import observer
+
+    return observer(level)
 
 
 def run(config: GatewayConfig) -> int:

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Generate a synthetic, valid 837P (005010X222A1) batch from the demo billing company.
 
-    python scripts/gen_837.py --claims 5000 --control 42 > batch.837
+    python scripts/gen_837.py --claims 5000 > batch.837            # new claims, new ISA13
+    python scripts/gen_837.py --claims 5000 --seed 7 > batch.837   # the same file every time
 
-Deterministic for the same arguments. Everything in it is fictitious: members are
-``MBR`` + 9 digits (the demo payers' rosters enroll them), providers are the demo NPIs.
+Each run makes new claims (other members, so the gateway's duplicate edit, which compares
+content and not claim numbers, does not reject them as A3:78) and a new ISA13, unless
+``--seed`` is given: then the output depends only on the arguments. ``--control`` sets the
+ISA13 explicitly. Everything in it is fictitious: members are ``MBR`` + 9 digits (the demo
+payers' rosters enroll them), providers are the demo NPIs.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import sys
 from collections.abc import Iterator
 
@@ -36,8 +41,11 @@ def interchange(
     seed: int = 837,
     claims_per_provider: int = 1000,
     payers: list[str] | None = None,
+    member_base: int = 0,
 ) -> Iterator[str]:
-    """The segments (without terminators) of one interchange with one transaction set."""
+    """The segments (without terminators) of one interchange with one transaction set.
+
+    Claim ``n`` (from 0) is for member ``MBR`` + ``member_base + n + 1`` (9 digits)."""
     rng = random.Random(seed)
     payer_list = [(PAYER_NAMES.get(p, p), p) for p in payers] if payers else PAYERS
     yield (
@@ -75,7 +83,7 @@ def interchange(
                 f"HL*{hl}*{parent}*22*0",
                 "SBR*P*18*******CI",
                 f"NM1*IL*1*{LAST[n % len(LAST)]}*{FIRST[(n // 8) % len(FIRST)]}"
-                f"****MI*MBR{n + 1:09d}",
+                f"****MI*MBR{member_base + n + 1:09d}",
                 "N3*200 ELM STREET",
                 "N4*SPRINGFIELD*IL*627020002",
                 f"DMG*D8*{1950 + n % 50}0{1 + n % 9}15*{'F' if n % 2 else 'M'}",
@@ -100,26 +108,53 @@ def render(segments: Iterator[str], newline: bool = True) -> bytes:
     return "".join(s + terminator for s in segments).encode("ascii")
 
 
+#: Member numbers from 900,000,000 are the rosters' named special cases: stay below them.
+_MEMBER_BLOCKS = 800_000
+
+
+def plan(seed: int, claims: int) -> tuple[int, int]:
+    """(ISA13, member base) for a seed: a fresh control number and a block of members of its
+    own, in steps of 1,000 so that the last digits (the demo rosters' plans) stay the same."""
+    rng = random.Random(f"gen_837:{seed}")
+    blocks = max(1, _MEMBER_BLOCKS - (claims + 999) // 1000)
+    return rng.randrange(1, 1_000_000_000), rng.randrange(blocks) * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--claims", type=int, default=10)
-    parser.add_argument("--control", type=int, default=1, help="ISA13 (1-999999999)")
-    parser.add_argument("--usage", default="T", choices=["T", "P"])
-    parser.add_argument("--sender", default="DEMOBILLING")
-    parser.add_argument("--seed", type=int, default=837)
+    parser = argparse.ArgumentParser(
+        description="Generate a synthetic, valid 837P (005010X222A1) batch on stdout. Each "
+        "run makes new claims and a new ISA13 unless --seed is given."
+    )
+    parser.add_argument("--claims", type=int, default=10, help="number of claims (default 10)")
+    parser.add_argument(
+        "--control", type=int, default=None, help="ISA13, 1-999999999 (default: new each run)"
+    )
+    parser.add_argument("--usage", default="T", choices=["T", "P"], help="ISA15 (default T)")
+    parser.add_argument("--sender", default="DEMOBILLING", help="ISA06/GS02 sender ID")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="make the output reproducible (tests, benchmarks); default: random, new claims",
+    )
     parser.add_argument("--payers", default="SIM01,SIM02", help="payer IDs, claims round-robin")
     args = parser.parse_args(argv)
-    if not 1 <= args.control <= 999_999_999:
+    seed = secrets.randbelow(2**63) if args.seed is None else args.seed
+    control, member_base = plan(seed, args.claims)
+    if args.control is not None:
+        control = args.control
+    if not 1 <= control <= 999_999_999:
         parser.error("--control must be 1..999999999 (ISA13 has 9 digits)")
     sys.stdout.buffer.write(
         render(
             interchange(
                 args.claims,
-                args.control,
+                control,
                 sender=args.sender,
                 usage=args.usage,
-                seed=args.seed,
+                seed=seed,
                 payers=args.payers.split(","),
+                member_base=member_base,
             )
         )
     )

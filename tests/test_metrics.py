@@ -154,3 +154,43 @@ def test_every_family_is_in_the_exposition() -> None:
         "gateway_as2_mdns",
         "gateway_http_requests",
     } <= names
+
+
+def test_277ca_results_and_no_guessing() -> None:
+    def ca(received: int, accepted: int) -> dict[str, Any]:
+        return {
+            "accepted": accepted > 0,
+            "claims_received": received,
+            "claims_accepted": accepted,
+            "claims_rejected": received - accepted,
+        }
+
+    assert ack_result("ack.277ca.written", ca(3, 3)) == ("277CA", "accepted")
+    assert ack_result("ack.277ca.written", ca(3, 1)) == ("277CA", "partial")
+    assert ack_result("ack.277ca.written", ca(3, 0)) == ("277CA", "rejected")
+    # an event that does not say is not counted as a rejection
+    assert ack_result("ack.277ca.written", {"claims": 2}) == ("277CA", "unknown")
+
+
+def test_a_payer_277ca_that_accepts_every_claim_counts_as_accepted(tmp_path: Path) -> None:
+    """The payer cycle's own ``ack.277ca.written`` events, through the metrics."""
+    from gateway.pipeline.core import report_cycles
+    from gateway.pipeline.routing import route_file
+    from tests.pipeline.test_routing import NOW, Env, batch
+
+    env = Env(tmp_path)
+    try:
+        record = env.upload(batch(4, 611))
+        route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+        outcome = env.cycle("sim01")
+    finally:
+        env.store.close()
+    events: list[tuple[str, dict[str, Any]]] = []
+    report_cycles(lambda event, **fields: events.append((event, fields)), [outcome])  # type: ignore[arg-type]
+    (written,) = [f for e, f in events if e == "ack.277ca.written"]
+    assert written["accepted"] is True and written["claims_rejected"] == 0
+    m = GatewayMetrics()
+    for event, fields in events:
+        m.observe(event, fields)
+    assert value(m, "gateway_acks_total", kind="277CA", result="accepted") == 1
+    assert value(m, "gateway_acks_total", kind="277CA", result="rejected") == 0

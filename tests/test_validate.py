@@ -24,7 +24,7 @@ def validate(*args: str) -> subprocess.CompletedProcess[str]:
 
 def generated(tmp_path: Path, claims: int = 4) -> Path:
     out = subprocess.run(
-        [sys.executable, "scripts/gen_837.py", "--claims", str(claims), "--control", "77"],
+        [sys.executable, "scripts/gen_837.py", "--seed=1", f"--claims={claims}", "--control=77"],
         capture_output=True,
         cwd=ROOT,
         check=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.limits import HttpLimits
+from gateway.states import FILE_STATES
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -275,10 +276,8 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                         "received_at": {"type": "string", "format": "date-time"},
                         "state": {
                             "type": "string",
-                            "enum": ["received", "processed", "routed", "failed"],
-                            "description": "received: waiting or in the pipeline; processed: "
-                            "its answers are in the mailbox; routed: its accepted claims went "
-                            "on to their payers; failed: processing kept failing",
+                            "enum": list(FILE_STATES),
+                            "description": "; ".join(f"{k}: {v}" for k, v in FILE_STATES.items()),
                         },
                         "acknowledgments": {
                             "type": "array",

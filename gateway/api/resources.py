@@ -29,12 +29,6 @@ REALM = "edi-gateway"
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: Stored as the file's name (metadata only: never used as a path).
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
-_STATES = {
-    "received": "received",
-    "processed": "processed",
-    "routed": "routed",
-    "failed": "failed",
-}
 _CONTENT_TYPES = {"x12": b"application/edi-x12", "txt": b"text/plain; charset=utf-8"}
 
 
@@ -88,7 +82,7 @@ def file_status(record: FileRecord, responses: list[ResponseRecord]) -> dict[str
         "size": record.size,
         "sha256": record.sha256,
         "received_at": iso(record.received_at),
-        "state": _STATES.get(record.state, record.state),
+        "state": record.state,  # one of gateway.states.FILE_STATES
         "acknowledgments": [
             {
                 "kind": r.kind,

@@ -39,6 +39,7 @@ from gateway.payers.config import PayerConfig
 from gateway.payers.inputs import claim_inputs
 from gateway.payers.model import ClaimDecision, Outcome, Payment
 from gateway.profiles import Partner, PartnerSet
+from gateway.states import REJECTED
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import PROCESSED, FileRecord, Store, Transaction, utc_stamp
 from gateway.x12.acks import Gateway
@@ -151,7 +152,7 @@ def route_file(
         uploader = partners.get(record.partner_id)
         if uploader is not None and uploader.role == "payer":
             _payer_answers(tx, blobs, record, uploader, partners, config, now, outcome)
-            tx.set_state(record.id, ROUTED)
+            tx.set_state(record.id, ROUTED if _usages(tx, record.id) else REJECTED)
             return outcome
         foreign = tx.query(
             "SELECT st01, st02, isa13 FROM accepted_sets WHERE file_id = ? AND st01 != '837'",
@@ -176,7 +177,8 @@ def route_file(
         if wanted:
             usages = _usages(tx, record.id)
             _route_claims(tx, blobs, record, wanted, usages, partners, config, now, outcome)
-        tx.set_state(record.id, ROUTED)
+        # see gateway/states.py: rejected = nothing in the file went on
+        tx.set_state(record.id, ROUTED if wanted else REJECTED)
     return outcome
 
 
@@ -554,11 +556,17 @@ def _answer_submitters(
             tx, blobs, submitter.id, "277CA", file_id, built.content, now, file_id,
             qualifier=payer_config.payer_id,
         )  # fmt: skip
+        rejected = sum(1 for _, d in answered if d.outcome is Outcome.REJECTED)
         outcome.placed.append(
             Placed(submitter.id, "277CA", name, file_id, {
                 "payer_id": payer_config.payer_id,
                 "isa13": built.control_number,
                 "claims": len(answered),
+                # the verdict, as the clearinghouse's own 277CA event carries it
+                "accepted": rejected < len(answered),
+                "claims_received": len(answered),
+                "claims_accepted": len(answered) - rejected,
+                "claims_rejected": rejected,
             })
         )  # fmt: skip
 

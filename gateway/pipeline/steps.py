@@ -43,6 +43,7 @@ from gateway.x12.frontend import (
     spill_edits,
     write_277cas,
 )
+from gateway.x12.report import ta1_rejections, ta1_report
 from gateway.x12.tokenizer import read_chunks
 
 _EXTENSIONS = {"TA1": "x12", "999": "x12", "277CA": "x12", "REJECT": "txt"}
@@ -232,6 +233,13 @@ def commit_answers(
                     mailbox_id,
                 )
             outcome.placed.append(PlacedFile(kind, name, sha, size, tuple(group)))
+            rejections = ta1_rejections(group) if kind == "TA1" else []
+            if rejections:  # a billing person reads this, not the bare code
+                text = ta1_report(rejections)
+                sha, size = blobs.put(text), len(text)
+                name = name.removesuffix(".x12") + ".txt"
+                tx.add_mailbox(record.partner_id, name, "REPORT", record.id, sha, size, now)
+                outcome.placed.append(PlacedFile("REPORT", name, sha, size, ()))
         accepted_controls = {
             r.interchange_control for r in responses if r.kind == "999" and r.accepted
         }

@@ -7,8 +7,11 @@ line numbers only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from gateway.x12.envelope import GROUP_NOTES, SET_NOTES, TA1_NOTES
-from gateway.x12.results import InterchangeResult
+from gateway.x12.results import InterchangeResult, Response
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
@@ -106,3 +109,95 @@ def interchange_report(result: InterchangeResult) -> str:
             if len(t.errors) > 20:
                 lines.append(f"      ... and {len(t.errors) - 20} more")
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------ TA1 companion (_TA1.txt)
+
+_RESEND = "Correct it and send the file again as a new file."
+_STRUCTURE = (
+    "The file's envelope (ISA ... IEA) is damaged or incomplete: the program that produced it "
+    "wrote it wrongly, or it was cut short or edited in transit. Produce it again from your "
+    "billing system and send it as a new file."
+)
+_HEADER_FIELD = "A field of the ISA header has a value that is not allowed here. " + _RESEND
+#: What a billing person can do about each TA1 note code (TA105), in plain words.
+TA1_ADVICE: dict[str, str] = {
+    "001": "The control number at the start (ISA13) and at the end (IEA02) must be the same. "
+    + _RESEND,
+    "003": "Use version 00501 in ISA12 (HIPAA 5010). " + _RESEND,
+    "004": _STRUCTURE,
+    "005": "The sender qualifier (ISA05) is not the one in your trading partner agreement. "
+    + _RESEND,
+    "006": "The sender ID (ISA05/ISA06) is not the one this mailbox is enrolled with. Use the "
+    "sender qualifier and ID of your trading partner agreement (ask the clearinghouse if you "
+    "do not know them). " + _RESEND,
+    "007": "The receiver qualifier (ISA07) must be the clearinghouse's. " + _RESEND,
+    "008": "The file is addressed to someone else: the receiver (ISA07/ISA08) must be the "
+    "clearinghouse's ID from your trading partner agreement. " + _RESEND,
+    "014": "The interchange date (ISA09) must be a real date, YYMMDD. " + _RESEND,
+    "015": "The interchange time (ISA10) must be a real time, HHMM. " + _RESEND,
+    "018": "The control number (ISA13) must be 9 digits. " + _RESEND,
+    "020": "Test and production files are kept apart: ISA15 says T (test) or P (production), "
+    "and your enrollment does not allow this one yet. Send test files with T until the "
+    "clearinghouse moves you to production.",
+    "021": _STRUCTURE,
+    "022": _STRUCTURE,
+    "023": _STRUCTURE,
+    "024": _STRUCTURE,
+    "025": "This control number (ISA13) was already used by a file we received from you "
+    "earlier. If this file is a copy of one you already sent, nothing needs to be done: the "
+    "first copy is being processed. If it is a new file, give it a new control number (ISA13 "
+    "and IEA02; billing software usually does this by itself) and send it again.",
+    "026": _STRUCTURE,
+}
+
+
+@dataclass(frozen=True)
+class Ta1Rejection:
+    control_number: str
+    """The rejected interchange's ISA13."""
+    code: str
+    """TA105 note code."""
+    first_line: int = 1
+
+
+def ta1_rejections(responses: Iterable[Response]) -> list[Ta1Rejection]:
+    """The rejecting TA1s among ``responses`` (none when every envelope was accepted)."""
+    out: list[Ta1Rejection] = []
+    for r in responses:
+        if r.kind != "TA1" or r.accepted:
+            continue
+        code = str(r.details.get("ta1_code") or "")
+        line = r.details.get("first_line")
+        out.append(
+            Ta1Rejection(r.interchange_control or "", code, line if isinstance(line, int) else 1)
+        )
+    return out
+
+
+def ta1_report(rejections: Iterable[Ta1Rejection]) -> bytes:
+    """The plain-words companion of a rejecting TA1 (``..._TA1.txt`` beside ``..._TA1.x12``):
+    what was wrong and what to do, per rejected interchange. Codes and positions only."""
+    lines = [
+        "INTERCHANGE REJECTED - the envelope of your file could not be accepted",
+        "",
+        "The TA1 acknowledgment beside this report (same name, .x12) says the same in X12.",
+        "Nothing inside a rejected interchange was processed; no claim in it reached a payer.",
+    ]
+    for r in rejections:
+        note = TA1_NOTES.get(r.code, "envelope error")
+        advice = TA1_ADVICE.get(r.code) or (
+            _HEADER_FIELD if r.code.startswith("01") else f"Fix the envelope. {_RESEND}"
+        )
+        lines += [
+            "",
+            f"Interchange {r.control_number!r} (line {r.first_line}): TA1 code {r.code}",
+            f"What was wrong: {note}.",
+            f"What to do: {advice}",
+        ]
+    lines += [
+        "",
+        "Other interchanges in the same file, if any, were answered separately (999).",
+        "",
+    ]
+    return "\n".join(lines).encode("ascii", "replace")

@@ -36,7 +36,7 @@ def _get(sftp: paramiko.SFTPClient, name: str) -> bytes:
 def _batch(claims: int, control: int) -> bytes:
     return subprocess.run(
         [sys.executable, "scripts/gen_837.py", "--claims", str(claims), "--control",
-         str(control), "--payers", "SIM01,SIM02,EXT01"],
+         str(control), "--payers", "SIM01,SIM02,EXT01", "--seed", "837"],
         cwd=ROOT, capture_output=True, check=True,
     ).stdout  # fmt: skip
 

@@ -91,7 +91,7 @@ def test_same_interchange_in_a_later_file_is_a_duplicate(
         2.0,
     )
     assert outcome.duplicates == ["000000008"]
-    assert [p.kind for p in outcome.placed] == ["TA1"]
+    assert [p.kind for p in outcome.placed] == ["TA1", "REPORT"]  # REPORT: its plain words
     ta1 = [s for s in segments(blobs.read(outcome.placed[0].sha256)) if s[0] == "TA1"]
     assert ta1[0][4:6] == ["R", "025"]
 
@@ -106,7 +106,7 @@ def test_rejected_envelope_may_be_resent_with_the_same_control_number(
     out = commit_answers(
         store, blobs, first, analyze_blob(path, "demo-billing", directory), directory, 1.0
     )
-    assert [p.kind for p in out.placed] == ["TA1"]
+    assert [p.kind for p in out.placed] == ["TA1", "REPORT"]
     second, path = _receive(store, blobs, good)
     out = commit_answers(
         store, blobs, second, analyze_blob(path, "demo-billing", directory), directory, 2.0
