@@ -23,6 +23,7 @@ from twisted.web import resource, server
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import openapi_document
+from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
 
 REALM = "edi-gateway"
@@ -255,8 +256,15 @@ class ApiRoot(resource.Resource):
         core = self.gateway.core
         try:
             file_id = await core.accept_upload(caller.partner.id, "http", name, path)
-        except Exception:
+        except Exception as exc:
             path.unlink(missing_ok=True)
+            if storage_full(exc):  # nothing was stored: say so, and when to come back
+                raise ApiError(
+                    507,
+                    "insufficient_storage",
+                    "the gateway has no space to store the file; nothing was kept, retry later",
+                    {b"retry-after": str(self.limits.retry_after).encode()},
+                ) from exc
             raise
         location = f"/api/v1/files/{file_id}"
         send_json(

@@ -292,7 +292,7 @@ class Ready(_Json):
                 request.write(self.send(request, 503, body))
                 request.finish()
 
-        d: defer.Deferred[bool] = core.in_store(core.store.writable)
+        d: defer.Deferred[bool] = core.writable()  # store, blobs and audit take writes
         d.addCallbacks(answer, failed)
         return server.NOT_DONE_YET
 

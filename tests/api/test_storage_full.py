@@ -1,0 +1,44 @@
+"""A full disk at intake: the upload is answered 507 (nothing kept) and /readyz says 503 until
+space returns; then the same upload is taken."""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any
+
+import pytest
+import pytest_twisted
+
+from tests.api.conftest import MakeApi, bearer
+from tests.x12files import corpus_file, readdress
+
+
+def _full(*args: Any, **kwargs: Any) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest_twisted.ensureDeferred
+async def test_upload_onto_a_full_disk_is_answered_507_and_not_ready(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = await make_api()
+    data = readdress(corpus_file("837p/uhin-837.edi"), control=7101)
+    headers = {**bearer(), "Content-Type": "application/edi-x12"}
+    assert (await api.call("GET", "/readyz")).status == 200
+
+    monkeypatch.setattr(os, "fsync", _full)  # every fsync of a payload or a probe fails
+    refused = await api.call("POST", "/api/v1/files?filename=full.837", data, headers)
+    assert refused.status == 507, refused.body
+    assert refused.json()["error"] == "insufficient_storage"
+    assert refused.headers.get("retry-after")
+    assert await api.stored_files() == [] and api.spooled() == []
+    assert api.named("intake.storage_full") == [{"partner": "demo-billing", "channel": "http"}]
+    ready = await api.call("GET", "/readyz")
+    assert ready.status == 503 and ready.json()["store_writable"] is False
+
+    monkeypatch.undo()  # space again
+    assert (await api.call("GET", "/readyz")).status == 200
+    taken = await api.call("POST", "/api/v1/files?filename=full.837", data, headers)
+    assert taken.status == 202, taken.body
+    assert len(await api.stored_files()) == 1
