@@ -8,7 +8,6 @@ X12 analysis runs in worker processes (``pipeline.workers``) or, with 0 workers,
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from gateway.pipeline.steps import (
     partner_directory,
     warm_up,
 )
+from gateway.pipeline.workers import make_pool
 from gateway.ports import Audit, MailboxEntry
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
@@ -91,10 +91,7 @@ class GatewayCore(Service):
         super().startService()
         self._db_pool.start()
         if self.config.pipeline.workers > 0:
-            self._executor = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.config.pipeline.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-            )
+            self._executor = make_pool(self.config.pipeline.workers)  # die with the daemon
             # start the workers now and load their guides and code sets, so the first
             # upload is not the one that waits for them
             for _ in range(self.config.pipeline.workers):
