@@ -42,3 +42,20 @@ async def test_upload_onto_a_full_disk_is_answered_507_and_not_ready(
     taken = await api.call("POST", "/api/v1/files?filename=full.837", data, headers)
     assert taken.status == 202, taken.body
     assert len(await api.stored_files()) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_body_that_cannot_be_spooled_is_answered_507(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small body sits in the spool file's buffer until it is handed over: the disk being
+    full shows up there, and is answered like any other full disk."""
+    from gateway.transports.http import GatewayRequest
+
+    api = await make_api()
+    data = readdress(corpus_file("837p/uhin-837.edi"), control=7102)
+    headers = {**bearer(), "Content-Type": "application/edi-x12"}
+    monkeypatch.setattr(GatewayRequest, "take_body", _full)
+    refused = await api.call("POST", "/api/v1/files?filename=full.837", data, headers)
+    assert refused.status == 507, refused.body
+    assert await api.stored_files() == []
