@@ -4,6 +4,7 @@ space returns; then the same upload is taken."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 from typing import Any
 
@@ -59,3 +60,38 @@ async def test_a_body_that_cannot_be_spooled_is_answered_507(
     refused = await api.call("POST", "/api/v1/files?filename=full.837", data, headers)
     assert refused.status == 507, refused.body
     assert await api.stored_files() == []
+
+
+class _FullFile:
+    """A spool file on a full disk: every write fails with ENOSPC."""
+
+    def __init__(self, path: Any, mode: str = "r", **kwargs: Any) -> None:
+        self._file = open(path, mode, **kwargs)
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+@pytest.mark.parametrize("failing", ["write", "create"])
+@pytest_twisted.ensureDeferred
+async def test_a_body_that_cannot_be_received_is_answered_507(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """The bytes of the body itself hit the full disk (the 955-byte upload of the fault run,
+    which got no answer at all)."""
+    api = await make_api()
+    data = readdress(corpus_file("837p/uhin-837.edi"), control=7103)
+    headers = {**bearer(), "Content-Type": "application/edi-x12"}
+    monkeypatch.setattr(
+        "gateway.transports.http.open", _FullFile if failing == "write" else _full, raising=False
+    )
+    refused = await api.call("POST", "/api/v1/files?filename=full.837", data, headers)
+    assert refused.status == 507, refused.body
+    assert json.loads(refused.body)["error"] == "insufficient_storage"
+    assert await api.stored_files() == [] and api.spooled() == []
+    monkeypatch.undo()
+    taken = await api.call("POST", "/api/v1/files?filename=full.837", data, headers)
+    assert taken.status == 202, taken.body
