@@ -98,6 +98,7 @@ class ChainedFile:
         self.max_bytes = max_bytes
         self._lock_path = path.with_name(f".{path.name}.lock")
         self._thread_lock = threading.Lock()
+        self._lock_fd = -1
         self._fd = -1
         self._inode = -1
         self._size = -1
@@ -106,12 +107,13 @@ class ChainedFile:
 
     def write(self, message: str) -> None:
         with self._thread_lock:
-            lock = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o640)
+            if self._lock_fd < 0:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o640)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX)
                 self._write_locked(message)
             finally:
-                os.close(lock)  # releases the flock
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _write_locked(self, message: str) -> None:
         self._sync()
@@ -168,9 +170,10 @@ class ChainedFile:
 
     def close(self) -> None:
         with self._thread_lock:
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
+            for fd in (self._fd, self._lock_fd):
+                if fd >= 0:
+                    os.close(fd)
+            self._fd = self._lock_fd = -1
 
 
 @dataclass(frozen=True)
