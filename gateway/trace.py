@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from gateway.audit import read_events
+from gateway.audit import read_all_events
 from gateway.config import GatewayConfig
 from gateway.payers.codec import decision_from_json
 from gateway.store.sqlite import Store
@@ -128,7 +128,9 @@ def build_trace(store: Store, audit_path: Any, query: str) -> Trace:
             }
         )
     wanted = set(trace.file_ids)
-    trace.events = [e for e in read_events(audit_path) if _relevant(e, wanted, trace.claim_hash)]
+    trace.events = [
+        e for e in read_all_events(audit_path) if _relevant(e, wanted, trace.claim_hash)
+    ]
     return trace
 
 

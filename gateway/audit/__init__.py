@@ -284,8 +284,16 @@ def console_stream() -> TextIO:
     return os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8", buffering=1)
 
 
+def read_all_events(path: Path) -> Iterable[Mapping[str, Any]]:
+    """The events of the audit file and of its rotated predecessors, oldest first."""
+    from gateway.audit.chain import chain_files
+
+    for each in chain_files(path):
+        yield from read_events(each)
+
+
 def read_events(path: Path) -> Iterable[Mapping[str, Any]]:
-    """Parse the audit file, skipping torn or foreign lines."""
+    """Parse the audit file, skipping torn or foreign lines (without the chain's ``prev``)."""
     try:
         handle = open(path, encoding="utf-8")
     except FileNotFoundError:
@@ -294,7 +302,7 @@ def read_events(path: Path) -> Iterable[Mapping[str, Any]]:
         for line in handle:
             event = _parse(line)
             if event is not None:
-                yield event
+                yield {k: v for k, v in event.items() if k != "prev"}
 
 
 def _parse(line: str) -> Mapping[str, Any] | None:

@@ -244,3 +244,14 @@ def test_tail_follows_across_rotation(tmp_path: Path) -> None:
     assert len(chain_files(path)) == 2
     seen = [json.loads(next(lines))["file_id"] for _ in written]
     assert seen == written
+
+
+def test_readers_see_the_rotated_events_without_the_chain(tmp_path: Path) -> None:
+    from gateway.audit import read_all_events
+
+    path = tmp_path / "audit.jsonl"
+    _write(path, 30, max_bytes=1500).close()
+    assert len(chain_files(path)) > 1
+    events = list(read_all_events(path))
+    assert [e["file_id"] for e in events] == [f"F{n:04d}" for n in range(30)]
+    assert all("prev" not in e for e in events)
