@@ -8,6 +8,11 @@ ignores SIGINT: a Ctrl-C reaches the whole process group, and the daemon — not
 decides how to stop (the pool is shut down with the core), so no worker prints a
 ``KeyboardInterrupt`` traceback. Workers are started with SIGINT blocked (the mask is
 inherited), so even a Ctrl-C while one is still importing finds it deaf.
+
+Mind: Linux sends the death signal when the *thread* that spawned the worker ends. The pool
+spawns workers inside ``submit``; the daemon submits from the reactor thread, which lives as
+long as the process. Do not submit from short-lived threads. multiprocessing's resource tracker
+needs nothing of its own: it exits when the last process holding its pipe (a worker) is gone.
 """
 
 from __future__ import annotations
