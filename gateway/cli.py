@@ -1,4 +1,4 @@
-"""The ``gateway`` command: run, check-config, validate, trace, payers, audit tail."""
+"""The ``gateway`` command: run, check-config, validate, trace, payers, audit tail/verify."""
 
 from __future__ import annotations
 
@@ -85,6 +85,34 @@ def cmd_audit_tail(args: argparse.Namespace) -> int:
         as_json=args.json,
         lines=args.lines,
     )
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Check the audit hash chain; exit 1 at the first broken line, 2 when there is no log."""
+    from gateway.audit.chain import chain_files, verify
+
+    if args.files:
+        files = [Path(f) for f in args.files]
+    else:
+        try:
+            files = chain_files(_load(args).audit_log_path)
+        except ConfigError as exc:
+            _print_problems(exc)
+            return 2
+    if not files:
+        print("error: no audit log to verify", file=sys.stderr)
+        return 2
+    result = verify(files)
+    if result.broken is not None:
+        print(f"BROKEN {result.broken}", file=sys.stderr)
+        print(f"{result.lines - 1} line(s) before it are intact", file=sys.stderr)
+        return 1
+    start = "the start" if result.first_prev == "0" * 64 else f"prev={result.first_prev}"
+    print(
+        f"OK {result.lines} line(s) in {result.files} file(s), chained from {start}; "
+        f"last hash {result.last_hash}"
+    )
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -247,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     tail_p.add_argument("--json", action="store_true", help="print raw JSON lines")
     tail_p.add_argument("--log", help="audit log file (default: from the config)")
     tail_p.set_defaults(func=cmd_audit_tail)
+    verify_p = audit_sub.add_parser(
+        "verify", help="check the audit log's hash chain; name the first broken line"
+    )
+    _add_config_args(verify_p, listeners=False)
+    verify_p.add_argument(
+        "files", nargs="*", help="audit files, oldest first (default: the log and its rotations)"
+    )
+    verify_p.set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -1,8 +1,9 @@
 """The ONE composition root: ``make_service(config, reactor) -> MultiService``.
 
-Children start in order and stop in reverse: the core (store, pipeline) first, then the
-listeners; on shutdown the SFTP listener stops taking new sessions and lets in-flight uploads
-finish within ``sftp.shutdown_grace`` before the core stops.
+Children start in order: the core (store, pipeline) first, then the listeners. They stop in
+phases (``MultiService`` would stop them all at once): first the listeners — the SFTP listener
+stops taking sessions and lets in-flight uploads finish within ``sftp.shutdown_grace``, with the
+store still there to take them — then the senders (AS2), then the core and the store last.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
 
 from gateway.api.limits import HttpLimits
 from gateway.audit import AuditLog, console_stream
@@ -27,6 +29,8 @@ from gateway.payers.loader import load_simulated_payers
 from gateway.pipeline.core import GatewayCore
 from gateway.profiles import PartnerSet, load_partners
 from gateway.transports.http import make_site
+
+log = Logger()
 
 
 class PartnerRegistry:
@@ -241,10 +245,25 @@ class GatewayService(MultiService):
             partners=sorted(self.partners().partners),
         )
 
+    def stop_phases(self) -> list[list[Service]]:
+        """What stops together, in order: listeners (and their grace), senders, the rest in
+        reverse start order (the core — store, workers — last)."""
+        listeners: list[Service] = [self.sftp, self.http]
+        senders: list[Service] = [self.as2_sender]
+        first = listeners + senders
+        rest = [child for child in reversed(list(self)) if child not in first]
+        return [listeners, senders, *([child] for child in rest)]
+
     @defer.inlineCallbacks
     def stopService(self):  # type: ignore[no-untyped-def]
         self.audit("gateway.stopping")
-        yield super().stopService()
+        Service.stopService(self)  # not MultiService's: it would stop every child at once
+        for phase in self.stop_phases():
+            stops = [defer.maybeDeferred(child.stopService) for child in phase if child.running]
+            results = yield defer.DeferredList(stops, consumeErrors=True)
+            for ok, failure in results:
+                if not ok:  # one child's trouble must not keep the others from stopping
+                    log.failure("stopping {names}", failure, names=[c.name for c in phase])
         self.audit("gateway.stopped")
         self.audit.close()
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from gateway.audit import read_events
+from gateway.audit import read_all_events
 from gateway.config import GatewayConfig
 from gateway.payers.codec import decision_from_json
 from gateway.states import FILE_STATES
@@ -64,7 +64,7 @@ def _file_ids(
         trace.claim_hash = hashlib.sha256(query.encode("utf-8", "replace")).hexdigest()[:16]
     if query.isdigit():
         # payer 277CAs and forwarded payer answers: their ISA13 is in the audit log only
-        for event in read_events(audit_path):
+        for event in read_all_events(audit_path):
             if event.get("event") in _PAYER_DOCUMENTS and event.get("isa13") == query:
                 kind = "835" if event.get("event") == "remit.835.built" else "payer answer"
                 if event.get("file_id"):
@@ -217,7 +217,7 @@ def build_trace(
     wanted = set(trace.file_ids)
     traces = {r["trace"] for r in trace.remits}
     names = {m["file_name"]: m for f in trace.files for m in f["other_files"]}
-    for event in read_events(audit_path):
+    for event in read_all_events(audit_path):
         if not _relevant(event, wanted, trace.claim_hash, traces, only):
             continue
         trace.events.append(event)

@@ -150,6 +150,7 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                         ),
                         "400": _error("empty body or a bad filename"),
                         "413": _error(f"the body is over {limits.max_body} bytes"),
+                        "507": {**_error("no space to store it: nothing kept"), "headers": _RETRY},
                         **_common(),
                     },
                 }

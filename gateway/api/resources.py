@@ -23,6 +23,7 @@ from twisted.web import resource, server
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import openapi_document
+from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
 
 REALM = "edi-gateway"
@@ -241,7 +242,12 @@ class ApiRoot(resource.Resource):
 
     async def post_file(self, request: Any, caller: Caller) -> None:
         name = self._filename(request)
-        path = request.take_body() if hasattr(request, "take_body") else None
+        try:
+            path = request.take_body() if hasattr(request, "take_body") else None
+        except OSError as exc:  # the spooled body could not be written out
+            if storage_full(exc):
+                raise self._no_space() from exc
+            raise
         if path is None or path.stat().st_size == 0:
             if path is not None:
                 path.unlink(missing_ok=True)
@@ -249,8 +255,10 @@ class ApiRoot(resource.Resource):
         core = self.gateway.core
         try:
             file_id = await core.accept_upload(caller.partner.id, "http", name, path)
-        except Exception:
+        except Exception as exc:
             path.unlink(missing_ok=True)
+            if storage_full(exc):  # nothing was stored: say so, and when to come back
+                raise self._no_space() from exc
             raise
         location = f"/api/v1/files/{file_id}"
         send_json(
@@ -258,6 +266,14 @@ class ApiRoot(resource.Resource):
             202,
             {"file_id": file_id, "state": "received", "status_url": location},
             {b"location": location.encode()},
+        )
+
+    def _no_space(self) -> ApiError:
+        return ApiError(
+            507,
+            "insufficient_storage",
+            "the gateway has no space to store the file; nothing was kept, retry later",
+            {b"retry-after": str(self.limits.retry_after).encode()},
         )
 
     def _filename(self, request: Any) -> str:

@@ -11,12 +11,18 @@ import json
 import os
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
+
+from gateway.audit.chain import DEFAULT_MAX_BYTES, ChainedFile
+
+#: Audit lines kept in memory while the file cannot be written (then the oldest are dropped).
+MAX_PENDING = 10_000
 
 #: Fields that must never reach an operational log (defence in depth: callers pass ids only).
 PHI_FIELDS = frozenset(
@@ -95,6 +101,8 @@ EVENTS = frozenset(
         "as2.send.ok",
         "as2.send.failed",
         "as2.error",
+        "audit.recovered",
+        "intake.storage_full",
     }
 )
 
@@ -113,6 +121,69 @@ def _timestamp(
 ) -> structlog.typing.EventDict:
     event_dict.setdefault("ts", datetime.now(UTC).isoformat(timespec="milliseconds"))
     return event_dict
+
+
+class _ChainSink:
+    """A structlog logger that appends rendered lines to the hash-chained audit file.
+
+    A failed write (a full disk, say) never raises into the caller: the line waits in a
+    bounded queue, in order, and goes out before the next line once writing works again.
+    """
+
+    def __init__(self, chained: ChainedFile, max_pending: int = MAX_PENDING) -> None:
+        self.chained = chained
+        self._lock = threading.Lock()
+        self._pending: deque[str] = deque()
+        self._max_pending = max_pending
+        #: Writes that failed, and lines lost because the queue was full (since the start).
+        self.failures = 0
+        self.dropped = 0
+        self._unreported: tuple[int, int] = (0, 0)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            if len(self._pending) >= self._max_pending:
+                self._pending.popleft()
+                self.dropped += 1
+            self._pending.append(message)
+            self._drain()
+
+    def flush(self) -> bool:
+        """Write what waits; True when nothing is left waiting."""
+        with self._lock:
+            return self._drain()
+
+    def _drain(self) -> bool:
+        had_failed = self.failures > self._unreported[0] or self.dropped > self._unreported[1]
+        try:
+            while self._pending:
+                self.chained.write(self._pending[0])
+                self._pending.popleft()
+            if had_failed:
+                failed = self.failures - self._unreported[0]
+                dropped = self.dropped - self._unreported[1]
+                self.chained.write(_recovered_line(failed, dropped))
+                self._unreported = (self.failures, self.dropped)
+        except (OSError, ValueError):
+            self.failures += 1
+            return False
+        return True
+
+    info = warning = error = debug = critical = msg
+
+
+def _recovered_line(failures: int, dropped: int) -> str:
+    event = {
+        "event": "audit.recovered",
+        "failed_writes": failures,
+        "dropped_events": dropped,
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+    return json.dumps(event)
 
 
 class _LineSink:
@@ -134,13 +205,17 @@ class _LineSink:
 class AuditLog:
     """Callable audit sink: ``audit("file.received", file_id=..., partner=...)``."""
 
-    def __init__(self, path: Path, console: TextIO | None = None) -> None:
+    def __init__(
+        self, path: Path, console: TextIO | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lock = threading.Lock()
-        self._file: TextIO = open(path, "a", encoding="utf-8")
+        self._closed = False
+        #: Console lines that could not be written (the audit file is what counts).
+        self.console_failures = 0
+        self._sink = _ChainSink(ChainedFile(path, max_bytes=max_bytes))
         self._json = structlog.wrap_logger(
-            _LineSink([self._file], self._lock),
+            self._sink,
             processors=[
                 _drop_phi,
                 _timestamp,
@@ -168,20 +243,39 @@ class AuditLog:
         self._listeners.append(listener)
 
     def __call__(self, event: str, **fields: Any) -> None:
-        if self._file.closed:  # a late callback after shutdown: nothing to write to
+        if self._closed:  # a late callback after shutdown: nothing to write to
             return
+        # Never raises: a line that cannot be written waits (see _ChainSink); a step of the
+        # pipeline must not fail because its audit line did.
         self._json.info(event, **fields)
         if self._console is not None:
-            self._console.info(event, **fields)
+            try:
+                self._console.info(event, **fields)
+            except (OSError, ValueError):
+                self.console_failures += 1
         for listener in self._listeners:
             try:
                 listener(event, fields)
             except Exception:  # noqa: S110 - observers must not break the gateway
                 pass
 
+    @property
+    def writable(self) -> bool:
+        """False while audit lines wait for a write that failed (a full disk)."""
+        return self._sink.pending == 0
+
+    @property
+    def write_failures(self) -> int:
+        return self._sink.failures
+
+    def flush(self) -> bool:
+        """Retry the lines that wait; True when none is left."""
+        return self._sink.flush()
+
     def close(self) -> None:
-        with self._lock:
-            self._file.close()
+        self._sink.flush()
+        self._closed = True
+        self._sink.chained.close()
 
 
 def console_stream() -> TextIO:
@@ -190,8 +284,16 @@ def console_stream() -> TextIO:
     return os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8", buffering=1)
 
 
+def read_all_events(path: Path) -> Iterable[Mapping[str, Any]]:
+    """The events of the audit file and of its rotated predecessors, oldest first."""
+    from gateway.audit.chain import chain_files
+
+    for each in chain_files(path):
+        yield from read_events(each)
+
+
 def read_events(path: Path) -> Iterable[Mapping[str, Any]]:
-    """Parse the audit file, skipping torn or foreign lines."""
+    """Parse the audit file, skipping torn or foreign lines (without the chain's ``prev``)."""
     try:
         handle = open(path, encoding="utf-8")
     except FileNotFoundError:
@@ -200,7 +302,7 @@ def read_events(path: Path) -> Iterable[Mapping[str, Any]]:
         for line in handle:
             event = _parse(line)
             if event is not None:
-                yield event
+                yield {k: v for k, v in event.items() if k != "prev"}
 
 
 def _parse(line: str) -> Mapping[str, Any] | None:

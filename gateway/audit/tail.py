@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import sys
 import time
 from collections import deque
@@ -33,18 +34,33 @@ def format_event(event: Mapping[str, Any]) -> str:
     rest = " ".join(
         f"{key}={json.dumps(value) if not isinstance(value, str) else value}"
         for key, value in event.items()
-        if key not in ("ts", "event")
+        if key not in ("ts", "event", "prev")  # prev: the hash chain, for verify
     )
     return f"{ts} {name:<22} {rest}".rstrip()
 
 
-def _follow(handle: TextIO, poll: float) -> Iterator[str]:
+def _rotated(handle: TextIO, path: Path) -> bool:
+    """True when ``path`` is now another file than ``handle`` (the log was rotated)."""
+    try:
+        return os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _follow(handle: TextIO, poll: float, path: Path | None = None) -> Iterator[str]:
     buffer = ""
     while True:
         chunk = handle.readline()
         if not chunk:
-            time.sleep(poll)
-            continue
+            if path is not None and _rotated(handle, path):
+                chunk = handle.readline()  # the old file's last words, then the new file
+                if not chunk:
+                    handle.close()
+                    handle = open(path, encoding="utf-8", errors="replace")
+                    continue
+            else:
+                time.sleep(poll)
+                continue
         buffer += chunk
         if buffer.endswith("\n"):
             yield buffer
@@ -86,7 +102,7 @@ def tail(
         if not follow:
             return 0
         try:
-            for line in _follow(handle, poll):
+            for line in _follow(handle, poll, path):
                 event = _parse(line)
                 if event is not None and matches(event, partner, event_glob, file_id):
                     show(event)

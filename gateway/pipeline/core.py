@@ -8,7 +8,6 @@ X12 analysis runs in worker processes (``pipeline.workers``) or, with 0 workers,
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -36,15 +35,20 @@ from gateway.pipeline.steps import (
     partner_directory,
     warm_up,
 )
+from gateway.pipeline.workers import make_pool
 from gateway.ports import Audit, MailboxEntry
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
+from gateway.store.faults import StorageFull, storage_full
 from gateway.store.sqlite import PROCESSED, RECEIVED, FileRecord, Store
 
 T = TypeVar("T")
 
 #: Temp-named uploads that were never renamed are dropped after this many seconds.
 PARKED_MAX_AGE = 7 * 24 * 3600.0
+#: Every this many seconds, files left unfinished (a full disk, a failed step) are retried
+#: once the store takes writes again.
+RESUME_SECONDS = 30.0
 
 
 class GatewayCore(Service):
@@ -75,6 +79,8 @@ class GatewayCore(Service):
         self._limit = defer.DeferredSemaphore(max(1, config.pipeline.workers))
         self._stopping = False
         self._cycles: LoopingCall | None = None
+        self._resumer: LoopingCall | None = None
+        self.resume_seconds = RESUME_SECONDS
         #: Crash tests hold the pipeline (files stay ``received``) with GATEWAY_PIPELINE_HOLD=1.
         self.hold = os.environ.get("GATEWAY_PIPELINE_HOLD") == "1"
         #: Test hook: called with the file id when a file's step has committed.
@@ -85,10 +91,7 @@ class GatewayCore(Service):
         super().startService()
         self._db_pool.start()
         if self.config.pipeline.workers > 0:
-            self._executor = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.config.pipeline.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-            )
+            self._executor = make_pool(self.config.pipeline.workers)  # die with the daemon
             # start the workers now and load their guides and code sets, so the first
             # upload is not the one that waits for them
             for _ in range(self.config.pipeline.workers):
@@ -98,12 +101,16 @@ class GatewayCore(Service):
         self._cycles = LoopingCall(self._cycle_tick)
         self._cycles.clock = self.reactor
         self._cycles.start(self.config.payers.cycle_seconds, now=False)
+        self._resumer = LoopingCall(self._resume_tick)
+        self._resumer.clock = self.reactor
+        self._resumer.start(self.resume_seconds, now=False)
 
     @defer.inlineCallbacks
     def stopService(self):  # type: ignore[no-untyped-def]
         self._stopping = True
-        if self._cycles is not None and self._cycles.running:
-            self._cycles.stop()
+        for loop in (self._cycles, self._resumer):
+            if loop is not None and loop.running:
+                loop.stop()
         running = list(self._running.values())
         if running:
             yield defer.DeferredList(running, consumeErrors=True)
@@ -155,7 +162,15 @@ class GatewayCore(Service):
 
     @defer.inlineCallbacks
     def accept_upload(self, partner_id: str, channel: str, name: str, temp_path: Path):  # type: ignore[no-untyped-def]
-        record: FileRecord = yield self.in_store(self._accept, partner_id, channel, name, temp_path)
+        try:
+            record: FileRecord = yield self.in_store(
+                self._accept, partner_id, channel, name, temp_path
+            )
+        except Exception as exc:
+            if storage_full(exc):
+                self._refused_full(partner_id, channel)
+                raise StorageFull() from exc
+            raise
         self.audit(
             "file.received",
             file_id=record.id,
@@ -170,8 +185,45 @@ class GatewayCore(Service):
     def accept_bytes(self, partner_id: str, channel: str, name: str, data: bytes) -> Deferred[str]:
         """Intake for payloads already in memory (HTTP/AS2 later)."""
         temp = self.staging_for(partner_id) / f".api-{time.time_ns()}"
-        temp.write_bytes(data)
+        try:
+            temp.write_bytes(data)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            if storage_full(exc):
+                self._refused_full(partner_id, channel)
+                return defer.fail(StorageFull())
+            return defer.fail(exc)
         return self.accept_upload(partner_id, channel, name, temp)  # type: ignore[no-any-return]
+
+    def _refused_full(self, partner_id: str, channel: str) -> None:
+        self.audit("intake.storage_full", partner=partner_id, channel=channel)
+
+    # Health -----------------------------------------------------------------------------
+    def _probe(self) -> bool:
+        """The store takes a write: SQLite, and a small fsynced file beside the blobs."""
+        if not self.store.writable():
+            return False
+        probe = self.blobs.temp_path()
+        try:
+            with open(probe, "wb") as handle:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            return False
+        finally:
+            probe.unlink(missing_ok=True)
+        return True
+
+    def writable(self) -> Deferred[bool]:
+        """Ready to take files: the store and the blob directory take a write and the audit
+        lines that waited for space are out (for ``/readyz``)."""
+        flush = getattr(self.audit, "flush", None)
+
+        def audited(ok: bool) -> bool:
+            return ok and (flush is None or bool(flush()))
+
+        return self.in_store(self._probe).addCallback(audited)
 
     # Mailbox ----------------------------------------------------------------------------
     def list_outbound(self, partner_id: str) -> Deferred[list[MailboxEntry]]:
@@ -267,8 +319,19 @@ class GatewayCore(Service):
         )
         try:
             yield self._steps(record)
-        except Exception:
+        except Exception as exc:
             failure = Failure()
+            if storage_full(exc):
+                # Not the file's fault: it stays where it is and the periodic resume takes it
+                # again once the store takes writes (never counted towards ``failed``).
+                self.audit(
+                    "file.retry",
+                    file_id=record.id,
+                    partner=record.partner_id,
+                    attempts=attempts,
+                    reason="storage_full",
+                )
+                return
             if attempts >= self.config.pipeline.max_retries:
                 yield self.in_store(
                     self.store.mark_failed, record.id, failure.getErrorMessage()[:500]
@@ -409,12 +472,30 @@ class GatewayCore(Service):
         await deferLater(self.reactor, seconds, lambda: None)
 
     def _unexpected(self, failure: Failure, record: FileRecord) -> None:
+        """A step failed outside the retry path (the store itself: a full disk, say). The
+        file keeps its state; the periodic resume takes it again."""
         self.audit(
-            "file.failed",
+            "file.retry",
             file_id=record.id,
             partner=record.partner_id,
+            reason="storage_full" if storage_full(failure.value) else "unexpected",
             error=failure.type.__name__ if failure.type else "error",
         )
+
+    def _resume_tick(self) -> Deferred[Any]:
+        """Retry unfinished files, but only while the store takes writes (else /readyz says
+        not ready and nothing is tried until space returns)."""
+        if self._stopping or self.hold:
+            return defer.succeed(None)
+
+        def go(ok: bool) -> Deferred[None] | None:
+            if ok and not self._stopping:
+                return self.resume()
+            return None
+
+        d: Deferred[Any] = self.writable().addCallback(go)
+        d.addErrback(lambda f: None)  # tried again at the next tick
+        return d
 
     def _report(self, outcome: Outcome, found: Analysis) -> None:
         record = outcome.file

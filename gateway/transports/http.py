@@ -105,7 +105,24 @@ class GatewayRequest(server.Request):
         self._counted = True
         site.spool_dir.mkdir(parents=True, exist_ok=True)
         self.spool_path = site.spool_dir / f"{SPOOL_PREFIX}{secrets.token_hex(12)}"
-        self.content = open(self.spool_path, "w+b")
+        try:
+            # unbuffered: a full disk shows at the write (answered 507), not at a later flush
+            self.content = open(self.spool_path, "w+b", buffering=0)
+        except OSError:
+            self.spool_path = None
+            self.content = BytesIO()
+            self._no_space()
+            return
+
+    def _no_space(self) -> None:
+        """The body cannot be spooled (a full disk): nothing is kept; answer 507."""
+        retry = self._gsite.limits.retry_after if self._gsite is not None else 60
+        self.reject(
+            507,
+            "insufficient_storage",
+            "the gateway has no space to store the body; nothing was kept, retry later",
+            {"Retry-After": str(retry)},
+        )
 
     def handleContentChunk(self, data: bytes) -> None:
         if self.rejected:
@@ -119,7 +136,10 @@ class GatewayRequest(server.Request):
                 f"the body is over the limit of {site.limits.max_body} bytes",
             )
             return
-        super().handleContentChunk(data)
+        try:
+            super().handleContentChunk(data)
+        except OSError:  # a full disk (ENOSPC, EDQUOT) or a broken one: nothing is kept
+            self._no_space()
 
     def reject(
         self, status: int, code: str, message: str, extra: dict[str, str] | None = None
@@ -292,7 +312,7 @@ class Ready(_Json):
                 request.write(self.send(request, 503, body))
                 request.finish()
 
-        d: defer.Deferred[bool] = core.in_store(core.store.writable)
+        d: defer.Deferred[bool] = core.writable()  # store, blobs and audit take writes
         d.addCallbacks(answer, failed)
         return server.NOT_DONE_YET
 
