@@ -74,8 +74,9 @@ _MAP_FILES: Final[dict[str, str]] = {
     "005010X223A2": "837Q3.I.5010.X223.A1.xml",
     # 837D: pyx12 has no map; ours lives in schemas/.
     "005010X224A2": "837.5010.X224.A2.xml",
-    # What external payers send back. 835: our corrected copy in schemas/ (pyx12's marks ST03
-    # "not used"); 277CA: pyx12's X214 map; 999: pyx12's X231 map.
+    # What external payers send back. 835: our copy in schemas/ (FOOTER/PLB repeat; ST03 "not
+    # used" as the TR3 says, tolerated when it repeats GS08); 277CA: pyx12's X214 map; 999:
+    # pyx12's X231 map.
     "005010X221A1": "835.5010.X221.A1.xml",
     "005010X214": "277.5010.X214.xml",
     "005010X231A1": "999.5010X231.A1.xml",
