@@ -97,16 +97,21 @@ def _openssl_message(cipher: str) -> bytes:
         b"Content-Type: application/edi-x12\r\nContent-Transfer-Encoding: binary\r\n"
         b'Content-Disposition: attachment; filename="claims.837"\r\n\r\n' + claims(121)
     )
+    signer = [
+        "-signer",
+        str(AS2_DIR / "demo-billing.crt"),
+        "-inkey",
+        str(AS2_DIR / "demo-billing.key"),
+    ]
     signed = subprocess.run(
-        ["openssl", "cms", "-sign", "-binary", "-md", "sha256"]
-        + ["-signer", str(AS2_DIR / "demo-billing.crt"), "-inkey", str(AS2_DIR / "demo-billing.key")],
+        ["openssl", "cms", "-sign", "-binary", "-md", "sha256", *signer],
         input=entity,
         capture_output=True,
         check=True,
     ).stdout
+    recip = ["-recip", str(AS2_DIR / "clearinghouse.crt"), cipher, "-outform", "DER"]
     return subprocess.run(
-        ["openssl", "cms", "-encrypt", "-binary", "-recip", str(AS2_DIR / "clearinghouse.crt")]
-        + [cipher, "-outform", "DER"],
+        ["openssl", "cms", "-encrypt", "-binary", *recip],
         input=signed,
         capture_output=True,
         check=True,
