@@ -136,9 +136,8 @@ async def test_3des_is_refused_unless_the_profile_lists_it(
         partners_dir=partners_copy(
             tmp_path / "partners",
             _edit_demo_billing(
-                "<digest>sha-256</digest>",
-                "<digest>sha-256</digest>\n    <cipher>aes256-cbc</cipher>"
-                "\n    <cipher>des-ede3-cbc</cipher>",
+                "<cipher>aes256-cbc</cipher>",
+                "<cipher>aes256-cbc</cipher>\n    <cipher>des-ede3-cbc</cipher>",
             ),
         )
     )
