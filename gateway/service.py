@@ -222,6 +222,7 @@ class GatewayService(MultiService):
             self.audit,
             kick_outbox=self.as2_sender.kick,
             mdn_handler=self.as2_sender.handle_mdn,
+            max_content=self.config.http.max_body,
         )
 
     def startService(self) -> None:

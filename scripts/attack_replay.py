@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Replay the attack run's cases against a gateway daemon on loopback and say what it answered.
 
-    .venv/bin/python scripts/attack_replay.py [--cases bomb,slots,mdn,diskfull,ssh]
+    .venv/bin/python scripts/attack_replay.py [--cases bomb,des3,slots,mdn,diskfull,ssh]
                                               [--bomb-mib 256] [--hold 15]
 
 Starts its own daemon (like tests/e2e: a temporary data directory, ports 0 on 127.0.0.1; the
 demo partners) and runs, one after the other:
 
-* ``bomb``     an unsigned AS2 message encrypted (``openssl cms``) to the demo clearinghouse
-               certificate holding CompressedData(CompressedData(N MiB of zeros));
+* ``bomb``     AS2 messages encrypted (``openssl cms``) to the demo clearinghouse certificate
+               holding CompressedData(CompressedData(N MiB of zeros)) or one layer, unsigned
+               (expected: ``insufficient-message-security``, nothing inflated) and signed by
+               the demo partner (expected: ``decompression-failed`` — a second layer, or one
+               layer past ``[http] max_body``);
+* ``des3``     a signed message encrypted with ``openssl cms -des3`` (expected:
+               ``decryption-failed``) and the same with ``-aes256`` (expected: processed);
 * ``slots``    41 unauthenticated ``POST /as2`` that announce 1,000,000 bytes and trickle, then
                a partner's ``POST /api/v1/files``;
 * ``mdn``      40 bytes of junk "from" DEMOBILLING asking for an asynchronous MDN at a loopback
-               URL of ours (``/internal/admin?x=1``): does the gateway POST there?
+               URL of ours (``/internal/admin?x=1``): does the gateway POST there? (expected:
+               the error MDN in the response, nothing POSTed);
 * ``diskfull`` (root only, else skipped) a second daemon on a 24 MiB tmpfs: uploads over HTTP
                and SFTP onto the full disk, ``/readyz``, and what happens once space returns;
 * ``ssh``      20 wrong passwords on one SSH connection (paramiko re-requests ``ssh-userauth``
@@ -53,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AS2_DIR = ROOT / "config" / "demo" / "as2"
 KEYS = ROOT / "config" / "demo" / "keys"
 TOKEN = "demo-billing-1.k9k2kjt6Rsvl5ePzReykgqATs0i0yZZUciJFxmedQ1M"
-CASES = ("bomb", "slots", "mdn", "diskfull", "ssh")
+CASES = ("bomb", "des3", "slots", "mdn", "diskfull", "ssh")
 
 
 # the daemon -------------------------------------------------------------------------------
@@ -211,7 +217,35 @@ _COMPRESSED_HEADERS = (
 )
 
 
-def bomb_body(mib: int, work: Path) -> bytes:
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _sign_and_encrypt(entity: bytes, work: Path, name: str, cipher: str, sign: bool) -> bytes:
+    """``entity`` (MIME) signed with the demo billing key when ``sign``, then encrypted to the
+    demo clearinghouse certificate with ``cipher`` (``openssl cms``); the DER body."""
+    source = work / f"{name}.entity"
+    source.write_bytes(entity)
+    if sign:
+        signed = work / f"{name}.signed"
+        _openssl(
+            "cms", "-sign", "-binary", "-md", "sha256",
+            "-signer", str(AS2_DIR / "demo-billing.crt"),
+            "-inkey", str(AS2_DIR / "demo-billing.key"),
+            "-in", str(source), "-out", str(signed),
+        )  # fmt: skip
+        source = signed
+    der = work / f"{name}.p7m"
+    _openssl(
+        "cms", "-encrypt", "-binary", cipher, "-recip", str(AS2_DIR / "clearinghouse.crt"),
+        "-in", str(source), "-outform", "DER", "-out", str(der),
+    )  # fmt: skip
+    return der.read_bytes()
+
+
+def bomb_body(mib: int, work: Path, *, nested: bool = True, sign: bool = False) -> bytes:
+    """CompressedData(CompressedData(N MiB of zeros)) — or one layer — signed by the demo
+    partner when ``sign`` (compressed before signing), encrypted with AES-256."""
     zero = bytes(1024 * 1024)
 
     def zeros(feed: Callable[[bytes], None]) -> None:
@@ -219,31 +253,11 @@ def bomb_body(mib: int, work: Path) -> bytes:
         for _ in range(mib):
             feed(zero)
 
-    inner = _COMPRESSED_HEADERS + _compressed(zeros)
-    outer = _COMPRESSED_HEADERS + _compressed(inner)
-    entity = work / "bomb.entity"
-    entity.write_bytes(outer)
-    der = work / "bomb.p7m"
-    subprocess.run(
-        [
-            "openssl",
-            "cms",
-            "-encrypt",
-            "-binary",
-            "-aes256",
-            "-recip",
-            str(AS2_DIR / "clearinghouse.crt"),
-            "-in",
-            str(entity),
-            "-outform",
-            "DER",
-            "-out",
-            str(der),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return der.read_bytes()
+    entity = _COMPRESSED_HEADERS + _compressed(zeros)
+    if nested:
+        entity = _COMPRESSED_HEADERS + _compressed(entity)
+    name = f"bomb-{'nested' if nested else 'single'}-{'signed' if sign else 'unsigned'}"
+    return _sign_and_encrypt(entity, work, name, "-aes256", sign)
 
 
 def as2_headers(**extra: str) -> dict[str, str]:
@@ -271,13 +285,35 @@ def disposition(body: bytes) -> str:
 
 
 def case_bomb(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable[..., None]):  # type: ignore[no-untyped-def]
-    body = bomb_body(args.bomb_mib, work)
-    say(f"sent {len(body)} bytes: CompressedData(CompressedData({args.bomb_mib} MiB of zeros))")
-    started = time.monotonic()
-    status, answer = http_call(daemon.ports["http"], "POST", "/as2", body, as2_headers(), 120)
-    say(f"answer {status} after {time.monotonic() - started:.1f} s: {disposition(answer)}")
+    """Expected: unsigned → insufficient-message-security without inflating; signed by the
+    partner → one layer inflated at most up to [http] max_body, then decompression-failed."""
+    variants = [
+        (True, False, "CompressedData(CompressedData({} MiB of zeros)), unsigned"),
+        (False, False, "CompressedData({} MiB of zeros), unsigned"),
+        (True, True, "CompressedData(CompressedData({} MiB of zeros)) signed by DEMOBILLING"),
+        (False, True, "CompressedData({} MiB of zeros) signed by DEMOBILLING"),
+    ]
+    for nested, sign, label in variants:
+        body = bomb_body(args.bomb_mib, work, nested=nested, sign=sign)
+        say(f"sent {len(body)} bytes: {label.format(args.bomb_mib)}")
+        started = time.monotonic()
+        status, answer = http_call(daemon.ports["http"], "POST", "/as2", body, as2_headers(), 120)
+        say(f"  answer {status} after {time.monotonic() - started:.1f} s: {disposition(answer)}")
+        say(f"  peak RSS so far {daemon.peak_rss_mb() or 0:.0f} MB")
     health, _ = http_call(daemon.ports["http"], "GET", "/healthz", timeout=30)
     say(f"/healthz right after: {health}")
+
+
+def case_des3(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable[..., None]):  # type: ignore[no-untyped-def]
+    """Expected: 3DES → decryption-failed (not listed in the demo profile); AES-256 → processed."""
+    entity = (
+        b"Content-Type: application/edi-x12\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        + b"ISA*00*          *00*          *ZZ*DEMOBILLING    *ZZ*CLEARINGHOUSE  *~"
+    )
+    for cipher in ("-des3", "-aes256"):
+        body = _sign_and_encrypt(entity, work, f"cipher{cipher}", cipher, True)
+        status, answer = http_call(daemon.ports["http"], "POST", "/as2", body, as2_headers(), 30)
+        say(f"signed, encrypted with openssl cms {cipher}: answer {status} {disposition(answer)}")
 
 
 def case_slots(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable[..., None]):  # type: ignore[no-untyped-def]
@@ -589,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     daemon = Daemon(work / "data", work / "daemon.log")
     handlers = {
         "bomb": case_bomb,
+        "des3": case_des3,
         "slots": case_slots,
         "mdn": case_mdn,
         "diskfull": case_diskfull,

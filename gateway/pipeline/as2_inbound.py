@@ -40,6 +40,7 @@ from gateway.as2 import (
     load_private_key,
     parse_inbound,
 )
+from gateway.as2.cms import CIPHER_NAMES, DEFAULT_ACCEPTED_CIPHERS, DEFAULT_DECOMPRESS_LIMIT
 from gateway.as2.mime import Headers, parse_content_type, parse_headers
 from gateway.config import As2Config
 from gateway.pipeline import as2_state
@@ -156,6 +157,12 @@ class As2Directory:
             require_encryption=identity.require_encryption,
             allowed_digests=frozenset(identity.digests) if identity.digests else None,
             partner_id=partner.id,
+            accepted_ciphers=(
+                frozenset(CIPHER_NAMES.get(c, c) for c in identity.ciphers)
+                if identity.ciphers
+                else DEFAULT_ACCEPTED_CIPHERS
+            ),
+            async_mdn_urls=identity.async_mdn_urls,
         )
         return partner, policy
 
@@ -171,7 +178,14 @@ MdnHandler = Callable[[Headers, bytes], Awaitable[As2Answer]]
 
 class As2Receiver:
     """Answers ``POST /as2``.  ``core``: a :class:`gateway.pipeline.core.GatewayCore` (or any
-    object with ``store``, ``in_store``, ``staging_for`` and ``accept_upload``)."""
+    object with ``store``, ``in_store``, ``staging_for`` and ``accept_upload``).
+    ``max_content``: the most bytes decompression may produce (the HTTP body limit).
+
+    An asynchronous MDN (Receipt-Delivery-Option) is queued only for a message that authenticated
+    (accepted under the partner's policy; for an error MDN: its signature had verified) and only
+    to a URL the partner's profile allows (``<async-mdn-url>``); anything else is answered in the
+    HTTP response and never POSTed anywhere.
+    """
 
     def __init__(
         self,
@@ -181,8 +195,10 @@ class As2Receiver:
         *,
         kick_outbox: Callable[[], None] | None = None,
         mdn_handler: MdnHandler | None = None,
+        max_content: int = DEFAULT_DECOMPRESS_LIMIT,
     ) -> None:
         self.core = core
+        self.max_content = max_content
         self.directory = directory
         self.audit = audit
         self.kick_outbox = kick_outbox
@@ -203,6 +219,7 @@ class As2Receiver:
                 body,
                 find_partner=self.directory.find_partner,
                 own_keys=self.directory.own_keys,
+                max_content=self.max_content,
             )
         except As2Error as exc:
             return await self._refuse(exc)
@@ -359,8 +376,13 @@ class As2Receiver:
             return _text(400, error.disposition)
         sign = self.directory.signing_key if request.mdn.signed else None
         mdn = build_mdn(error, sign_with=sign)
-        # Asynchronous error MDNs only to partners we know (no POSTs to URLs of strangers).
-        async_url = request.mdn.async_url if known and is_async_url(request.mdn.async_url) else None
+        # Asynchronous error MDNs only after the partner's signature verified, and only to a URL
+        # its profile allows: a stranger (or junk "from" a partner) never steers a POST.
+        async_url = None
+        if known and error.authenticated:
+            async_url = self._allowed_url(known[1], request.mdn.async_url, base)
+        elif request.mdn.async_url:
+            self.audit("as2.mdn.sync", **base, reason="not authenticated")
         return await self._deliver_mdn(mdn, base, async_url, known[0].id if known else None)
 
     async def _deliver_mdn(
@@ -394,8 +416,22 @@ class As2Receiver:
         )
 
     def _async_url(self, message: InboundMessage) -> str | None:
+        """The Receipt-Delivery-Option of an authenticated message, if its profile allows it."""
         url = message.mdn.async_url if message.mdn else None
-        return url if url and is_async_url(url) else None
+        base = {
+            "partner": message.partner.partner_id,
+            "as2_from": message.as2_from,
+            "message_id": message.message_id,
+        }
+        return self._allowed_url(message.partner, url, base)
+
+    def _allowed_url(self, policy: PartnerAs2, url: str | None, base: dict[str, Any]) -> str | None:
+        if not url:
+            return None
+        if is_async_url(url) and policy.allows_async_mdn(url):
+            return url
+        self.audit("as2.mdn.sync", **base, reason="async MDN URL not allowed by the profile")
+        return None
 
     def _sync_mdn(self, mdn: OutboundMdn, base: dict[str, Any]) -> As2Answer:
         self.audit("as2.mdn.sent", **base, disposition=short_disposition(mdn.disposition))
