@@ -267,8 +267,9 @@ class GatewayRequest(server.Request):
         channel: Any = self.channel
         if self._gsite is not None:
             self._gsite.rejected(refusal.status)
-        if channel is not None and channel.transport is not None:
-            channel.transport.write(raw_answer(refusal.status, refusal.headers, refusal.body))
+        transport: Any = channel.transport if channel is not None else None
+        if transport is not None and not transport.disconnecting:
+            transport.write(raw_answer(refusal.status, refusal.headers, refusal.body))
             channel.loseConnection()
 
     def take_body(self) -> Path | None:
