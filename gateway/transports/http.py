@@ -57,9 +57,17 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": code, "message": message}
 
 
+#: Reason phrases twisted.web does not know (it would say "Unknown Status").
+_REASONS = {429: b"Too Many Requests", 431: b"Request Header Fields Too Large"}
+
+
+def reason_phrase(status: int) -> bytes:
+    return _REASONS.get(status) or http.RESPONSES.get(status, b"Error")
+
+
 def raw_answer(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
     """A complete ``Connection: close`` response written straight to the transport."""
-    reason = http.RESPONSES.get(status, b"Error")
+    reason = reason_phrase(status)
     lines = [b"HTTP/1.1 %d %s" % (status, reason)]
     for key, value in headers:
         if key.lower() not in ("content-length", "connection"):
@@ -366,6 +374,9 @@ class GatewayRequest(server.Request):
         super().connectionLost(reason)
 
     # answers ----------------------------------------------------------------------------
+    def setResponseCode(self, code: int, message: bytes | None = None) -> None:
+        super().setResponseCode(code, message or reason_phrase(code))
+
     def setHeader(self, name: Any, value: Any) -> None:
         # no "Server: TwistedWeb/<version>": what runs here is nobody's business
         key = name.encode("latin-1") if isinstance(name, str) else name
