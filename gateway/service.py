@@ -156,6 +156,12 @@ def http_limits(config: GatewayConfig) -> HttpLimits:
         max_per_partner=http.max_per_partner,
         idle_timeout=http.idle_timeout,
         request_timeout=http.request_timeout,
+        max_uploads_per_address=http.max_uploads_per_address,
+        min_body_rate=http.min_body_rate,
+        body_rate_window=http.body_rate_window,
+        max_request_line=http.max_request_line,
+        max_header_bytes=http.max_header_bytes,
+        max_header_fields=http.max_header_fields,
     )
 
 

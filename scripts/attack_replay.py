@@ -15,7 +15,10 @@ demo partners) and runs, one after the other:
 * ``des3``     a signed message encrypted with ``openssl cms -des3`` (expected:
                ``decryption-failed``) and the same with ``-aes256`` (expected: processed);
 * ``slots``    41 unauthenticated ``POST /as2`` that announce 1,000,000 bytes and trickle, then
-               a partner's ``POST /api/v1/files``;
+               a partner's ``POST /api/v1/files`` and ``POST /as2`` (expected: every stranger
+               answered from its headers, the partner's upload ``202``); then 6 tricklers that
+               know a partner's AS2 name (expected: 4 held — the per-address cap — and 2
+               ``429``; the 4 answered ``408`` once a 10 s rate window has passed);
 * ``mdn``      40 bytes of junk "from" DEMOBILLING asking for an asynchronous MDN at a loopback
                URL of ours (``/internal/admin?x=1``): does the gateway POST there? (expected:
                the error MDN in the response, nothing POSTed);
@@ -357,6 +360,58 @@ def case_slots(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callab
     finally:
         for s in socks:
             s.close()
+    # strangers who know a partner's AS2 name: admitted up to the per-address cap, then timed
+    # out by the body rate check
+    known = head.replace(b"AS2-From: STRANGER", b"AS2-From: DEMOBILLING")
+    socks = []
+    try:
+        for _ in range(6):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(known)
+            socks.append(s)
+        time.sleep(1.0)
+        say(f"6 tricklers with a known AS2-From, at once: {_answers(socks)}")
+        started = time.monotonic()
+        answers = _answers(socks)
+        while time.monotonic() < started + 25 and "(open)" in answers:
+            for s in socks:
+                with suppress(OSError):
+                    s.send(b"x")
+            time.sleep(2.0)
+            answers = _answers(socks)
+        waited = time.monotonic() - started
+        say(f"... after {waited:.0f} s of a byte per 2 s each: {answers}")
+    finally:
+        for s in socks:
+            s.close()
+
+
+_SEEN: dict[int, str] = {}
+
+
+def _closed(s: socket.socket) -> bool:
+    return id(s) in _SEEN and _SEEN[id(s)] != "(open)"
+
+
+def _answers(socks: list[socket.socket]) -> list[str]:
+    """Each socket's status line so far ("(open)" while the server says nothing)."""
+    seen = []
+    for s in socks:
+        if _closed(s):
+            seen.append(_SEEN[id(s)])
+            continue
+        s.setblocking(False)
+        line = "(open)"
+        try:
+            data = s.recv(200)
+            line = data.split(b"\r\n", 1)[0].decode("latin-1") or "closed"
+        except BlockingIOError:
+            pass
+        except OSError:
+            line = "closed"
+        _SEEN[id(s)] = line
+        seen.append(line)
+    return seen
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
