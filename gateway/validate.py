@@ -304,12 +304,13 @@ def run_validate(
     as_json: bool,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
+    now: datetime | None = None,
 ) -> int:
     from gateway.pipeline.steps import partner_directory
 
     directory = partner_directory(config, partners)
     controls = itertools.count(1).__next__
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     history = _history(config)
     if history is None:
         err.write(
