@@ -124,6 +124,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         partners = load_partners(
             str(config.partners_dir),
             own_interchange=(config.interchange_qualifier, config.interchange_id),
+            check_keys=False,  # validate authenticates nobody: no SSH/AS2 key parsing
         )
     except ConfigError as exc:
         _print_problems(exc)

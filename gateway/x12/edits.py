@@ -380,16 +380,13 @@ itself costs ~200 MB per worker process."""
 def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
     """(every code, billable codes)."""
     text = gzip.decompress(ICD10_TABLE.read_bytes()).decode("ascii")
-    codes: list[str] = []
-    billable: list[str] = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        code, _, kind = line.partition("\t")
-        codes.append(code)
-        if kind == "B":
-            billable.append(code)
-    return frozenset(codes), frozenset(billable)
+    while text.startswith("#"):  # the header comment (C-level splits below: start-up time)
+        text = text.partition("\n")[2]
+    if "\n#" in text:
+        text = "\n".join(line for line in text.split("\n") if not line.startswith("#"))
+    fields = text.split()
+    kinds = dict(zip(fields[0::2], fields[1::2], strict=True))
+    return frozenset(kinds), frozenset(code for code, kind in kinds.items() if kind == "B")
 
 
 def icd10_status(code: str) -> IcdStatus:
