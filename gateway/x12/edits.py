@@ -377,15 +377,20 @@ itself costs ~200 MB per worker process."""
 
 
 @lru_cache(maxsize=1)
-def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
-    """(every code, billable codes)."""
+def _icd_kinds() -> dict[str, str]:
+    """Code -> ``B`` (billable) or ``H`` (header)."""
     text = gzip.decompress(ICD10_TABLE.read_bytes()).decode("ascii")
     while text.startswith("#"):  # the header comment (C-level splits below: start-up time)
         text = text.partition("\n")[2]
     if "\n#" in text:
         text = "\n".join(line for line in text.split("\n") if not line.startswith("#"))
     fields = text.split()
-    kinds = dict(zip(fields[0::2], fields[1::2], strict=True))
+    return dict(zip(fields[0::2], fields[1::2], strict=True))
+
+
+def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
+    """(every code, billable codes)."""
+    kinds = _icd_kinds()
     return frozenset(kinds), frozenset(code for code, kind in kinds.items() if kind == "B")
 
 
@@ -394,10 +399,10 @@ def icd10_status(code: str) -> IcdStatus:
     in the packaged code set (see :data:`ICD10_TABLE`)."""
     if not _ICD_FORM.fullmatch(code):
         return "unknown"
-    codes, billable = _icd_table()
-    if code not in codes:
+    kind = _icd_kinds().get(code)
+    if kind is None:
         return "unknown"
-    return "billable" if code in billable else "header"
+    return "billable" if kind == "B" else "header"
 
 
 # ----------------------------------------------------------------------- fingerprint
