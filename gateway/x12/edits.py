@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -253,8 +253,9 @@ class EditSet:
     tables: tuple[tuple[str, tuple[Edit, ...]], ...]
     disabled: frozenset[str] = frozenset()
 
-    @property
+    @cached_property
     def edits(self) -> tuple[Edit, ...]:
+        """The enabled edits in order (computed once: read for every claim)."""
         return tuple(
             edit for _, table in self.tables for edit in table if edit.code not in self.disabled
         )
