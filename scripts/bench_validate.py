@@ -240,9 +240,13 @@ _TIMER = (
 def timed(command: list[str], ok: str | None = None) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MB, exit code) of ``command`` run by the timing wrapper;
     it must exit 0, or (``ok``) print that on stderr (x12valid exits 1 on a clean file)."""
+    # as installed: byte-code caches written and used (a PYTHONDONTWRITEBYTECODE=1 of the
+    # caller's shell would recompile every changed module on every run)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run(
-        [sys.executable, "-c", _TIMER, *command], capture_output=True, text=True, check=True
-    )
+        [sys.executable, "-c", _TIMER, *command], capture_output=True, text=True, check=True,
+        env=env,
+    )  # fmt: skip
     seconds, rss_kb, code = out.stdout.split()
     if int(code) != 0 and (ok is None or ok not in out.stderr):
         raise RuntimeError(f"{command[0]} exited {code}: {out.stderr[-1000:]}")
