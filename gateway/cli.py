@@ -31,8 +31,8 @@ def _overrides(args: argparse.Namespace) -> Overrides:
     )
 
 
-def _load(args: argparse.Namespace) -> GatewayConfig:
-    return load_config(args.config, _overrides(args))
+def _load(args: argparse.Namespace, services: bool = True) -> GatewayConfig:
+    return load_config(args.config, _overrides(args), services=services)
 
 
 def _print_problems(error: ConfigError) -> None:
@@ -120,10 +120,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from gateway.validate import run_validate
 
     try:
-        config = _load(args)
+        config = _load(args, services=False)
         partners = load_partners(
             str(config.partners_dir),
             own_interchange=(config.interchange_qualifier, config.interchange_id),
+            check_keys=False,  # validate authenticates nobody: no SSH/AS2 key parsing
         )
     except ConfigError as exc:
         _print_problems(exc)

@@ -324,8 +324,14 @@ def load_config(
     path: Path | str | None = None,
     overrides: Overrides | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    services: bool = True,
 ) -> GatewayConfig:
     """Load and check the configuration; raise :class:`ConfigError` listing every problem.
+
+    ``services=False`` (commands that start no listener or AS2 exchange, e.g. ``gateway
+    validate``): listen endpoints and AS2 key files are not checked, so neither Twisted nor
+    the key material is loaded; every other setting is read and checked as usual.
 
     Relative paths in the file are resolved against the project root when the file lives in
     ``<root>/config/``, else against the file's directory.
@@ -349,6 +355,7 @@ def load_config(
     if base.name == "config":
         base = base.parent
     r = _Reader(path, text, data)
+    endpoint = _endpoint if services else None
 
     data_dir = r.get("gateway", "data_dir", str, "var")
     partners_dir = r.get("gateway", "partners_dir", str, "partners")
@@ -361,7 +368,7 @@ def load_config(
         lockout=r.get("sftp.lockout", "lockout", float, 900.0, _positive),
     )
     sftp = SftpConfig(
-        listen=r.get("sftp", "listen", str, DEFAULT_SFTP_LISTEN, _endpoint),
+        listen=r.get("sftp", "listen", str, DEFAULT_SFTP_LISTEN, endpoint),
         max_file_size=r.get("sftp", "max_file_size", int, 512 * 1024 * 1024, _positive),
         idle_timeout=r.get("sftp", "idle_timeout", float, 600.0, _positive),
         window_size=r.get("sftp", "window_size", int, 2 * 1024 * 1024, _positive),
@@ -370,7 +377,7 @@ def load_config(
         lockout=lockout,
     )
     http = HttpConfig(
-        listen=r.get("http", "listen", str, DEFAULT_HTTP_LISTEN, _endpoint),
+        listen=r.get("http", "listen", str, DEFAULT_HTTP_LISTEN, endpoint),
         max_body=r.get("http", "max_body", int, 64 * 1024 * 1024, _positive),
         max_uploads=r.get("http", "max_uploads", int, 32, _positive),
         max_in_flight=r.get("http", "max_in_flight", int, 64, _positive),
@@ -395,13 +402,13 @@ def load_config(
         level=r.get("log", "level", str, "info", _level).lower(),
         console=r.get("log", "console", bool, True),
     )
-    as2 = _as2_config(r, base)
+    as2 = _as2_config(r, base, check_keys=services)
     r.unknown_keys()
 
     env_source = "environment or command line"
-    if effective.sftp_listen and (msg := _endpoint(effective.sftp_listen)):
+    if services and effective.sftp_listen and (msg := _endpoint(effective.sftp_listen)):
         r.problems.append(Problem(env_source, None, f"SFTP listen endpoint: {msg}"))
-    if effective.http_listen and (msg := _endpoint(effective.http_listen)):
+    if services and effective.http_listen and (msg := _endpoint(effective.http_listen)):
         r.problems.append(Problem(env_source, None, f"HTTP listen endpoint: {msg}"))
     if r.problems:
         raise ConfigError(r.problems)
@@ -481,7 +488,7 @@ def _key_pair_problem(key: Path, certificate: Path) -> str | None:
     return None
 
 
-def _as2_config(r: _Reader, base: Path) -> As2Config:
+def _as2_config(r: _Reader, base: Path, check_keys: bool = True) -> As2Config:
     """The ``[as2]`` section; key files are checked (readable, RSA, matching certificate)."""
     name = r.get("as2", "name", str, "CLEARINGHOUSE", _as2_name)
     raw_keys = r.get("as2", "keys", list, [])
@@ -497,7 +504,7 @@ def _as2_config(r: _Reader, base: Path) -> As2Config:
         pair = As2KeyFiles(
             key=_resolve(base, item["key"]), certificate=_resolve(base, item["certificate"])
         )
-        message = _key_pair_problem(pair.key, pair.certificate)
+        message = _key_pair_problem(pair.key, pair.certificate) if check_keys else None
         if message:
             r.problem("as2", "keys", f"{where}: {message}")
             continue

@@ -212,6 +212,32 @@ def _mailbox(row: sqlite3.Row) -> MailboxRecord:
     )
 
 
+def seen_interchanges(
+    conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]], exclude_file: str
+) -> set[tuple[str, str, str]]:
+    """Which (sender qualifier, sender id, ISA13) a file other than ``exclude_file`` brought
+    (``conn``: a store connection, writable or read-only)."""
+    seen = set()
+    for qualifier, ident, control in keys:
+        row = conn.execute(
+            "SELECT file_id FROM interchanges WHERE sender_qualifier = ? "
+            "AND sender_id = ? AND control_number = ?",
+            (qualifier, ident, control),
+        ).fetchone()
+        if row is not None and row[0] != exclude_file:
+            seen.add((qualifier, ident, control))
+    return seen
+
+
+def fingerprint_accepted(conn: sqlite3.Connection, fingerprint: str, exclude_file: str) -> bool:
+    """Was a claim with this fingerprint accepted from a file other than ``exclude_file``?"""
+    row = conn.execute(
+        "SELECT 1 FROM claims WHERE fingerprint = ? AND accepted = 1 AND file_id != ? LIMIT 1",
+        (fingerprint, exclude_file),
+    ).fetchone()
+    return row is not None
+
+
 class Transaction:
     """Operations inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`Store.transaction`)."""
 
@@ -244,24 +270,11 @@ class Transaction:
         self, keys: Iterable[tuple[str, str, str]], exclude_file: str
     ) -> set[tuple[str, str, str]]:
         """Which (sender qualifier, sender id, ISA13) another file already brought."""
-        seen = set()
-        for qualifier, ident, control in keys:
-            row = self._conn.execute(
-                "SELECT file_id FROM interchanges WHERE sender_qualifier = ? "
-                "AND sender_id = ? AND control_number = ?",
-                (qualifier, ident, control),
-            ).fetchone()
-            if row is not None and row["file_id"] != exclude_file:
-                seen.add((qualifier, ident, control))
-        return seen
+        return seen_interchanges(self._conn, keys, exclude_file)
 
     def fingerprint_accepted(self, fingerprint: str, exclude_file: str) -> bool:
         """Was a claim with this fingerprint accepted from another file?"""
-        row = self._conn.execute(
-            "SELECT 1 FROM claims WHERE fingerprint = ? AND accepted = 1 AND file_id != ? LIMIT 1",
-            (fingerprint, exclude_file),
-        ).fetchone()
-        return row is not None
+        return fingerprint_accepted(self._conn, fingerprint, exclude_file)
 
     def add_claims(self, rows: Iterable[ClaimRow]) -> None:
         self._conn.executemany(
