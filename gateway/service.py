@@ -179,7 +179,9 @@ class GatewayService(MultiService):
 
         self._setup_as2()
 
+        from gateway.store.logins import LoginBlocks
         from gateway.transports.sftp import make_sftp_factory
+        from gateway.transports.sftp.bans import StoredBlocks
 
         self.sftp_factory = make_sftp_factory(
             config=config.sftp,
@@ -190,6 +192,7 @@ class GatewayService(MultiService):
             mailbox=self.core,
             audit=self.audit,
             reactor=reactor,
+            blocks=StoredBlocks(LoginBlocks(self.core.store), self.core.in_store),
         )
         self.sftp = _SftpListener(
             "sftp", serverFromString(reactor, config.sftp.listen), self.sftp_factory, reactor
