@@ -621,7 +621,9 @@ async def test_intake_failure_is_reported_to_the_client(make_server: Any, tmp_pa
     try:
         await deferToThread(scenario)
         assert server.intake.calls == 3
-        assert server.staging_files() == ["acme/parked/p-" + b"f.x12.part".hex()]
+        [data, side] = server.staging_files()
+        assert data.startswith("acme/parked/u-") and side == data + ".name"
+        assert (server.staging / side).read_text() == "f.x12.part"
     finally:
         await server.stop()
 
@@ -773,3 +775,72 @@ async def test_routine_sessions_log_nothing_but_conch_noise(
         and (e.get("log_level", LogLevel.info) >= LogLevel.warn or e.get("isError"))
     ]
     assert loud == []
+
+
+ODD_NAMES = [
+    (b"/inbound/a\x00b.x12", "NUL byte"),
+    (b"/inbound/a\nb.x12", "not allowed"),
+    (b"/inbound/a\tb.x12", "not allowed"),
+    (b"/inbound/a\x7fb.x12", "not allowed"),
+    (b"/inbound/a\\b.x12", "not allowed"),
+    (b"/inbound/" + b"n" * 300 + b".x12", "too long"),
+    (b"/inbound/\xff\xfename.x12", "not valid UTF-8"),
+]
+
+
+@pytest_twisted.ensureDeferred
+async def test_long_and_odd_names_get_a_clear_status_and_no_traceback(
+    make_server: Any, tmp_path: Path
+) -> None:
+    from paramiko.sftp import CMD_OPEN
+    from paramiko.sftp_attr import SFTPAttributes
+    from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+
+    from gateway.transports.sftp import is_conch_noise
+
+    server: Server = await make_server()
+    local = tmp_path / "f.x12"
+    local.write_bytes(b"ISA" * 100)
+    long_temp = "t" * 136 + ".tmp"  # 140 characters
+    long_final = "f" * 136 + ".x12"
+    answers: list[str] = []
+
+    def scenario() -> None:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        try:
+            sftp.put(str(local), f"/inbound/{long_temp}", confirm=False)
+            assert sftp.listdir("/inbound") == [long_temp]
+            sftp.rename(f"/inbound/{long_temp}", f"/inbound/{long_final}")
+            assert sftp.listdir("/inbound") == []
+            for raw, _ in ODD_NAMES:
+                with pytest.raises(OSError) as info:
+                    sftp._request(CMD_OPEN, raw, 0x1A, SFTPAttributes())  # write|creat|trunc
+                answers.append(str(info.value))
+            assert sftp.listdir("/inbound") == []  # the session is still fine
+        finally:
+            transport.close()
+
+    logged: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        await deferToThread(scenario)
+        await wait_for(lambda: not server.factory.connections)
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+        await server.stop()
+    assert [a.name for a in server.intake.accepted] == [long_final]
+    for answer, (_, expected) in zip(answers, ODD_NAMES, strict=True):
+        assert expected in answer, answer
+    assert server.staging_files() == []
+    loud = [
+        e
+        for e in logged
+        if not is_conch_noise(e)
+        and (e.get("log_level", LogLevel.info) >= LogLevel.warn or e.get("isError"))
+    ]
+    assert loud == [], [formatEvent(e) for e in loud]
+    # audit fields named "name" are redacted by the real AuditLog (PHI_FIELDS)
+    audited = [{k: v for k, v in fields.items() if k != "name"} for _, fields in server.events]
+    text = " ".join(formatEvent(e) or "" for e in logged) + repr(audited)
+    for name in ("ttttttttttttttttttttttt", "fffffffffffffffffffffff", "nnnnnnnnnnnnnnnnnnnnn"):
+        assert name not in text
