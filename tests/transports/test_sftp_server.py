@@ -177,6 +177,8 @@ async def test_address_ban_by_users_across_names(make_server: Any) -> None:
         assert BANNED_MESSAGE in received
         with pytest.raises((paramiko.SSHException, EOFError, OSError)):
             await deferToThread(connect, server.number, password=PASSWORD, source="127.0.0.9")
+        connects = [e for e in server.named("sftp.login.locked") if e["method"] == "connect"]
+        assert len(connects) == 1  # two refused connections, audited once a minute
         # the same user from another address is fine
         transport = await deferToThread(connect, server.number, password=PASSWORD)
         transport.close()

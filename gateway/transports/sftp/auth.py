@@ -49,6 +49,9 @@ log = Logger()
 #: Seconds between re-reads of the stored locks and bans (operator lifts, other processes).
 REFRESH_SECONDS = 30.0
 
+#: Connections refused from one banned address are audited at most once per this many seconds.
+REFUSAL_AUDIT_SECONDS = 60.0
+
 #: What a client whose user's password login is locked is told (userauth banner). No secrets:
 #: it neither confirms the user exists nor says when the lock ends.
 PASSWORD_LOCKED_BANNER = (
@@ -141,6 +144,7 @@ class Authenticator:
         self.make_avatar = make_avatar
         self.accepting = accepting
         self.blocks = blocks
+        self._refusals_audited: dict[str, float] = {}
 
     # locks and bans ----------------------------------------------------------------------
     def refresh(self) -> Deferred[None]:
@@ -195,10 +199,17 @@ class Authenticator:
         )
 
     def banned(self, address: str) -> bool:
-        """Is ``address`` banned (audited as a refusal when it is)?"""
+        """Is ``address`` banned? A refused connection is audited, at most once per
+        :data:`REFUSAL_AUDIT_SECONDS` per address (a banned flood must not flood the log)."""
         if self.guard.banned(address) is None:
             return False
-        self._refused(ADDRESS, "", address, "connect")
+        now = self.reactor.seconds()
+        last = self._refusals_audited.get(address)
+        if last is None or now - last >= REFUSAL_AUDIT_SECONDS:
+            if len(self._refusals_audited) > 10_000:
+                self._refusals_audited.clear()
+            self._refusals_audited[address] = now
+            self._refused(ADDRESS, "", address, "connect")
         return True
 
     def login(self, credentials: Any, address: str) -> Deferred[LoginResult]:
