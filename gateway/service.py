@@ -230,7 +230,9 @@ class GatewayService(MultiService):
     def startService(self) -> None:
         super().startService()
         d = defer.gatherResults([self.sftp.listening, self.http.listening], consumeErrors=True)
-        d.addCallback(lambda _: self._started())
+        # ports.json says "up": under twistd startService runs before reactor.run() installs
+        # the SIGTERM handler, so announce once the reactor runs (a stop is then graceful).
+        d.addCallback(lambda _: self.reactor.callWhenRunning(self._started))
         d.addErrback(lambda _: None)  # reported by the listener
 
     def _started(self) -> None:
