@@ -75,6 +75,18 @@ class HttpConfig:
     """Seconds a connection may send nothing."""
     request_timeout: float = 300.0
     """Seconds from a request's first line to the end of its body (408 beyond)."""
+    max_uploads_per_address: int = 4
+    """Request bodies received at once from one source address (429 beyond)."""
+    min_body_rate: int = 1024
+    """Bytes per second a body must keep up over each ``body_rate_window`` (408 below; 0: off)."""
+    body_rate_window: float = 10.0
+    """Seconds over which ``min_body_rate`` is measured."""
+    max_request_line: int = 16 * 1024
+    """Longest request line in bytes (414 beyond)."""
+    max_header_bytes: int = 16 * 1024
+    """Header bytes of one request (431 beyond)."""
+    max_header_fields: int = 500
+    """Header fields of one request (431 beyond)."""
 
 
 @dataclass(frozen=True)
@@ -383,6 +395,12 @@ def load_config(
         max_per_partner=r.get("http", "max_per_partner", int, 8, _positive),
         idle_timeout=r.get("http", "idle_timeout", float, 30.0, _positive),
         request_timeout=r.get("http", "request_timeout", float, 300.0, _positive),
+        max_uploads_per_address=r.get("http", "max_uploads_per_address", int, 4, _positive),
+        min_body_rate=r.get("http", "min_body_rate", int, 1024, _non_negative),
+        body_rate_window=r.get("http", "body_rate_window", float, 10.0, _positive),
+        max_request_line=r.get("http", "max_request_line", int, 16 * 1024, _positive),
+        max_header_bytes=r.get("http", "max_header_bytes", int, 16 * 1024, _positive),
+        max_header_fields=r.get("http", "max_header_fields", int, 500, _positive),
     )
     pipeline = PipelineConfig(
         workers=r.get("pipeline", "workers", int, 2, _non_negative),

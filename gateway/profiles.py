@@ -66,6 +66,12 @@ class As2Identity:
     digests: tuple[str, ...] = ()
     """MIC/signature digests agreed with the partner, preferred first; empty: any supported
     (and ``sha-256`` for what we send)."""
+    ciphers: tuple[str, ...] = ()
+    """Content encryption accepted from the partner (``aes256-cbc``, ``des-ede3-cbc``, ...);
+    empty: AES-CBC only."""
+    async_mdn_urls: tuple[str, ...] = ()
+    """Where the partner may ask for asynchronous MDNs (exact, or a prefix ending in ``/``);
+    empty: MDNs only in the HTTP response."""
     deliver: bool = False
     """Push the partner's outbound mailbox files to ``url`` over AS2."""
     mdn: Literal["sync", "async"] = "sync"
@@ -350,6 +356,8 @@ class _FileChecker:
             require_signature=_boolean(_find(node, "p:require-signature"), default=True),
             require_encryption=_boolean(_find(node, "p:require-encryption"), default=True),
             digests=tuple(_text(n) for n in _findall(node, "p:digest")),
+            ciphers=tuple(dict.fromkeys(_text(n) for n in _findall(node, "p:cipher"))),
+            async_mdn_urls=tuple(_text(n) for n in _findall(node, "p:async-mdn-url")),
             deliver=deliver,
             mdn="async" if _attr(node, "mdn") == "async" else "sync",
         )

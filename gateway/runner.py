@@ -7,6 +7,7 @@ from typing import Any
 
 from twisted.logger import globalLogBeginner
 
+from gateway import gctune
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
 
@@ -39,6 +40,8 @@ def run(config: GatewayConfig) -> int:
     def start() -> None:
         try:
             service.startService()
+            # what the daemon loaded to start (guides, profiles, Twisted) stays for good
+            gctune.tune()
         except Exception as exc:  # a listener that cannot bind, say
             print(f"error: cannot start: {exc}", file=sys.stderr)
             exit_code[0] = 1

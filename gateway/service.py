@@ -156,6 +156,12 @@ def http_limits(config: GatewayConfig) -> HttpLimits:
         max_per_partner=http.max_per_partner,
         idle_timeout=http.idle_timeout,
         request_timeout=http.request_timeout,
+        max_uploads_per_address=http.max_uploads_per_address,
+        min_body_rate=http.min_body_rate,
+        body_rate_window=http.body_rate_window,
+        max_request_line=http.max_request_line,
+        max_header_bytes=http.max_header_bytes,
+        max_header_fields=http.max_header_fields,
     )
 
 
@@ -225,6 +231,7 @@ class GatewayService(MultiService):
             self.audit,
             kick_outbox=self.as2_sender.kick,
             mdn_handler=self.as2_sender.handle_mdn,
+            max_content=self.config.http.max_body,
         )
 
     def startService(self) -> None:

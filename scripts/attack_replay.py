@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
 """Replay the attack run's cases against a gateway daemon on loopback and say what it answered.
 
-    .venv/bin/python scripts/attack_replay.py [--cases bomb,slots,mdn,diskfull,ssh]
+    .venv/bin/python scripts/attack_replay.py [--cases bomb,des3,slots,mdn,diskfull,ssh]
                                               [--bomb-mib 256] [--hold 15]
                                               [--login-timeout 10]
 
 Starts its own daemon (like tests/e2e: a temporary data directory, ports 0 on 127.0.0.1; the
 demo partners) and runs, one after the other:
 
-* ``bomb``     an unsigned AS2 message encrypted (``openssl cms``) to the demo clearinghouse
-               certificate holding CompressedData(CompressedData(N MiB of zeros));
+* ``bomb``     AS2 messages encrypted (``openssl cms``) to the demo clearinghouse certificate
+               holding CompressedData(CompressedData(N MiB of zeros)) or one layer, unsigned
+               (expected: ``insufficient-message-security``, nothing inflated) and signed by
+               the demo partner (expected: ``decompression-failed`` — a second layer, or one
+               layer past ``[http] max_body``);
+* ``des3``     a signed message encrypted with ``openssl cms -des3`` (expected:
+               ``decryption-failed``) and the same with ``-aes256`` (expected: processed);
 * ``slots``    41 unauthenticated ``POST /as2`` that announce 1,000,000 bytes and trickle, then
-               a partner's ``POST /api/v1/files``;
+               a partner's ``POST /api/v1/files`` and ``POST /as2`` (expected: every stranger
+               answered from its headers, the partner's upload ``202``); then 6 tricklers that
+               know a partner's AS2 name (expected: 4 held — the per-address cap — and 2
+               ``429``; the 4 answered ``408`` once a 10 s rate window has passed);
 * ``mdn``      40 bytes of junk "from" DEMOBILLING asking for an asynchronous MDN at a loopback
-               URL of ours (``/internal/admin?x=1``): does the gateway POST there?
+               URL of ours (``/internal/admin?x=1``): does the gateway POST there? (expected:
+               the error MDN in the response, nothing POSTed);
 * ``diskfull`` (root only, else skipped) a second daemon on a 24 MiB tmpfs: uploads over HTTP
                and SFTP onto the full disk, ``/readyz``, and what happens once space returns;
 * ``ssh``      20 wrong passwords on one SSH connection (paramiko re-requests ``ssh-userauth``
@@ -56,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AS2_DIR = ROOT / "config" / "demo" / "as2"
 KEYS = ROOT / "config" / "demo" / "keys"
 TOKEN = "demo-billing-1.k9k2kjt6Rsvl5ePzReykgqATs0i0yZZUciJFxmedQ1M"
-CASES = ("bomb", "slots", "mdn", "diskfull", "ssh")
+CASES = ("bomb", "des3", "slots", "mdn", "diskfull", "ssh")
 
 
 # the daemon -------------------------------------------------------------------------------
@@ -234,7 +243,35 @@ _COMPRESSED_HEADERS = (
 )
 
 
-def bomb_body(mib: int, work: Path) -> bytes:
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _sign_and_encrypt(entity: bytes, work: Path, name: str, cipher: str, sign: bool) -> bytes:
+    """``entity`` (MIME) signed with the demo billing key when ``sign``, then encrypted to the
+    demo clearinghouse certificate with ``cipher`` (``openssl cms``); the DER body."""
+    source = work / f"{name}.entity"
+    source.write_bytes(entity)
+    if sign:
+        signed = work / f"{name}.signed"
+        _openssl(
+            "cms", "-sign", "-binary", "-md", "sha256",
+            "-signer", str(AS2_DIR / "demo-billing.crt"),
+            "-inkey", str(AS2_DIR / "demo-billing.key"),
+            "-in", str(source), "-out", str(signed),
+        )  # fmt: skip
+        source = signed
+    der = work / f"{name}.p7m"
+    _openssl(
+        "cms", "-encrypt", "-binary", cipher, "-recip", str(AS2_DIR / "clearinghouse.crt"),
+        "-in", str(source), "-outform", "DER", "-out", str(der),
+    )  # fmt: skip
+    return der.read_bytes()
+
+
+def bomb_body(mib: int, work: Path, *, nested: bool = True, sign: bool = False) -> bytes:
+    """CompressedData(CompressedData(N MiB of zeros)) — or one layer — signed by the demo
+    partner when ``sign`` (compressed before signing), encrypted with AES-256."""
     zero = bytes(1024 * 1024)
 
     def zeros(feed: Callable[[bytes], None]) -> None:
@@ -242,31 +279,11 @@ def bomb_body(mib: int, work: Path) -> bytes:
         for _ in range(mib):
             feed(zero)
 
-    inner = _COMPRESSED_HEADERS + _compressed(zeros)
-    outer = _COMPRESSED_HEADERS + _compressed(inner)
-    entity = work / "bomb.entity"
-    entity.write_bytes(outer)
-    der = work / "bomb.p7m"
-    subprocess.run(
-        [
-            "openssl",
-            "cms",
-            "-encrypt",
-            "-binary",
-            "-aes256",
-            "-recip",
-            str(AS2_DIR / "clearinghouse.crt"),
-            "-in",
-            str(entity),
-            "-outform",
-            "DER",
-            "-out",
-            str(der),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return der.read_bytes()
+    entity = _COMPRESSED_HEADERS + _compressed(zeros)
+    if nested:
+        entity = _COMPRESSED_HEADERS + _compressed(entity)
+    name = f"bomb-{'nested' if nested else 'single'}-{'signed' if sign else 'unsigned'}"
+    return _sign_and_encrypt(entity, work, name, "-aes256", sign)
 
 
 def as2_headers(**extra: str) -> dict[str, str]:
@@ -294,13 +311,35 @@ def disposition(body: bytes) -> str:
 
 
 def case_bomb(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable[..., None]):  # type: ignore[no-untyped-def]
-    body = bomb_body(args.bomb_mib, work)
-    say(f"sent {len(body)} bytes: CompressedData(CompressedData({args.bomb_mib} MiB of zeros))")
-    started = time.monotonic()
-    status, answer = http_call(daemon.ports["http"], "POST", "/as2", body, as2_headers(), 120)
-    say(f"answer {status} after {time.monotonic() - started:.1f} s: {disposition(answer)}")
+    """Expected: unsigned → insufficient-message-security without inflating; signed by the
+    partner → one layer inflated at most up to [http] max_body, then decompression-failed."""
+    variants = [
+        (True, False, "CompressedData(CompressedData({} MiB of zeros)), unsigned"),
+        (False, False, "CompressedData({} MiB of zeros), unsigned"),
+        (True, True, "CompressedData(CompressedData({} MiB of zeros)) signed by DEMOBILLING"),
+        (False, True, "CompressedData({} MiB of zeros) signed by DEMOBILLING"),
+    ]
+    for nested, sign, label in variants:
+        body = bomb_body(args.bomb_mib, work, nested=nested, sign=sign)
+        say(f"sent {len(body)} bytes: {label.format(args.bomb_mib)}")
+        started = time.monotonic()
+        status, answer = http_call(daemon.ports["http"], "POST", "/as2", body, as2_headers(), 120)
+        say(f"  answer {status} after {time.monotonic() - started:.1f} s: {disposition(answer)}")
+        say(f"  peak RSS so far {daemon.peak_rss_mb() or 0:.0f} MB")
     health, _ = http_call(daemon.ports["http"], "GET", "/healthz", timeout=30)
     say(f"/healthz right after: {health}")
+
+
+def case_des3(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable[..., None]):  # type: ignore[no-untyped-def]
+    """Expected: 3DES → decryption-failed (not listed in the demo profile); AES-256 → processed."""
+    entity = (
+        b"Content-Type: application/edi-x12\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        + b"ISA*00*          *00*          *ZZ*DEMOBILLING    *ZZ*CLEARINGHOUSE  *~"
+    )
+    for cipher in ("-des3", "-aes256"):
+        body = _sign_and_encrypt(entity, work, f"cipher{cipher}", cipher, True)
+        status, answer = http_call(daemon.ports["http"], "POST", "/as2", body, as2_headers(), 30)
+        say(f"signed, encrypted with openssl cms {cipher}: answer {status} {disposition(answer)}")
 
 
 def case_slots(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable[..., None]):  # type: ignore[no-untyped-def]
@@ -344,6 +383,58 @@ def case_slots(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callab
     finally:
         for s in socks:
             s.close()
+    # strangers who know a partner's AS2 name: admitted up to the per-address cap, then timed
+    # out by the body rate check
+    known = head.replace(b"AS2-From: STRANGER", b"AS2-From: DEMOBILLING")
+    socks = []
+    try:
+        for _ in range(6):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(known)
+            socks.append(s)
+        time.sleep(1.0)
+        say(f"6 tricklers with a known AS2-From, at once: {_answers(socks)}")
+        started = time.monotonic()
+        answers = _answers(socks)
+        while time.monotonic() < started + 25 and "(open)" in answers:
+            for s in socks:
+                with suppress(OSError):
+                    s.send(b"x")
+            time.sleep(2.0)
+            answers = _answers(socks)
+        waited = time.monotonic() - started
+        say(f"... after {waited:.0f} s of a byte per 2 s each: {answers}")
+    finally:
+        for s in socks:
+            s.close()
+
+
+_SEEN: dict[int, str] = {}
+
+
+def _closed(s: socket.socket) -> bool:
+    return id(s) in _SEEN and _SEEN[id(s)] != "(open)"
+
+
+def _answers(socks: list[socket.socket]) -> list[str]:
+    """Each socket's status line so far ("(open)" while the server says nothing)."""
+    seen = []
+    for s in socks:
+        if _closed(s):
+            seen.append(_SEEN[id(s)])
+            continue
+        s.setblocking(False)
+        line = "(open)"
+        try:
+            data = s.recv(200)
+            line = data.split(b"\r\n", 1)[0].decode("latin-1") or "closed"
+        except BlockingIOError:
+            pass
+        except OSError:
+            line = "closed"
+        _SEEN[id(s)] = line
+        seen.append(line)
+    return seen
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -659,6 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     daemon = Daemon(work / "data", work / "daemon.log", replay_config(work, args.login_timeout))
     handlers = {
         "bomb": case_bomb,
+        "des3": case_des3,
         "slots": case_slots,
         "mdn": case_mdn,
         "diskfull": case_diskfull,

@@ -448,6 +448,36 @@ def test_as2_identity(tmp_path: Path) -> None:
     assert (as2.require_signature, as2.require_encryption) == (True, False)
 
 
+def test_as2_ciphers_and_async_mdn_urls(tmp_path: Path) -> None:
+    (tmp_path / "certs").mkdir()
+    _certificate(tmp_path / "certs" / "acme.pem")
+    write(tmp_path, "acme.xml", submitter(extra=AS2))
+    as2 = load_partners(tmp_path).partners["acme"].as2
+    assert as2 is not None and (as2.ciphers, as2.async_mdn_urls) == ((), ())
+    listed = AS2.replace(
+        "</require-encryption>",
+        "</require-encryption>\n    <cipher>aes256-cbc</cipher>\n    <cipher>des-ede3-cbc</cipher>"
+        "\n    <async-mdn-url>https://acme.example/as2/mdn/</async-mdn-url>"
+        "\n    <async-mdn-url>https://mdn.acme.example/receipts</async-mdn-url>",
+    )
+    write(tmp_path, "acme.xml", submitter(extra=listed))
+    as2 = load_partners(tmp_path).partners["acme"].as2
+    assert as2 is not None
+    assert as2.ciphers == ("aes256-cbc", "des-ede3-cbc")
+    assert as2.async_mdn_urls == (
+        "https://acme.example/as2/mdn/",
+        "https://mdn.acme.example/receipts",
+    )
+    for bad in (
+        "<cipher>rc2-40</cipher>",
+        "<cipher>des-cbc</cipher>",
+        "<async-mdn-url>ftp://x/</async-mdn-url>",
+    ):
+        text = AS2.replace("</require-encryption>", "</require-encryption>\n    " + bad)
+        write(tmp_path, "acme.xml", submitter(extra=text))
+        assert problems_of(tmp_path), bad
+
+
 def test_as2_bad_certificates(tmp_path: Path) -> None:
     write(tmp_path, "acme.xml", submitter(extra=AS2))
     assert only(problems_of(tmp_path), "certs/acme.pem").line == 16

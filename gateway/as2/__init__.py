@@ -32,6 +32,7 @@ from gateway.as2.model import (
     OutboundMdn,
     OutboundMessage,
     PartnerAs2,
+    async_mdn_url_allowed,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "UnknownPartner",
     "UnsupportedFormat",
     "UnsupportedMicAlgorithms",
+    "async_mdn_url_allowed",
     "build_mdn",
     "build_outbound",
     "compute_mic",

@@ -2,9 +2,10 @@
 
 - detached SignedData: sign (RSA PKCS#1 v1.5 or PSS) and verify (RSA v1.5/PSS, ECDSA) against a
   set of trusted certificates — ``cryptography`` has no CMS verify API;
-- EnvelopedData: encrypt/decrypt with AES-128/256-CBC (3DES decrypt for old peers), RSA key
-  transport PKCS#1 v1.5 or OAEP — ``cryptography``'s PKCS7 envelope API does not do OAEP;
-- CompressedData (RFC 3274, zlib) as used by RFC 5402.
+- EnvelopedData: encrypt/decrypt with AES-128/192/256-CBC (3DES decrypt for old peers, only when
+  the caller accepts it), RSA key transport PKCS#1 v1.5 or OAEP — ``cryptography``'s PKCS7
+  envelope API does not do OAEP;
+- CompressedData (RFC 3274, zlib) as used by RFC 5402, inflated in bounded steps up to a limit.
 
 Failures raise the `gateway.as2.errors` class whose disposition they map to.
 """
@@ -16,7 +17,7 @@ import functools
 import hashlib
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -55,6 +56,20 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 CIPHERS = ("aes128_cbc", "aes192_cbc", "aes256_cbc")
+DEFAULT_ACCEPTED_CIPHERS = frozenset(CIPHERS)
+"""Content encryption accepted from a partner whose profile lists no ``<cipher>``: AES only."""
+CIPHER_NAMES = {
+    "aes128-cbc": "aes128_cbc",
+    "aes192-cbc": "aes192_cbc",
+    "aes256-cbc": "aes256_cbc",
+    "des-ede3-cbc": "tripledes_3key",
+}
+"""Profile spelling (``<cipher>``) -> asn1crypto algorithm name."""
+_PROFILE_NAMES = {v: k for k, v in CIPHER_NAMES.items()}
+DECOMPRESS_CHUNK = 64 * 1024
+"""Most bytes one inflation step may produce (the decompressor never holds more than
+``limit + DECOMPRESS_CHUNK``)."""
+DEFAULT_DECOMPRESS_LIMIT = 64 * 1024 * 1024
 
 
 def _hash(name: str) -> hashes.HashAlgorithm:
@@ -544,13 +559,35 @@ def _enveloped_parts(der: bytes) -> tuple[list[Any], Any, bytes | memoryview]:
     return recipients, eci["content_encryption_algorithm"], ciphertext
 
 
-def decrypt(der: bytes, keys: Sequence[KeyPair]) -> Decrypted:
+def cipher_profile_name(name: str) -> str:
+    """``tripledes_3key`` -> ``des-ede3-cbc`` (the profile spelling), else the name as is."""
+    return _PROFILE_NAMES.get(name, name)
+
+
+def decrypt(
+    der: bytes,
+    keys: Sequence[KeyPair],
+    *,
+    accepted: Collection[str] = DEFAULT_ACCEPTED_CIPHERS,
+) -> Decrypted:
     """Decrypt EnvelopedData with whichever of ``keys`` it was encrypted to.
 
+    ``accepted``: content-encryption algorithms (asn1crypto names) we agree to; any other one —
+    3DES unless listed, RC2, DES, ... — is refused (`DecryptionFailed`) before any key is used.
     Recipients are matched by issuer+serial or subject key identifier; if none matches, every key
     is tried on every RSA recipient (peers that got our serial number wrong).
     """
     recipients, algorithm, ciphertext = _enveloped_parts(der)
+    try:
+        cipher_name = str(algorithm["algorithm"].native)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DecryptionFailed(f"malformed content encryption algorithm: {exc}") from exc
+    if cipher_name not in accepted:
+        allowed = ", ".join(sorted(cipher_profile_name(c) for c in accepted)) or "none"
+        raise DecryptionFailed(
+            f"content encryption {cipher_profile_name(cipher_name)} is not accepted "
+            f"for this partner (accepted: {allowed})"
+        )
     if not recipients:
         raise DecryptionFailed("no RSA key-transport recipient")
     if not keys:
@@ -595,7 +632,12 @@ def compress(data: bytes, level: int = 6) -> bytes:
     return cast(bytes, info.dump())
 
 
-def decompress(der: bytes) -> bytes:
+def decompress(
+    der: bytes, *, limit: int = DEFAULT_DECOMPRESS_LIMIT, chunk: int = DECOMPRESS_CHUNK
+) -> bytes:
+    """The content of a CompressedData, inflated at most ``chunk`` bytes at a time and refused
+    (`DecompressionFailed`) as soon as it passes ``limit`` bytes: a bomb costs at most
+    ``limit + chunk`` bytes of output, never its announced size."""
     compressed = _content_info(der, "compressed_data", DecompressionFailed)
     try:
         algorithm = compressed["compression_algorithm"]["algorithm"].native
@@ -605,8 +647,28 @@ def decompress(der: bytes) -> bytes:
         data = content.native if not isinstance(content, asn1_core.Void) else None
         if data is None:
             raise DecompressionFailed("CompressedData has no content")
-        return zlib.decompress(data)
+        return _inflate(bytes(data), limit, chunk)
     except DecompressionFailed:
         raise
     except (ValueError, TypeError, KeyError, zlib.error) as exc:
         raise DecompressionFailed(f"cannot decompress: {exc}") from exc
+
+
+def _inflate(data: bytes, limit: int, chunk: int) -> bytes:
+    inflater = zlib.decompressobj()
+    parts: list[bytes] = []
+    total = 0
+    pending = data
+    while True:
+        piece = inflater.decompress(pending, chunk)
+        total += len(piece)
+        if total > limit:
+            raise DecompressionFailed(
+                f"decompressed content is over the limit of {limit} bytes (refused)"
+            )
+        parts.append(piece)
+        pending = inflater.unconsumed_tail
+        if inflater.eof:
+            return b"".join(parts)
+        if not pending and not piece:
+            raise DecompressionFailed("cannot decompress: truncated zlib stream")

@@ -27,6 +27,9 @@ class As2Error(Exception):
         self.detail = detail
         self.request: As2Request | None = None
         self.mic: Mic | None = None
+        self.authenticated = False
+        """True when the partner's signature had verified before this error (only then may an
+        error MDN go to an asynchronous URL)."""
 
     @property
     def disposition(self) -> str:

@@ -12,6 +12,11 @@ partner's policy, and computes the MIC per RFC 4130 §7.3.1:
 - neither: over the message content without any headers, i.e. the HTTP body.
 
 Whatever goes wrong raises an `As2Error` carrying the MDN disposition and what was known so far.
+
+Bounds (an unauthenticated stranger must not make us allocate much): content encryption only as
+the partner's policy accepts (AES-CBC by default); at most one CompressedData layer, inflated in
+bounded steps up to ``max_content`` bytes; and compression found outside a signature from a
+partner that must sign is refused (``insufficient-message-security``) before it is inflated.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from cryptography import x509
 from gateway.as2 import cms
 from gateway.as2.errors import (
     As2Error,
+    DecompressionFailed,
     DecryptionFailed,
     InsufficientMessageSecurity,
     IntegrityCheckFailed,
@@ -129,6 +135,7 @@ class _State:
     signed: bool = False
     encrypted: bool = False
     compressed: bool = False
+    max_content: int = cms.DEFAULT_DECOMPRESS_LIMIT
     signed_source: bytes | None = None
     signed_digest: tuple[str, bytes] | None = None  # (hash, digest of signed_source)
     encrypted_source: bytes | None = None
@@ -142,16 +149,19 @@ def parse_inbound(
     *,
     find_partner: FindPartner,
     own_keys: OwnKeys,
+    max_content: int = cms.DEFAULT_DECOMPRESS_LIMIT,
 ) -> InboundMessage:
     """Parse, decrypt, verify and decompress one inbound AS2 message.
 
     ``find_partner(as2_from, as2_to)`` returns the sender's policy or None (unknown sender);
     ``own_keys(as2_to)`` returns our (private key, certificate) pairs for that AS2 name — several
-    during a certificate rollover — or nothing when the name is not ours.
+    during a certificate rollover — or nothing when the name is not ours.  ``max_content``: the
+    most bytes decompression may produce (the body limit), refused (``decompression-failed``)
+    beyond it.  An error carries ``authenticated`` True when the partner's signature had verified.
     """
     h = Headers.of(headers)
     request = parse_request(h)
-    state = _State()
+    state = _State(max_content=max_content)
     mic: Mic | None = None
     try:
         keys = list(own_keys(request.as2_to))
@@ -198,6 +208,7 @@ def parse_inbound(
         )
     except As2Error as exc:
         exc.request = request
+        exc.authenticated = state.verified is not None
         if exc.mic is None and isinstance(exc, IntegrityCheckFailed | InsufficientMessageSecurity):
             # The sender can still compare what we received with what it sent.
             try:
@@ -239,15 +250,26 @@ def _unwrap(
                 "signed-data": "signed_data",
             }.get(smime) or cms.content_info_type(der)
             if kind == "enveloped_data":
-                decrypted = cms.decrypt(der, keys)
+                decrypted = cms.decrypt(der, keys, accepted=partner.accepted_ciphers)
                 state.encrypted = True
                 state.decrypted = state.decrypted or decrypted
                 if state.encrypted_source is None and state.signed_source is None:
                     state.encrypted_source = decrypted.content
                 entity = _inner_entity(decrypted.content, "decrypted", DecryptionFailed)
             elif kind == "compressed_data":
+                if state.compressed:
+                    raise DecompressionFailed("compressed data inside compressed data (refused)")
+                if partner.require_signature and not state.signed:
+                    # Compression outside the signature: nothing has authenticated the sender
+                    # yet, so nothing is inflated for it (RFC 5402 allows compressing before
+                    # signing, which this partner must do).
+                    raise InsufficientMessageSecurity(
+                        f"partner {partner.as2_name!r} must sign; compressed data outside a "
+                        "signature is not decompressed"
+                    )
                 state.compressed = True
-                entity = _inner_entity(cms.decompress(der), "decompressed", As2Error)
+                inflated = cms.decompress(der, limit=state.max_content)
+                entity = _inner_entity(inflated, "decompressed", DecompressionFailed)
             elif kind is None and ct.param("smime-type") is None:
                 raise DecryptionFailed("application/pkcs7-mime body is not CMS")
             else:

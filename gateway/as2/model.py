@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
@@ -20,7 +21,10 @@ class PartnerAs2:
 
     ``certificates``: the partner's signing certificates we accept (more than one during a
     rollover).  ``allowed_digests``: MIC/signature digests we agree to use with this partner
-    (hashlib names or micalg spellings); None means every supported one.
+    (hashlib names or micalg spellings); None means every supported one.  ``accepted_ciphers``:
+    content encryption we accept (asn1crypto names, e.g. ``aes256_cbc``; AES-CBC only unless the
+    profile lists more).  ``async_mdn_urls``: where an asynchronous MDN may be POSTed (exact URLs,
+    or prefixes ending in ``/``); empty: never asynchronously.
     """
 
     as2_name: str
@@ -29,6 +33,12 @@ class PartnerAs2:
     require_encryption: bool = True
     allowed_digests: frozenset[str] | None = None
     partner_id: str | None = None
+    accepted_ciphers: frozenset[str] = frozenset({"aes128_cbc", "aes192_cbc", "aes256_cbc"})
+    async_mdn_urls: tuple[str, ...] = ()
+
+    def allows_async_mdn(self, url: str | None) -> bool:
+        """Whether an asynchronous MDN may go to ``url`` (see `async_mdn_url_allowed`)."""
+        return async_mdn_url_allowed(url, self.async_mdn_urls)
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,45 @@ class Mdn:
     def is_positive(self, expected_mic: Mic | None) -> bool:
         """Processed and, when a MIC was expected, returned with the same MIC."""
         return self.processed and (expected_mic is None or expected_mic.matches(self.mic))
+
+
+_DOT_SEGMENT = re.compile(r"(^|/)\.\.?(/|$)")
+
+
+def async_mdn_url_allowed(url: str | None, allowed: Sequence[str]) -> bool:
+    """``url`` (a Receipt-Delivery-Option) is one of ``allowed`` or under one of its prefixes.
+
+    An entry ending in ``/`` is a prefix (``https://as2.example/mdn/`` allows
+    ``https://as2.example/mdn/abc``); any other entry must match exactly.  Scheme and host compare
+    case-insensitively.  Only http(s) URLs without user info, whitespace or ``.``/``..`` path
+    segments qualify, so a prefix cannot be escaped.
+    """
+    if not url or not allowed:
+        return False
+    if any(c.isspace() or ord(c) < 0x21 or ord(c) > 0x7E for c in url):
+        return False
+    target = urlsplit(url)
+    if target.scheme.lower() not in ("http", "https") or not target.hostname:
+        return False
+    if "@" in target.netloc or _DOT_SEGMENT.search(target.path):
+        return False
+    for entry in allowed:
+        rule = urlsplit(entry.strip())
+        if (rule.scheme.lower(), rule.netloc.lower()) != (
+            target.scheme.lower(),
+            target.netloc.lower(),
+        ):
+            continue
+        if rule.path.endswith("/") and not rule.query and not rule.fragment:
+            if target.path.startswith(rule.path) and not target.fragment:
+                return True
+        elif (rule.path or "/", rule.query, rule.fragment) == (
+            target.path or "/",
+            target.query,
+            target.fragment,
+        ):
+            return True
+    return False
 
 
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$")

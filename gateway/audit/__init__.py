@@ -99,6 +99,7 @@ EVENTS = frozenset(
         "as2.duplicate",
         "as2.mdn.failed",
         "as2.mdn.rejected",
+        "as2.mdn.sync",
         "as2.send.ok",
         "as2.send.failed",
         "as2.error",

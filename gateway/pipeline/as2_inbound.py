@@ -35,12 +35,16 @@ from gateway.as2 import (
     OutboundMdn,
     PartnerAs2,
     UnexpectedProcessingError,
+    UnknownPartner,
     build_mdn,
     load_certificates,
     load_private_key,
     parse_inbound,
 )
+from gateway.as2.cms import CIPHER_NAMES, DEFAULT_ACCEPTED_CIPHERS, DEFAULT_DECOMPRESS_LIMIT
+from gateway.as2.message import parse_request
 from gateway.as2.mime import Headers, parse_content_type, parse_headers
+from gateway.as2.model import unquote_as2_name
 from gateway.config import As2Config
 from gateway.pipeline import as2_state
 from gateway.profiles import Partner, PartnerSet
@@ -156,6 +160,12 @@ class As2Directory:
             require_encryption=identity.require_encryption,
             allowed_digests=frozenset(identity.digests) if identity.digests else None,
             partner_id=partner.id,
+            accepted_ciphers=(
+                frozenset(CIPHER_NAMES.get(c, c) for c in identity.ciphers)
+                if identity.ciphers
+                else DEFAULT_ACCEPTED_CIPHERS
+            ),
+            async_mdn_urls=identity.async_mdn_urls,
         )
         return partner, policy
 
@@ -171,7 +181,14 @@ MdnHandler = Callable[[Headers, bytes], Awaitable[As2Answer]]
 
 class As2Receiver:
     """Answers ``POST /as2``.  ``core``: a :class:`gateway.pipeline.core.GatewayCore` (or any
-    object with ``store``, ``in_store``, ``staging_for`` and ``accept_upload``)."""
+    object with ``store``, ``in_store``, ``staging_for`` and ``accept_upload``).
+    ``max_content``: the most bytes decompression may produce (the HTTP body limit).
+
+    An asynchronous MDN (Receipt-Delivery-Option) is queued only for a message that authenticated
+    (accepted under the partner's policy; for an error MDN: its signature had verified) and only
+    to a URL the partner's profile allows (``<async-mdn-url>``); anything else is answered in the
+    HTTP response and never POSTed anywhere.
+    """
 
     def __init__(
         self,
@@ -181,8 +198,10 @@ class As2Receiver:
         *,
         kick_outbox: Callable[[], None] | None = None,
         mdn_handler: MdnHandler | None = None,
+        max_content: int = DEFAULT_DECOMPRESS_LIMIT,
     ) -> None:
         self.core = core
+        self.max_content = max_content
         self.directory = directory
         self.audit = audit
         self.kick_outbox = kick_outbox
@@ -203,6 +222,7 @@ class As2Receiver:
                 body,
                 find_partner=self.directory.find_partner,
                 own_keys=self.directory.own_keys,
+                max_content=self.max_content,
             )
         except As2Error as exc:
             return await self._refuse(exc)
@@ -221,6 +241,41 @@ class As2Receiver:
             return await self._accept(message)
         finally:
             self._leave(key)
+
+    def precheck(self, raw_headers: Sequence[tuple[str, str]]) -> As2Answer | None:
+        """The answer to a POST whose headers alone refuse it, before any of its body is read
+        (and before it takes an upload slot): no AS2-From/AS2-To, or names nobody we trade
+        with. None when the names are known (the message, or MDN, is then read and checked
+        in full). The answer is synchronous: an asynchronous MDN goes only to a partner whose
+        message authenticated."""
+        headers = Headers(raw_headers)
+        as2_from = unquote_as2_name(headers.get("as2-from") or "")
+        as2_to = unquote_as2_name(headers.get("as2-to") or "")
+        if not as2_from or not as2_to:
+            self.audit("as2.rejected", disposition="missing AS2-From/AS2-To", early=True)
+            return _text(400, "not an AS2 message: missing header(s): AS2-From, AS2-To")
+        error: UnknownPartner
+        if not self.directory.own_keys(as2_to):
+            error = UnknownPartner("AS2-To", as2_to)
+        elif self.directory.partner(as2_from) is None:
+            error = UnknownPartner("AS2-From", as2_from)
+        else:
+            return None
+        try:
+            error.request = parse_request(headers)
+        except As2Error:
+            error.request = None
+        known = self.directory.partner(as2_from)
+        base = {
+            "partner": known[0].id if known else None,
+            "as2_from": as2_from[:128],
+            "message_id": error.request.message_id[:256] if error.request else None,
+        }
+        self.audit("as2.rejected", **base, disposition=error.disposition, early=True)
+        if error.request is None or error.request.mdn is None:
+            return _text(400, error.disposition)
+        sign = self.directory.signing_key if error.request.mdn.signed else None
+        return self._sync_mdn(build_mdn(error, sign_with=sign), base)
 
     # one message at a time per Message-ID ------------------------------------------------
     async def _enter(self, key: tuple[str, str]) -> None:
@@ -359,8 +414,13 @@ class As2Receiver:
             return _text(400, error.disposition)
         sign = self.directory.signing_key if request.mdn.signed else None
         mdn = build_mdn(error, sign_with=sign)
-        # Asynchronous error MDNs only to partners we know (no POSTs to URLs of strangers).
-        async_url = request.mdn.async_url if known and is_async_url(request.mdn.async_url) else None
+        # Asynchronous error MDNs only after the partner's signature verified, and only to a URL
+        # its profile allows: a stranger (or junk "from" a partner) never steers a POST.
+        async_url = None
+        if known and error.authenticated:
+            async_url = self._allowed_url(known[1], request.mdn.async_url, base)
+        elif request.mdn.async_url:
+            self.audit("as2.mdn.sync", **base, reason="not authenticated")
         return await self._deliver_mdn(mdn, base, async_url, known[0].id if known else None)
 
     async def _deliver_mdn(
@@ -394,8 +454,22 @@ class As2Receiver:
         )
 
     def _async_url(self, message: InboundMessage) -> str | None:
+        """The Receipt-Delivery-Option of an authenticated message, if its profile allows it."""
         url = message.mdn.async_url if message.mdn else None
-        return url if url and is_async_url(url) else None
+        base = {
+            "partner": message.partner.partner_id,
+            "as2_from": message.as2_from,
+            "message_id": message.message_id,
+        }
+        return self._allowed_url(message.partner, url, base)
+
+    def _allowed_url(self, policy: PartnerAs2, url: str | None, base: dict[str, Any]) -> str | None:
+        if not url:
+            return None
+        if is_async_url(url) and policy.allows_async_mdn(url):
+            return url
+        self.audit("as2.mdn.sync", **base, reason="async MDN URL not allowed by the profile")
+        return None
 
     def _sync_mdn(self, mdn: OutboundMdn, base: dict[str, Any]) -> As2Answer:
         self.audit("as2.mdn.sent", **base, disposition=short_disposition(mdn.disposition))

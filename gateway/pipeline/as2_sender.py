@@ -3,7 +3,8 @@
 :class:`As2Sender` is a Twisted service that, every ``[as2] poll_interval`` seconds (and at once
 when kicked):
 
-- POSTs the due asynchronous MDNs of the outbox (``as2_state``) to the URL the sender asked for;
+- POSTs the due asynchronous MDNs of the outbox (``as2_state``) to the URL the sender asked for
+  (when the partner's profile in force still allows it — else given up unsent);
   a failure is retried after ``[as2] mdn_retry[n]`` seconds, then given up (``as2.mdn.failed``);
 - for every partner whose profile says ``<as2 deliver="true" url="...">``, plans a delivery for
   each file in its outbound mailbox and pushes it: signed and/or encrypted per the profile, with
@@ -228,9 +229,35 @@ class As2Sender(Service):
         return int(response.code), answer, bytes(data)
 
     # async MDNs ---------------------------------------------------------------------------
+    def mdn_url_allowed(self, partner_id: str | None, url: str) -> bool:
+        """Checked again right before each POST: the profile in force must still allow it."""
+        partner = self.directory.partners().get(partner_id) if partner_id else None
+        if partner is None or partner.as2 is None:
+            return False
+        found = self.directory.partner(partner.as2.name)
+        return found is not None and found[1].allows_async_mdn(url)
+
     async def _send_mdn(self, queued: as2_state.QueuedMdn) -> None:
         core = self.core
         base = {"partner": queued.partner_id, "message_id": queued.original_message_id}
+        if not self.mdn_url_allowed(queued.partner_id, queued.url):
+            # Queued before the profile changed (or by an older version): given up, not POSTed.
+            attempts, _ = await core.in_store(
+                as2_state.mdn_attempt_failed,
+                core.store,
+                queued.id,
+                "URL not allowed by the partner's profile (<async-mdn-url>)",
+                (),
+            )
+            self.audit(
+                "as2.mdn.failed",
+                **base,
+                attempt=attempts,
+                error="URL not allowed by the partner's profile",
+                retry_in=None,
+                final=True,
+            )
+            return
         try:
             status, _, _ = await self.post(queued.url, queued.headers, queued.body)
             if not 200 <= status < 300:

@@ -388,6 +388,7 @@ def run_payer_cycle(
             lookups.persist(result)
             results += [(w, r.decisions) for w, r in zip(group, result.claims, strict=True)]
         # record each claim's own decision (the last one: a correction's new version)
+        updates: list[tuple[object, ...]] = []
         for w, decisions in results:
             own = decisions[-1]
             state = {
@@ -395,10 +396,8 @@ def run_payer_cycle(
                 Outcome.REJECTED: PAYER_REJECTED,
                 Outcome.PENDED: PENDED,
             }[own.outcome]
-            tx.execute(
-                "UPDATE routes SET state = ?, payer_claim_id = ?, decision = ?, updated_at = ? "
-                "WHERE id = ?",
-                (state, own.payer_claim_id or None, decision_to_json(own), now, w.route["id"]),
+            updates.append(
+                (state, own.payer_claim_id or None, lookups.json(own), now, w.route["id"])
             )
             _count(outcome, own)
             outcome.claims.append(
@@ -415,6 +414,11 @@ def run_payer_cycle(
                     "reversal": len(decisions) > 1 or own.status.value == "22",
                 }
             )
+        tx.execute_many(
+            "UPDATE routes SET state = ?, payer_claim_id = ?, decision = ?, updated_at = ? "
+            "WHERE id = ?",
+            updates,
+        )
         when = datetime.fromtimestamp(now, UTC)
         _answer_submitters(tx, blobs, payer, payer_config, partners, config, fresh, results, when,
                            now, outcome)  # fmt: skip
@@ -444,6 +448,17 @@ class _Lookups:
     def __init__(self, tx: Transaction, payer_id: str) -> None:
         self.tx = tx
         self.payer_id = payer_id
+        self._json: dict[int, tuple[ClaimDecision, str]] = {}
+
+    def json(self, decision: ClaimDecision) -> str:
+        """``decision_to_json(decision)``, encoded once per decision (persist and the route
+        update both store it)."""
+        known = self._json.get(id(decision))
+        if known is not None and known[0] is decision:
+            return known[1]
+        text = decision_to_json(decision)
+        self._json[id(decision)] = (decision, text)
+        return text
 
     def accumulator(self, key: AccumulatorKey) -> Accumulator | None:
         rows = self.tx.query(
@@ -490,17 +505,20 @@ class _Lookups:
                 "DELETE FROM paid_history WHERE payer_id = ? AND payer_claim_id = ?",
                 (self.payer_id, payer_claim_id),
             )
+        rows: list[tuple[object, ...]] = []
         for claim in result.claims:
             ref = claim.reference
             route_id = int(ref) if ref.isascii() and ref.isdecimal() else None
-            for decision in claim.decisions:
-                if decision.payer_claim_id:
-                    self.tx.execute(
-                        "INSERT OR REPLACE INTO decisions (payer_id, payer_claim_id, decision, "
-                        "route_id) VALUES (?, ?, ?, ?)",
-                        (self.payer_id, decision.payer_claim_id, decision_to_json(decision),
-                         route_id),
-                    )  # fmt: skip
+            rows += [
+                (self.payer_id, decision.payer_claim_id, self.json(decision), route_id)
+                for decision in claim.decisions
+                if decision.payer_claim_id
+            ]
+        self.tx.execute_many(
+            "INSERT OR REPLACE INTO decisions (payer_id, payer_claim_id, decision, route_id) "
+            "VALUES (?, ?, ?, ?)",
+            rows,
+        )
 
 
 def _answer_submitters(

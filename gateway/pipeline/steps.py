@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from gateway import gctune
 from gateway.config import GatewayConfig
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
@@ -94,6 +95,7 @@ def warm_up() -> int:
     for guide in ("005010X222A1", "005010X223A2"):
         load_guide(guide)
     icd10_status("J069")
+    gctune.tune()  # the guides and code sets stay as long as the worker
     return os.getpid()
 
 

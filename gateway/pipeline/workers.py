@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from gateway import gctune
+
 PR_SET_PDEATHSIG = 1
 _WATCHDOG_SECONDS = 1.0
 
@@ -57,6 +59,7 @@ def worker_init(parent: int) -> None:
         threading.Thread(target=_watchdog, args=(parent,), daemon=True).start()
     if os.getppid() != parent:  # the daemon died before the signal was armed
         os._exit(1)
+    gctune.tune(freeze=False)  # warm_up freezes what it loads
 
 
 @contextlib.contextmanager

@@ -222,6 +222,10 @@ class Transaction:
         """Run a statement; the new row id (INSERT) or 0."""
         return int(self._conn.execute(sql, args).lastrowid or 0)
 
+    def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        """Run one statement for each row of arguments (one prepared statement)."""
+        self._conn.executemany(sql, rows)
+
     def query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
         return self._conn.execute(sql, args).fetchall()
 

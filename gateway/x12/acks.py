@@ -7,6 +7,7 @@ length) so that the acknowledgment is itself valid X12 whatever the input was.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,12 @@ _PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {
     OUTBOUND.component,
     OUTBOUND.repetition or "^",
 }
+# what clean() removes: everything outside printable ASCII, and our delimiters
+_UNSAFE = re.compile(
+    "[^\x20-\x7e]|["
+    + re.escape("".join(sorted(frozenset(map(chr, range(0x20, 0x7F))) - _PRINTABLE)))
+    + "]"
+)
 _MISSING_ELEMENT_CODES = frozenset({"1", "2", "I9"})
 _GENERIC_ELEMENT_CODE = "I12"
 
@@ -65,7 +72,7 @@ class BuiltAck:
 
 def clean(value: str, max_len: int) -> str:
     """``value`` safe to echo in one of our elements: printable ASCII, no delimiters."""
-    return "".join(c for c in value if c in _PRINTABLE).strip()[:max_len]
+    return _UNSAFE.sub("", value).strip()[:max_len]
 
 
 def format_control(number: int, width: int) -> str:

@@ -45,7 +45,10 @@ def billing_partner(
     sign: bool = True,
     encrypt: bool = True,
     digests: frozenset[str] | None = None,
+    ciphers: frozenset[str] | None = None,
+    async_mdn_urls: tuple[str, ...] = (),
 ) -> PartnerAs2:
+    extra: dict[str, object] = {"accepted_ciphers": ciphers} if ciphers is not None else {}
     return PartnerAs2(
         "DEMOBILLING",
         certificates=list(certs),
@@ -53,6 +56,8 @@ def billing_partner(
         require_encryption=encrypt,
         allowed_digests=digests,
         partner_id="demo-billing",
+        async_mdn_urls=async_mdn_urls,
+        **extra,  # type: ignore[arg-type]
     )
 
 

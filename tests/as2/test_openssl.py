@@ -22,6 +22,7 @@ from gateway.as2 import (
     AuthenticationFailed,
     DecryptionFailed,
     InboundMessage,
+    InsufficientMessageSecurity,
     IntegrityCheckFailed,
     build_mdn,
     parse_inbound,
@@ -238,9 +239,55 @@ def test_compress_sign_encrypt(keys: Keys) -> None:
 def test_sign_compress_encrypt(keys: Keys) -> None:
     signed = smime_sign("cms", ENTITY)
     body = encrypt("cms", compressed_entity(signed), "-aes256")
-    msg = parse(keys, headers(ENVELOPED), body)
+    # A partner that must sign: compression outside the signature is refused, not inflated.
+    with pytest.raises(InsufficientMessageSecurity):
+        parse(keys, headers(ENVELOPED), body)
+    msg = parse(keys, headers(ENVELOPED), body, sign=False)
     assert msg.compressed and msg.signed and msg.payload == PAYLOAD
     assert msg.mic.digest == mic(ENTITY)
+
+
+@pytest.mark.parametrize(
+    ("options", "cipher"),
+    [(["-aes128"], "aes128_cbc"), (["-aes192"], "aes192_cbc"), (["-aes256"], "aes256_cbc")],
+)
+def test_aes_accepted_by_default(keys: Keys, options: list[str], cipher: str) -> None:
+    body = encrypt("cms", smime_sign("cms", ENTITY), *options)
+    msg = parse(keys, headers(ENVELOPED), body)
+    assert msg.cipher == cipher and msg.payload == PAYLOAD
+
+
+@pytest.mark.parametrize("tool", ["cms", "smime"])
+def test_3des_refused_unless_the_profile_lists_it(keys: Keys, tool: str) -> None:
+    body = encrypt(tool, smime_sign(tool, ENTITY), "-des3")
+    with pytest.raises(DecryptionFailed) as caught:
+        parse(keys, headers(ENVELOPED), body)
+    assert "des-ede3-cbc is not accepted" in caught.value.detail
+    mdn = build_mdn(caught.value, sign_with=keys.clearinghouse)
+    assert b"processed/Error: decryption-failed" in mdn.body
+    # Listed in the profile (<cipher>des-ede3-cbc</cipher>): an old peer still gets through.
+    msg = parse(keys, headers(ENVELOPED), body, ciphers=frozenset({"tripledes_3key"}))
+    assert msg.cipher == "tripledes_3key" and msg.payload == PAYLOAD
+    # A profile that lists only 3DES refuses AES.
+    aes = encrypt(tool, smime_sign(tool, ENTITY), "-aes256")
+    with pytest.raises(DecryptionFailed):
+        parse(keys, headers(ENVELOPED), aes, ciphers=frozenset({"tripledes_3key"}))
+
+
+@pytest.mark.parametrize("option", ["-des", "-rc2-40", "-rc2"])
+def test_legacy_ciphers_always_refused(keys: Keys, option: str) -> None:
+    legacy = ["-provider", "legacy", "-provider", "default", "-outform", "DER"]
+    done = subprocess.run(
+        ["openssl", "cms", "-encrypt", "-binary", "-recip", cert("clearinghouse"), option, *legacy],
+        input=smime_sign("cms", ENTITY),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"this openssl cannot encrypt with {option} (legacy provider)")
+    everything = frozenset({"aes128_cbc", "aes192_cbc", "aes256_cbc", "tripledes_3key"})
+    with pytest.raises(DecryptionFailed):
+        parse(keys, headers(ENVELOPED), done.stdout, ciphers=everything)
 
 
 @pytest.mark.parametrize("tool", ["cms", "smime"])

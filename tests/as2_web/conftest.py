@@ -194,6 +194,18 @@ def partners_copy(directory: Path, edit: Callable[[str, str], str] | None = None
     return directory
 
 
+def allow_async_mdns(directory: Path, *urls: str, partner: str = "demo-billing.xml") -> Path:
+    """The demo partner set with ``<async-mdn-url>`` entries for one partner's profile."""
+    entries = "".join(f"\n    <async-mdn-url>{url}</async-mdn-url>" for url in urls)
+
+    def edit(name: str, text: str) -> str:
+        if name != partner:
+            return text
+        return re.sub(r"\n  </as2>", entries + "\n  </as2>", text, count=1)
+
+    return partners_copy(directory, edit)
+
+
 def set_as2_attributes(text: str, attributes: str) -> str:
     return re.sub(r'<as2 name="([^"]+)"', rf'<as2 name="\1" {attributes}', text, count=1)
 

@@ -21,6 +21,7 @@ from tests.as2_web.conftest import (
     As2Env,
     MakeEnv,
     PartnerServer,
+    allow_async_mdns,
     as2_config,
     claims,
     message,
@@ -308,8 +309,11 @@ async def test_async_mdn_is_posted_retried_and_survives_a_restart(
     make_env: MakeEnv, partner_server: PartnerServer, tmp_path: Path
 ) -> None:
     data = tmp_path / "data-async"
-    env = await make_env(data_dir=data, as2=as2_config(mdn_retry=(0.05, 0.05, 0.05)))
     url = partner_server.url  # type: ignore[attr-defined]
+    allowed = allow_async_mdns(tmp_path / "partners", url)
+    env = await make_env(
+        data_dir=data, partners_dir=allowed, as2=as2_config(mdn_retry=(0.05, 0.05, 0.05))
+    )
     headers, body, mic = message(claims(109), message_id="async-1@demobilling", async_url=url)
     answer = await env.post(headers, body)
     assert answer.status == 200 and b"asynchronously" in answer.body
@@ -322,7 +326,7 @@ async def test_async_mdn_is_posted_retried_and_survives_a_restart(
     assert env.named("as2.mdn.failed")[0]["retry_in"] == 0.05
     # restart: the outbox is durable
     await stop(env)
-    env2 = await make_env(data_dir=data, as2=as2_config())
+    env2 = await make_env(data_dir=data, partners_dir=allowed, as2=as2_config())
     partner_server.mode = "accept"
     await until(lambda: _sent(env2))
     posted = partner_server.received[-1]
@@ -340,11 +344,14 @@ async def _sent(env: As2Env) -> bool:
 
 @pytest_twisted.ensureDeferred
 async def test_async_mdn_gives_up_after_the_schedule(
-    make_env: MakeEnv, partner_server: PartnerServer
+    make_env: MakeEnv, partner_server: PartnerServer, tmp_path: Path
 ) -> None:
-    env = await make_env(as2=as2_config(mdn_retry=(0.01,)))
-    partner_server.mode = "http-500"
     url = partner_server.url  # type: ignore[attr-defined]
+    env = await make_env(
+        partners_dir=allow_async_mdns(tmp_path / "partners", url),
+        as2=as2_config(mdn_retry=(0.01,)),
+    )
+    partner_server.mode = "http-500"
     headers, body, _ = message(claims(110), message_id="async-2@demobilling", async_url=url)
     await env.post(headers, body)
 
@@ -357,23 +364,114 @@ async def test_async_mdn_gives_up_after_the_schedule(
     assert (queued.state, queued.attempts) == ("failed", 2)
 
 
+async def _nothing_posted(env: As2Env, partner_server: PartnerServer) -> None:
+    """No row in the MDN outbox, nothing POSTed when the sender runs, nobody kicked."""
+    partner_server.mode = "accept"
+    assert await env.in_store(as2_state.mdn_outbox) == []
+    await env.sender.run_once()
+    assert partner_server.received == []
+    assert env.kicks == 0 and env.named("as2.mdn.failed") == []
+
+
 @pytest_twisted.ensureDeferred
-async def test_async_error_mdn_only_for_known_partners(
-    make_env: MakeEnv, partner_server: PartnerServer
+async def test_junk_from_a_real_partner_never_steers_an_outbound_post(
+    make_env: MakeEnv, partner_server: PartnerServer, tmp_path: Path
 ) -> None:
-    env = await make_env()
+    # Even a URL the profile allows: 40 bytes of junk did not authenticate.
+    allowed = partner_server.url  # type: ignore[attr-defined]
+    env = await make_env(partners_dir=allow_async_mdns(tmp_path / "partners", allowed))
+    base = allowed.rsplit("/", 1)[0]
+    for n, url in enumerate([f"{base}/internal/admin?x=1", allowed]):
+        headers = [
+            ("AS2-Version", "1.2"),
+            ("AS2-From", "DEMOBILLING"),
+            ("AS2-To", "CLEARINGHOUSE"),
+            ("Message-ID", f"<junk-{n}@attack>"),
+            ("Content-Type", "application/pkcs7-mime; smime-type=enveloped-data"),
+            ("Disposition-Notification-To", "edi@demo-billing.example"),
+            ("Disposition-Notification-Options", MDN_OPTIONS),
+            ("Receipt-Delivery-Option", url),
+        ]
+        mdn = mdn_of(await env.post(headers, b"j" * 40))  # answered in the response
+        assert mdn.disposition.endswith("processed/Error: decryption-failed")
+    await _nothing_posted(env, partner_server)
+    assert [e["reason"] for e in env.named("as2.mdn.sync")] == ["not authenticated"] * 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_async_mdn_only_to_urls_the_profile_allows(
+    make_env: MakeEnv, partner_server: PartnerServer, tmp_path: Path
+) -> None:
     url = partner_server.url  # type: ignore[attr-defined]
+    # No <async-mdn-url> in the demo profile: an authenticated message gets its MDN in the
+    # response, nothing is queued.
+    env = await make_env()
+    headers, body, mic = message(claims(112), message_id="a1@demobilling", async_url=url)
+    mdn = mdn_of(await env.post(headers, body))
+    assert mdn.is_positive(mic)
+    await _nothing_posted(env, partner_server)
+    (refused,) = env.named("as2.mdn.sync")
+    assert refused["reason"] == "async MDN URL not allowed by the profile"
+    assert len(await env.files()) == 1
+    # A prefix that does not cover the URL: the same.
+    other = await make_env(
+        partners_dir=allow_async_mdns(tmp_path / "p2", url.rsplit("/", 1)[0] + "/mdn/")
+    )
+    headers, body, mic = message(claims(113), message_id="a2@demobilling", async_url=url)
+    assert mdn_of(await other.post(headers, body)).is_positive(mic)
+    await _nothing_posted(other, partner_server)
+
+
+@pytest_twisted.ensureDeferred
+async def test_async_error_mdn_only_after_the_signature_verified(
+    make_env: MakeEnv, partner_server: PartnerServer, tmp_path: Path
+) -> None:
+    url = partner_server.url  # type: ignore[attr-defined]
+    env = await make_env(partners_dir=allow_async_mdns(tmp_path / "partners", url))
+    # Signed by someone else: authentication-failed, answered in the response.
     headers, body, _ = message(claims(111), message_id="e1@x", async_url=url, sign_with=EXT01)
-    answer = await env.post(headers, body)  # known AS2-From: the error MDN goes async
-    assert answer.status == 200 and b"asynchronously" in answer.body
+    sync = mdn_of(await env.post(headers, body))
+    assert sync.disposition.endswith("authentication-failed")
     stranger, body2, _ = message(claims(111), message_id="e2@x", async_url=url, as2_from="EVIL")
     sync = mdn_of(await env.post(stranger, body2))  # unknown: answered in the response
     assert sync.disposition.endswith("authentication-failed")
-    partner_server.mode = "accept"
+    await _nothing_posted(env, partner_server)
+    # Signed by the partner (verified) but not encrypted as its policy requires: the error MDN
+    # goes to the allowed URL.
+    headers, body, _ = message(claims(111), message_id="e3@x", async_url=url, encrypt_to=None)
+    answer = await env.post(headers, body)
+    assert answer.status == 200 and b"asynchronously" in answer.body
     await env.sender.run_once()
     (posted,) = partner_server.received
     mdn = parse_mdn(posted.headers, posted.body, verify_with=[CLEARINGHOUSE[1]])
-    assert mdn.disposition.endswith("authentication-failed")
+    assert mdn.disposition.endswith("insufficient-message-security")
+    assert await env.files() == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_queued_mdn_to_a_url_no_longer_allowed_is_given_up_unsent(
+    make_env: MakeEnv, partner_server: PartnerServer
+) -> None:
+    # A row queued by an older version (or before the profile changed): never POSTed.
+    env = await make_env()
+    url = partner_server.url  # type: ignore[attr-defined]
+    await env.in_store(
+        as2_state.queue_mdn,
+        as2_from="DEMOBILLING",
+        original_message_id="old@x",
+        partner_id="demo-billing",
+        url=url,
+        disposition="processed/Error: decryption-failed",
+        headers=[("Content-Type", "text/plain")],
+        body=b"x",
+    )
+    partner_server.mode = "accept"
+    await env.sender.run_once()
+    assert partner_server.received == []
+    (queued,) = await env.in_store(as2_state.mdn_outbox)
+    assert queued.state == "failed"
+    (failed,) = env.named("as2.mdn.failed")
+    assert failed["final"] and "not allowed" in failed["error"]
 
 
 @pytest.mark.parametrize("unused", [None])
