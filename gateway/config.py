@@ -34,7 +34,13 @@ class SftpLockoutConfig:
     """Failed logins tolerated within ``window`` seconds before a lockout."""
     window: float = 300.0
     lockout: float = 900.0
-    """Seconds a user or source address stays locked out."""
+    """Seconds a user's *password* login stays locked (key logins keep working)."""
+    ban_users: int = 3
+    """Distinct user names that failed from one address within ``window`` before a ban."""
+    ban_failures: int = 20
+    """Failed logins from one address within ``window`` before a ban."""
+    ban_time: float = 3600.0
+    """Seconds a banned source address is refused."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,12 @@ class SftpConfig:
     window_size: int = 2 * 1024 * 1024
     max_outstanding_reads: int = 8
     shutdown_grace: float = 30.0
+    login_timeout: float = 120.0
+    """Seconds from connection start to a successful login, else the connection is closed."""
+    max_prelogin: int = 64
+    """Connections not yet logged in, all addresses (more are refused at once)."""
+    max_prelogin_per_address: int = 8
+    """Connections not yet logged in from one source address."""
     lockout: SftpLockoutConfig = field(default_factory=SftpLockoutConfig)
 
 
@@ -366,6 +378,9 @@ def load_config(
         max_failures=r.get("sftp.lockout", "max_failures", int, 5, _positive),
         window=r.get("sftp.lockout", "window", float, 300.0, _positive),
         lockout=r.get("sftp.lockout", "lockout", float, 900.0, _positive),
+        ban_users=r.get("sftp.lockout", "ban_users", int, 3, _positive),
+        ban_failures=r.get("sftp.lockout", "ban_failures", int, 20, _positive),
+        ban_time=r.get("sftp.lockout", "ban_time", float, 3600.0, _positive),
     )
     sftp = SftpConfig(
         listen=r.get("sftp", "listen", str, DEFAULT_SFTP_LISTEN, endpoint),
@@ -374,6 +389,9 @@ def load_config(
         window_size=r.get("sftp", "window_size", int, 2 * 1024 * 1024, _positive),
         max_outstanding_reads=r.get("sftp", "max_outstanding_reads", int, 8, _positive),
         shutdown_grace=r.get("sftp", "shutdown_grace", float, 30.0, _positive),
+        login_timeout=r.get("sftp", "login_timeout", float, 120.0, _positive),
+        max_prelogin=r.get("sftp", "max_prelogin", int, 64, _positive),
+        max_prelogin_per_address=r.get("sftp", "max_prelogin_per_address", int, 8, _positive),
         lockout=lockout,
     )
     http = HttpConfig(

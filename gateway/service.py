@@ -185,7 +185,9 @@ class GatewayService(MultiService):
 
         self._setup_as2()
 
+        from gateway.store.logins import LoginBlocks
         from gateway.transports.sftp import make_sftp_factory
+        from gateway.transports.sftp.bans import StoredBlocks
 
         self.sftp_factory = make_sftp_factory(
             config=config.sftp,
@@ -196,6 +198,7 @@ class GatewayService(MultiService):
             mailbox=self.core,
             audit=self.audit,
             reactor=reactor,
+            blocks=StoredBlocks(LoginBlocks(self.core.store), self.core.in_store),
         )
         self.sftp = _SftpListener(
             "sftp", serverFromString(reactor, config.sftp.listen), self.sftp_factory, reactor
@@ -234,7 +237,9 @@ class GatewayService(MultiService):
     def startService(self) -> None:
         super().startService()
         d = defer.gatherResults([self.sftp.listening, self.http.listening], consumeErrors=True)
-        d.addCallback(lambda _: self._started())
+        # ports.json says "up": under twistd startService runs before reactor.run() installs
+        # the SIGTERM handler, so announce once the reactor runs (a stop is then graceful).
+        d.addCallback(lambda _: self.reactor.callWhenRunning(self._started))
         d.addErrback(lambda _: None)  # reported by the listener
 
     def _started(self) -> None:
