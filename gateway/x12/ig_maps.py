@@ -63,7 +63,7 @@ from gateway.x12.ig_model import (
 from gateway.x12.ig_overrides import OVERRIDES
 from gateway.x12.ig_overrides import apply as apply_overrides
 
-__all__ = ["guide_for", "known_segment_ids", "load_guide", "map_path"]
+__all__ = ["guide_for", "guide_sets", "known_segment_ids", "load_guide", "map_path"]
 
 SCHEMAS_DIR: Final = Path(__file__).resolve().parents[2] / "schemas"
 """Our own and corrected maps (see the module docstring)."""
@@ -80,6 +80,17 @@ _MAP_FILES: Final[dict[str, str]] = {
     "005010X221A1": "835.5010.X221.A1.xml",
     "005010X214": "277.5010.X214.xml",
     "005010X231A1": "999.5010X231.A1.xml",
+    # Guides of two transaction sets (request and answer share ST03/GS08): the request's
+    # map here, every set's in _SET_MAP_FILES; the session picks by ST01.
+    "005010X279A1": "270.5010.X279.A1.xml",
+    "005010X212": "276.5010.X212.xml",
+}
+_SET_MAP_FILES: Final[dict[str, dict[str, str]]] = {
+    # 270/271 eligibility: ours in schemas/ (pyx12 has only the 4010 X092A1 maps).
+    "005010X279A1": {"270": "270.5010.X279.A1.xml", "271": "271.5010.X279.A1.xml"},
+    # 276/277 claim status: the 276 is ours; the 277 is a corrected copy of pyx12's X212 map
+    # (shipped but not registered in its maps.xml). Both in schemas/.
+    "005010X212": {"276": "276.5010.X212.xml", "277": "277.5010.X212.xml"},
 }
 _ALIASES: Final[dict[str, str]] = {"005010X223A1": "005010X223A2"}
 
@@ -90,9 +101,16 @@ def _pyx12_map_dir() -> Path:
     return Path(str(pyx12.__file__)).parent / "map"
 
 
-def map_path(implementation: str) -> Path:
-    """The map file a guide key compiles from: ``schemas/`` first, then pyx12's."""
-    name = _MAP_FILES[implementation]
+def guide_sets(implementation: str) -> tuple[str, ...]:
+    """The transaction sets (ST01) a guide key has maps for, when it has more than one
+    (``005010X279A1``: 270 and 271); empty for single-set guides."""
+    return tuple(_SET_MAP_FILES.get(implementation, ()))
+
+
+def map_path(implementation: str, st01: str | None = None) -> Path:
+    """The map file a guide key (and, for guides of several sets, ST01) compiles from:
+    ``schemas/`` first, then pyx12's."""
+    name = _SET_MAP_FILES.get(implementation, {}).get(st01 or "") or _MAP_FILES[implementation]
     ours = SCHEMAS_DIR / name
     return ours if ours.is_file() else _pyx12_map_dir() / name
 
@@ -156,6 +174,7 @@ def _compile_elem(node: etree._Element) -> Elem:
         if ext:
             external = _external_codes().get(ext)
     rx = _text(node, "regex")
+    repeat = _text(node, "repeat")
     return Elem(
         xid=node.get("xid", ""),
         ref=ref,
@@ -168,6 +187,7 @@ def _compile_elem(node: etree._Element) -> Elem:
         codes=codes,
         external=external,
         regex=re.compile(rx, re.S) if rx else None,
+        repeat=_max(repeat) if repeat else 1,
     )
 
 
@@ -353,10 +373,23 @@ def _compile_loop(node: etree._Element, loop_id: str) -> Loop:
     )
 
 
+def load_guide(implementation: str, st01: str | None = None) -> Guide:
+    """The compiled guide for a key of :func:`guide_for` (compiled once per process). For a
+    guide of several transaction sets (:func:`guide_sets`) ``st01`` picks the set's map; the
+    default is the first (the request: 270, 276)."""
+    sets = _SET_MAP_FILES.get(implementation)
+    if sets is None:
+        return _load(implementation, "")
+    if st01 is None:
+        st01 = next(iter(sets))
+    if st01 not in sets:
+        raise ValueError(f"{implementation} has no map for transaction set {st01!r}")
+    return _load(implementation, st01)
+
+
 @cache
-def load_guide(implementation: str) -> Guide:
-    """The compiled guide for a key of :func:`guide_for` (compiled once per process)."""
-    path = map_path(implementation)
+def _load(implementation: str, st01: str) -> Guide:
+    path = map_path(implementation, st01 or None)
     tree = etree.parse(str(path))
     st_loop = tree.getroot().find(".//loop[@xid='ST_LOOP']")
     if st_loop is None:
@@ -368,7 +401,34 @@ def load_guide(implementation: str) -> Guide:
         if len(used) != len(overrides):
             raise ValueError(f"{implementation}: an override matches no segment definition")
     seg_ids = frozenset(s.get("xid", "") for s in st_loop.iter("segment"))
-    return Guide(implementation, root, seg_ids)
+    st = root.children[0]
+    st01_def = st.elems[0] if isinstance(st, Seg) and st.elems else None
+    st01_codes = st01_def.codes if isinstance(st01_def, Elem) else None
+    set_id = next(iter(st01_codes)) if st01_codes and len(st01_codes) == 1 else st01
+    return Guide(implementation, root, seg_ids, set_id, _hl_parents(root, None))
+
+
+def _hl_level(loop: Loop) -> frozenset[str]:
+    """HL03 codes of a loop triggered by HL (empty for other loops)."""
+    trigger = loop.trigger
+    if trigger.id != "HL" or len(trigger.elems) < 3:
+        return frozenset()
+    hl03 = trigger.elems[2]
+    return (hl03.codes or frozenset()) if isinstance(hl03, Elem) else frozenset()
+
+
+def _hl_parents(loop: Loop, parent: str | None) -> dict[str, str]:
+    """HL03 -> parent HL03, from how the map nests its HL loops (837: 2000C in 2000B)."""
+    out: dict[str, str] = {}
+    for child in loop.children:
+        if isinstance(child, Loop):
+            level = _hl_level(child)
+            if parent is not None:
+                for code in level:
+                    out.setdefault(code, parent)
+            inner = next(iter(level)) if len(level) == 1 else parent
+            out.update({k: v for k, v in _hl_parents(child, inner).items() if k not in out})
+    return out
 
 
 def guide_for(implementation: str) -> str | None:

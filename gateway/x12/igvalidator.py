@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from gateway.x12.ig_fastcheck import delimiters_allow_fast_path
-from gateway.x12.ig_maps import guide_for, known_segment_ids, load_guide
+from gateway.x12.ig_maps import guide_for, guide_sets, known_segment_ids, load_guide
 from gateway.x12.ig_model import (
     AMBIGUOUS,
     CHECK_HL,
@@ -53,7 +53,6 @@ DEFAULT_MAX_ERRORS: Final = 1000
 """Errors a streaming session stores; later ones are only counted (see ``error_total``)."""
 
 _SEG_ID_RE: Final = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
-_HL_PARENT_LEVEL: Final = {"22": "20", "23": "22"}
 _MEMO_LIMIT: Final = 20_000
 """Fast-check answers a session remembers (all definitions together) before starting over."""
 _MAX_ODD_HL: Final = 100_000
@@ -178,6 +177,8 @@ class ValidationSession:
         self.last_line = data.line
         sid = data.id
         el = data.elements
+        if position == 1 and el and el[0] != self.guide.st01 and sid == "ST":
+            self._pick_set(el[0])
         if sid == "CLM":
             self.claims += 1
         stack = self.stack
@@ -293,6 +294,14 @@ class ValidationSession:
                 self._close(self.stack[-1], self.position, self.last_line)
                 self.stack.pop()
         return self.errors, self.claims
+
+    def _pick_set(self, st01: str) -> None:
+        """A guide of several sets (270/271 share 005010X279A1): the map ST01 names. An ST01
+        it has no map for stays with the default map, whose ST01 check reports it."""
+        key = self.guide.implementation
+        if st01 in guide_sets(key):
+            self.guide = guide = load_guide(key, st01)
+            self.stack = [_Frame(guide.root, [0] * len(guide.root.children))]
 
     # ----------------------------------------------------------------- errors
 
@@ -537,7 +546,7 @@ class ValidationSession:
                 )
             else:
                 level, child_code = parent
-                wanted = _HL_PARENT_LEVEL.get(hl03)
+                wanted = self.guide.hl_parents.get(hl03)
                 if wanted is not None and level != wanted:
                     self._hl_issue(
                         data,
@@ -555,7 +564,7 @@ class ValidationSession:
                         "734",
                         "HL02 (parent ID) points to an HL whose HL04 says it has no children",
                     )
-        elif hl03 in ("22", "23"):
+        elif hl03 in self.guide.hl_parents:
             self._hl_issue(
                 data, position, 2, "734", f"HL02 (parent ID) is required for a level {hl03} HL"
             )
