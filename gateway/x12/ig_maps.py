@@ -4,9 +4,21 @@ Where the maps come from
 ------------------------
 * pyx12's packaged 5010 maps, ``dataele.xml`` (types, lengths) and ``codes.xml`` (external code
   sets), read with lxml; nothing of pyx12 runs.
-* ``schemas/`` of this repository, for guides pyx12 lacks (837D ``005010X224A2``) and corrected
-  copies of pyx12 maps (each with a top comment naming the defect). A map in ``schemas/`` wins
-  over pyx12's file of the same name.
+* ``schemas/`` of this repository, for guides pyx12 lacks and corrected copies of pyx12 maps
+  (each with a top comment naming its sources, defects and approximations). A map in
+  ``schemas/`` wins over pyx12's file of the same name. Generated, deterministically, by the
+  ``schemas/build_*.py`` scripts from pyx12's maps plus the documented changes of the TR3:
+
+  - 837D ``005010X224A2`` (build_837d_map.py: pyx12's 5010 837P + 4010 837D);
+  - 270/271 ``005010X279A1`` (build_279_maps.py: pyx12's 4010 X092A1 270/271 + 5010
+    definitions);
+  - 276 ``005010X212`` (build_212_maps.py: pyx12's 4010 X093A1 276 + its 5010 277 X212) and
+    277 ``005010X212`` (the same script: pyx12's 5010 X212 map, which it ships but does not
+    register, with SE put back into the set and 2000C-E nested as in the TR3);
+  - 835 ``005010X221A1``: pyx12's map corrected (FOOTER/PLB, ST03).
+* Request and answer share one guide for eligibility (270/271) and claim status (276/277):
+  :func:`load_guide` takes ST01 for those (:func:`guide_sets`), and a validation session
+  switches to the map of the ST01 it is fed.
 
 Compiling
 ---------

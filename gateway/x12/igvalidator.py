@@ -1,4 +1,5 @@
-"""Implementation-guide (TR3) validation of 837 transaction sets, driven by map XML.
+"""Implementation-guide (TR3) validation of transaction sets (837, 835, 277, 270/271, 276...),
+driven by map XML.
 
 pyx12's own walker is slow and untyped, so this package only borrows pyx12's *data* (its 5010
 map XML, ``dataele.xml``, ``codes.xml``), plus maps of our own in ``schemas/`` (837D, corrected
@@ -599,8 +600,9 @@ class ValidationSession:
 
 
 class PyX12Validator:
-    """IG validator for 837P (005010X222A1) and 837I (005010X223A2) from pyx12's maps, and
-    837D (005010X224A2) from ours in ``schemas/``."""
+    """IG validator for every guide :mod:`gateway.x12.ig_maps` has a map for: 837P/I/D, 835,
+    277CA, 999, and 270/271 (005010X279A1) and 276/277 (005010X212), whose session picks the
+    set's map by ST01."""
 
     def supports(self, implementation: str) -> bool:
         return guide_for(implementation) is not None
