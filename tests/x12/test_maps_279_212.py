@@ -18,8 +18,8 @@ from gateway.x12.ig_model import Loop, Seg, check_segment
 from gateway.x12.igvalidator import PyX12Validator
 from gateway.x12.results import IgError
 from gateway.x12.segments import Delimiters, Segment
-from tests.x12.conftest import DIRECTORY, UPLOADER, retarget
-from tests.x12.test_igvalidator import CORPUS, split_sets
+from tests.x12.conftest import CORPUS, DIRECTORY, UPLOADER, retarget
+from tests.x12.test_igvalidator import split_sets
 
 VALIDATOR = PyX12Validator()
 DELIMS = Delimiters("*", "~", ":", "^")
