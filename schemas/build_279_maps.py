@@ -10,7 +10,8 @@ envelope and element definitions taken from pyx12's 5010 maps (ST with ST03 and 
 
 Both sets
   - ST03 ``005010X279A1``; NM1 gains NM112 (not used), N4 gains N407, DMG gains DMG10/11 (not
-    used); PRV02 also takes PXC (5010's taxonomy qualifier);
+    used); PRV02 also takes PXC (5010's taxonomy qualifier), PRV02/03 situational;
+  - 2100C NM102 1 or 2; 2100D NM108/NM109 not used (a dependent has no ID of its own);
   - 2100C/2100D gain HI (diagnosis: HI01 ABK/BK, HI02-08 ABF/BF) after INS;
   - the service type code lists (EQ01, EB03) are 5010's: 4010's plus BT-BZ, C1, CA-CQ, DG, DM,
     DS, GF, GN, GY, IC, MH, NI, ON, PT, PU, RN, RT, TC, TN, UC; EQ01 and EB03 repeat (99);
@@ -20,24 +21,29 @@ Both sets
   - 2100B: NM1, REF, N3, N4, PRV (the 4010 PER is gone); PRV02 PXC/ZZ;
   - 2100C NM108 II/MI; 2100D NM108/NM109 not used; DTP (subscriber/dependent date) 102/291,
     2110C/D DTP (eligibility/benefit date) 291 only;
-  - 2110C/D: EQ (EQ05 diagnosis code pointer added), AMT R/PB (x2; in 2110D too), III01 ZZ
-    (place of service) with III02, REF 9F/G1, DTP 291.
+  - 2110C/D: EQ (EQ03 FAM only, EQ04 not used, EQ05 diagnosis code pointer added), AMT R/PB
+    (x2; in 2110D too), III (once) with III01 ZZ (place of service) and III02, REF 9F/G1,
+    DTP 291.
 271
   - BHT02 06/11; 2100A: NM1, PER (x3; PER03/05/07 also UR), AAA (the 4010 REF is gone);
   - 2100B: NM1, REF, N3, N4, AAA, PRV (N3/N4/PRV new in 5010);
-  - 2100C/D: NM1, REF, N3, N4, AAA, PRV, DMG, INS, HI, DTP (x9), MPI (military personnel
-    information, new; MPI01-05 carry no code list here), no PER; NM108 II/MI;
+  - 2100C/D: NM1, REF, N3, N4, AAA, PRV, DMG, INS, HI, DTP (x9, also 096), MPI (military
+    personnel information, new, x9), no PER; REF01 also 49, CE, IF, MRC, Q4; 2100D INS02 also
+    20, 39, 40, 53, G8;
   - AAA03 lists: 4010's plus the X279A1 additions (2100C/D 33, 35; 2110C/D 33, 98, AA, AE, AF,
     AG, AO, CI, E8, IA, MA): union, permissive;
-  - 2110C/D: EB12 also W, EB09 also 8H/D3/M2, EB14 (diagnosis code pointer) added; REF01 adds
-    ALS, CLI, FO, Y4; DTP01 adds 096, 291, 346, 347, 771; 2115C/D III: III01 situational
-    BF/BK/GR/NI/ZZ, III02 situational, III03 (44) and III04 (message text) situational;
-    2120C/D repeat 23, NM101 adds 1I, 7C, GW, I3, VER, VY, Y2 and NM108 adds II.
+  - 2110C/D: EB12 also W, EB09 also 8H/D3/M2, EB13-08 and EB14 (diagnosis code pointer)
+    added; REF01 adds ALS, CLI, FO, M7, Y4; DTP01 adds 096, 291, 346, 347, 771; 2115C/D III:
+    III01 situational BF/BK/GR/NI/ZZ, III02 situational, III03 (44) and III04 (message text)
+    situational;
+    2120C/D repeat 23, NM101 adds 1I, 7C, GW, I3, OC, VER, VY, Y2, NM108 adds II, NM110
+    (entity relationship: 01, 02, 27, 41, 48, 65, 72) is situational.
 
 Where a detail of the TR3 was not certain from public sources the maps lean permissive
 (situational rather than required, union of the 4010 and 5010 code lists); the top comment of
-each generated XML says so. Reference for the 5010 loop structure: LinuxForHealth x12's
-``x12_270/271_005010X279A1`` models (Apache-2.0), read, not copied.
+each generated XML says so. References for the 5010 structure, read, not copied: LinuxForHealth
+x12's ``x12_270/271_005010X279A1`` models (Apache-2.0) and stupidedi's X279A1 HS270/HB271
+definitions (BSD-3-Clause), which transcribe the TR3's segment and element usages.
 """
 
 from __future__ import annotations
@@ -66,6 +72,18 @@ SERVICE_TYPES_5010_ADDED = (
     "BT BU BV BW BX BY BZ C1 CA CB CC CD CE CF CG CH CI CJ CK CL CM CN CO CP CQ DG DM DS GF GN "
     "GY IC MH NI ON PT PU RN RT TC TN UC"
 ).split()
+
+MPI_CODES = {
+    "1201": "A C L O P S T".split(),
+    "584": "AE AO AS AT AU CC DD HD IR LX PE RE RM RR RU".split(),
+    "1595": "A B C D E F G H I J K L M N O Q R S U W".split(),
+    "1596": (
+        "A1 A2 A3 B1 B2 C1 C2 C3 C4 C5 C6 C7 C8 C9 E1 F1 F2 F3 F4 G1 G4 L1 L2 L3 L4 L5 L6 M1 M2 "
+        "M3 M4 M5 M6 P1 P2 P3 P4 P5 R1 R2 S1 S2 S3 S4 S5 S6 S7 S8 S9 SA SB SC T1 V1 W1"
+    ).split(),
+    "1250": ["D8", "RD8"],
+}
+"""MPI code lists (X279A1 2100C/D)."""
 
 HEADER = """
   {st01} eligibility {what} (005010X279A1) in pyx12's map format: pyx12 4.0.0 ships only 4010.
@@ -119,6 +137,7 @@ def _common(st_loop: etree._Element) -> None:
             add_element(seg, "DMG11", "1271", "Industry Code", "N", 11)
         elif xid == "PRV":
             _add_codes(element(seg, "PRV02"), ["PXC"])
+            usage(seg, ["PRV02", "PRV03"], "S")
 
 
 def _service_types(el: etree._Element) -> None:
@@ -141,7 +160,7 @@ def _hi(after: etree._Element, name: str) -> None:
 
 def _mpi(after: etree._Element, name: str) -> None:
     mpi = etree.Element("segment", xid="MPI")
-    for tag, text in (("name", name), ("usage", "S"), ("pos", "125"), ("max_use", "1")):
+    for tag, text in (("name", name), ("usage", "S"), ("pos", "125"), ("max_use", "9")):
         etree.SubElement(mpi, tag).text = text
     for seq, (ref, ename, use) in enumerate(
         [
@@ -156,8 +175,7 @@ def _mpi(after: etree._Element, name: str) -> None:
         1,
     ):
         el = add_element(mpi, f"MPI{seq:02d}", ref, ename, use, seq)
-        if ref == "1250":
-            codes(el, ["D8", "RD8"])
+        codes(el, MPI_CODES.get(ref, []))
     etree.SubElement(mpi, "syntax").text = "P0607"
     after.addnext(mpi)
 
@@ -165,10 +183,16 @@ def _mpi(after: etree._Element, name: str) -> None:
 def _member(name_loop: etree._Element, who: str, *, response: bool) -> None:
     """2100C / 2100D: REF lists, HI after INS (and for the 271: PRV, MPI, no PER)."""
     nm1 = segment(name_loop, "NM1")
-    if who == "Subscriber" or response:
+    if who == "Subscriber":
+        codes(element(nm1, "NM102"), ["1", "2"])
         codes(element(nm1, "NM108"), ["II", "MI"])
+    else:  # the dependent carries no ID of its own in 5010
+        usage(nm1, ["NM108", "NM109"], "N")
+        codes(element(nm1, "NM108"), [])
     for ref in segments(name_loop, "REF"):
-        _add_codes(element(ref, "REF01"), ["3H", "HJ", "Y4"])
+        _add_codes(element(ref, "REF01"), ["1W", "3H", "HJ", "Y4"])
+        if response:
+            _add_codes(element(ref, "REF01"), ["49", "CE", "IF", "MRC", "Q4"])
     ins = segment(name_loop, "INS")
     _hi(ins, f"{who} Health Care Diagnosis Code")
     if response:
@@ -181,6 +205,9 @@ def _member(name_loop: etree._Element, who: str, *, response: bool) -> None:
             segment(name_loop, "AAA").addnext(prv)
         for aaa in segments(name_loop, "AAA"):
             _add_codes(element(aaa, "AAA03"), ["33", "35"])
+        _add_codes(element(segment(name_loop, "DTP"), "DTP01"), ["096"])
+        if who == "Dependent":
+            _add_codes(element(ins, "INS02"), ["20", "39", "40", "53", "G8"])
         _mpi(segment(name_loop, "DTP"), f"{who} Military Personnel Information")
     else:
         dtp = segment(name_loop, "DTP")
@@ -214,7 +241,10 @@ def _inquiry(inquiry: etree._Element, with_amt: etree._Element | None) -> None:
         eq.addnext(amt)
     retitle(amt, "Spend Down or Billed Amount", "S", "2")
     codes(element(amt, "AMT01"), ["PB", "R"])
+    codes(element(eq, "EQ03"), ["FAM"])
+    usage(eq, ["EQ04"], "N")
     iii = segment(inquiry, "III")
+    set_text(iii, "max_use", "1")
     codes(element(iii, "III01"), ["ZZ"])
     dtp = segment(inquiry, "DTP")
     codes(element(dtp, "DTP01"), ["291"])
@@ -225,16 +255,16 @@ def build_270() -> etree._ElementTree:
     _common(st_loop)
     bht = segment(loop(st_loop, "HEADER"), "BHT")
     codes(element(bht, "BHT02"), ["01", "13"])
-    usage(bht, ["BHT03"], "R")
+    codes(element(bht, "BHT06"), ["RT"])
     receiver = loop(st_loop, "2100B")
     for per in segments(receiver, "PER"):
         drop(per)
     for prv in segments(receiver, "PRV"):
-        codes(element(prv, "PRV02"), ["PXC", "ZZ"])
+        codes(element(prv, "PRV02"), ["PXC"])
+    for ref in segments(loop(st_loop, "2100D"), "REF"):
+        _add_codes(element(ref, "REF01"), ["MRC"])
     _member(loop(st_loop, "2100C"), "Subscriber", response=False)
     _member(loop(st_loop, "2100D"), "Dependent", response=False)
-    dep_nm1 = segment(loop(st_loop, "2100D"), "NM1")
-    usage(dep_nm1, ["NM108", "NM109"], "N")
     sub_amt = segment(loop(st_loop, "2110C"), "AMT")
     _inquiry(loop(st_loop, "2110C"), None)
     _inquiry(loop(st_loop, "2110D"), sub_amt)
@@ -247,6 +277,7 @@ def build_270() -> etree._ElementTree:
 def _benefit(benefit: etree._Element) -> None:
     """2110C / 2110D of the 271, with its 2115 and 2120 loops."""
     eb = segment(benefit, "EB")
+    _add_codes(element(eb, "EB02"), ["CHD", "DEP", "ECH", "EMP", "ESP", "FAM", "IND", "SPC", "SPO"])
     _service_types(element(eb, "EB03"))
     _add_codes(element(eb, "EB09"), ["8H", "D3", "M2"])
     _add_codes(element(eb, "EB12"), ["W"])
@@ -261,8 +292,11 @@ def _benefit(benefit: etree._Element) -> None:
     for seq in range(1, 5):
         add_element(pointer, f"EB14-0{seq}", "1328", "Diagnosis Code Pointer",
                     "R" if seq == 1 else "S", seq)  # fmt: skip
+    procedure = element(eb, "EB13")
+    if procedure.find("element[@xid='EB13-08']") is None:
+        add_element(procedure, "EB13-08", "234", "Product/Service ID", "S", 8)
     for ref in segments(benefit, "REF"):
-        _add_codes(element(ref, "REF01"), ["ALS", "CLI", "FO", "Y4"])
+        _add_codes(element(ref, "REF01"), ["ALS", "CLI", "FO", "M7", "Y4"])
     for dtp in segments(benefit, "DTP"):
         _add_codes(element(dtp, "DTP01"), ["096", "291", "346", "347", "771"])
     for aaa in segments(benefit, "AAA"):
@@ -280,8 +314,11 @@ def _benefit(benefit: etree._Element) -> None:
     entity = next(c for c in benefit if c.tag == "loop" and (c.get("xid") or "").startswith("2120"))
     set_text(entity, "repeat", "23")
     nm1 = segment(entity, "NM1")
-    _add_codes(element(nm1, "NM101"), ["1I", "7C", "GW", "I3", "VER", "VY", "Y2"])
+    _add_codes(element(nm1, "NM101"), ["1I", "7C", "GW", "I3", "OC", "VER", "VY", "Y2"])
     _add_codes(element(nm1, "NM108"), ["II"])
+    relationship = element(nm1, "NM110")
+    set_text(relationship, "usage", "S")
+    codes(relationship, ["01", "02", "27", "41", "48", "65", "72"])
     for per in segments(entity, "PER"):
         for xid in ("PER03", "PER05", "PER07"):
             _add_codes(element(per, xid), ["UR"])
@@ -307,7 +344,8 @@ def build_271() -> etree._ElementTree:
     aaa.addprevious(n3)
     aaa.addprevious(n4)
     prv = clone(segment(req_receiver, "PRV"))
-    codes(element(prv, "PRV02"), ["PXC", "ZZ"])
+    codes(element(prv, "PRV02"), ["PXC"])
+    usage(prv, ["PRV02", "PRV03"], "S")
     aaa.addnext(prv)
     _member(loop(st_loop, "2100C"), "Subscriber", response=True)
     _member(loop(st_loop, "2100D"), "Dependent", response=True)
