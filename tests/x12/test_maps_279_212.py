@@ -51,9 +51,9 @@ EXPECTED: dict[str, tuple[bool | None, tuple[str, ...], str | None]] = {
     # both 'not used' in the 277 claim status response; and IEA02 differs from ISA13.
     "imsweb-x12_277_x212.txt": (False, ("I5",), "001"),
     "information-receiver-level-status.277": (True, (), None),
-    # STC*E0:24:85 in 2200C: entity 85 (billing provider); pyx12's map allows only 1P there,
-    # ours also 85/FA (the TR3's own example: see build_212_maps.py)
-    "provider-level-status.277": (True, (), None),
+    # Invalid per X212: STC*E0:24:85 in 2200C, entity 85 (billing provider) where the guide
+    # allows only 1P (pyx12's map and stupidedi's X212 transcription agree)
+    "provider-level-status.277": (False, ("5",), None),
 }
 
 
@@ -111,6 +111,15 @@ def test_imsweb_277_errors_are_the_277ca_style_stc() -> None:
         ("STC", "2200D", 3, "I10"),
         ("STC", "2200D", 12, "I10"),
     }
+
+
+def test_provider_level_277_names_the_billing_provider() -> None:
+    errors = validate_text((CORPUS / "277" / "provider-level-status.277").read_text())
+    assert errors is not None
+    [e] = errors
+    key = (e.segment_id, e.loop_id, e.element_position, e.component_position, e.element_error)
+    assert key == ("STC", "2200C", 1, 3, "7")
+    assert e.bad_value == "85"
 
 
 # --------------------------------------------------------------------------- registry
