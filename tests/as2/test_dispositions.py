@@ -7,7 +7,6 @@ import zlib
 from typing import Any
 
 import pytest
-from asn1crypto import cms as asn1_cms
 
 from gateway.as2 import (
     As2Error,
@@ -26,6 +25,7 @@ from gateway.as2 import (
     parse_mdn,
 )
 from gateway.as2.mime import build_entity, parse_content_type
+from tests.as2.handmade import compressed_data
 
 from .conftest import PAYLOAD, Keys, billing_partner, lookups
 
@@ -210,23 +210,9 @@ def test_truncated_ciphertext(keys: Keys) -> None:
 
 def _compressed_entity(content: bytes) -> bytes:
     """A CompressedData built by hand (asn1crypto + zlib), independent of gateway.as2.cms."""
-    info = asn1_cms.ContentInfo(
-        {
-            "content_type": "compressed_data",
-            "content": asn1_cms.CompressedData(
-                {
-                    "version": "v0",
-                    "compression_algorithm": {"algorithm": "zlib"},
-                    "encap_content_info": {
-                        "content_type": "data",
-                        "content": asn1_cms.ParsableOctetString(content),
-                    },
-                }
-            ),
-        }
-    )
     return build_entity(
-        [("Content-Type", "application/pkcs7-mime; smime-type=compressed-data")], info.dump()
+        [("Content-Type", "application/pkcs7-mime; smime-type=compressed-data")],
+        compressed_data(content),
     )
 
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from asn1crypto import cms as asn1_cms
 
 from gateway.as2 import (
     DecompressionFailed,
@@ -19,6 +18,7 @@ from gateway.as2 import (
     cms,
     parse_inbound,
 )
+from tests.as2.handmade import compressed_data
 
 from .conftest import Keys, billing_partner, lookups
 
@@ -51,31 +51,12 @@ def _zeros_zlib(mib: int) -> bytes:
     return b"".join(out)
 
 
-def _compressed_data(deflated: bytes) -> bytes:
-    info = asn1_cms.ContentInfo(
-        {
-            "content_type": "compressed_data",
-            "content": asn1_cms.CompressedData(
-                {
-                    "version": "v0",
-                    "compression_algorithm": {"algorithm": "zlib"},
-                    "encap_content_info": {
-                        "content_type": "data",
-                        "content": asn1_cms.ParsableOctetString(deflated),
-                    },
-                }
-            ),
-        }
-    )
-    return bytes(info.dump())
-
-
 def bomb(mib: int, *, nested: bool) -> bytes:
     """The entity CompressedData(CompressedData(zeros)) — or one layer — as MIME."""
-    inner = COMPRESSED_HEADERS + _compressed_data(_zeros_zlib(mib))
+    inner = COMPRESSED_HEADERS + compressed_data(_zeros_zlib(mib))
     if not nested:
         return inner
-    return COMPRESSED_HEADERS + _compressed_data(zlib.compress(inner, 9))
+    return COMPRESSED_HEADERS + compressed_data(zlib.compress(inner, 9))
 
 
 class Recorder:
@@ -172,7 +153,7 @@ def test_single_layer_over_the_limit_stops_at_limit_plus_one_chunk(
 
 def test_content_at_the_limit_is_accepted(keys: Keys) -> None:
     entity = b"Content-Type: application/edi-x12\r\n\r\n" + b"ISA*" + bytes(MiB - 100)
-    body = encrypted(keys, COMPRESSED_HEADERS + _compressed_data(zlib.compress(entity)))
+    body = encrypted(keys, COMPRESSED_HEADERS + compressed_data(zlib.compress(entity)))
     msg = parse(keys, body, limit=len(entity), sign=False)
     assert msg.compressed and msg.payload == entity.split(b"\r\n\r\n", 1)[1]
     with pytest.raises(DecompressionFailed):
@@ -182,12 +163,12 @@ def test_content_at_the_limit_is_accepted(keys: Keys) -> None:
 @pytest.mark.parametrize("chunk", [1, 7, 4096, cms.DECOMPRESS_CHUNK])
 def test_decompress_in_steps_matches_zlib(chunk: int) -> None:
     data = bytes(range(256)) * 1000 + bytes(300_000)
-    der = _compressed_data(zlib.compress(data))
+    der = compressed_data(zlib.compress(data))
     assert cms.decompress(der, limit=len(data), chunk=chunk) == data
     with pytest.raises(DecompressionFailed):
         cms.decompress(der, limit=len(data) - 1, chunk=chunk)
     with pytest.raises(DecompressionFailed, match="truncated"):
-        cms.decompress(_compressed_data(zlib.compress(data)[:-10]), limit=len(data), chunk=chunk)
+        cms.decompress(compressed_data(zlib.compress(data)[:-10]), limit=len(data), chunk=chunk)
 
 
 # ---------------------------------------------------------------------- async MDN URLs

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asn1crypto import cms as asn1_cms
 
 from gateway.as2 import (
     AuthenticationFailed,
@@ -27,6 +26,7 @@ from gateway.as2 import (
     build_mdn,
     parse_inbound,
 )
+from tests.as2.handmade import compressed_data
 
 from .conftest import AS2_DIR, PAYLOAD, Keys, billing_partner, lookups
 
@@ -207,24 +207,9 @@ def test_signed_by_another_key(keys: Keys) -> None:
 
 
 def compressed_entity(inner: bytes) -> bytes:
-    info = asn1_cms.ContentInfo(
-        {
-            "content_type": "compressed_data",
-            "content": asn1_cms.CompressedData(
-                {
-                    "version": "v0",
-                    "compression_algorithm": {"algorithm": "zlib"},
-                    "encap_content_info": {
-                        "content_type": "data",
-                        "content": asn1_cms.ParsableOctetString(zlib.compress(inner)),
-                    },
-                }
-            ),
-        }
-    )
     return (
         b"Content-Type: application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z\r\n"
-        b"Content-Transfer-Encoding: binary\r\n\r\n" + info.dump()
+        b"Content-Transfer-Encoding: binary\r\n\r\n" + compressed_data(zlib.compress(inner))
     )
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from asn1crypto import cms as asn1_cms
 
 from gateway.as2 import cms, parse_mdn
 from gateway.as2.mime import build_entity
 from gateway.pipeline import as2_state
+from tests.as2.handmade import compressed_data
 from tests.as2_web.conftest import (
     BILLING,
     CLEARINGHOUSE,
@@ -94,23 +94,9 @@ async def test_no_mdn_requested(make_env: MakeEnv) -> None:
 
 
 def _compressed(content: bytes) -> bytes:
-    info = asn1_cms.ContentInfo(
-        {
-            "content_type": "compressed_data",
-            "content": asn1_cms.CompressedData(
-                {
-                    "version": "v0",
-                    "compression_algorithm": {"algorithm": "zlib"},
-                    "encap_content_info": {
-                        "content_type": "data",
-                        "content": asn1_cms.ParsableOctetString(content),
-                    },
-                }
-            ),
-        }
-    )
     return build_entity(
-        [("Content-Type", "application/pkcs7-mime; smime-type=compressed-data")], info.dump()
+        [("Content-Type", "application/pkcs7-mime; smime-type=compressed-data")],
+        compressed_data(content),
     )
 
 
