@@ -9,8 +9,7 @@ with ``core.in_store``).
 - ``as2_outbound``: mailbox files pushed over AS2: Message-ID and expected MIC (the same for
   every retry, so the receiver can recognise a resend), attempts, next try, the MDN's verdict.
 
-The tables are created here (``CREATE TABLE IF NOT EXISTS``) so that the store module does not
-need to know about AS2.
+The tables are schema delta 2 (gateway/store/schema/0002_as2.sqlite.sql).
 """
 
 from __future__ import annotations
@@ -23,60 +22,6 @@ from typing import Any
 
 from gateway.store.sqlite import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS as2_received (
-    as2_from TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    partner_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    file_id TEXT,
-    disposition TEXT NOT NULL,
-    mdn_headers TEXT NOT NULL,
-    mdn_body BLOB NOT NULL,
-    async_url TEXT,
-    received_at REAL NOT NULL,
-    PRIMARY KEY (as2_from, message_id)
-);
-CREATE TABLE IF NOT EXISTS as2_mdn_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    as2_from TEXT NOT NULL,
-    original_message_id TEXT NOT NULL,
-    partner_id TEXT,
-    url TEXT NOT NULL,
-    disposition TEXT NOT NULL,
-    headers TEXT NOT NULL,
-    body BLOB NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL,
-    last_error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS as2_mdn_outbox_due ON as2_mdn_outbox (state, next_try);
-CREATE TABLE IF NOT EXISTS as2_outbound (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    partner_id TEXT NOT NULL,
-    mailbox_id INTEGER NOT NULL UNIQUE,
-    mailbox_name TEXT NOT NULL,
-    file_id TEXT,
-    kind TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    message_id TEXT NOT NULL UNIQUE,
-    mic TEXT,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL,
-    last_error TEXT,
-    mdn_disposition TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    delivered_at REAL
-);
-CREATE INDEX IF NOT EXISTS as2_outbound_due ON as2_outbound (state, next_try);
-"""
-
 PENDING = "pending"
 DONE = "done"
 SENT = "sent"
@@ -84,13 +29,6 @@ FAILED = "failed"
 AWAITING_MDN = "awaiting-mdn"
 DELIVERED = "delivered"
 CANCELLED = "cancelled"
-
-
-def ensure_schema(store: Store) -> None:
-    with store.transaction() as tx:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                tx._conn.execute(statement)
 
 
 def _headers_json(headers: Sequence[tuple[str, str]]) -> str:

@@ -18,78 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    id TEXT PRIMARY KEY,
-    partner_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    name TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    received_at REAL NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS files_state ON files (state);
-CREATE INDEX IF NOT EXISTS files_partner ON files (partner_id, received_at);
-CREATE TABLE IF NOT EXISTS interchanges (
-    sender_qualifier TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    control_number TEXT NOT NULL,
-    file_id TEXT NOT NULL REFERENCES files (id),
-    position INTEGER NOT NULL,
-    accepted INTEGER NOT NULL,
-    PRIMARY KEY (sender_qualifier, sender_id, control_number)
-);
-CREATE INDEX IF NOT EXISTS interchanges_file ON interchanges (file_id);
-CREATE TABLE IF NOT EXISTS mailbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    partner_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    file_id TEXT,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    picked_up_at REAL,
-    UNIQUE (partner_id, name)
-);
-CREATE INDEX IF NOT EXISTS mailbox_file ON mailbox (file_id);
-CREATE TABLE IF NOT EXISTS responses (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    file_id TEXT NOT NULL REFERENCES files (id),
-    kind TEXT NOT NULL,
-    interchange_control TEXT,
-    outbound_control TEXT,
-    accepted INTEGER NOT NULL,
-    mailbox_id INTEGER REFERENCES mailbox (id)
-);
-CREATE INDEX IF NOT EXISTS responses_file ON responses (file_id);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS claims (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    file_id TEXT NOT NULL REFERENCES files (id),
-    interchange_control TEXT NOT NULL,
-    st02 TEXT NOT NULL,
-    claim_index INTEGER NOT NULL,
-    clm01 TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    payer_id TEXT NOT NULL,
-    billing_npi TEXT NOT NULL,
-    charge TEXT NOT NULL,
-    frequency_code TEXT NOT NULL,
-    accepted INTEGER NOT NULL,
-    codes TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS claims_file ON claims (file_id);
-CREATE INDEX IF NOT EXISTS claims_clm01 ON claims (clm01);
-CREATE INDEX IF NOT EXISTS claims_accepted_fingerprint ON claims (fingerprint) WHERE accepted = 1;
-"""
+from gateway.store.engine import SqliteEngine
+from gateway.store.migrations import prepare_database
 
 #: File states. ``received`` → ``processed`` (answers committed) or ``failed``.
 RECEIVED = "received"
@@ -332,25 +262,16 @@ class Transaction:
 
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.engine = SqliteEngine(path)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        from gateway.store.routing import ROUTING_SCHEMA
-
-        with self._lock:
-            self._conn.executescript(_SCHEMA + ROUTING_SCHEMA)
-        with self.transaction() as tx:
-            tx._conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+        self._conn = self.engine.connect()
+        try:
+            with self._lock:
+                self.migrated = prepare_database(self.engine, self._conn)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
