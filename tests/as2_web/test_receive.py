@@ -11,7 +11,7 @@ from asn1crypto import cms as asn1_cms
 
 from gateway.as2 import cms, parse_mdn
 from gateway.as2.mime import build_entity
-from gateway.pipeline import as2_state
+from gateway.store import as2 as as2_state
 from tests.as2_web.conftest import (
     BILLING,
     CLEARINGHOUSE,
