@@ -20,6 +20,9 @@ from typing import Any
 Row = Any
 """A result row: indexable by column name and by position (``sqlite3.Row`` here)."""
 
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
+"""What the engines raise when the database fails (for the edges that report it)."""
+
 
 class SqliteEngine:
     """SQLite in WAL mode with ``synchronous=FULL`` (a commit is on disk when it returns)."""
