@@ -159,3 +159,22 @@ def test_one_process_migrates_while_another_waits(tmp_path: Path) -> None:
     assert prepare_database(engine, first) == []
     first.close()
     second.close()
+
+
+def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
+    """Three gateways opening one new database at once: exactly one applies the deltas."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "gateway.sqlite3"
+    code = (
+        "import sys; from pathlib import Path; from gateway.store.sqlite import Store; "
+        "s = Store(Path(sys.argv[1])); print(s.migrated); s.close()"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outputs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
+    assert all(p.returncode == 0 for p in procs)
+    assert outputs == [str(list(range(1, SCHEMA_VERSION + 1))), "[]", "[]"]
