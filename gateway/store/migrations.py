@@ -16,11 +16,10 @@ semicolons inside literals). Never edit a delta that shipped; add the next one.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.store.engine import SqliteEngine
+from gateway.store.engine import Sql, SqliteEngine
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 _DELTA = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgres))?\.sql$")
@@ -63,24 +62,21 @@ SCHEMA_VERSION = len(deltas("sqlite"))
 """The schema version this code writes and reads."""
 
 
-def schema_version(engine: SqliteEngine, conn: sqlite3.Connection) -> int:
+def schema_version(engine: SqliteEngine, sql: Sql) -> int:
     """The version recorded in the database (0: an empty database)."""
-    if not engine.has_table(conn, "meta"):
+    if not engine.has_table(sql, "meta"):
         return 0
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    row = sql.select_one("SELECT value FROM meta WHERE key = 'schema_version'")
     return int(row[0]) if row else 0
 
 
-def prepare_database(
-    engine: SqliteEngine, conn: sqlite3.Connection, directory: Path = SCHEMA_DIR
-) -> list[int]:
+def prepare_database(engine: SqliteEngine, directory: Path = SCHEMA_DIR) -> list[int]:
     """Bring the database to this code's schema version; the versions applied (oldest
     first). Raises :class:`SchemaError` for a database newer than the code."""
     todo = deltas(engine.name, directory)
     known = len(todo)
-    conn.execute(engine.begin_write)
-    try:
-        current = schema_version(engine, conn)
+    with engine.transaction() as sql:
+        current = schema_version(engine, sql)
         if current > known:
             raise SchemaError(
                 f"the database {engine.describe()} has schema version {current}, but this "
@@ -91,21 +87,12 @@ def prepare_database(
         applied = []
         for delta in todo[current:]:
             for statement in delta.statements():
-                conn.execute(engine.convert(statement))
+                sql.execute(statement)
             applied.append(delta.version)
         if applied:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            conn.execute(
-                engine.convert(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                ),
+            sql.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(known),),
             )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     return applied

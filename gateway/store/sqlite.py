@@ -11,20 +11,18 @@ Nothing outside gateway/store/ writes SQL or holds a connection: callers get typ
 from the stores' methods, and a transaction (:meth:`Store.transaction`) is a
 :class:`Transaction` whose methods are the domains' operations.
 
-Synchronous and thread-safe (one connection behind a lock): the Twisted edges call it from a
-dedicated thread so fsyncs never block the reactor.
+Synchronous and thread-safe (the engine serialises its use of the connection): the Twisted
+edges call it from a dedicated thread so fsyncs never block the reactor.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.store.engine import Row, Sql, SqliteEngine
+from gateway.store.engine import DATABASE_ERRORS, Row, SqliteEngine
 from gateway.store.files import (
     FAILED,
     PROCESSED,
@@ -63,48 +61,37 @@ class Transaction(FilesTransaction, RoutingTransaction):
 
 
 class Store(FilesStore):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, engine: SqliteEngine | None = None) -> None:
         self.path = path
-        self.engine = SqliteEngine(path)
-        self._lock = threading.RLock()
-        self._conn = self.engine.connect()
-        self._sql = Sql(self.engine, self._conn)
+        self.engine = engine or SqliteEngine(path)
+        self.engine.open()
         try:
-            with self._lock:
-                self.migrated = prepare_database(self.engine, self._conn)
+            self.migrated = prepare_database(self.engine)
         except BaseException:
-            self._conn.close()
+            self.engine.close()
             raise
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.engine.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._lock:
-            self._conn.execute(self.engine.begin_write)
-            try:
-                yield Transaction(self._sql)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self.engine.transaction() as sql:
+            yield Transaction(sql)
 
     def query(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         """A read of any SQL, outside a transaction: for tests and diagnostics, never for
         the gateway's own code (which calls the domain stores' methods)."""
-        return self._select(sql, tuple(args))
+        return self.engine.read(sql, args)
 
     def _select(self, sql: str, args: tuple[object, ...] = ()) -> list[Row]:
-        with self._lock:
-            return self._sql.select(sql, args)
+        return self.engine.read(sql, args)
 
     def writable(self) -> bool:
         try:
             with self.transaction() as tx:
                 tx.touch()
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             return False
         return True
 

@@ -18,8 +18,9 @@ FIXTURE = Path(__file__).parent / "fixtures" / "main_schema_v1.sql"
 AS2_TABLES = ("as2_received", "as2_mdn_outbox", "as2_outbound")
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
+def _tables(db: Store | SqliteEngine) -> set[str]:
+    read = db.query if isinstance(db, Store) else db.read
+    rows = read("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
     return {r[0] for r in rows if not r[0].startswith("sqlite_")}
 
 
@@ -49,7 +50,7 @@ def test_fresh_database_gets_every_delta(tmp_path: Path) -> None:
         assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")[0][0] == str(
             SCHEMA_VERSION
         )
-        assert {"files", "routes", "remits", *AS2_TABLES} <= _tables(store._conn)
+        assert {"files", "routes", "remits", *AS2_TABLES} <= _tables(store)
     finally:
         store.close()
     again = Store(tmp_path / "gateway.sqlite3")  # a restart applies nothing
@@ -94,7 +95,7 @@ def test_data_directory_without_as2_tables_gets_them(tmp_path: Path) -> None:
     path = _old_data_dir(tmp_path, with_as2=False)
     store = Store(path)
     try:
-        assert set(AS2_TABLES) <= _tables(store._conn)
+        assert set(AS2_TABLES) <= _tables(store)
         assert len(store.recent_files()) == 1
     finally:
         store.close()
@@ -121,14 +122,15 @@ def test_a_failing_delta_rolls_back_whole(tmp_path: Path) -> None:
     )
     (schema / "0002_two.sql").write_text("CREATE TABLE b (x);\nCREATE TABLE a (x);\n")
     engine = SqliteEngine(tmp_path / "db.sqlite3")
-    conn = engine.connect()
+    engine.open()
     with pytest.raises(sqlite3.OperationalError):
-        prepare_database(engine, conn, schema)
-    assert _tables(conn) == set()
+        prepare_database(engine, schema)
+    assert _tables(engine) == set()
     (schema / "0002_two.sql").write_text("CREATE TABLE b (x);\n")
-    assert prepare_database(engine, conn, schema) == [1, 2]
-    assert migrations.schema_version(engine, conn) == 2
-    conn.close()
+    assert prepare_database(engine, schema) == [1, 2]
+    with engine.transaction() as sql:
+        assert migrations.schema_version(engine, sql) == 2
+    engine.close()
 
 
 def test_deltas_are_numbered_without_gaps(tmp_path: Path) -> None:
@@ -144,19 +146,18 @@ def test_deltas_are_numbered_without_gaps(tmp_path: Path) -> None:
 
 
 def test_one_process_migrates_while_another_waits(tmp_path: Path) -> None:
-    """The migration holds the write lock: a second opener blocks until it has committed and
-    then finds nothing to do (here: a second connection's BEGIN IMMEDIATE is refused while
-    the first holds the lock)."""
+    """The migration holds the write lock: a second opener blocks until the first has
+    committed and then finds nothing to do (here: a second engine with a short timeout is
+    refused while the first holds the lock)."""
     path = tmp_path / "gateway.sqlite3"
-    engine = SqliteEngine(path)
-    first = engine.connect()
-    first.execute(engine.begin_write)
-    second = sqlite3.connect(path, isolation_level=None, timeout=0.1)
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
-        prepare_database(engine, second)
-    first.execute("ROLLBACK")
-    assert prepare_database(engine, second) == list(range(1, SCHEMA_VERSION + 1))
-    assert prepare_database(engine, first) == []
+    first = SqliteEngine(path)
+    first.open()
+    second = SqliteEngine(path, timeout=0.1)
+    second.open()
+    with first.transaction(), pytest.raises(sqlite3.OperationalError, match="locked"):
+        prepare_database(second)
+    assert prepare_database(second) == list(range(1, SCHEMA_VERSION + 1))
+    assert prepare_database(first) == []
     first.close()
     second.close()
 
