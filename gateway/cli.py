@@ -1,4 +1,5 @@
-"""The ``gateway`` command: run, check-config, validate, trace, payers, audit tail/verify."""
+"""The ``gateway`` command: run, check-config, validate, trace, payers, audit tail/verify,
+bans list/lift."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, Overrides, load_config
 from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gateway.store.logins import LoginBlocks
+    from gateway.store.sqlite import Store
 
 
 def _add_config_args(parser: argparse.ArgumentParser, listeners: bool = True) -> None:
@@ -31,8 +37,8 @@ def _overrides(args: argparse.Namespace) -> Overrides:
     )
 
 
-def _load(args: argparse.Namespace) -> GatewayConfig:
-    return load_config(args.config, _overrides(args))
+def _load(args: argparse.Namespace, services: bool = True) -> GatewayConfig:
+    return load_config(args.config, _overrides(args), services=services)
 
 
 def _print_problems(error: ConfigError) -> None:
@@ -120,10 +126,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from gateway.validate import run_validate
 
     try:
-        config = _load(args)
+        config = _load(args, services=False)
         partners = load_partners(
             str(config.partners_dir),
             own_interchange=(config.interchange_qualifier, config.interchange_id),
+            check_keys=False,  # validate authenticates nobody: no SSH/AS2 key parsing
         )
     except ConfigError as exc:
         _print_problems(exc)
@@ -211,9 +218,76 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return run_trace(config, args.identifier, args.json)
 
 
+def _login_blocks(args: argparse.Namespace) -> tuple[Store, LoginBlocks] | None:
+    from gateway.store.logins import LoginBlocks
+    from gateway.store.sqlite import Store
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return None
+    if not config.database_path.is_file():  # looking never creates a store
+        print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
+        return None
+    store = Store(config.database_path)
+    return store, LoginBlocks(store)
+
+
+def cmd_bans_list(args: argparse.Namespace) -> int:
+    """The SFTP password locks and address bans in force."""
+    import json
+    import time
+    from datetime import UTC, datetime
+
+    opened = _login_blocks(args)
+    if opened is None:
+        return 2
+    store, table = opened
+    try:
+        now = time.time()
+        blocks = table.active(now)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([b.__dict__ for b in blocks]))
+        return 0
+    if not blocks:
+        print("no SFTP password locks or address bans in force")
+        return 0
+    for b in blocks:
+        what = "password of user" if b.kind == "user" else "address"
+        until = datetime.fromtimestamp(b.until, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        print(f"{what} {b.subject}: until {until} ({int(b.until - now)} s left), {b.reason}")
+    return 0
+
+
+def cmd_bans_lift(args: argparse.Namespace) -> int:
+    """Lift the lock or ban of an address or a user name (the daemon notices within 30 s)."""
+    from gateway.transports.sftp.auth import REFRESH_SECONDS
+
+    opened = _login_blocks(args)
+    if opened is None:
+        return 2
+    store, table = opened
+    try:
+        lifted = table.lift(args.subject)
+    finally:
+        store.close()
+    if not lifted:
+        print(f"error: no lock or ban on {args.subject}", file=sys.stderr)
+        return 1
+    for b in lifted:
+        what = "password lock of user" if b.kind == "user" else "ban of address"
+        print(f"lifted the {what} {b.subject}")
+    print(f"a running gateway applies this within {int(REFRESH_SECONDS)} seconds")
+    return 0
+
+
 DESCRIPTION = (
     "Clearinghouse EDI gateway: run the daemon, check the configuration, validate X12 files, "
-    "trace a file or claim, run a payment cycle of the simulated payers, read the audit log."
+    "trace a file or claim, run a payment cycle of the simulated payers, read the audit log, "
+    "list and lift SFTP login bans."
 )
 
 
@@ -283,6 +357,23 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="*", help="audit files, oldest first (default: the log and its rotations)"
     )
     verify_p.set_defaults(func=cmd_audit_verify)
+
+    bans = sub.add_parser(
+        "bans",
+        help="SFTP password locks and address bans",
+        description="Wrong passwords lock a user's password login for a while (key logins "
+        "keep working); failures across user names ban the source address. Both are kept "
+        "in the store across restarts.",
+    )
+    bans_sub = bans.add_subparsers(dest="bans_command", required=True)
+    list_p = bans_sub.add_parser("list", help="show the locks and bans in force")
+    _add_config_args(list_p, listeners=False)
+    list_p.add_argument("--json", action="store_true", help="print them as JSON")
+    list_p.set_defaults(func=cmd_bans_list)
+    lift_p = bans_sub.add_parser("lift", help="end a lock or ban now")
+    _add_config_args(lift_p, listeners=False)
+    lift_p.add_argument("subject", metavar="ADDRESS|USER", help="a banned address or a user name")
+    lift_p.set_defaults(func=cmd_bans_lift)
     return parser
 
 

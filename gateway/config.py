@@ -34,7 +34,13 @@ class SftpLockoutConfig:
     """Failed logins tolerated within ``window`` seconds before a lockout."""
     window: float = 300.0
     lockout: float = 900.0
-    """Seconds a user or source address stays locked out."""
+    """Seconds a user's *password* login stays locked (key logins keep working)."""
+    ban_users: int = 3
+    """Distinct user names that failed from one address within ``window`` before a ban."""
+    ban_failures: int = 20
+    """Failed logins from one address within ``window`` before a ban."""
+    ban_time: float = 3600.0
+    """Seconds a banned source address is refused."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,12 @@ class SftpConfig:
     window_size: int = 2 * 1024 * 1024
     max_outstanding_reads: int = 8
     shutdown_grace: float = 30.0
+    login_timeout: float = 120.0
+    """Seconds from connection start to a successful login, else the connection is closed."""
+    max_prelogin: int = 64
+    """Connections not yet logged in, all addresses (more are refused at once)."""
+    max_prelogin_per_address: int = 8
+    """Connections not yet logged in from one source address."""
     lockout: SftpLockoutConfig = field(default_factory=SftpLockoutConfig)
 
 
@@ -63,6 +75,18 @@ class HttpConfig:
     """Seconds a connection may send nothing."""
     request_timeout: float = 300.0
     """Seconds from a request's first line to the end of its body (408 beyond)."""
+    max_uploads_per_address: int = 4
+    """Request bodies received at once from one source address (429 beyond)."""
+    min_body_rate: int = 1024
+    """Bytes per second a body must keep up over each ``body_rate_window`` (408 below; 0: off)."""
+    body_rate_window: float = 10.0
+    """Seconds over which ``min_body_rate`` is measured."""
+    max_request_line: int = 16 * 1024
+    """Longest request line in bytes (414 beyond)."""
+    max_header_bytes: int = 16 * 1024
+    """Header bytes of one request (431 beyond)."""
+    max_header_fields: int = 500
+    """Header fields of one request (431 beyond)."""
 
 
 @dataclass(frozen=True)
@@ -312,8 +336,14 @@ def load_config(
     path: Path | str | None = None,
     overrides: Overrides | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    services: bool = True,
 ) -> GatewayConfig:
     """Load and check the configuration; raise :class:`ConfigError` listing every problem.
+
+    ``services=False`` (commands that start no listener or AS2 exchange, e.g. ``gateway
+    validate``): listen endpoints and AS2 key files are not checked, so neither Twisted nor
+    the key material is loaded; every other setting is read and checked as usual.
 
     Relative paths in the file are resolved against the project root when the file lives in
     ``<root>/config/``, else against the file's directory.
@@ -337,6 +367,7 @@ def load_config(
     if base.name == "config":
         base = base.parent
     r = _Reader(path, text, data)
+    endpoint = _endpoint if services else None
 
     data_dir = r.get("gateway", "data_dir", str, "var")
     partners_dir = r.get("gateway", "partners_dir", str, "partners")
@@ -347,24 +378,36 @@ def load_config(
         max_failures=r.get("sftp.lockout", "max_failures", int, 5, _positive),
         window=r.get("sftp.lockout", "window", float, 300.0, _positive),
         lockout=r.get("sftp.lockout", "lockout", float, 900.0, _positive),
+        ban_users=r.get("sftp.lockout", "ban_users", int, 3, _positive),
+        ban_failures=r.get("sftp.lockout", "ban_failures", int, 20, _positive),
+        ban_time=r.get("sftp.lockout", "ban_time", float, 3600.0, _positive),
     )
     sftp = SftpConfig(
-        listen=r.get("sftp", "listen", str, DEFAULT_SFTP_LISTEN, _endpoint),
+        listen=r.get("sftp", "listen", str, DEFAULT_SFTP_LISTEN, endpoint),
         max_file_size=r.get("sftp", "max_file_size", int, 512 * 1024 * 1024, _positive),
         idle_timeout=r.get("sftp", "idle_timeout", float, 600.0, _positive),
         window_size=r.get("sftp", "window_size", int, 2 * 1024 * 1024, _positive),
         max_outstanding_reads=r.get("sftp", "max_outstanding_reads", int, 8, _positive),
         shutdown_grace=r.get("sftp", "shutdown_grace", float, 30.0, _positive),
+        login_timeout=r.get("sftp", "login_timeout", float, 120.0, _positive),
+        max_prelogin=r.get("sftp", "max_prelogin", int, 64, _positive),
+        max_prelogin_per_address=r.get("sftp", "max_prelogin_per_address", int, 8, _positive),
         lockout=lockout,
     )
     http = HttpConfig(
-        listen=r.get("http", "listen", str, DEFAULT_HTTP_LISTEN, _endpoint),
+        listen=r.get("http", "listen", str, DEFAULT_HTTP_LISTEN, endpoint),
         max_body=r.get("http", "max_body", int, 64 * 1024 * 1024, _positive),
         max_uploads=r.get("http", "max_uploads", int, 32, _positive),
         max_in_flight=r.get("http", "max_in_flight", int, 64, _positive),
         max_per_partner=r.get("http", "max_per_partner", int, 8, _positive),
         idle_timeout=r.get("http", "idle_timeout", float, 30.0, _positive),
         request_timeout=r.get("http", "request_timeout", float, 300.0, _positive),
+        max_uploads_per_address=r.get("http", "max_uploads_per_address", int, 4, _positive),
+        min_body_rate=r.get("http", "min_body_rate", int, 1024, _non_negative),
+        body_rate_window=r.get("http", "body_rate_window", float, 10.0, _positive),
+        max_request_line=r.get("http", "max_request_line", int, 16 * 1024, _positive),
+        max_header_bytes=r.get("http", "max_header_bytes", int, 16 * 1024, _positive),
+        max_header_fields=r.get("http", "max_header_fields", int, 500, _positive),
     )
     pipeline = PipelineConfig(
         workers=r.get("pipeline", "workers", int, 2, _non_negative),
@@ -377,13 +420,13 @@ def load_config(
         level=r.get("log", "level", str, "info", _level).lower(),
         console=r.get("log", "console", bool, True),
     )
-    as2 = _as2_config(r, base)
+    as2 = _as2_config(r, base, check_keys=services)
     r.unknown_keys()
 
     env_source = "environment or command line"
-    if effective.sftp_listen and (msg := _endpoint(effective.sftp_listen)):
+    if services and effective.sftp_listen and (msg := _endpoint(effective.sftp_listen)):
         r.problems.append(Problem(env_source, None, f"SFTP listen endpoint: {msg}"))
-    if effective.http_listen and (msg := _endpoint(effective.http_listen)):
+    if services and effective.http_listen and (msg := _endpoint(effective.http_listen)):
         r.problems.append(Problem(env_source, None, f"HTTP listen endpoint: {msg}"))
     if r.problems:
         raise ConfigError(r.problems)
@@ -463,7 +506,7 @@ def _key_pair_problem(key: Path, certificate: Path) -> str | None:
     return None
 
 
-def _as2_config(r: _Reader, base: Path) -> As2Config:
+def _as2_config(r: _Reader, base: Path, check_keys: bool = True) -> As2Config:
     """The ``[as2]`` section; key files are checked (readable, RSA, matching certificate)."""
     name = r.get("as2", "name", str, "CLEARINGHOUSE", _as2_name)
     raw_keys = r.get("as2", "keys", list, [])
@@ -479,7 +522,7 @@ def _as2_config(r: _Reader, base: Path) -> As2Config:
         pair = As2KeyFiles(
             key=_resolve(base, item["key"]), certificate=_resolve(base, item["certificate"])
         )
-        message = _key_pair_problem(pair.key, pair.certificate)
+        message = _key_pair_problem(pair.key, pair.certificate) if check_keys else None
         if message:
             r.problem("as2", "keys", f"{where}: {message}")
             continue

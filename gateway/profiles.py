@@ -16,9 +16,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, rsa
-from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from lxml import etree
 
 from gateway.config import PROJECT_ROOT
@@ -242,8 +239,9 @@ class _Loaded:
 
 
 class _FileChecker:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, check_keys: bool = True) -> None:
         self.path = path
+        self.check_keys = check_keys
         self.file = str(path)
         self.problems: list[Problem] = []
         self.schema_lines: set[int | None] = set()
@@ -310,7 +308,7 @@ class _FileChecker:
             keys = []
             for key_node in _findall(node, "p:public-key"):
                 key = _text(key_node)
-                message = _public_key_problem(key)
+                message = _public_key_problem(key) if self.check_keys else None
                 if message:
                     self.local_problem(key_node, f"SFTP user {name!r}: {message}")
                 keys.append(key)
@@ -339,7 +337,7 @@ class _FileChecker:
         for cert_node in _findall(node, "p:certificate"):
             relative = _attr(cert_node, "file")
             path = _certificate_path(self.path.parent, relative)
-            message = _certificate_problem(path)
+            message = _certificate_problem(path) if self.check_keys else None
             if message:
                 self.local_problem(cert_node, f"AS2 certificate {relative!r}: {message}")
             certificates.append(str(path))
@@ -435,6 +433,9 @@ def _boolean(node: Any, *, default: bool) -> bool:
 
 
 def _public_key_problem(line: str) -> str | None:
+    from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
     key_type = line.split(" ", 1)[0]
     if key_type not in _KEY_TYPES:
         return f"key type {key_type!r} not accepted (use {', '.join(sorted(_KEY_TYPES))})"
@@ -463,6 +464,8 @@ def _certificate_path(profile_dir: Path, name: str) -> Path:
 
 
 def _certificate_problem(path: Path) -> str | None:
+    from cryptography import x509
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -497,6 +500,7 @@ def load_partners(
     directory: str | os.PathLike[str],
     *,
     own_interchange: tuple[str, str] | None = None,
+    check_keys: bool = True,
 ) -> PartnerSet:
     """Load every ``*.xml`` profile in ``directory``.
 
@@ -504,7 +508,8 @@ def load_partners(
     errors and XSD violations with their line, duplicate partner ids / interchange ids / SFTP
     user names / payer ids / API token ids across files, unreadable keys, plaintext passwords
     and tokens, role/kind mismatches). ``own_interchange`` is the gateway's own ISA qualifier
-    and ID, which no partner may use.
+    and ID, which no partner may use. ``check_keys=False`` (commands that authenticate nobody,
+    e.g. ``gateway validate``) skips parsing SSH public keys and AS2 certificates.
     """
     folder = Path(directory)
     if not folder.is_dir():
@@ -514,7 +519,7 @@ def load_partners(
     for path in sorted(folder.glob("*.xml")):
         if path.name.startswith(".") or not path.is_file():
             continue
-        checker = _FileChecker(path)
+        checker = _FileChecker(path, check_keys)
         result = checker.load()
         problems.extend(checker.problems)
         if result is not None:

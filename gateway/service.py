@@ -156,6 +156,12 @@ def http_limits(config: GatewayConfig) -> HttpLimits:
         max_per_partner=http.max_per_partner,
         idle_timeout=http.idle_timeout,
         request_timeout=http.request_timeout,
+        max_uploads_per_address=http.max_uploads_per_address,
+        min_body_rate=http.min_body_rate,
+        body_rate_window=http.body_rate_window,
+        max_request_line=http.max_request_line,
+        max_header_bytes=http.max_header_bytes,
+        max_header_fields=http.max_header_fields,
     )
 
 
@@ -179,7 +185,9 @@ class GatewayService(MultiService):
 
         self._setup_as2()
 
+        from gateway.store.logins import LoginBlocks
         from gateway.transports.sftp import make_sftp_factory
+        from gateway.transports.sftp.bans import StoredBlocks
 
         self.sftp_factory = make_sftp_factory(
             config=config.sftp,
@@ -190,6 +198,7 @@ class GatewayService(MultiService):
             mailbox=self.core,
             audit=self.audit,
             reactor=reactor,
+            blocks=StoredBlocks(LoginBlocks(self.core.store), self.core.in_store),
         )
         self.sftp = _SftpListener(
             "sftp", serverFromString(reactor, config.sftp.listen), self.sftp_factory, reactor
@@ -226,7 +235,9 @@ class GatewayService(MultiService):
     def startService(self) -> None:
         super().startService()
         d = defer.gatherResults([self.sftp.listening, self.http.listening], consumeErrors=True)
-        d.addCallback(lambda _: self._started())
+        # ports.json says "up": under twistd startService runs before reactor.run() installs
+        # the SIGTERM handler, so announce once the reactor runs (a stop is then graceful).
+        d.addCallback(lambda _: self.reactor.callWhenRunning(self._started))
         d.addErrback(lambda _: None)  # reported by the listener
 
     def _started(self) -> None:

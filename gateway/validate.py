@@ -3,7 +3,16 @@
 For billing staff before they upload (and for benchmarking): every file gets the TA1 / 999 /
 277CA (or rejection report) the gateway would send, written to ``--ack-dir``, and a short
 summary per interchange. Exit 0 when everything was accepted, 1 otherwise. Nothing is
-stored: duplicate checks against earlier uploads (TA1 025, A3:78) are the daemon's business.
+stored.
+
+Files of any size: each file takes the daemon's worker path — read in 1 MiB chunks
+(:func:`gateway.x12.engine.analyze_file`), the claims extracted and edited one at a time with
+their verdicts spilled to a temporary file (:func:`gateway.x12.frontend.spill_edits`), the
+277CA streamed from there to ``--ack-dir`` — so memory does not grow with the file.
+
+Duplicates of earlier uploads (TA1 025, A3:78): when the configured data directory holds a
+gateway store, it is consulted read-only (:class:`gateway.store.history.ClaimHistory`) as the
+daemon would; when there is none, a line on stderr says that they were not checked.
 """
 
 from __future__ import annotations
@@ -11,19 +20,24 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gateway.config import GatewayConfig
-from gateway.pipeline.steps import edit_context, partner_directory
-from gateway.profiles import PartnerSet
-from gateway.x12 import PartnerDirectory, Response, analyze, build_responses
 from gateway.x12.envelope import GROUP_NOTES, SET_NOTES, TA1_NOTES, set_accepted
-from gateway.x12.frontend import SetEdits, build_277cas, edit_file
-from gateway.x12.tokenizer import IsaHeader, tokenize
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.profiles import PartnerSet
+    from gateway.store.history import ClaimHistory
+    from gateway.x12 import FileAnalysis, PartnerDirectory, Response
+    from gateway.x12.frontend import SetEdits, SlimVerdict, SpilledSet
+
+RejectedClaim = tuple[str, tuple[str, ...]]
+"""(CLM01, "STC code message" per failure) of a rejected claim."""
 
 
 @dataclass
@@ -36,49 +50,162 @@ class FileSummary:
     acks: list[str] = field(default_factory=list)
 
 
-def _sender(data: bytes) -> tuple[str, str] | None:
-    for token in tokenize(data):
-        if isinstance(token, IsaHeader):
-            elements = token.segment.elements
-            return elements[4].strip(), elements[5].strip()
+def _sender(path: Path) -> tuple[str, str] | None:
+    """ISA05/ISA06 of the file's first interchange (reads only as far as that ISA)."""
+    from gateway.x12.tokenizer import IsaHeader, read_chunks, tokenize_stream
+
+    tokens = tokenize_stream(read_chunks(path))
+    try:
+        for token in tokens:
+            if isinstance(token, IsaHeader):
+                elements = token.segment.elements
+                return elements[4].strip(), elements[5].strip()
+    finally:
+        tokens.close()  # type: ignore[attr-defined]
     return None
 
 
-def _uploader(data: bytes, partners: PartnerSet) -> str:
+def _uploader(path: Path, partners: PartnerSet) -> str:
     """Whose file this is: the partner whose interchange ID is the first ISA's sender."""
-    sender = _sender(data)
+    sender = _sender(path)
     partner = partners.by_interchange(*sender) if sender else None
     return partner.id if partner else ""
 
 
-def validate_bytes(
-    data: bytes,
+@dataclass
+class _Claims:
+    """Per interchange index: claims accepted, and the rejected ones."""
+
+    accepted: dict[int, int] = field(default_factory=dict)
+    rejected: dict[int, list[RejectedClaim]] = field(default_factory=dict)
+
+    def add(self, spilled: SpilledSet, verdict: SlimVerdict) -> None:
+        index = spilled.interchange_index
+        if verdict.accepted:
+            self.accepted[index] = self.accepted.get(index, 0) + 1
+        else:
+            reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
+            self.rejected.setdefault(index, []).append((verdict.claim_id, reasons))
+
+    def add_sets(self, sets: Sequence[SetEdits]) -> None:
+        for edited in sets:
+            index = edited.interchange_index
+            self.accepted.setdefault(index, 0)
+            for verdict in edited.verdicts:
+                if verdict.accepted:
+                    self.accepted[index] += 1
+                else:
+                    reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
+                    self.rejected.setdefault(index, []).append((verdict.claim_id, reasons))
+
+
+@dataclass
+class _Checked:
+    """One file through the engine: analysis, duplicates found in the history, claims."""
+
+    analysis: FileAnalysis
+    duplicates: list[int]
+    claims: _Claims
+    responses: list[Response]
+
+
+def _duplicate_interchanges(analysis: FileAnalysis, history: ClaimHistory | None) -> list[int]:
+    if history is None or not analysis.readable:
+        return []
+    keys = [(i.sender_qualifier, i.sender_id, i.control_number) for i in analysis.interchanges]
+    seen = history.seen_interchanges(keys)
+    return [n for n, key in enumerate(keys) if key in seen]
+
+
+def check_file(
+    path: Path,
     *,
     partners: PartnerSet,
     directory: PartnerDirectory,
-    controls: itertools.count[int],
+    controls: Callable[[], int],
     now: datetime,
-) -> tuple[list[Response], tuple[SetEdits, ...], Any]:
-    uploader = _uploader(data, partners)
-    analysis = analyze(data, uploader=uploader, directory=directory)
-    context = edit_context(partners, uploader, now.date())
-    edits = edit_file(data, analysis, context) if context is not None else ()
+    history: ClaimHistory | None = None,
+    ack_dir: Path | None = None,
+    acks: list[str] | None = None,
+) -> _Checked:
+    """The daemon's worker path for one file, with bounded memory (see the module docstring):
+    TA1/999/REJECT responses (in memory, small), the 277CA streamed to ``ack_dir``."""
+    from gateway.pipeline.steps import edit_context
+    from gateway.x12 import build_responses
+    from gateway.x12.engine import analyze_file
+    from gateway.x12.frontend import recheck_spill, spill_edits, write_277cas
+    from gateway.x12.tokenizer import read_chunks
+
+    uploader = _uploader(path, partners)
+    analysis = analyze_file(path, uploader=uploader, directory=directory)
+    duplicates = _duplicate_interchanges(analysis, history)
     responses = build_responses(
-        analysis, directory=directory, duplicates=(), next_control=controls.__next__, now=now
+        analysis, directory=directory, duplicates=duplicates, next_control=controls, now=now
     )
-    responses += build_277cas(
-        edits,
-        analysis,
-        directory=directory,
-        next_control=controls.__next__,
-        now=now,
-        received=now.date(),
-        trace_prefix="VALIDATE",
-    )
-    return responses, edits, analysis
+    claims = _Claims()
+    checked = _Checked(analysis, duplicates, claims, responses)
+    if ack_dir is not None and acks is not None:
+        ack_dir.mkdir(parents=True, exist_ok=True)
+        acks.extend(_write_responses(ack_dir, path, responses))
+    context = edit_context(partners, uploader, now.date()) if analysis.readable else None
+    if context is None:
+        return checked
+    seen = history.fingerprint_accepted if history is not None else (lambda _: False)
+    skip = {analysis.interchanges[n].control_number for n in duplicates}
+    with tempfile.TemporaryDirectory(prefix="gateway-validate-") as work:
+        spill = spill_edits(
+            read_chunks(path),
+            analysis,
+            context,
+            str(Path(work) / "edits"),
+            recount=lambda: read_chunks(path),
+        )
+        edited = recheck_spill(
+            spill, seen, str(Path(work) / "final"), skip_isa13=skip, each=claims.add
+        )
+        try:
+            if ack_dir is not None and acks is not None:
+                target = ack_dir / f"{path.name}.277CA.x12"
+                with open(target, "w", encoding="ascii", newline="") as out:
+                    written = write_277cas(
+                        edited,
+                        analysis,
+                        out.write,
+                        directory=directory,
+                        next_control=controls,
+                        now=now,
+                        received=now.date(),
+                        trace_prefix="VALIDATE",
+                    )
+                if written:
+                    acks.append(str(target))
+                else:
+                    target.unlink()
+                responses += written
+        finally:
+            for e in edited:
+                e.close()
+    for index in {e.interchange_index for e in edited}:
+        claims.accepted.setdefault(index, 0)
+    return checked
 
 
-def _summarise(path: str, analysis: Any, edits: tuple[SetEdits, ...]) -> FileSummary:
+def _write_responses(ack_dir: Path, path: Path, responses: Sequence[Response]) -> list[str]:
+    by_kind: dict[str, list[bytes]] = {}
+    for response in responses:
+        by_kind.setdefault(response.kind, []).append(response.content)
+    written = []
+    for kind, contents in by_kind.items():
+        suffix = "REJECT.txt" if kind == "REJECT" else f"{kind}.x12"
+        target = ack_dir / f"{path.name}.{suffix}"
+        target.write_bytes(b"".join(contents))
+        written.append(str(target))
+    return written
+
+
+def summarise(
+    path: str, analysis: FileAnalysis, claims: _Claims, duplicates: Sequence[int] = ()
+) -> FileSummary:
     if not analysis.readable:
         return FileSummary(path, accepted=False, readable=False, reason=analysis.reject_reason)
     summary = FileSummary(path, accepted=True, readable=True)
@@ -88,10 +215,10 @@ def _summarise(path: str, analysis: Any, edits: tuple[SetEdits, ...]) -> FileSum
             "sender": f"{interchange.sender_qualifier}/{interchange.sender_id}",
             "envelope": "accepted",
         }
-        if interchange.ta1_code is not None:
+        ta1_code = "025" if index in duplicates else interchange.ta1_code
+        if ta1_code is not None:
             item["envelope"] = (
-                f"rejected TA1 {interchange.ta1_code}: "
-                f"{TA1_NOTES.get(interchange.ta1_code, 'envelope error')}"
+                f"rejected TA1 {ta1_code}: {TA1_NOTES.get(ta1_code, 'envelope error')}"
             )
             summary.accepted = False
         sets = []
@@ -100,7 +227,7 @@ def _summarise(path: str, analysis: Any, edits: tuple[SetEdits, ...]) -> FileSum
                 sets.append({"group": group.gs06, "error": f"{code}: {GROUP_NOTES.get(code, '')}"})
                 summary.accepted = False
             for tx in group.transactions:
-                ok = interchange.ta1_code is None and set_accepted(group, tx)
+                ok = ta1_code is None and set_accepted(group, tx)
                 summary.accepted &= ok
                 entry: dict[str, Any] = {
                     "st02": tx.st02,
@@ -114,16 +241,8 @@ def _summarise(path: str, analysis: Any, edits: tuple[SetEdits, ...]) -> FileSum
                 }
                 sets.append(entry)
         item["transaction_sets"] = sets
-        claims = [v for e in edits if e.interchange_index == index for v in e.verdicts]
-        item["claims_accepted"] = sum(1 for v in claims if v.accepted)
-        item["claims_rejected"] = [
-            {
-                "claim": v.claim_id,
-                "reasons": [f"{f.stc_code} {f.message}" for f in v.failures],
-            }
-            for v in claims
-            if not v.accepted
-        ]
+        item["claims_accepted"] = claims.accepted.get(index, 0)
+        item["claims_rejected"] = claims.rejected.get(index, [])
         if item["claims_rejected"]:
             summary.accepted = False
         summary.interchanges.append(item)
@@ -147,10 +266,33 @@ def _print(summary: FileSummary, out: TextIO) -> None:
                 out.write(f"      {error}\n")
         rejected = item["claims_rejected"]
         out.write(f"    claims: {item['claims_accepted']} accepted, {len(rejected)} rejected\n")
-        for claim in rejected:
-            out.write(f"      {claim['claim']}: {'; '.join(claim['reasons'])}\n")
+        for claim_id, reasons in rejected:
+            out.write(f"      {claim_id}: {'; '.join(reasons)}\n")
     for ack in summary.acks:
         out.write(f"  wrote {ack}\n")
+
+
+def _as_json(summary: FileSummary) -> dict[str, Any]:
+    item = dict(summary.__dict__)
+    item["interchanges"] = [
+        {
+            **interchange,
+            "claims_rejected": [
+                {"claim": claim_id, "reasons": list(reasons)}
+                for claim_id, reasons in interchange["claims_rejected"]
+            ],
+        }
+        for interchange in summary.interchanges
+    ]
+    return item
+
+
+def _history(config: GatewayConfig) -> ClaimHistory | None:
+    if not config.database_path.is_file():
+        return None
+    from gateway.store.history import ClaimHistory
+
+    return ClaimHistory(config.database_path)
 
 
 def run_validate(
@@ -161,34 +303,50 @@ def run_validate(
     ack_dir: Path | None,
     as_json: bool,
     out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    now: datetime | None = None,
 ) -> int:
+    from gateway.pipeline.steps import partner_directory
+
     directory = partner_directory(config, partners)
-    controls = itertools.count(1)
-    now = datetime.now(UTC)
-    summaries = []
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            summaries.append(FileSummary(str(path), False, False, f"cannot read: {exc.strerror}"))
-            continue
-        responses, edits, analysis = validate_bytes(
-            data, partners=partners, directory=directory, controls=controls, now=now
+    controls = itertools.count(1).__next__
+    now = now or datetime.now(UTC)
+    history = _history(config)
+    if history is None:
+        err.write(
+            f"note: no claim history (no gateway store at {config.database_path}): "
+            "duplicates of earlier uploads (TA1 025, A3:78) are not checked\n"
         )
-        summary = _summarise(str(path), analysis, edits)
-        if ack_dir is not None:
-            ack_dir.mkdir(parents=True, exist_ok=True)
-            by_kind: dict[str, list[bytes]] = {}
-            for response in responses:
-                by_kind.setdefault(response.kind, []).append(response.content)
-            for kind, contents in by_kind.items():
-                suffix = "REJECT.txt" if kind == "REJECT" else f"{kind}.x12"
-                target = ack_dir / f"{path.name}.{suffix}"
-                target.write_bytes(b"".join(contents))
-                summary.acks.append(str(target))
-        summaries.append(summary)
+    summaries = []
+    try:
+        for path in files:
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                summaries.append(
+                    FileSummary(str(path), False, False, f"cannot read: {exc.strerror}")
+                )
+                continue
+            acks: list[str] = []
+            checked = check_file(
+                path,
+                partners=partners,
+                directory=directory,
+                controls=controls,
+                now=now,
+                history=history,
+                ack_dir=ack_dir,
+                acks=acks,
+            )
+            summary = summarise(str(path), checked.analysis, checked.claims, checked.duplicates)
+            summary.acks = acks
+            summaries.append(summary)
+    finally:
+        if history is not None:
+            history.close()
     if as_json:
-        json.dump([s.__dict__ for s in summaries], out, indent=2)
+        json.dump([_as_json(s) for s in summaries], out, indent=2)
         out.write("\n")
     else:
         for summary in summaries:

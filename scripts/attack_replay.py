@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/attack_replay.py [--cases bomb,des3,slots,mdn,diskfull,ssh]
                                               [--bomb-mib 256] [--hold 15]
+                                              [--login-timeout 10]
 
 Starts its own daemon (like tests/e2e: a temporary data directory, ports 0 on 127.0.0.1; the
 demo partners) and runs, one after the other:
@@ -15,15 +16,20 @@ demo partners) and runs, one after the other:
 * ``des3``     a signed message encrypted with ``openssl cms -des3`` (expected:
                ``decryption-failed``) and the same with ``-aes256`` (expected: processed);
 * ``slots``    41 unauthenticated ``POST /as2`` that announce 1,000,000 bytes and trickle, then
-               a partner's ``POST /api/v1/files``;
+               a partner's ``POST /api/v1/files`` and ``POST /as2`` (expected: every stranger
+               answered from its headers, the partner's upload ``202``); then 6 tricklers that
+               know a partner's AS2 name (expected: 4 held — the per-address cap — and 2
+               ``429``; the 4 answered ``408`` once a 10 s rate window has passed);
 * ``mdn``      40 bytes of junk "from" DEMOBILLING asking for an asynchronous MDN at a loopback
                URL of ours (``/internal/admin?x=1``): does the gateway POST there? (expected:
                the error MDN in the response, nothing POSTed);
 * ``diskfull`` (root only, else skipped) a second daemon on a 24 MiB tmpfs: uploads over HTTP
                and SFTP onto the full disk, ``/readyz``, and what happens once space returns;
 * ``ssh``      20 wrong passwords on one SSH connection (paramiko re-requests ``ssh-userauth``
-               each time), the key login afterwards, a connection that never authenticates,
-               and how many pre-login connections the server holds at once.
+               each time), the key login afterwards, a connection that never authenticates
+               (the daemon runs with ``login_timeout = --login-timeout``, default 10 s, so
+               ``--hold`` can show it closed), how many pre-login connections the server holds
+               at once, and a spray across user names from 127.0.0.2 (address ban).
 
 Per case it prints the gateway's answers and the daemon's peak RSS during the case (VmHWM from
 /proc/<pid>/status, reset before each case through /proc/<pid>/clear_refs). Everything is
@@ -63,10 +69,29 @@ CASES = ("bomb", "des3", "slots", "mdn", "diskfull", "ssh")
 
 
 # the daemon -------------------------------------------------------------------------------
+def replay_config(work: Path, login_timeout: float) -> Path:
+    """The demo config with a short SFTP login timeout, in ``work/config/`` (relative paths
+    resolve against ``work``: the demo partners and keys are linked there)."""
+    (work / "config").mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        (work / "partners").symlink_to(ROOT / "partners")
+    with suppress(FileExistsError):
+        (work / "config" / "demo").symlink_to(ROOT / "config" / "demo")
+    text = (ROOT / "config" / "gateway.toml").read_text()
+    lines = [
+        f"login_timeout = {login_timeout}" if line.startswith("login_timeout") else line
+        for line in text.splitlines()
+    ]
+    target = work / "config" / "gateway.toml"
+    target.write_text("\n".join(lines) + "\n")
+    return target
+
+
 class Daemon:
-    def __init__(self, data_dir: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, log: Path, config: Path | None = None) -> None:
         self.data_dir = data_dir
         self.log = log
+        self.config = config
         self.proc: subprocess.Popen[bytes] | None = None
         self.ports: dict[str, int] = {}
 
@@ -81,6 +106,7 @@ class Daemon:
                     "-m",
                     "gateway.cli",
                     "run",
+                    *(["--config", str(self.config)] if self.config else []),
                     "--data-dir",
                     str(self.data_dir),
                     "--sftp-listen",
@@ -357,6 +383,58 @@ def case_slots(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callab
     finally:
         for s in socks:
             s.close()
+    # strangers who know a partner's AS2 name: admitted up to the per-address cap, then timed
+    # out by the body rate check
+    known = head.replace(b"AS2-From: STRANGER", b"AS2-From: DEMOBILLING")
+    socks = []
+    try:
+        for _ in range(6):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(known)
+            socks.append(s)
+        time.sleep(1.0)
+        say(f"6 tricklers with a known AS2-From, at once: {_answers(socks)}")
+        started = time.monotonic()
+        answers = _answers(socks)
+        while time.monotonic() < started + 25 and "(open)" in answers:
+            for s in socks:
+                with suppress(OSError):
+                    s.send(b"x")
+            time.sleep(2.0)
+            answers = _answers(socks)
+        waited = time.monotonic() - started
+        say(f"... after {waited:.0f} s of a byte per 2 s each: {answers}")
+    finally:
+        for s in socks:
+            s.close()
+
+
+_SEEN: dict[int, str] = {}
+
+
+def _closed(s: socket.socket) -> bool:
+    return id(s) in _SEEN and _SEEN[id(s)] != "(open)"
+
+
+def _answers(socks: list[socket.socket]) -> list[str]:
+    """Each socket's status line so far ("(open)" while the server says nothing)."""
+    seen = []
+    for s in socks:
+        if _closed(s):
+            seen.append(_SEEN[id(s)])
+            continue
+        s.setblocking(False)
+        line = "(open)"
+        try:
+            data = s.recv(200)
+            line = data.split(b"\r\n", 1)[0].decode("latin-1") or "closed"
+        except BlockingIOError:
+            pass
+        except OSError:
+            line = "closed"
+        _SEEN[id(s)] = line
+        seen.append(line)
+    return seen
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -458,7 +536,7 @@ def case_ssh(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable
         while time.monotonic() < deadline and quiet.is_active():
             time.sleep(0.5)
         state = (
-            f"still open after {args.hold:.0f} s (login timeout: see the README)"
+            f"still open after {args.hold:.0f} s (login timeout {args.login_timeout:.0f} s)"
             if quiet.is_active()
             else f"closed by the server after {args.hold - (deadline - time.monotonic()):.0f} s"
         )
@@ -487,11 +565,55 @@ def case_ssh(daemon: Daemon, args: argparse.Namespace, work: Path, say: Callable
             f"{len(socks)} pre-login connections opened, {banners} got an SSH banner "
             "(the server held them all)"
             if banners == len(socks)
-            else f"{len(socks)} pre-login connections opened, {banners} got an SSH banner"
+            else f"{len(socks)} pre-login connections opened, {banners} got an SSH banner "
+            "(the rest were refused at once)"
         )
     finally:
         for s in socks:
             s.close()
+    # 5. a spray across user names from one address, then that address again
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.2", 0))
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
+        sock.close()
+    except OSError as exc:
+        say(f"address spray: cannot use 127.0.0.2 as a source ({exc}); skipped")
+        return
+    received = b""
+    for user in ("admin", "root", "test"):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.2", 0))
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
+        sprayed = paramiko.Transport(sock)
+        try:
+            sprayed.connect(username=user, password="guess")
+        except (paramiko.SSHException, OSError, EOFError):
+            pass
+        finally:
+            sprayed.close()
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.bind(("127.0.0.2", 0))
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", port))
+    with suppress(OSError):
+        raw.sendall(b"SSH-2.0-attack_replay\r\n")
+        while chunk := raw.recv(4096):
+            received += chunk
+    raw.close()
+    banned = b"too many failed logins" in received
+    say(
+        "3 user names failed from 127.0.0.2: "
+        + (
+            "the next connection from it was disconnected with a reason (banned)"
+            if banned
+            else "the next connection from it was not refused"
+        )
+    )
+    result = sftp_put(port, _key(work), "after-ban.837", gen_837(_control(), 1))
+    say(f"demo-billing's key from 127.0.0.1 after that ban: {result}")
 
 
 # disk full ----------------------------------------------------------------------------------
@@ -609,6 +731,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slot-connections", type=int, default=41)
     parser.add_argument("--ssh-connections", type=int, default=200)
     parser.add_argument("--hold", type=float, default=15.0, help="s to hold an idle SSH login")
+    parser.add_argument(
+        "--login-timeout", type=float, default=10.0, help="the daemon's sftp.login_timeout (s)"
+    )
     parser.add_argument("--mdn-wait", type=float, default=8.0)
     parser.add_argument("--resume-wait", type=float, default=60.0)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -622,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     args.slot_connections = min(max(args.slot_connections, 1), 200)
     args.ssh_connections = min(max(args.ssh_connections, 1), 1000)
     work = Path(tempfile.mkdtemp(prefix="attack-replay-"))
-    daemon = Daemon(work / "data", work / "daemon.log")
+    daemon = Daemon(work / "data", work / "daemon.log", replay_config(work, args.login_timeout))
     handlers = {
         "bomb": case_bomb,
         "des3": case_des3,

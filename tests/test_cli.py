@@ -122,3 +122,38 @@ def test_bad_paths_are_errors_not_tracebacks(tmp_path: Path) -> None:
         assert result.returncode in (1, 2), args
         assert "Traceback" not in result.stderr and result.stderr.strip(), args
     assert not (tmp_path / "none").exists()  # looking never creates a store
+
+
+def test_bans_list_and_lift(tmp_path: Path) -> None:
+    from gateway.store.logins import LoginBlock, LoginBlocks
+    from gateway.store.sqlite import Store
+
+    now = time.time()
+    store = Store(tmp_path / "gateway.sqlite3")
+    table = LoginBlocks(store)
+    table.put(LoginBlock("address", "192.0.2.7", now + 600, "3 user names failed", now))
+    table.put(LoginBlock("user", "acme", now + 300, "wrong passwords", now))
+    table.put(LoginBlock("user", "old", now - 1, "wrong passwords", now - 900))
+    store.close()
+    data = ("--data-dir", str(tmp_path))
+
+    listed = gateway("bans", "list", *data)
+    assert listed.returncode == 0, listed.stderr
+    assert "address 192.0.2.7: until" in listed.stdout
+    assert "password of user acme: until" in listed.stdout
+    assert "old" not in listed.stdout  # expired
+    as_json = json.loads(gateway("bans", "list", "--json", *data).stdout)
+    assert {(b["kind"], b["subject"]) for b in as_json} == {
+        ("address", "192.0.2.7"),
+        ("user", "acme"),
+    }
+
+    lifted = gateway("bans", "lift", "192.0.2.7", *data)
+    assert lifted.returncode == 0, lifted.stderr
+    assert "lifted the ban of address 192.0.2.7" in lifted.stdout
+    assert gateway("bans", "lift", "192.0.2.7", *data).returncode == 1
+    assert "192.0.2.7" not in gateway("bans", "list", *data).stdout
+
+    missing = gateway("bans", "list", "--data-dir", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert not (tmp_path / "none").exists()

@@ -43,7 +43,7 @@ def _common(auth: bool = True) -> dict[str, Any]:
     if auth:
         responses["401"] = {**_error("missing or invalid bearer token"), "headers": _CHALLENGE}
         responses["429"] = {
-            **_error("too many concurrent requests of this partner"),
+            **_error("too many concurrent requests of this partner (or uploads from one address)"),
             "headers": _RETRY,
         }
         responses["503"] = {**_error("the gateway is busy"), "headers": _RETRY}
@@ -79,8 +79,14 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                 'file answers 404. Errors are `{"error": code, "message": text}`. '
                 f"Request bodies are limited to {limits.max_body} bytes (413, answered before "
                 "the body is read); a partner may have "
-                f"{limits.max_per_partner} requests in progress at once (429), the gateway "
-                f"{limits.max_in_flight} (503)."
+                f"{limits.max_per_partner} requests in progress at once, uploads still being "
+                f"received included (429), the gateway {limits.max_in_flight} (503). An upload "
+                "is authenticated from its headers before any of its body is read; one address "
+                f"may send {limits.max_uploads_per_address} bodies at once (429), and a body "
+                f"slower than {limits.min_body_rate} bytes/s over {limits.body_rate_window:g} s "
+                f"is answered 408. A request line over {limits.max_request_line} bytes is "
+                f"answered 414, headers over {limits.max_header_bytes} bytes or "
+                f"{limits.max_header_fields} fields 431, two Authorization headers 400."
             ),
         },
         "servers": [{"url": "/"}],
@@ -148,7 +154,8 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                                 }
                             },
                         ),
-                        "400": _error("empty body or a bad filename"),
+                        "400": _error("empty body, a bad filename or two Authorization headers"),
+                        "408": _error("the body arrived too slowly; the connection is closed"),
                         "413": _error(f"the body is over {limits.max_body} bytes"),
                         "507": {**_error("no space to store it: nothing kept"), "headers": _RETRY},
                         **_common(),

@@ -182,24 +182,47 @@ class ApiRoot(resource.Resource):
                 self._unauthorized(request, result)
                 return server.NOT_DONE_YET
             caller = result
-            busy = self.limiter.acquire(caller.partner.id)
-            if busy is not None:
-                code, message = (
-                    ("too_many_requests", "too many requests of this partner at once")
-                    if busy == 429
-                    else ("unavailable", "the gateway is busy; retry later")
-                )
-                retry = str(self.limits.retry_after).encode()
-                send_error(request, ApiError(busy, code, message, {b"retry-after": retry}))
-                return server.NOT_DONE_YET
             partner_id = caller.partner.id
-            request.notifyFinish().addBoth(lambda _: self.limiter.release(partner_id))
+            # An upload counted against its partner since its headers came in keeps that place
+            # (GatewayRequest releases it); anything else takes one now.
+            if getattr(request, "held_partner", None) != partner_id:
+                busy = self._acquire(partner_id)
+                if busy is not None:
+                    send_error(request, busy)
+                    return server.NOT_DONE_YET
+                request.notifyFinish().addBoth(lambda _: self.limiter.release(partner_id))
         assert route.handler is not None
         d: defer.Deferred[None] = defer.ensureDeferred(route.handler(request, caller))
         d.addErrback(self._failed, request)
         return server.NOT_DONE_YET
 
+    def _acquire(self, partner_id: str) -> ApiError | None:
+        """A place for one more request of ``partner_id`` (None), or the error to answer."""
+        busy = self.limiter.acquire(partner_id)
+        if busy is None:
+            return None
+        code, message = (
+            ("too_many_requests", "too many requests of this partner at once")
+            if busy == 429
+            else ("unavailable", "the gateway is busy; retry later")
+        )
+        retry = str(self.limits.retry_after).encode()
+        return ApiError(busy, code, message, {b"retry-after": retry})
+
+    def admit_upload(self, request: Any) -> ApiError | str:
+        """Before a request body is read (its headers only): the partner the body is for, now
+        counted against the per-partner and global limits (release with
+        ``limiter.release(partner)``), or the error to answer at once (401, 429, 503)."""
+        result = authenticate(self.gateway.partners(), request.getHeader(b"authorization"))
+        if isinstance(result, AuthFailure):
+            return self._auth_error(request, result)
+        busy = self._acquire(result.partner.id)
+        return busy if busy is not None else result.partner.id
+
     def _unauthorized(self, request: Any, failure: AuthFailure) -> None:
+        send_error(request, self._auth_error(request, failure))
+
+    def _auth_error(self, request: Any, failure: AuthFailure) -> ApiError:
         challenge = f'Bearer realm="{REALM}"'
         if failure.reason != "missing":
             challenge += ', error="invalid_token"'
@@ -215,10 +238,7 @@ class ApiRoot(resource.Resource):
             if failure.reason == "missing"
             else "the bearer token is not valid"
         )
-        send_error(
-            request,
-            ApiError(401, "unauthorized", message, {b"www-authenticate": challenge.encode()}),
-        )
+        return ApiError(401, "unauthorized", message, {b"www-authenticate": challenge.encode()})
 
     def _failed(self, failure: Failure, request: Any) -> None:
         if failure.check(ApiError):

@@ -57,6 +57,7 @@ EVENTS = frozenset(
         "sftp.login.ok",
         "sftp.login.failed",
         "sftp.login.locked",
+        "sftp.login.lifted",
         "sftp.session.closed",
         "sftp.upload.aborted",
         "sftp.upload.failed",

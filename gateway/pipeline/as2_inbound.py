@@ -35,13 +35,16 @@ from gateway.as2 import (
     OutboundMdn,
     PartnerAs2,
     UnexpectedProcessingError,
+    UnknownPartner,
     build_mdn,
     load_certificates,
     load_private_key,
     parse_inbound,
 )
 from gateway.as2.cms import CIPHER_NAMES, DEFAULT_ACCEPTED_CIPHERS, DEFAULT_DECOMPRESS_LIMIT
+from gateway.as2.message import parse_request
 from gateway.as2.mime import Headers, parse_content_type, parse_headers
+from gateway.as2.model import unquote_as2_name
 from gateway.config import As2Config
 from gateway.profiles import Partner, PartnerSet
 from gateway.store import as2 as as2_state
@@ -238,6 +241,41 @@ class As2Receiver:
             return await self._accept(message)
         finally:
             self._leave(key)
+
+    def precheck(self, raw_headers: Sequence[tuple[str, str]]) -> As2Answer | None:
+        """The answer to a POST whose headers alone refuse it, before any of its body is read
+        (and before it takes an upload slot): no AS2-From/AS2-To, or names nobody we trade
+        with. None when the names are known (the message, or MDN, is then read and checked
+        in full). The answer is synchronous: an asynchronous MDN goes only to a partner whose
+        message authenticated."""
+        headers = Headers(raw_headers)
+        as2_from = unquote_as2_name(headers.get("as2-from") or "")
+        as2_to = unquote_as2_name(headers.get("as2-to") or "")
+        if not as2_from or not as2_to:
+            self.audit("as2.rejected", disposition="missing AS2-From/AS2-To", early=True)
+            return _text(400, "not an AS2 message: missing header(s): AS2-From, AS2-To")
+        error: UnknownPartner
+        if not self.directory.own_keys(as2_to):
+            error = UnknownPartner("AS2-To", as2_to)
+        elif self.directory.partner(as2_from) is None:
+            error = UnknownPartner("AS2-From", as2_from)
+        else:
+            return None
+        try:
+            error.request = parse_request(headers)
+        except As2Error:
+            error.request = None
+        known = self.directory.partner(as2_from)
+        base = {
+            "partner": known[0].id if known else None,
+            "as2_from": as2_from[:128],
+            "message_id": error.request.message_id[:256] if error.request else None,
+        }
+        self.audit("as2.rejected", **base, disposition=error.disposition, early=True)
+        if error.request is None or error.request.mdn is None:
+            return _text(400, error.disposition)
+        sign = self.directory.signing_key if error.request.mdn.signed else None
+        return self._sync_mdn(build_mdn(error, sign_with=sign), base)
 
     # one message at a time per Message-ID ------------------------------------------------
     async def _enter(self, key: tuple[str, str]) -> None:

@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from gateway.config import GatewayConfig
+from gateway.parked import clean_parked
 from gateway.payers.config import PayerConfig
 from gateway.pipeline.routing import CycleOutcome, RouteOutcome, route_file, run_payer_cycle
 from gateway.pipeline.steps import (
@@ -138,10 +139,8 @@ class GatewayCore(Service):
             for temp in self.staging_dir.glob("*/.api-*"):
                 temp.unlink(missing_ok=True)
                 partial += 1
-            for old in self.staging_dir.glob("*/parked/*"):
-                if old.is_file() and old.stat().st_mtime < cutoff:
-                    old.unlink(missing_ok=True)
-                    parked += 1
+            for directory in self.staging_dir.glob("*/parked"):
+                parked += clean_parked(directory, cutoff)  # an upload and its .name count once
             return partial, parked
 
         def report(counts: tuple[int, int]) -> None:

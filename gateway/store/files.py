@@ -155,6 +155,32 @@ def utc_stamp(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
 
 
+def seen_interchanges(
+    sql: Sql, keys: Iterable[tuple[str, str, str]], exclude_file: str
+) -> set[tuple[str, str, str]]:
+    """Which (sender qualifier, sender id, ISA13) a file other than ``exclude_file`` brought
+    (``sql``: a store transaction's, or a read-only connection's; see gateway/store/history.py)."""
+    seen = set()
+    for qualifier, ident, control in keys:
+        row = sql.select_one(
+            "SELECT file_id FROM interchanges WHERE sender_qualifier = ? "
+            "AND sender_id = ? AND control_number = ?",
+            (qualifier, ident, control),
+        )
+        if row is not None and row[0] != exclude_file:
+            seen.add((qualifier, ident, control))
+    return seen
+
+
+def fingerprint_accepted(sql: Sql, fingerprint: str, exclude_file: str) -> bool:
+    """Was a claim with this fingerprint accepted from a file other than ``exclude_file``?"""
+    row = sql.select_one(
+        "SELECT 1 FROM claims WHERE fingerprint = ? AND accepted = 1 AND file_id != ? LIMIT 1",
+        (fingerprint, exclude_file),
+    )
+    return row is not None
+
+
 class StoreTransaction:
     """Base of every domain's transaction part: the statements of one open transaction."""
 
@@ -178,24 +204,11 @@ class FilesTransaction(StoreTransaction):
         self, keys: Iterable[tuple[str, str, str]], exclude_file: str
     ) -> set[tuple[str, str, str]]:
         """Which (sender qualifier, sender id, ISA13) another file already brought."""
-        seen = set()
-        for qualifier, ident, control in keys:
-            row = self._sql.select_one(
-                "SELECT file_id FROM interchanges WHERE sender_qualifier = ? "
-                "AND sender_id = ? AND control_number = ?",
-                (qualifier, ident, control),
-            )
-            if row is not None and row["file_id"] != exclude_file:
-                seen.add((qualifier, ident, control))
-        return seen
+        return seen_interchanges(self._sql, keys, exclude_file)
 
     def fingerprint_accepted(self, fingerprint: str, exclude_file: str) -> bool:
         """Was a claim with this fingerprint accepted from another file?"""
-        row = self._sql.select_one(
-            "SELECT 1 FROM claims WHERE fingerprint = ? AND accepted = 1 AND file_id != ? LIMIT 1",
-            (fingerprint, exclude_file),
-        )
-        return row is not None
+        return fingerprint_accepted(self._sql, fingerprint, exclude_file)
 
     def add_claims(self, rows: Iterable[ClaimRow]) -> None:
         self._sql.execute_many(

@@ -17,7 +17,7 @@ from twisted.web import resource, server
 from gateway.pipeline.as2_inbound import As2Answer, As2Receiver
 
 
-def _headers(request: Any) -> list[tuple[str, str]]:
+def request_headers(request: Any) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
     for name, values in request.requestHeaders.getAllRawHeaders():
         for value in values:
@@ -62,7 +62,7 @@ class As2Resource(resource.Resource):
         body = _body(request)
         if not body:
             return self._plain(request, 400, b"an AS2 message needs a body\n")
-        d = defer.ensureDeferred(self.receiver.receive(_headers(request), body))
+        d = defer.ensureDeferred(self.receiver.receive(request_headers(request), body))
         d.addCallbacks(self._write, self._failed, callbackArgs=(request,), errbackArgs=(request,))
         return server.NOT_DONE_YET
 

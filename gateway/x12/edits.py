@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -253,8 +253,9 @@ class EditSet:
     tables: tuple[tuple[str, tuple[Edit, ...]], ...]
     disabled: frozenset[str] = frozenset()
 
-    @property
+    @cached_property
     def edits(self) -> tuple[Edit, ...]:
+        """The enabled edits in order (computed once: read for every claim)."""
         return tuple(
             edit for _, table in self.tables for edit in table if edit.code not in self.disabled
         )
@@ -377,19 +378,21 @@ itself costs ~200 MB per worker process."""
 
 
 @lru_cache(maxsize=1)
+def _icd_kinds() -> dict[str, str]:
+    """Code -> ``B`` (billable) or ``H`` (header)."""
+    text = gzip.decompress(ICD10_TABLE.read_bytes()).decode("ascii")
+    while text.startswith("#"):  # the header comment (C-level splits below: start-up time)
+        text = text.partition("\n")[2]
+    if "\n#" in text:
+        text = "\n".join(line for line in text.split("\n") if not line.startswith("#"))
+    fields = text.split()
+    return dict(zip(fields[0::2], fields[1::2], strict=True))
+
+
 def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
     """(every code, billable codes)."""
-    text = gzip.decompress(ICD10_TABLE.read_bytes()).decode("ascii")
-    codes: list[str] = []
-    billable: list[str] = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        code, _, kind = line.partition("\t")
-        codes.append(code)
-        if kind == "B":
-            billable.append(code)
-    return frozenset(codes), frozenset(billable)
+    kinds = _icd_kinds()
+    return frozenset(kinds), frozenset(code for code, kind in kinds.items() if kind == "B")
 
 
 def icd10_status(code: str) -> IcdStatus:
@@ -397,10 +400,10 @@ def icd10_status(code: str) -> IcdStatus:
     in the packaged code set (see :data:`ICD10_TABLE`)."""
     if not _ICD_FORM.fullmatch(code):
         return "unknown"
-    codes, billable = _icd_table()
-    if code not in codes:
+    kind = _icd_kinds().get(code)
+    if kind is None:
         return "unknown"
-    return "billable" if code in billable else "header"
+    return "billable" if kind == "B" else "header"
 
 
 # ----------------------------------------------------------------------- fingerprint

@@ -23,6 +23,7 @@ The generated source is kept on the function (``__source__``) for debugging.
 
 from __future__ import annotations
 
+import marshal
 from typing import Final
 
 from gateway.x12.ig_model import (
@@ -37,7 +38,12 @@ from gateway.x12.ig_model import (
     value_error,
 )
 
-__all__ = ["compile_fast_check", "delimiters_allow_fast_path"]
+__all__ = [
+    "compile_fast_check",
+    "delimiters_allow_fast_path",
+    "fast_check_parts",
+    "rebuild_fast_check",
+]
 
 _MEMO_LIMIT: Final = 65536
 _date_memo: dict[str, bool] = {}
@@ -275,10 +281,25 @@ def compile_fast_check(seg: Seg) -> FastCheck:
     """The generated check for ``seg`` (see the module docstring)."""
     writer = _Writer(seg)
     source = writer.build()
-    namespace = writer.env
     code = compile(source, f"<fast check {seg.id}>", "exec")
-    exec(code, namespace)  # noqa: S102 - our own generated source, from the map's data
+    return rebuild_fast_check(marshal.dumps(code), dict(writer.env), source)
+
+
+def rebuild_fast_check(code: bytes, env: dict[str, object], source: str) -> FastCheck:
+    """The check from its marshalled code object and constants (what
+    :func:`fast_check_parts` gives): how a compiled guide's checks come back from the
+    on-disk guide cache (:mod:`gateway.x12.ig_maps`) without compiling them again."""
+    namespace = dict(env)
+    exec(marshal.loads(code), namespace)  # noqa: S102, S302 - our own generated code
     check = namespace["check"]
     assert callable(check)
     check.__source__ = source  # type: ignore[attr-defined]
+    check.__fast_parts__ = (code, env, source)  # type: ignore[attr-defined]
     return check
+
+
+def fast_check_parts(check: object) -> tuple[bytes, dict[str, object], str] | None:
+    """(marshalled code, constants, source) of a generated check, None for any other
+    function (for pickling a compiled guide)."""
+    parts = getattr(check, "__fast_parts__", None)
+    return parts if isinstance(parts, tuple) else None

@@ -30,22 +30,35 @@ Compiling
   facility addresses, PWK05/06 for attachments sent separately) are added from
   :mod:`gateway.x12.ig_overrides`.
 
-A guide compiles in about 0.1-0.15 s (lxml parse + generated checks) and is kept per process
-(``functools.cache``); the generated checks are code objects, so there is no on-disk cache to
-keep in sync.
+A guide compiles in about 0.3-0.5 s (lxml parse + generated checks) and is kept per process
+(``functools.cache``). Across processes (``gateway validate`` on one claim must start fast) the
+compiled guide is also pickled to a cache directory (``$GATEWAY_CACHE_DIR``, else
+``$XDG_CACHE_HOME/edi-gateway`` or ``~/.cache/edi-gateway``; ``GATEWAY_CACHE_DIR=""`` turns
+it off), the generated checks as marshalled code objects. The cache file's name is a hash of
+the Python version, the source of the modules that compile guides (this one,
+:mod:`~gateway.x12.ig_model`, :mod:`~gateway.x12.ig_fastcheck`,
+:mod:`~gateway.x12.ig_overrides`) and the map files' paths, sizes and mtimes: any change to
+either compiles afresh. A cache file that cannot be read is ignored (and rewritten).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
+import sys
+import tempfile
+import types
 from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
-from gateway.x12.ig_fastcheck import compile_fast_check
+from gateway.x12 import ig_fastcheck, ig_model, ig_overrides
+from gateway.x12.ig_fastcheck import compile_fast_check, fast_check_parts, rebuild_fast_check
 from gateway.x12.ig_model import (
     AMBIGUOUS,
     CHECK_HL,
@@ -355,7 +368,21 @@ def _compile_loop(node: etree._Element, loop_id: str) -> Loop:
 
 @cache
 def load_guide(implementation: str) -> Guide:
-    """The compiled guide for a key of :func:`guide_for` (compiled once per process)."""
+    """The compiled guide for a key of :func:`guide_for` (compiled once per process, and
+    kept across processes in the guide cache: see the module docstring)."""
+    cached = _cache_file(implementation)
+    if cached is not None:
+        guide = _read_cache(cached, implementation)
+        if guide is not None:
+            return guide
+    guide = compile_guide(implementation)
+    if cached is not None:
+        _write_cache(cached, guide)
+    return guide
+
+
+def compile_guide(implementation: str) -> Guide:
+    """The guide compiled from its map file (no cache)."""
     path = map_path(implementation)
     tree = etree.parse(str(path))
     st_loop = tree.getroot().find(".//loop[@xid='ST_LOOP']")
@@ -369,6 +396,77 @@ def load_guide(implementation: str) -> Guide:
             raise ValueError(f"{implementation}: an override matches no segment definition")
     seg_ids = frozenset(s.get("xid", "") for s in st_loop.iter("segment"))
     return Guide(implementation, root, seg_ids)
+
+
+def _cache_dir() -> Path | None:
+    configured = os.environ.get("GATEWAY_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edi-gateway"
+
+
+def _cache_file(implementation: str) -> Path | None:
+    """Where the compiled ``implementation`` is cached (None: no cache), named by a hash of
+    everything the compiled guide depends on."""
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{sys.version}\0{implementation}\0".encode())
+    try:
+        for module in (sys.modules[__name__], ig_model, ig_fastcheck, ig_overrides):
+            digest.update(Path(str(module.__file__)).read_bytes())
+        maps = _pyx12_map_dir()
+        for source in (map_path(implementation), maps / "dataele.xml", maps / "codes.xml"):
+            stat = source.stat()
+            digest.update(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    except OSError:
+        return None
+    return folder / f"{implementation}-{digest.hexdigest()[:32]}.pickle"
+
+
+class _GuidePickler(pickle.Pickler):
+    """Pickles the generated fast checks as their code and constants."""
+
+    def reducer_override(self, obj: object) -> Any:
+        if isinstance(obj, types.FunctionType):
+            parts = fast_check_parts(obj)
+            if parts is not None:
+                return rebuild_fast_check, parts
+        return NotImplemented
+
+
+def _read_cache(path: Path, implementation: str) -> Guide | None:
+    """The cached guide, or None (absent, unreadable, from another version)."""
+    try:
+        with open(path, "rb") as handle:
+            # Our own file, in the user's cache directory, named by the hash of the code
+            # that wrote it (see the module docstring).
+            guide = pickle.load(handle)  # noqa: S301
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged cache is recompiled, never fatal
+        return None
+    if not isinstance(guide, Guide) or guide.implementation != implementation:
+        return None
+    return guide
+
+
+def _write_cache(path: Path, guide: Guide) -> None:
+    """Write atomically (a concurrent reader sees the old file or the whole new one);
+    a cache that cannot be written is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False)
+        try:
+            with handle:
+                _GuidePickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(guide)
+            os.replace(handle.name, path)
+        except BaseException:
+            os.unlink(handle.name)
+            raise
+    except (OSError, pickle.PicklingError):
+        return
 
 
 def guide_for(implementation: str) -> str | None:

@@ -208,10 +208,15 @@ def make_server(tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> 
     """``server = await make_server(max_file_size=...)``; stopped by the test."""
     monkeypatch.setattr(GatewayUserAuthServer, "passwordDelay", 0.01)
 
-    async def make(lockout: SftpLockoutConfig | None = None, **overrides: Any) -> Server:
+    async def make(
+        lockout: SftpLockoutConfig | None = None, blocks: Any = None, **overrides: Any
+    ) -> Server:
+        relaxed = SftpLockoutConfig(
+            max_failures=50, window=60, lockout=60, ban_users=50, ban_failures=100
+        )
         config = replace(
             SftpConfig(listen="tcp:0:interface=127.0.0.1"),
-            lockout=lockout or SftpLockoutConfig(max_failures=50, window=60, lockout=60),
+            lockout=lockout or relaxed,
             **overrides,
         )
         events: list[tuple[str, dict[str, Any]]] = []
@@ -228,6 +233,7 @@ def make_server(tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> 
             mailbox=mailbox,
             audit=lambda event, **fields: events.append((event, fields)),
             reactor=reactor,
+            blocks=blocks,
         )
         port = await TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
         return Server(factory, port, intake, mailbox, staging, events, current)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import stat
 import subprocess
 import time
@@ -19,7 +20,11 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from gateway.config import SftpLockoutConfig
+from gateway.store.logins import LoginBlocks
+from gateway.store.sqlite import Store
 from gateway.transports.sftp import make_sftp_factory
+from gateway.transports.sftp.auth import BANNED_MESSAGE, GatewayUserAuthServer
+from gateway.transports.sftp.bans import StoredBlocks
 from gateway.transports.sftp.hostkeys import ED25519_FILE, RSA_FILE
 
 from .conftest import PASSWORD, Keys, Server, connect, sftp_client
@@ -84,51 +89,232 @@ async def test_wrong_password_and_unknown_key_fail(make_server: Any, keys: Keys)
         await server.stop()
 
 
+def password_banner(port: int, username: str, password: str, source: str) -> str | None:
+    """Blocking: a refused password login; the userauth banner the server sent, if any."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((source, 0))
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=10)
+        with pytest.raises(paramiko.AuthenticationException):
+            transport.auth_password(username, password)
+        banner = transport.get_banner()
+        return banner.decode() if isinstance(banner, bytes) else banner
+    finally:
+        transport.close()
+
+
+def raw_session(port: int, source: str = "127.0.0.1", timeout: float = 5.0) -> bytes:
+    """Blocking: connect, send a version line, then nothing; everything the server sent
+    until it closed (or ``timeout``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((source, 0))
+    sock.settimeout(timeout)
+    sock.connect(("127.0.0.1", port))
+    received = b""
+    try:
+        sock.sendall(b"SSH-2.0-silent\r\n")
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return received
+            received += chunk
+    except TimeoutError:
+        return received + b"<still open>"
+    finally:
+        sock.close()
+
+
 @pytest_twisted.ensureDeferred
-async def test_lockout_per_user(make_server: Any, keys: Keys) -> None:
+async def test_password_lock_keeps_key_logins_working(make_server: Any, keys: Keys) -> None:
     lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60)
     server: Server = await make_server(lockout=lockout)
     try:
-        # three failures from three addresses: no address reaches the limit, the user does
+        # three failures from three addresses: no address is banned, the user's password is
         for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
             with pytest.raises(paramiko.AuthenticationException):
-                await deferToThread(connect, server.number, password="bad", source=source)
+                await deferToThread(connect, server.number, password="guess-9f3", source=source)
         engaged = [e for e in server.named("sftp.login.locked") if e["action"] == "engaged"]
         assert [e["scope"] for e in engaged] == ["user"]
-        # right password, fresh address: still refused while the user is locked
-        with pytest.raises(paramiko.AuthenticationException):
-            await deferToThread(connect, server.number, password=PASSWORD, source="127.0.0.5")
-        with pytest.raises(paramiko.AuthenticationException):
-            await deferToThread(connect, server.number, pkey=keys.ed25519.paramiko())
+        # right password, fresh address: refused unchecked, and the client is told why
+        banner = await deferToThread(password_banner, server.number, "acme", PASSWORD, "127.0.0.5")
+        assert banner is not None and "temporarily locked" in banner
+        assert "acme" not in banner
         refused = [e for e in server.named("sftp.login.locked") if e["action"] == "refused"]
         assert refused and all(e["scope"] == "user" for e in refused)
-        assert not server.named("sftp.login.ok")
+        # the user's authorised key still works (key-only jobs must not be locked out)
+        transport = await deferToThread(connect, server.number, pkey=keys.ed25519.paramiko())
+        assert transport.is_authenticated()
+        transport.close()
         # another user of another partner is not affected
         transport = await deferToThread(connect, server.number, "beta", password=PASSWORD)
+        transport.close()
+        assert PASSWORD not in repr(server.events) and "guess-9f3" not in repr(server.events)
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_address_ban_by_users_across_names(make_server: Any) -> None:
+    lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60, ban_users=3)
+    server: Server = await make_server(lockout=lockout)
+    try:
+        # one partner's typos behind a NAT: no ban
+        for _ in range(2):
+            with pytest.raises(paramiko.AuthenticationException):
+                await deferToThread(connect, server.number, password="x", source="127.0.0.9")
+        assert not server.named("sftp.login.locked")
+        # a spray across user names: the address is banned
+        for user in ("u1", "u2"):
+            with pytest.raises(paramiko.AuthenticationException):
+                await deferToThread(connect, server.number, user, password="x", source="127.0.0.9")
+        engaged = [e for e in server.named("sftp.login.locked") if e["action"] == "engaged"]
+        assert [(e["scope"], e["address"]) for e in engaged] == [("address", "127.0.0.9")]
+        # the banned address is disconnected with a reason, before any login
+        received = await deferToThread(raw_session, server.number, "127.0.0.9")
+        assert BANNED_MESSAGE in received
+        with pytest.raises((paramiko.SSHException, EOFError, OSError)):
+            await deferToThread(connect, server.number, password=PASSWORD, source="127.0.0.9")
+        connects = [e for e in server.named("sftp.login.locked") if e["method"] == "connect"]
+        assert len(connects) == 1  # two refused connections, audited once a minute
+        # the same user from another address is fine
+        transport = await deferToThread(connect, server.number, password=PASSWORD)
         transport.close()
     finally:
         await server.stop()
 
 
 @pytest_twisted.ensureDeferred
-async def test_lockout_per_address(make_server: Any) -> None:
-    lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60)
-    server: Server = await make_server(lockout=lockout)
+async def test_bans_survive_a_restart_and_can_be_lifted(make_server: Any, tmp_path: Path) -> None:
+    lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60, ban_users=2)
+    store = Store(tmp_path / "gateway.sqlite")
+    table = LoginBlocks(store)
+    server: Server = await make_server(lockout=lockout, blocks=StoredBlocks(table, deferToThread))
     try:
-        for user in ("u1", "u2", "u3"):
+        for user in ("u1", "u2"):
             with pytest.raises(paramiko.AuthenticationException):
-                await deferToThread(connect, server.number, user, password="x", source="127.0.0.9")
-        with pytest.raises(paramiko.AuthenticationException):
-            await deferToThread(connect, server.number, password=PASSWORD, source="127.0.0.9")
-        locked = server.named("sftp.login.locked")
-        assert {(e["scope"], e["action"]) for e in locked} == {
-            ("address", "engaged"),
-            ("address", "refused"),
-        }
-        # the same user from another address is fine
-        transport = await deferToThread(connect, server.number, password=PASSWORD)
+                await deferToThread(connect, server.number, user, password="x", source="127.0.0.7")
+        await wait_for(lambda: [b.subject for b in table.active()] == ["127.0.0.7"])
+    finally:
+        await server.stop()
+    store.close()
+
+    store = Store(tmp_path / "gateway.sqlite")  # a new process: only the store remembers
+    table = LoginBlocks(store)
+    server = await make_server(lockout=lockout, blocks=StoredBlocks(table, deferToThread))
+    try:
+        await wait_for(lambda: server.factory.authenticator.guard.banned("127.0.0.7") is not None)
+        received = await deferToThread(raw_session, server.number, "127.0.0.7")
+        assert BANNED_MESSAGE in received
+        # `gateway bans lift 127.0.0.7`: the daemon notices at its next refresh
+        assert [b.kind for b in table.lift("127.0.0.7")] == ["address"]
+        await server.factory.authenticator.refresh()
+        lifted = server.named("sftp.login.lifted")
+        assert [(e["scope"], e["address"], e["by"]) for e in lifted] == [
+            ("address", "127.0.0.7", "operator")
+        ]
+        transport = await deferToThread(
+            connect, server.number, password=PASSWORD, source="127.0.0.7"
+        )
         transport.close()
     finally:
+        await server.stop()
+        store.close()
+
+
+def repeated_password_attempts(port: int, tries: int) -> tuple[int, bool]:
+    """Blocking: ``tries`` wrong passwords on ONE connection; paramiko requests the
+    ``ssh-userauth`` service again before each. (attempts made, still connected)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    transport = paramiko.Transport(sock)
+    made = 0
+    try:
+        transport.start_client(timeout=10)
+        for _ in range(tries):
+            if not transport.is_active():
+                break
+            try:
+                transport.auth_password("acme", "wrong")
+            except paramiko.AuthenticationException:
+                made += 1
+            except (paramiko.SSHException, EOFError, OSError):
+                break
+        return made, transport.is_active()
+    finally:
+        transport.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_attempt_limit_holds_across_userauth_requests(make_server: Any) -> None:
+    server: Server = await make_server()
+    try:
+        made, active = await deferToThread(repeated_password_attempts, server.number, 20)
+        limit = GatewayUserAuthServer.attemptsBeforeDisconnect
+        assert not active
+        assert made <= limit + 1  # the last one is answered with a disconnect
+        assert len(server.named("sftp.login.failed")) == limit + 1
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_timer_runs_from_connection_start(make_server: Any) -> None:
+    server: Server = await make_server(login_timeout=0.5)
+    try:
+        started = time.monotonic()
+        received = await deferToThread(raw_session, server.number)
+        assert not received.endswith(b"<still open>")
+        assert b"login took too long" in received
+        assert time.monotonic() - started < 4
+    finally:
+        await server.stop()
+
+
+def held_connection(port: int, source: str) -> socket.socket | None:
+    """Blocking: a connection that is accepted (server version read) or None (refused)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((source, 0))
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", port))
+    try:
+        first = sock.recv(256)
+    except (ConnectionResetError, TimeoutError):
+        first = b""
+    if first.startswith(b"SSH-2.0-"):
+        return sock
+    sock.close()
+    return None
+
+
+@pytest_twisted.ensureDeferred
+async def test_pre_login_connections_are_capped(make_server: Any) -> None:
+    server: Server = await make_server(max_prelogin=4, max_prelogin_per_address=2)
+    held: list[socket.socket] = []
+    try:
+        for source in ("127.0.0.2", "127.0.0.2"):
+            sock = await deferToThread(held_connection, server.number, source)
+            assert sock is not None
+            held.append(sock)
+        assert await deferToThread(held_connection, server.number, "127.0.0.2") is None
+        for source in ("127.0.0.3", "127.0.0.3"):
+            sock = await deferToThread(held_connection, server.number, source)
+            assert sock is not None
+            held.append(sock)
+        assert await deferToThread(held_connection, server.number, "127.0.0.4") is None
+        # a logged-in session does not hold a pre-login slot
+        held.pop().close()
+        await wait_for(lambda: sum(server.factory.prelogin.values()) == 3)
+        transport = await deferToThread(
+            connect, server.number, password=PASSWORD, source="127.0.0.5"
+        )
+        assert sum(server.factory.prelogin.values()) == 3
+        assert await deferToThread(held_connection, server.number, "127.0.0.6") is not None
+        transport.close()
+    finally:
+        for sock in held:
+            sock.close()
         await server.stop()
 
 
@@ -437,7 +623,9 @@ async def test_intake_failure_is_reported_to_the_client(make_server: Any, tmp_pa
     try:
         await deferToThread(scenario)
         assert server.intake.calls == 3
-        assert server.staging_files() == ["acme/parked/p-" + b"f.x12.part".hex()]
+        [data, side] = server.staging_files()
+        assert data.startswith("acme/parked/u-") and side == data + ".name"
+        assert (server.staging / side).read_text() == "f.x12.part"
     finally:
         await server.stop()
 
@@ -589,3 +777,72 @@ async def test_routine_sessions_log_nothing_but_conch_noise(
         and (e.get("log_level", LogLevel.info) >= LogLevel.warn or e.get("isError"))
     ]
     assert loud == []
+
+
+ODD_NAMES = [
+    (b"/inbound/a\x00b.x12", "NUL byte"),
+    (b"/inbound/a\nb.x12", "not allowed"),
+    (b"/inbound/a\tb.x12", "not allowed"),
+    (b"/inbound/a\x7fb.x12", "not allowed"),
+    (b"/inbound/a\\b.x12", "not allowed"),
+    (b"/inbound/" + b"n" * 300 + b".x12", "too long"),
+    (b"/inbound/\xff\xfename.x12", "not valid UTF-8"),
+]
+
+
+@pytest_twisted.ensureDeferred
+async def test_long_and_odd_names_get_a_clear_status_and_no_traceback(
+    make_server: Any, tmp_path: Path
+) -> None:
+    from paramiko.sftp import CMD_OPEN
+    from paramiko.sftp_attr import SFTPAttributes
+    from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+
+    from gateway.transports.sftp import is_conch_noise
+
+    server: Server = await make_server()
+    local = tmp_path / "f.x12"
+    local.write_bytes(b"ISA" * 100)
+    long_temp = "t" * 136 + ".tmp"  # 140 characters
+    long_final = "f" * 136 + ".x12"
+    answers: list[str] = []
+
+    def scenario() -> None:
+        transport, sftp = sftp_client(server.number, password=PASSWORD)
+        try:
+            sftp.put(str(local), f"/inbound/{long_temp}", confirm=False)
+            assert sftp.listdir("/inbound") == [long_temp]
+            sftp.rename(f"/inbound/{long_temp}", f"/inbound/{long_final}")
+            assert sftp.listdir("/inbound") == []
+            for raw, _ in ODD_NAMES:
+                with pytest.raises(OSError) as info:
+                    sftp._request(CMD_OPEN, raw, 0x1A, SFTPAttributes())  # write|creat|trunc
+                answers.append(str(info.value))
+            assert sftp.listdir("/inbound") == []  # the session is still fine
+        finally:
+            transport.close()
+
+    logged: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        await deferToThread(scenario)
+        await wait_for(lambda: not server.factory.connections)
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+        await server.stop()
+    assert [a.name for a in server.intake.accepted] == [long_final]
+    for answer, (_, expected) in zip(answers, ODD_NAMES, strict=True):
+        assert expected in answer, answer
+    assert server.staging_files() == []
+    loud = [
+        e
+        for e in logged
+        if not is_conch_noise(e)
+        and (e.get("log_level", LogLevel.info) >= LogLevel.warn or e.get("isError"))
+    ]
+    assert loud == [], [formatEvent(e) for e in loud]
+    # audit fields named "name" are redacted by the real AuditLog (PHI_FIELDS)
+    audited = [{k: v for k, v in fields.items() if k != "name"} for _, fields in server.events]
+    text = " ".join(formatEvent(e) or "" for e in logged) + repr(audited)
+    for name in ("ttttttttttttttttttttttt", "fffffffffffffffffffffff", "nnnnnnnnnnnnnnnnnnnnn"):
+        assert name not in text

@@ -12,7 +12,7 @@ from gateway.config import SftpLockoutConfig
 from gateway.transports.sftp import is_conch_noise, jail
 from gateway.transports.sftp.jail import Area, PathError, VirtualPath
 from gateway.transports.sftp.server import ReadGate
-from gateway.transports.sftp.throttle import LoginThrottle
+from gateway.transports.sftp.throttle import ADDRESS, USER, Block, LoginGuard
 
 
 @pytest.mark.parametrize(
@@ -73,14 +73,6 @@ def test_temporary_names() -> None:
         assert not jail.is_temporary_name(name)
 
 
-def test_staging_names_round_trip() -> None:
-    for name in ("a.tmp", ".x", "é è.part"):
-        host = jail.staging_file_name(name)
-        assert "/" not in host and not host.startswith(".")
-        assert jail.name_from_staging_file(host) == name
-    assert jail.name_from_staging_file(".upload-1") is None
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -89,30 +81,67 @@ class Clock:
         return self.now
 
 
-def test_throttle_locks_after_max_failures_within_window() -> None:
+def test_password_lock_after_max_failures_within_window() -> None:
     clock = Clock()
-    throttle = LoginThrottle(SftpLockoutConfig(max_failures=3, window=10, lockout=60), clock)
-    assert not throttle.failure("user:a")
-    clock.now += 11  # first failure leaves the window
-    assert not throttle.failure("user:a")
-    assert not throttle.failure("user:a")
-    assert not throttle.locked("user:a")
-    assert throttle.failure("user:a")
-    assert throttle.locked("user:a")
-    assert not throttle.locked("user:b")
-    throttle.success("user:a")  # a success does not lift a lockout
-    assert throttle.locked("user:a")
+    config = SftpLockoutConfig(max_failures=3, window=10, lockout=60, ban_users=9, ban_failures=99)
+    guard = LoginGuard(config, clock)
+    assert guard.failure("10.0.0.1", "a", password=True) == []
+    clock.now += 11  # the first failure leaves the window
+    assert guard.failure("10.0.0.2", "a", password=True) == []
+    assert guard.failure("10.0.0.3", "a", password=True) == []
+    assert guard.password_locked("a") is None
+    [block] = guard.failure("10.0.0.4", "a", password=True)
+    assert (block.kind, block.subject, block.until) == (USER, "a", clock.now + 60)
+    assert guard.password_locked("a") == block
+    assert guard.password_locked("b") is None
+    assert guard.banned("10.0.0.4") is None  # one user's typos never ban an address
+    guard.success("a")  # a success does not lift a lock in force
+    assert guard.password_locked("a") is not None
     clock.now += 61
-    assert not throttle.locked("user:a")
+    assert guard.password_locked("a") is None
+    assert guard.expired() == [block]
 
 
-def test_throttle_success_clears_failures() -> None:
+def test_bad_signatures_do_not_lock_the_password() -> None:
+    guard = LoginGuard(SftpLockoutConfig(max_failures=2, ban_failures=99), Clock())
+    for _ in range(5):
+        assert guard.failure("10.0.0.1", "a", password=False) == []
+    assert guard.password_locked("a") is None
+
+
+def test_success_clears_password_failures() -> None:
+    guard = LoginGuard(SftpLockoutConfig(max_failures=2), Clock())
+    guard.failure("h", "k", password=True)
+    guard.success("k")
+    assert guard.failure("h", "k", password=True) == []
+    assert [b.kind for b in guard.failure("h", "k", password=True)] == [USER]
+
+
+def test_address_ban_by_distinct_users_or_by_failures() -> None:
     clock = Clock()
-    throttle = LoginThrottle(SftpLockoutConfig(max_failures=2, window=10, lockout=60), clock)
-    throttle.failure("k")
-    throttle.success("k")
-    assert not throttle.failure("k")
-    assert throttle.failure("k")
+    config = SftpLockoutConfig(max_failures=50, ban_users=3, ban_failures=5, ban_time=600)
+    guard = LoginGuard(config, clock)
+    assert guard.failure("nat", "u1", password=True) == []
+    assert guard.failure("nat", "u2", password=True) == []
+    [ban] = guard.failure("nat", "u3", password=True)
+    assert (ban.kind, ban.subject, ban.until) == (ADDRESS, "nat", clock.now + 600)
+    assert guard.banned("nat") == ban and guard.banned("other") is None
+    # one user failing 5 times from another address: banned by count
+    engaged = [guard.failure("spray", "u1", password=False) for _ in range(5)]
+    assert [b.kind for found in engaged for b in found] == [ADDRESS]
+
+
+def test_load_keeps_unsaved_blocks_and_reports_operator_lifts() -> None:
+    clock = Clock()
+    guard = LoginGuard(SftpLockoutConfig(max_failures=1), clock)
+    [lock] = guard.failure("h", "a", password=True)
+    assert guard.load([]) == []  # not saved yet: a reload must not forget it
+    assert guard.password_locked("a") == lock
+    guard.saved(lock)
+    stored = Block(ADDRESS, "10.9.9.9", clock.now + 100, "x", clock.now)
+    assert guard.load([stored]) == [lock]  # gone from the store while in force: lifted
+    assert guard.password_locked("a") is None
+    assert guard.banned("10.9.9.9") == stored
 
 
 class FakeChannel:

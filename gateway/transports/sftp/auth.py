@@ -1,44 +1,82 @@
-"""Password and public-key authentication with failed-login throttling and audit events.
+"""Password and public-key authentication with password locks, address bans and audit events.
 
 Conch's ``SSHUserAuthServer`` asks ``factory.portal`` for logins but never passes the peer
-address, which the per-address lockout needs; :class:`GatewayUserAuthServer` therefore swaps
-in a per-connection portal (:class:`ConnectionPortal`) that knows the source address.
+address, which the address bans need; :class:`GatewayUserAuthServer` therefore swaps in a
+per-connection portal (:class:`ConnectionPortal`) that knows the source address.
 
-Counting rules (documented for operators):
+Counting rules (documented for operators in the README, "SFTP and SSH logins"; the
+bookkeeping is :class:`gateway.transports.sftp.throttle.LoginGuard`):
 
-- a wrong password or a bad public-key *signature* counts as one failure for the user name
-  and one for the source address (unknown user names count too);
+- a wrong password counts towards that user's *password* lock and towards the source
+  address's score (unknown user names count too);
+- a bad public-key *signature* counts towards the address's score only;
 - a public-key *query* (client offering a key without a signature) for a key that is not
   authorised is audited as ``sftp.login.failed`` but not counted: OpenSSH offers every key in
-  the agent, one by one, and that alone must not lock a legitimate user out;
-- a success clears the user's failures (not the address's);
-- while the user or the address is locked, every attempt fails, even with the right
-  credentials, and is audited as ``sftp.login.locked``.
+  the agent, one by one, and that alone must not ban anybody;
+- while a user's password is locked, password attempts for it are refused unchecked (with a
+  banner saying so) and key logins still work; a banned address is disconnected with a reason;
+- locks and bans are kept in the store (``gateway.store.logins``), so a restart keeps them,
+  and ``gateway bans lift`` ends one early (the daemon re-reads the store every
+  :data:`REFRESH_SECONDS`).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import bcrypt
 from twisted.conch import error as conch_error
 from twisted.conch.interfaces import IConchUser
-from twisted.conch.ssh.common import getNS
+from twisted.conch.ssh.common import NS, getNS
 from twisted.conch.ssh.keys import BadKeyError, Key
-from twisted.conch.ssh.userauth import SSHUserAuthServer
+from twisted.conch.ssh.transport import DISCONNECT_HOST_NOT_ALLOWED_TO_CONNECT
+from twisted.conch.ssh.userauth import MSG_USERAUTH_BANNER, SSHUserAuthServer
 from twisted.cred.credentials import ISSHPrivateKey, IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, threads
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from gateway.ports import Audit
 from gateway.profiles import Partner, PartnerSet, SftpUser
-from gateway.transports.sftp.throttle import LoginThrottle
+from gateway.transports.sftp.throttle import ADDRESS, USER, Block, LoginGuard
 
 log = Logger()
+
+#: Seconds between re-reads of the stored locks and bans (operator lifts, other processes).
+REFRESH_SECONDS = 30.0
+
+#: Connections refused from one banned address are audited at most once per this many seconds.
+REFUSAL_AUDIT_SECONDS = 60.0
+
+#: What a client whose user's password login is locked is told (userauth banner). No secrets:
+#: it neither confirms the user exists nor says when the lock ends.
+PASSWORD_LOCKED_BANNER = (
+    b"Password login for this user is temporarily locked after repeated failures.\r\n"
+    b"Key login still works; otherwise try again later or contact the gateway operator.\r\n"
+)
+#: The disconnect reason a banned source address gets.
+BANNED_MESSAGE = b"too many failed logins from this address; try again later"
+
+
+class PasswordLocked(UnauthorizedLogin):
+    """The user's password login is locked (a banner tells the client)."""
+
+
+class AddressBanned(UnauthorizedLogin):
+    """The source address is banned (the connection is closed with a reason)."""
+
+
+class BlockStore(Protocol):
+    """Where locks and bans survive a restart: each call returns a Deferred."""
+
+    def save(self, block: Block) -> Deferred[None]: ...
+
+    def load(self, now: float) -> Deferred[list[Block]]: ...
+
 
 #: Signature algorithms accepted for user keys (no SHA-1 ``ssh-rsa``, no DSA, no ECDSA).
 USER_KEY_ALGORITHMS = frozenset({b"ssh-ed25519", b"rsa-sha2-256", b"rsa-sha2-512"})
@@ -92,18 +130,87 @@ class Authenticator:
         self,
         *,
         partners: Callable[[], PartnerSet],
-        throttle: LoginThrottle,
+        guard: LoginGuard,
         audit: Audit,
         reactor: Any,
         make_avatar: AvatarMaker,
         accepting: Callable[[], bool],
+        blocks: BlockStore | None = None,
     ) -> None:
         self.partners = partners
-        self.throttle = throttle
+        self.guard = guard
         self.audit = audit
         self.reactor = reactor
         self.make_avatar = make_avatar
         self.accepting = accepting
+        self.blocks = blocks
+        self._refusals_audited: dict[str, float] = {}
+
+    # locks and bans ----------------------------------------------------------------------
+    def refresh(self) -> Deferred[None]:
+        """Audit the blocks whose time is up, then re-read the store's (operator lifts)."""
+        for block in self.guard.expired():
+            self._lifted(block, "expired")
+        if self.blocks is None:
+            return defer.succeed(None)
+        d = self.blocks.load(self.reactor.seconds())
+
+        def loaded(blocks: list[Block]) -> None:
+            for block in self.guard.load(blocks):
+                self._lifted(block, "operator")
+
+        def failed(reason: Failure) -> None:
+            log.warn("cannot read SFTP login blocks: {error}", error=reason.getErrorMessage())
+
+        return d.addCallbacks(loaded, failed)
+
+    def _lifted(self, block: Block, by: str) -> None:
+        who = {"username": block.subject} if block.kind == USER else {"address": block.subject}
+        self.audit("sftp.login.lifted", scope=block.kind, by=by, **who)
+
+    def _engaged(self, block: Block, username: str, address: str, method: str) -> None:
+        self.audit(
+            "sftp.login.locked",
+            username=username,
+            address=address,
+            method=method,
+            scope=block.kind,
+            action="engaged",
+            reason=block.reason,
+            seconds=round(block.until - block.created_at, 3),
+        )
+        if self.blocks is None:
+            return
+        d = self.blocks.save(block)
+
+        def failed(reason: Failure) -> None:
+            log.warn("cannot store an SFTP login block: {error}", error=reason.getErrorMessage())
+
+        d.addCallbacks(lambda _: self.guard.saved(block), failed)
+
+    def _refused(self, scope: str, username: str, address: str, method: str) -> None:
+        self.audit(
+            "sftp.login.locked",
+            username=username,
+            address=address,
+            method=method,
+            scope=scope,
+            action="refused",
+        )
+
+    def banned(self, address: str) -> bool:
+        """Is ``address`` banned? A refused connection is audited, at most once per
+        :data:`REFUSAL_AUDIT_SECONDS` per address (a banned flood must not flood the log)."""
+        if self.guard.banned(address) is None:
+            return False
+        now = self.reactor.seconds()
+        last = self._refusals_audited.get(address)
+        if last is None or now - last >= REFUSAL_AUDIT_SECONDS:
+            if len(self._refusals_audited) > 10_000:
+                self._refusals_audited.clear()
+            self._refusals_audited[address] = now
+            self._refused(ADDRESS, "", address, "connect")
+        return True
 
     def login(self, credentials: Any, address: str) -> Deferred[LoginResult]:
         if ISSHPrivateKey.providedBy(credentials):
@@ -115,17 +222,13 @@ class Authenticator:
         username = _printable(credentials.username)
         if not self.accepting():
             return defer.fail(UnauthorizedLogin("server is shutting down"))
-        for scope, key in (("user", f"user:{username}"), ("address", f"addr:{address}")):
-            if self.throttle.locked(key):
-                self.audit(
-                    "sftp.login.locked",
-                    username=username,
-                    address=address,
-                    method=method,
-                    scope=scope,
-                    action="refused",
-                )
-                return defer.fail(UnauthorizedLogin("locked out"))
+        if self.guard.banned(address) is not None:
+            self._refused(ADDRESS, username, address, method)
+            return defer.fail(AddressBanned("address banned"))
+        if method == "password" and self.guard.password_locked(username) is not None:
+            # Refused unchecked: a locked password cannot be guessed meanwhile.
+            self._refused(USER, username, address, method)
+            return defer.fail(PasswordLocked("password login locked"))
         found = self.partners().by_sftp_user(username)
         if method == "publickey":
             return self._publickey(credentials, username, address, found)
@@ -182,7 +285,7 @@ class Authenticator:
         self, found: tuple[Partner, SftpUser], username: str, address: str, method: str
     ) -> LoginResult:
         partner, user = found
-        self.throttle.success(f"user:{username}")
+        self.guard.success(username)
         self.audit(
             "sftp.login.ok",
             username=username,
@@ -204,17 +307,8 @@ class Authenticator:
             reason=reason,
         )
         if count:
-            for scope, key in (("user", f"user:{username}"), ("address", f"addr:{address}")):
-                if self.throttle.failure(key):
-                    self.audit(
-                        "sftp.login.locked",
-                        username=username,
-                        address=address,
-                        method=method,
-                        scope=scope,
-                        action="engaged",
-                        seconds=self.throttle.config.lockout,
-                    )
+            for block in self.guard.failure(address, username, password=method == "password"):
+                self._engaged(block, username, address, method)
         return UnauthorizedLogin(reason)
 
 
@@ -233,18 +327,47 @@ class ConnectionPortal:
 
 
 class GatewayUserAuthServer(SSHUserAuthServer):
-    """Userauth with our portal, our reactor, a short login timeout and fewer attempts."""
+    """Userauth with our portal and reactor, and limits that hold per *connection*.
 
-    loginTimeout = 120
+    A client may request the ``ssh-userauth`` service again (paramiko does, for every
+    attempt), which makes a fresh instance of this class: the attempt count therefore lives on
+    the transport, and the login timer is the transport's, running from connection start (see
+    :class:`gateway.transports.sftp.factory.GatewayServerTransport`).
+    """
+
     attemptsBeforeDisconnect = 6
+
+    @property  # type: ignore[override]
+    def loginAttempts(self) -> int:
+        return int(getattr(self.transport, "login_attempts", 0))
+
+    @loginAttempts.setter
+    def loginAttempts(self, value: int) -> None:
+        # Conch sets 0 in serviceStarted: a new userauth service must not reset the count.
+        if self.transport is not None:
+            self.transport.login_attempts = max(value, self.loginAttempts)  # type: ignore[attr-defined]
 
     def serviceStarted(self) -> None:
         assert self.transport is not None
         factory: Any = self.transport.factory
         self.clock = factory.reactor
-        self.loginTimeout = min(self.loginTimeout, int(factory.config.idle_timeout) or 1)
         super().serviceStarted()
+        # The transport's login timer runs from connection start; this one would restart
+        # with every service request.
+        pending: Any = self._cancelLoginTimeout
+        if pending is not None:
+            pending.cancel()
+            self._cancelLoginTimeout = None  # type: ignore[assignment]
         self.portal = ConnectionPortal(factory.authenticator, peer_host(self.transport))
+
+    def _ebBadAuth(self, reason: Failure) -> None:
+        assert self.transport is not None
+        if reason.check(AddressBanned):
+            self.transport.sendDisconnect(DISCONNECT_HOST_NOT_ALLOWED_TO_CONNECT, BANNED_MESSAGE)
+            return
+        if reason.check(PasswordLocked):
+            self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(PASSWORD_LOCKED_BANNER) + NS(b"en"))
+        super()._ebBadAuth(reason)
 
 
 def peer_host(transport: Any) -> str:

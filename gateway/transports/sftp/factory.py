@@ -1,4 +1,5 @@
-"""The SSH factory: host keys, pruned algorithms, idle timeout, graceful shutdown."""
+"""The SSH factory: host keys, pruned algorithms, idle and login timeouts, pre-login
+connection caps, address bans, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -9,19 +10,33 @@ from typing import Any
 from twisted.conch.ssh import connection
 from twisted.conch.ssh.factory import SSHFactory
 from twisted.conch.ssh.keys import Key
-from twisted.conch.ssh.transport import DISCONNECT_BY_APPLICATION, SSHServerTransport
+from twisted.conch.ssh.transport import (
+    DISCONNECT_BY_APPLICATION,
+    DISCONNECT_HOST_NOT_ALLOWED_TO_CONNECT,
+    DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+    SSHServerTransport,
+)
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from gateway.config import SftpConfig
 from gateway.ports import Audit, Intake, Mailbox
 from gateway.profiles import Partner, PartnerSet, SftpUser
 from gateway.transports.sftp import jail
-from gateway.transports.sftp.auth import Authenticator, ConnectionPortal, GatewayUserAuthServer
+from gateway.transports.sftp.auth import (
+    BANNED_MESSAGE,
+    REFRESH_SECONDS,
+    Authenticator,
+    BlockStore,
+    ConnectionPortal,
+    GatewayUserAuthServer,
+    peer_host,
+)
 from gateway.transports.sftp.hostkeys import load_or_create_host_keys
 from gateway.transports.sftp.server import SftpAvatar, SftpContext
-from gateway.transports.sftp.throttle import LoginThrottle
+from gateway.transports.sftp.throttle import LoginGuard
 
 log = Logger()
 
@@ -49,6 +64,11 @@ class GatewayServerTransport(SSHServerTransport):
     _idle_call: Any = None
     _last_activity: float = 0.0
     _opened_at: float = 0.0
+    _login_call: Any = None
+    #: The source address while this connection holds a pre-login slot (None once released).
+    prelogin_address: str | None = None
+    #: Failed login attempts on this connection, across ``ssh-userauth`` service requests.
+    login_attempts: int = 0
 
     def connectionMade(self) -> None:
         self.supportedCiphers = _keep(CIPHERS, list(SSHServerTransport.supportedCiphers))
@@ -61,7 +81,30 @@ class GatewayServerTransport(SSHServerTransport):
         self._last_activity = reactor.seconds()
         self._opened_at = reactor.seconds()
         self._idle_call = reactor.callLater(self.factory.config.idle_timeout, self._check_idle)
+        # From connection start, not from the first userauth request: a client that never
+        # starts authenticating is closed too.
+        login_timeout = min(self.factory.config.login_timeout, self.factory.config.idle_timeout)
+        self._login_call = reactor.callLater(login_timeout, self._login_timed_out)
         super().connectionMade()
+        if self.factory.authenticator.banned(peer_host(self)):
+            self.sendDisconnect(DISCONNECT_HOST_NOT_ALLOWED_TO_CONNECT, BANNED_MESSAGE)
+
+    def _login_timed_out(self) -> None:
+        self._login_call = None
+        if self.transport is None or getattr(self.transport, "disconnecting", False):
+            return
+        self.sendDisconnect(DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, b"login took too long")
+
+    def setService(self, service: Any) -> None:
+        if isinstance(service, connection.SSHConnection):  # only started after a login
+            self._logged_in()
+        super().setService(service)
+
+    def _logged_in(self) -> None:
+        if self._login_call is not None and self._login_call.active():
+            self._login_call.cancel()
+        self._login_call = None
+        self.factory.release_prelogin(self)
 
     def dataReceived(self, data: bytes) -> None:
         self._last_activity = self.factory.reactor.seconds()
@@ -91,6 +134,10 @@ class GatewayServerTransport(SSHServerTransport):
         if self._idle_call is not None and self._idle_call.active():
             self._idle_call.cancel()
         self._idle_call = None
+        if self._login_call is not None and self._login_call.active():
+            self._login_call.cancel()
+        self._login_call = None
+        self.factory.release_prelogin(self)
         self.factory.connections.discard(self)
         super().connectionLost(reason)
         avatar = getattr(self, "avatar", None)  # set by Conch's userauth once logged in
@@ -122,6 +169,7 @@ class SftpFactory(SSHFactory):
         partners: Callable[[], PartnerSet],
         audit: Audit,
         reactor: Any,
+        blocks: BlockStore | None = None,
     ) -> None:
         self.config = config
         self.reactor = reactor
@@ -136,14 +184,18 @@ class SftpFactory(SSHFactory):
         self.connections: set[GatewayServerTransport] = set()
         self._gone_waiters: list[Deferred[None]] = []
         self._shutdown: Deferred[None] | None = None
+        #: Connections not yet logged in, per source address.
+        self.prelogin: dict[str, int] = {}
         self.authenticator = Authenticator(
             partners=partners,
-            throttle=LoginThrottle(config.lockout, reactor.seconds),
+            guard=LoginGuard(config.lockout, reactor.seconds),
             audit=audit,
             reactor=reactor,
             make_avatar=self._make_avatar,
             accepting=lambda: self.context.accepting,
+            blocks=blocks,
         )
+        self._refresher: LoopingCall | None = None
         # Conch's userauth reads ``factory.portal``; ours swaps in a per-connection one.
         self.portal = ConnectionPortal(self.authenticator, "unknown")
 
@@ -153,10 +205,45 @@ class SftpFactory(SSHFactory):
             raise jail.denied("unusable partner id")
         return SftpAvatar(self.context, partner.id, user.name, address)
 
+    def startFactory(self) -> None:
+        super().startFactory()
+        if self._refresher is None:
+            # Stored locks and bans first (a restart keeps them), then every REFRESH_SECONDS.
+            self._refresher = LoopingCall(self.authenticator.refresh)
+            self._refresher.clock = self.reactor
+            self._refresher.start(REFRESH_SECONDS, now=True)
+
+    def stopFactory(self) -> None:
+        if self._refresher is not None and self._refresher.running:
+            self._refresher.stop()
+        self._refresher = None
+        super().stopFactory()
+
     def buildProtocol(self, addr: Any) -> Any:
         if not self.context.accepting:
             return None  # refuse new connections while shutting down
-        return super().buildProtocol(addr)
+        host = str(getattr(addr, "host", addr))
+        # Pre-login caps: refused at once (closed before any SSH byte), so a flood of
+        # connections that never log in cannot starve the partners.
+        if sum(self.prelogin.values()) >= self.config.max_prelogin:
+            return None
+        if self.prelogin.get(host, 0) >= self.config.max_prelogin_per_address:
+            return None
+        protocol: Any = super().buildProtocol(addr)
+        if protocol is not None:
+            self.prelogin[host] = self.prelogin.get(host, 0) + 1
+            protocol.prelogin_address = host
+        return protocol
+
+    def release_prelogin(self, transport: GatewayServerTransport) -> None:
+        host, transport.prelogin_address = transport.prelogin_address, None
+        if host is None:
+            return
+        left = self.prelogin.get(host, 0) - 1
+        if left > 0:
+            self.prelogin[host] = left
+        else:
+            self.prelogin.pop(host, None)
 
     def connection_gone(self) -> None:
         if not self.connections:
@@ -218,13 +305,16 @@ def make_sftp_factory(
     mailbox: Mailbox,
     audit: Audit,
     reactor: Any,
+    blocks: BlockStore | None = None,
 ) -> SftpFactory:
     """Build the SFTP server factory (blocking: may generate host keys on first use).
 
     Listen with it on any stream endpoint, e.g.
     ``serverFromString(reactor, config.listen).listen(factory)``; on stop call
     ``factory.shutdown()``. ``partners()`` is called on every login, so a profile reload
-    applies to new logins while open sessions keep going.
+    applies to new logins while open sessions keep going. ``blocks`` keeps password locks and
+    address bans across restarts (:class:`gateway.transports.sftp.bans.StoredBlocks`);
+    without it they live in memory only.
     """
     host_keys = load_or_create_host_keys(host_key_dir)
     staging_dir.mkdir(parents=True, exist_ok=True)
@@ -243,6 +333,7 @@ def make_sftp_factory(
         partners=partners,
         audit=audit,
         reactor=reactor,
+        blocks=blocks,
     )
 
 

@@ -66,7 +66,7 @@ def normalise(raw: bytes | str) -> tuple[str, ...]:
     """
     if isinstance(raw, bytes):
         if len(raw) > MAX_PATH_BYTES:
-            raise PathError(errno.ENAMETOOLONG, "path too long")
+            raise PathError(errno.ENAMETOOLONG, f"path too long (at most {MAX_PATH_BYTES} bytes)")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -74,7 +74,7 @@ def normalise(raw: bytes | str) -> tuple[str, ...]:
     else:
         text = raw
     if "\x00" in text:
-        raise PathError(errno.EINVAL, "NUL in path")
+        raise PathError(errno.EINVAL, "path contains a NUL byte")
     parts: list[str] = []
     for part in text.split("/"):
         if part in ("", "."):
@@ -114,9 +114,14 @@ def resolve(raw: bytes | str) -> VirtualPath:
 def check_name(name: str) -> str:
     """``name`` if it is usable as a single file name, else :class:`PathError`."""
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise PathError(errno.ENAMETOOLONG, "file name too long")
+        raise PathError(
+            errno.ENAMETOOLONG, f"file name too long (at most {MAX_NAME_BYTES} bytes of UTF-8)"
+        )
     if any(ord(c) < 0x20 or c in "/\\\x7f" for c in name) or name in (".", ".."):
-        raise PathError(errno.EINVAL, "file name contains forbidden characters")
+        raise PathError(
+            errno.EACCES,
+            "file name not allowed: control characters, DEL and backslash are refused",
+        )
     return name
 
 
@@ -143,24 +148,6 @@ def not_found(message: str = "no such file or directory") -> PathError:
     return PathError(errno.ENOENT, message)
 
 
-def staging_file_name(name: str) -> str:
-    """Host name of a parked (temporary-named) upload inside the partner's parked dir.
-
-    ``name`` is a checked single component, but hex-encoding it keeps host names boring
-    whatever the client chose (case folding, reserved names...).
-    """
-    return "p-" + name.encode("utf-8").hex()
-
-
-def name_from_staging_file(host_name: str) -> str | None:
-    if not host_name.startswith("p-"):
-        return None
-    try:
-        return bytes.fromhex(host_name[2:]).decode("utf-8")
-    except ValueError:
-        return None
-
-
 __all__ = [
     "INBOUND",
     "OUTBOUND",
@@ -170,10 +157,8 @@ __all__ = [
     "check_name",
     "denied",
     "is_temporary_name",
-    "name_from_staging_file",
     "normalise",
     "not_found",
     "real_path",
     "resolve",
-    "staging_file_name",
 ]

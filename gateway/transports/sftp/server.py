@@ -1,8 +1,13 @@
 """The SFTP subsystem: avatar, session channel, file-transfer protocol and handles.
 
 Everything a client names goes through :mod:`gateway.transports.sftp.jail` first; host paths
-are only ever built from the partner's staging directory plus names we generate (or a
-checked single component for parked uploads), or handed to us by the mailbox.
+are only ever built from the partner's staging directory plus names we generate (parked
+uploads keep the client's name in a side file, :mod:`gateway.parked`), or handed to us by
+the mailbox.
+
+A client's file name may hold PHI (a patient's name in a file name is common enough): no log
+line here carries one, and a request that fails unexpectedly is logged by exception type and
+code location only, never with the exception's text.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import secrets
 import stat
 import struct
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,8 +29,10 @@ from twisted.conch.avatar import ConchUser
 from twisted.conch.ssh import connection
 from twisted.conch.ssh.common import getNS
 from twisted.conch.ssh.filetransfer import (
+    FX_BAD_MESSAGE,
     FX_FAILURE,
     FX_OP_UNSUPPORTED,
+    FX_PERMISSION_DENIED,
     FXF_APPEND,
     FXF_CREAT,
     FXF_EXCL,
@@ -43,6 +51,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.config import SftpConfig
+from gateway.parked import Parked, ParkedDir
 from gateway.ports import Audit, Intake, Mailbox, MailboxEntry
 from gateway.transports.sftp import jail
 from gateway.transports.sftp.jail import Area, VirtualPath
@@ -236,7 +245,7 @@ class UploadHandle:
             os.pwrite(self.fd, data, offset)
         except OSError as exc:
             self.error = "write failed on the server"
-            log.warn("SFTP upload write failed: {err}", err=exc.strerror)
+            log.warn("SFTP upload write failed: {err}", err=errno.errorcode.get(exc.errno or 0))
             raise SFTPError(FX_FAILURE, self.error) from None
         self.size = max(self.size, offset + len(data))
 
@@ -290,7 +299,7 @@ class UploadHandle:
             self._discard()
             return None
         if jail.is_temporary_name(self.name):
-            os.replace(self.path, self.handler.parked_path(self.name))
+            self.handler.parked.park(self.path, self.name)
             self._finish()
             return None
         self.intake_called = True
@@ -309,7 +318,7 @@ class UploadHandle:
         if isinstance(reason.value, SFTPError):
             self.error = str(reason.value.message)
         else:
-            log.failure("SFTP upload could not be completed", failure=reason)
+            log_unexpected("SFTP upload could not be completed", reason)
             self.error = "upload failed on the server"
         raise SFTPError(FX_FAILURE, self.error)
 
@@ -395,8 +404,15 @@ class SftpHandler:
         self.staging = avatar.staging
         self.recent = avatar.recent
 
-    def parked_path(self, name: str) -> Path:
-        return self.staging / "parked" / jail.staging_file_name(name)
+    @property
+    def parked(self) -> ParkedDir:
+        return ParkedDir(self.staging / "parked")
+
+    def find_parked(self, name: str) -> Parked:
+        entry = self.parked.find(name)
+        if entry is None:
+            raise jail.not_found()
+        return entry
 
     def announce(self, name: str, path: Path, size: int) -> Deferred[None]:
         """Hand a complete upload to intake; fail with a clear status if it refuses."""
@@ -467,10 +483,7 @@ class SftpHandler:
                     raise jail.not_found()
 
             return d.addCallback(picked)
-        try:
-            os.unlink(self.parked_path(vpath.name))
-        except FileNotFoundError:
-            raise jail.not_found() from None
+        self.parked.remove(self.find_parked(vpath.name))
         return None
 
     def renameFile(self, oldpath: bytes, newpath: bytes) -> Any:
@@ -479,16 +492,15 @@ class SftpHandler:
             raise jail.denied("rename is only possible inside /inbound")
         if old.name is None or new.name is None:
             raise jail.denied("not a file")
-        source = self.parked_path(old.name)
-        if not source.exists():
-            raise jail.not_found()
+        parked = self.parked
+        entry = self.find_parked(old.name)
         if jail.is_temporary_name(new.name):
-            os.replace(source, self.parked_path(new.name))
+            parked.rename(entry, new.name)
             return None
         if not self.ctx.accepting:
             raise SFTPError(FX_FAILURE, "server is shutting down; try again later")
         temp = self.staging / f".upload-{secrets.token_hex(8)}"
-        os.replace(source, temp)
+        parked.take(entry, temp)
         size = temp.stat().st_size
         token = object()
         self.ctx.begin(token)
@@ -499,8 +511,9 @@ class SftpHandler:
             self.ctx.end(token)
             if isinstance(result, Failure):
                 if temp.exists():
-                    os.replace(temp, source)  # keep it parked: the client may retry
+                    os.replace(temp, entry.path)  # keep it parked: the client may retry
             else:
+                parked.forget(entry)
                 self.recent[name] = (size, time.time())
             return result
 
@@ -529,19 +542,12 @@ class SftpHandler:
 
     def _parked(self) -> list[tuple[str, dict[str, int]]]:
         out = []
-        try:
-            names = os.listdir(self.staging / "parked")
-        except FileNotFoundError:
-            return []
-        for host_name in sorted(names):
-            name = jail.name_from_staging_file(host_name)
-            if name is None:
-                continue
+        for entry in sorted(self.parked.entries(), key=lambda e: e.name):
             try:
-                st = os.stat(self.staging / "parked" / host_name)
+                st = os.stat(entry.path)
             except FileNotFoundError:
                 continue
-            out.append((name, _file_attrs(st.st_size, st.st_mtime, 0o600)))
+            out.append((entry.name, _file_attrs(st.st_size, st.st_mtime, 0o600)))
         return out
 
     def getAttrs(self, path: bytes, followLinks: bool) -> Any:
@@ -564,12 +570,14 @@ class SftpHandler:
         return d.addCallback(found)
 
     def _inbound_attrs(self, name: str) -> dict[str, int]:
-        try:
-            st = os.stat(self.parked_path(name))
-        except FileNotFoundError:
-            pass
-        else:
-            return _file_attrs(st.st_size, st.st_mtime, 0o600)
+        entry = self.parked.find(name)
+        if entry is not None:
+            try:
+                st = os.stat(entry.path)
+            except FileNotFoundError:
+                pass
+            else:
+                return _file_attrs(st.st_size, st.st_mtime, 0o600)
         for handle in self.server.openFiles.values():
             if isinstance(handle, UploadHandle) and handle.name == name and handle.healthy:
                 return handle.getAttrs()
@@ -599,6 +607,22 @@ class SftpHandler:
 
 
 # -- protocol, channel, avatar -------------------------------------------------------------
+
+#: Names the jail refuses → SFTP status: malformed (NUL, not UTF-8) or not allowed.
+_NAME_ERRORS = {
+    errno.EINVAL: FX_BAD_MESSAGE,
+    errno.EILSEQ: FX_BAD_MESSAGE,
+    errno.ENAMETOOLONG: FX_PERMISSION_DENIED,
+}
+
+
+def log_unexpected(what: str, reason: Failure) -> None:
+    """Log an unexpected error by type and code location only: its text may hold a client's
+    file name (possibly PHI), so neither the message nor the traceback's text is logged."""
+    tb = reason.getTracebackObject()
+    frames = traceback.extract_tb(tb)[-3:] if tb is not None else []
+    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    log.error("{what}: {kind} at {where}", what=what, kind=type(reason.value).__name__, where=where)
 
 
 class GatewayFileTransferServer(FileTransferServer):
@@ -635,8 +659,31 @@ class GatewayFileTransferServer(FileTransferServer):
             try:
                 handler(packet)
             except Exception:
-                log.failure("SFTP request {kind} failed", kind=name)
-                self._sendStatus(packet[:4], FX_FAILURE, b"bad request")
+                log_unexpected(f"SFTP request {name} failed", Failure())
+                self._sendStatus(packet[:4], FX_BAD_MESSAGE, b"bad request")
+
+    def _ebStatus(self, reason: Failure, requestId: bytes, msg: bytes = b"request failed") -> None:
+        """Conch's mapping of errors to statuses, without its tracebacks: a name the jail
+        refuses gets a clear status; anything unexpected is logged without its text (which
+        may carry a file name)."""
+        exc = reason.value
+        if isinstance(exc, jail.PathError) and exc.errno in _NAME_ERRORS:
+            text = str(exc.strerror or "file name not allowed").encode("utf-8", "replace")
+            self._sendStatus(requestId, _NAME_ERRORS[exc.errno], text)
+            return
+        known = (errno.ENOENT, errno.EACCES, errno.EEXIST)
+        if isinstance(exc, OSError) and exc.errno not in known:
+            log.warn(
+                "SFTP request failed: {error}",
+                error=errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+            )
+            self._sendStatus(requestId, FX_FAILURE, msg)
+            return
+        if not isinstance(exc, OSError | EOFError | NotImplementedError | SFTPError):
+            log_unexpected("SFTP request failed", reason)
+            self._sendStatus(requestId, FX_FAILURE, msg)
+            return
+        super()._ebStatus(reason, requestId, msg)
 
     def packet_EXTENDED(self, data: bytes) -> None:
         request_id, rest = data[:4], data[4:]

@@ -1,0 +1,70 @@
+"""The on-disk cache of compiled guides (gateway.x12.ig_maps): same guide, never stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.x12 import ig_maps
+from gateway.x12.ig_model import Loop, Seg
+
+
+def _segments(loop: Loop) -> list[Seg]:
+    out: list[Seg] = []
+    for child in loop.children:
+        out.extend(_segments(child) if isinstance(child, Loop) else [child])
+    return out
+
+
+def _load_uncached(key: str) -> ig_maps.Guide:
+    ig_maps.load_guide.cache_clear()
+    return ig_maps.load_guide(key)
+
+
+def test_cached_guide_equals_the_compiled_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_CACHE_DIR", str(tmp_path))
+    try:
+        fresh = _load_uncached("005010X222A1")  # compiles, writes the cache
+        (written,) = tmp_path.glob("005010X222A1-*.pickle")
+        cached = _load_uncached("005010X222A1")  # reads it
+    finally:
+        ig_maps.load_guide.cache_clear()
+    assert cached is not fresh and cached == fresh
+    pairs = list(zip(_segments(fresh.root), _segments(cached.root), strict=True))
+    assert len(pairs) > 300
+    for a, b in pairs:
+        assert a.fast.__source__ == b.fast.__source__  # type: ignore[attr-defined]
+        for elements in (("",) * len(a.elems), ("X",) * len(a.elems), ()):
+            assert a.fast(elements, ":", "^") == b.fast(elements, ":", "^")
+    assert written.stat().st_size > 0
+
+
+def test_damaged_or_stale_cache_is_recompiled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_CACHE_DIR", str(tmp_path))
+    try:
+        first = ig_maps._cache_file("005010X223A2")
+        assert first is not None
+        first.parent.mkdir(parents=True, exist_ok=True)
+        first.write_bytes(b"not a pickle")
+        guide = _load_uncached("005010X223A2")
+        assert guide.implementation == "005010X223A2"
+        assert first.read_bytes() != b"not a pickle"  # rewritten
+        monkeypatch.setenv("GATEWAY_CACHE_DIR", "")
+        assert ig_maps._cache_file("005010X223A2") is None
+    finally:
+        ig_maps.load_guide.cache_clear()
+
+
+def test_cache_name_follows_the_map_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_CACHE_DIR", str(tmp_path))
+    before = ig_maps._cache_file("005010X222A1")
+    real = ig_maps.map_path("005010X222A1")
+    copy = tmp_path / real.name
+    copy.write_bytes(real.read_bytes() + b"\n")
+    monkeypatch.setattr(ig_maps, "map_path", lambda key: copy)
+    assert ig_maps._cache_file("005010X222A1") != before
