@@ -80,6 +80,7 @@ def test_data_directory_from_before_migrations_upgrades_in_place(tmp_path: Path)
         assert response.kind == "999" and response.accepted
         assert len(store.query("SELECT * FROM routes WHERE file_id = ?", (old.id,))) == 1
         assert len(store.query("SELECT * FROM as2_received")) == 1
+        assert store.query("SELECT * FROM login_blocks") == []  # delta 3 made it
         with store.transaction() as tx:
             assert tx.next_counter("control") == 3  # the counters go on where they were
         new = store.add_file("demo-billing", "sftp", "b.x12", "e" * 64, 1)
