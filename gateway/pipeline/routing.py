@@ -52,7 +52,9 @@ from gateway.store.routing import (
 )
 from gateway.store.sqlite import PROCESSED, FileRecord, Store, Transaction, utc_stamp
 from gateway.x12.acks import Gateway
+from gateway.x12.ca277 import IMPLEMENTATION_277CA
 from gateway.x12.claims import Claim, TransactionSet, extract_claims, iter_transaction_sets
+from gateway.x12.envelope import set_implementation
 from gateway.x12.forward import read_277ca_claims, read_999, rewrap
 from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
 from gateway.x12.reenvelope import (
@@ -665,6 +667,14 @@ def _payer_answers(
         if st01 == "835":
             remit = remits.get((ts.isa13, st02))
             targets = _match_835(tx, payer, partners, remit, where, now, outcome)
+        elif st01 == "277" and (guide := _guide(ts)) != IMPLEMENTATION_277CA:
+            # a claim status answer (X212) or a request for information (X213), not an
+            # acknowledgment: said to the payer, never dropped in silence
+            outcome.problems.append(
+                f"{where}: a payer's 277 is forwarded as a claim acknowledgment "
+                f"({IMPLEMENTATION_277CA}) only; this one is {guide or 'without a guide'}"
+            )
+            continue
         elif st01 == "277":
             targets = _match_277(tx, payer, partners, ts, where, now, outcome)
         elif st01 == "999":
@@ -697,6 +707,13 @@ def _payer_answers(
         report = _problem_report(record, payer.id, outcome.problems)
         _, name = _place(tx, blobs, payer.id, "REPORT", record.id, report, now, record.id)
         outcome.forwarded.append(Placed(payer.id, "REPORT", name, record.id, {}))
+
+
+def _guide(ts: TransactionSet) -> str:
+    """The implementation guide of a set (ST03, else GS08), as the validator chose it."""
+    header = ts.segments[0].elements if ts.segments else ()
+    st01 = header[0] if header else ""
+    return set_implementation(st01, header[2] if len(header) > 2 else "", ts.gs08)
 
 
 def _problem_report(record: FileRecord, partner_id: str, problems: list[str]) -> bytes:

@@ -244,7 +244,15 @@ class _Writer:
                     continue
             depth = 1
             self.emit(depth, f"v = el[{i}]")
-            if isinstance(d, Elem):
+            if isinstance(d, Elem) and d.repeat > 1:
+                # each repetition on its own (an empty one: let the slow path judge)
+                self.emit(depth, "if RP in v:")
+                self.emit(depth + 1, "vs = v.split(RP)")
+                self.emit(depth + 1, f"if len(vs) > {d.repeat} or not all(vs): return False")
+                self.emit(depth, "else: vs = (v,)")
+                self.emit(depth, "for v in vs:")
+                self.simple(depth + 1, d, "v", separators=True, fmt=has_fmt and d.ref == "1251")
+            elif isinstance(d, Elem):
                 self.simple(depth, d, "v", separators=True, fmt=has_fmt and d.ref == "1251")
             else:
                 self.composite(depth, d, "v")

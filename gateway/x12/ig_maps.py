@@ -4,9 +4,21 @@ Where the maps come from
 ------------------------
 * pyx12's packaged 5010 maps, ``dataele.xml`` (types, lengths) and ``codes.xml`` (external code
   sets), read with lxml; nothing of pyx12 runs.
-* ``schemas/`` of this repository, for guides pyx12 lacks (837D ``005010X224A2``) and corrected
-  copies of pyx12 maps (each with a top comment naming the defect). A map in ``schemas/`` wins
-  over pyx12's file of the same name.
+* ``schemas/`` of this repository, for guides pyx12 lacks and corrected copies of pyx12 maps
+  (each with a top comment naming its sources, defects and approximations). A map in
+  ``schemas/`` wins over pyx12's file of the same name. Generated, deterministically, by the
+  ``schemas/build_*.py`` scripts from pyx12's maps plus the documented changes of the TR3:
+
+  - 837D ``005010X224A2`` (build_837d_map.py: pyx12's 5010 837P + 4010 837D);
+  - 270/271 ``005010X279A1`` (build_279_maps.py: pyx12's 4010 X092A1 270/271 + 5010
+    definitions);
+  - 276 ``005010X212`` (build_212_maps.py: pyx12's 4010 X093A1 276 + its 5010 277 X212) and
+    277 ``005010X212`` (the same script: pyx12's 5010 X212 map, which it ships but does not
+    register, with SE put back into the set and 2000C-E nested as in the TR3);
+  - 835 ``005010X221A1``: pyx12's map corrected (FOOTER/PLB, ST03).
+* Request and answer share one guide for eligibility (270/271) and claim status (276/277):
+  :func:`load_guide` takes ST01 for those (:func:`guide_sets`), and a validation session
+  switches to the map of the ST01 it is fed.
 
 Compiling
 ---------
@@ -76,7 +88,7 @@ from gateway.x12.ig_model import (
 from gateway.x12.ig_overrides import OVERRIDES
 from gateway.x12.ig_overrides import apply as apply_overrides
 
-__all__ = ["guide_for", "known_segment_ids", "load_guide", "map_path"]
+__all__ = ["guide_for", "guide_sets", "known_segment_ids", "load_guide", "map_path"]
 
 SCHEMAS_DIR: Final = Path(__file__).resolve().parents[2] / "schemas"
 """Our own and corrected maps (see the module docstring)."""
@@ -93,6 +105,17 @@ _MAP_FILES: Final[dict[str, str]] = {
     "005010X221A1": "835.5010.X221.A1.xml",
     "005010X214": "277.5010.X214.xml",
     "005010X231A1": "999.5010X231.A1.xml",
+    # Guides of two transaction sets (request and answer share ST03/GS08): the request's
+    # map here, every set's in _SET_MAP_FILES; the session picks by ST01.
+    "005010X279A1": "270.5010.X279.A1.xml",
+    "005010X212": "276.5010.X212.xml",
+}
+_SET_MAP_FILES: Final[dict[str, dict[str, str]]] = {
+    # 270/271 eligibility: ours in schemas/ (pyx12 has only the 4010 X092A1 maps).
+    "005010X279A1": {"270": "270.5010.X279.A1.xml", "271": "271.5010.X279.A1.xml"},
+    # 276/277 claim status: the 276 is ours; the 277 is a corrected copy of pyx12's X212 map
+    # (shipped but not registered in its maps.xml). Both in schemas/.
+    "005010X212": {"276": "276.5010.X212.xml", "277": "277.5010.X212.xml"},
 }
 _ALIASES: Final[dict[str, str]] = {"005010X223A1": "005010X223A2"}
 
@@ -103,9 +126,16 @@ def _pyx12_map_dir() -> Path:
     return Path(str(pyx12.__file__)).parent / "map"
 
 
-def map_path(implementation: str) -> Path:
-    """The map file a guide key compiles from: ``schemas/`` first, then pyx12's."""
-    name = _MAP_FILES[implementation]
+def guide_sets(implementation: str) -> tuple[str, ...]:
+    """The transaction sets (ST01) a guide key has maps for, when it has more than one
+    (``005010X279A1``: 270 and 271); empty for single-set guides."""
+    return tuple(_SET_MAP_FILES.get(implementation, ()))
+
+
+def map_path(implementation: str, st01: str | None = None) -> Path:
+    """The map file a guide key (and, for guides of several sets, ST01) compiles from:
+    ``schemas/`` first, then pyx12's."""
+    name = _SET_MAP_FILES.get(implementation, {}).get(st01 or "") or _MAP_FILES[implementation]
     ours = SCHEMAS_DIR / name
     return ours if ours.is_file() else _pyx12_map_dir() / name
 
@@ -169,6 +199,7 @@ def _compile_elem(node: etree._Element) -> Elem:
         if ext:
             external = _external_codes().get(ext)
     rx = _text(node, "regex")
+    repeat = _text(node, "repeat")
     return Elem(
         xid=node.get("xid", ""),
         ref=ref,
@@ -181,6 +212,7 @@ def _compile_elem(node: etree._Element) -> Elem:
         codes=codes,
         external=external,
         regex=re.compile(rx, re.S) if rx else None,
+        repeat=_max(repeat) if repeat else 1,
     )
 
 
@@ -367,23 +399,33 @@ def _compile_loop(node: etree._Element, loop_id: str) -> Loop:
 
 
 @cache
-def load_guide(implementation: str) -> Guide:
+def load_guide(implementation: str, st01: str | None = None) -> Guide:
     """The compiled guide for a key of :func:`guide_for` (compiled once per process, and
-    kept across processes in the guide cache: see the module docstring)."""
-    cached = _cache_file(implementation)
+    kept across processes in the guide cache: see the module docstring). For a guide of
+    several transaction sets (:func:`guide_sets`) ``st01`` picks the set's map; the default
+    is the first (the request: 270, 276)."""
+    sets = _SET_MAP_FILES.get(implementation)
+    if sets is None:
+        st01 = ""
+    else:
+        if st01 is None:
+            st01 = next(iter(sets))
+        if st01 not in sets:
+            raise ValueError(f"{implementation} has no map for transaction set {st01!r}")
+    cached = _cache_file(implementation, st01)
     if cached is not None:
-        guide = _read_cache(cached, implementation)
+        guide = _read_cache(cached, implementation, st01)
         if guide is not None:
             return guide
-    guide = compile_guide(implementation)
+    guide = compile_guide(implementation, st01)
     if cached is not None:
         _write_cache(cached, guide)
     return guide
 
 
-def compile_guide(implementation: str) -> Guide:
+def compile_guide(implementation: str, st01: str = "") -> Guide:
     """The guide compiled from its map file (no cache)."""
-    path = map_path(implementation)
+    path = map_path(implementation, st01 or None)
     tree = etree.parse(str(path))
     st_loop = tree.getroot().find(".//loop[@xid='ST_LOOP']")
     if st_loop is None:
@@ -395,7 +437,34 @@ def compile_guide(implementation: str) -> Guide:
         if len(used) != len(overrides):
             raise ValueError(f"{implementation}: an override matches no segment definition")
     seg_ids = frozenset(s.get("xid", "") for s in st_loop.iter("segment"))
-    return Guide(implementation, root, seg_ids)
+    st = root.children[0]
+    st01_def = st.elems[0] if isinstance(st, Seg) and st.elems else None
+    st01_codes = st01_def.codes if isinstance(st01_def, Elem) else None
+    set_id = next(iter(st01_codes)) if st01_codes and len(st01_codes) == 1 else st01
+    return Guide(implementation, root, seg_ids, set_id, _hl_parents(root, None))
+
+
+def _hl_level(loop: Loop) -> frozenset[str]:
+    """HL03 codes of a loop triggered by HL (empty for other loops)."""
+    trigger = loop.trigger
+    if trigger.id != "HL" or len(trigger.elems) < 3:
+        return frozenset()
+    hl03 = trigger.elems[2]
+    return (hl03.codes or frozenset()) if isinstance(hl03, Elem) else frozenset()
+
+
+def _hl_parents(loop: Loop, parent: str | None) -> dict[str, str]:
+    """HL03 -> parent HL03, from how the map nests its HL loops (837: 2000C in 2000B)."""
+    out: dict[str, str] = {}
+    for child in loop.children:
+        if isinstance(child, Loop):
+            level = _hl_level(child)
+            if parent is not None:
+                for code in level:
+                    out.setdefault(code, parent)
+            inner = next(iter(level)) if len(level) == 1 else parent
+            out.update({k: v for k, v in _hl_parents(child, inner).items() if k not in out})
+    return out
 
 
 def _cache_dir() -> Path | None:
@@ -406,23 +475,28 @@ def _cache_dir() -> Path | None:
     return Path(base) / "edi-gateway"
 
 
-def _cache_file(implementation: str) -> Path | None:
+def _cache_file(implementation: str, st01: str = "") -> Path | None:
     """Where the compiled ``implementation`` is cached (None: no cache), named by a hash of
     everything the compiled guide depends on."""
     folder = _cache_dir()
     if folder is None:
         return None
-    digest = hashlib.sha256(f"{sys.version}\0{implementation}\0".encode())
+    digest = hashlib.sha256(f"{sys.version}\0{implementation}\0{st01}\0".encode())
     try:
         for module in (sys.modules[__name__], ig_model, ig_fastcheck, ig_overrides):
             digest.update(Path(str(module.__file__)).read_bytes())
         maps = _pyx12_map_dir()
-        for source in (map_path(implementation), maps / "dataele.xml", maps / "codes.xml"):
+        for source in (
+            map_path(implementation, st01 or None),
+            maps / "dataele.xml",
+            maps / "codes.xml",
+        ):
             stat = source.stat()
             digest.update(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     except OSError:
         return None
-    return folder / f"{implementation}-{digest.hexdigest()[:32]}.pickle"
+    name = f"{implementation}-{st01}" if st01 else implementation
+    return folder / f"{name}-{digest.hexdigest()[:32]}.pickle"
 
 
 class _GuidePickler(pickle.Pickler):
@@ -436,7 +510,7 @@ class _GuidePickler(pickle.Pickler):
         return NotImplemented
 
 
-def _read_cache(path: Path, implementation: str) -> Guide | None:
+def _read_cache(path: Path, implementation: str, st01: str = "") -> Guide | None:
     """The cached guide, or None (absent, unreadable, from another version)."""
     try:
         with open(path, "rb") as handle:
@@ -448,6 +522,8 @@ def _read_cache(path: Path, implementation: str) -> Guide | None:
     except Exception:  # a damaged cache is recompiled, never fatal
         return None
     if not isinstance(guide, Guide) or guide.implementation != implementation:
+        return None
+    if st01 and guide.st01 != st01:
         return None
     return guide
 

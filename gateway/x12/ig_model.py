@@ -9,8 +9,8 @@ one segment's elements (it says *what* is wrong, with IK4 codes); the generated 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from gateway.x12.segments import Delimiters, Segment
@@ -47,6 +47,8 @@ class Elem:
     codes: frozenset[str] | None
     external: frozenset[str] | None
     regex: re.Pattern[str] | None
+    repeat: int = 1
+    """Repetitions allowed (the map's ``<repeat>``; 271 EB03, 270 EQ01 repeat up to 99)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,11 @@ class Guide:
     implementation: str
     root: Loop
     segment_ids: frozenset[str]
+    st01: str = ""
+    """The transaction set the map is for (ST01's code in the map)."""
+    hl_parents: Mapping[str, str] = field(default_factory=dict)
+    """HL03 of a level -> HL03 its parent HL must have (837: 22 under 20, 23 under 22; 270:
+    21 under 20, 22 under 21...), from the nesting of the map's HL loops."""
 
 
 # --------------------------------------------------------------------------- value checks
@@ -381,6 +388,9 @@ def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]
         if d is None:
             continue
         if raw and rep_sep and rep_sep in raw:
+            if isinstance(d, Elem) and d.repeat > 1:
+                issues.extend(_check_repetitions(data.id, pos, d, raw, rep_sep, comp_sep, fmt))
+                continue
             issues.append(
                 EleIssue(
                     pos,
@@ -473,6 +483,53 @@ def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]
             i for i in check_situational(seg, data, comp_sep) if i.position not in flagged
         )
     return issues
+
+
+def _check_repetitions(
+    seg_id: str, pos: int, elem: Elem, raw: str, rep_sep: str, comp_sep: str, fmt: str | None
+) -> list[EleIssue]:
+    """A repeating simple element (271 EB03...): each repetition on its own, at most
+    ``elem.repeat`` of them. Empty repetitions are skipped; all empty counts as missing."""
+    out: list[EleIssue] = []
+    reps = raw.split(rep_sep)
+    if len(reps) > elem.repeat:
+        out.append(
+            EleIssue(
+                pos,
+                None,
+                elem.repeat + 1,
+                elem.ref,
+                "12",
+                raw,
+                f"{describe(seg_id, pos, None, elem.name, elem.ref)} repeats {len(reps)} "
+                f"times; at most {elem.repeat} are allowed",
+            )
+        )
+        reps = reps[: elem.repeat]
+    if not any(reps):
+        issue = check_simple(seg_id, pos, None, elem, "", None)
+        return out if issue is None else [*out, issue]
+    for k, value in enumerate(reps, 1):
+        if not value:
+            continue
+        if comp_sep in value:
+            out.append(
+                EleIssue(
+                    pos,
+                    2,
+                    k,
+                    elem.ref,
+                    "13",
+                    value,
+                    f"{describe(seg_id, pos, None, elem.name, elem.ref)} has components "
+                    "but is a simple element",
+                )
+            )
+            continue
+        issue = check_simple(seg_id, pos, None, elem, value, fmt if elem.ref == "1251" else None)
+        if issue is not None:
+            out.append(replace(issue, repetition=k))
+    return out
 
 
 def check_situational(seg: Seg, data: Segment, comp_sep: str) -> list[EleIssue]:

@@ -1,4 +1,5 @@
-"""Implementation-guide (TR3) validation of 837 transaction sets, driven by map XML.
+"""Implementation-guide (TR3) validation of transaction sets (837, 835, 277, 270/271, 276...),
+driven by map XML.
 
 pyx12's own walker is slow and untyped, so this package only borrows pyx12's *data* (its 5010
 map XML, ``dataele.xml``, ``codes.xml``), plus maps of our own in ``schemas/`` (837D, corrected
@@ -34,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from gateway.x12.ig_fastcheck import delimiters_allow_fast_path
-from gateway.x12.ig_maps import guide_for, known_segment_ids, load_guide
+from gateway.x12.ig_maps import guide_for, guide_sets, known_segment_ids, load_guide
 from gateway.x12.ig_model import (
     AMBIGUOUS,
     CHECK_HL,
@@ -53,7 +54,6 @@ DEFAULT_MAX_ERRORS: Final = 1000
 """Errors a streaming session stores; later ones are only counted (see ``error_total``)."""
 
 _SEG_ID_RE: Final = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
-_HL_PARENT_LEVEL: Final = {"22": "20", "23": "22"}
 _MEMO_LIMIT: Final = 20_000
 """Fast-check answers a session remembers (all definitions together) before starting over."""
 _MAX_ODD_HL: Final = 100_000
@@ -178,6 +178,8 @@ class ValidationSession:
         self.last_line = data.line
         sid = data.id
         el = data.elements
+        if position == 1 and el and el[0] != self.guide.st01 and sid == "ST":
+            self._pick_set(el[0])
         if sid == "CLM":
             self.claims += 1
         stack = self.stack
@@ -293,6 +295,14 @@ class ValidationSession:
                 self._close(self.stack[-1], self.position, self.last_line)
                 self.stack.pop()
         return self.errors, self.claims
+
+    def _pick_set(self, st01: str) -> None:
+        """A guide of several sets (270/271 share 005010X279A1): the map ST01 names. An ST01
+        it has no map for stays with the default map, whose ST01 check reports it."""
+        key = self.guide.implementation
+        if st01 in guide_sets(key):
+            self.guide = guide = load_guide(key, st01)
+            self.stack = [_Frame(guide.root, [0] * len(guide.root.children))]
 
     # ----------------------------------------------------------------- errors
 
@@ -537,7 +547,7 @@ class ValidationSession:
                 )
             else:
                 level, child_code = parent
-                wanted = _HL_PARENT_LEVEL.get(hl03)
+                wanted = self.guide.hl_parents.get(hl03)
                 if wanted is not None and level != wanted:
                     self._hl_issue(
                         data,
@@ -555,7 +565,7 @@ class ValidationSession:
                         "734",
                         "HL02 (parent ID) points to an HL whose HL04 says it has no children",
                     )
-        elif hl03 in ("22", "23"):
+        elif hl03 in self.guide.hl_parents:
             self._hl_issue(
                 data, position, 2, "734", f"HL02 (parent ID) is required for a level {hl03} HL"
             )
@@ -590,8 +600,9 @@ class ValidationSession:
 
 
 class PyX12Validator:
-    """IG validator for 837P (005010X222A1) and 837I (005010X223A2) from pyx12's maps, and
-    837D (005010X224A2) from ours in ``schemas/``."""
+    """IG validator for every guide :mod:`gateway.x12.ig_maps` has a map for: 837P/I/D, 835,
+    277CA, 999, and 270/271 (005010X279A1) and 276/277 (005010X212), whose session picks the
+    set's map by ST01."""
 
     def supports(self, implementation: str) -> bool:
         return guide_for(implementation) is not None

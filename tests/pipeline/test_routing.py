@@ -411,6 +411,26 @@ def test_submitter_sending_an_835_gets_a_report(env: Env) -> None:
     assert b"not forwarded" in report and outcome.batches == []
 
 
+def test_payer_claim_status_277_is_reported_not_dropped(env: Env) -> None:
+    """A 277 that is not a 277CA (a claim status answer, 005010X212) from an external payer:
+    our 999 accepts it (guide-valid) and the payer is told it was not forwarded."""
+    from tests.x12files import corpus_file, readdress
+
+    status = readdress(
+        corpus_file("277/claim-level-status.277"), sender=("ZZ", "EXT01PAYER"), control=7501
+    )
+    record = _upload_as(env, "ext01", status)
+    (ack,) = env.mailbox("ext01", "999")
+    assert next(s for s in segments(ack) if s[0] == "AK9")[1] == "A"
+    outcome = route_file(
+        env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW
+    )
+    assert any("005010X212" in p and "277CA" not in p for p in outcome.problems), outcome.problems
+    (report,) = env.mailbox("ext01", "REPORT")
+    assert b"005010X212" in report and b"NOT forwarded" in report
+    assert env.mailbox("demo-billing", "277CA") == []
+
+
 def _clm01s(doc: bytes) -> list[str]:
     from gateway.x12.claims import iter_transaction_sets
     from gateway.x12.forward import read_277ca_claims

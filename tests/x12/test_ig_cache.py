@@ -66,5 +66,23 @@ def test_cache_name_follows_the_map_file(tmp_path: Path, monkeypatch: pytest.Mon
     real = ig_maps.map_path("005010X222A1")
     copy = tmp_path / real.name
     copy.write_bytes(real.read_bytes() + b"\n")
-    monkeypatch.setattr(ig_maps, "map_path", lambda key: copy)
+    monkeypatch.setattr(ig_maps, "map_path", lambda key, st01=None: copy)
     assert ig_maps._cache_file("005010X222A1") != before
+
+
+def test_guides_of_two_sets_are_cached_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """270 and 271 share ST03 005010X279A1: each map has its own cache file."""
+    monkeypatch.setenv("GATEWAY_CACHE_DIR", str(tmp_path))
+    ig_maps.load_guide.cache_clear()
+    try:
+        request = ig_maps.load_guide("005010X279A1", "270")
+        answer = ig_maps.load_guide("005010X279A1", "271")
+        assert (request.st01, answer.st01) == ("270", "271")
+        assert len(list(tmp_path.glob("005010X279A1-27?-*.pickle"))) == 2
+        ig_maps.load_guide.cache_clear()  # read back from the files
+        assert ig_maps.load_guide("005010X279A1", "271").st01 == "271"
+        assert ig_maps.load_guide("005010X279A1").st01 == "270"
+    finally:
+        ig_maps.load_guide.cache_clear()

@@ -22,7 +22,15 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 if not CORPUS.is_dir():  # pragma: no cover - alternate checkout layout
     CORPUS = Path("/work/shared/corpus")
 DELIMS = Delimiters("*", "~", ":", "^")
-GUIDES = ("005010X222A1", "005010X223A2", "005010X224A2")
+GUIDES: tuple[tuple[str, str | None], ...] = (
+    ("005010X222A1", None),
+    ("005010X223A2", None),
+    ("005010X224A2", None),
+    ("005010X279A1", "270"),  # EQ01 and EB03 repeat: the repetition branch of the checks
+    ("005010X279A1", "271"),
+    ("005010X212", "276"),
+    ("005010X212", "277"),
+)
 
 
 def all_segs(loop: Loop) -> Iterator[Seg]:
@@ -35,8 +43,10 @@ def all_segs(loop: Loop) -> Iterator[Seg]:
 
 def defs_by_id() -> dict[str, list[Seg]]:
     out: dict[str, list[Seg]] = {}
-    for key in filter(guide_for, GUIDES):
-        for seg in all_segs(load_guide(key).root):
+    for key, st01 in GUIDES:
+        if guide_for(key) is None:
+            continue
+        for seg in all_segs(load_guide(key, st01).root):
             out.setdefault(seg.id, []).append(seg)
     return out
 
@@ -45,9 +55,10 @@ DEFS = defs_by_id()
 
 
 def corpus_segments() -> list[tuple[str, tuple[str, ...]]]:
-    """Distinct (ID, elements) of the 837 corpus files that use ``*``/``:``/``^``/``~``."""
+    """Distinct (ID, elements) of the 837, 270/271 and 276/277 corpus files that use
+    ``*``/``:``/``^``/``~``."""
     seen: dict[tuple[str, tuple[str, ...]], None] = {}
-    for folder in ("837p", "837i", "837p-negative"):
+    for folder in ("837p", "837i", "837p-negative", "270-271", "276", "277"):
         for path in sorted((CORPUS / folder).iterdir()):
             text = path.read_text(encoding="latin-1")
             if not text.startswith("ISA*") or text[105:106] != "~":

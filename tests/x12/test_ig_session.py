@@ -82,7 +82,7 @@ def test_implementation_errors_are_counted_past_the_cap() -> None:
 
 def test_unsupported_guide() -> None:
     with pytest.raises(ValueError):
-        VALIDATOR.begin(DELIMS, "005010X279A1")
+        VALIDATOR.begin(DELIMS, "005010X220A1")
 
 
 def _retained_bytes(claims: int) -> int:

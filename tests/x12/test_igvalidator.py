@@ -149,9 +149,10 @@ def test_supports() -> None:
     assert VALIDATOR.supports("005010X223A1")  # pyx12's file is named X223.A1
     assert not VALIDATOR.supports("005010X222A2")  # the caller normalises, not us
     assert VALIDATOR.supports("005010X224A2")  # 837D: our map in schemas/ (pyx12 has none)
-    assert not VALIDATOR.supports("005010X279A1")  # 270: not a claim
+    assert VALIDATOR.supports("005010X279A1")  # 270/271: our maps in schemas/
+    assert not VALIDATOR.supports("005010X220A1")  # 834: no map
     with pytest.raises(ValueError):
-        VALIDATOR.validate([], Delimiters("*", "~", ":", "^"), "005010X279A1")
+        VALIDATOR.validate([], Delimiters("*", "~", ":", "^"), "005010X220A1")
 
 
 # --------------------------------------------------------------------------- corpus vs pyx12
