@@ -391,7 +391,11 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import sqlite3
+    from gateway.store.engine import DATABASE_ERRORS
+    from gateway.store.migrations import SchemaError
+
+    # bad paths, a corrupt store, a database from a newer gateway...
+    reported: tuple[type[Exception], ...] = (OSError, SchemaError, UnicodeError, *DATABASE_ERRORS)
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -401,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `gateway trace ... | head`: the reader left, as for any CLI tool
         _silence_stdout()
         return 128 + 13  # SIGPIPE, as a shell reports a command killed by it
-    except (OSError, sqlite3.Error, UnicodeError) as exc:  # bad paths, a corrupt store...
+    except reported as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return result

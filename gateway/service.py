@@ -214,13 +214,11 @@ class GatewayService(MultiService):
         self.http.setServiceParent(self)
 
     def _setup_as2(self) -> None:
-        """AS2: durable state tables, the receiver behind ``/as2`` (mounted by make_site) and
-        the sender service (async MDNs, pushes to partners)."""
-        from gateway.pipeline import as2_state
+        """AS2: the receiver behind ``/as2`` (mounted by make_site) and the sender service
+        (async MDNs, pushes to partners); its tables are schema delta 2."""
         from gateway.pipeline.as2_inbound import As2Directory, As2Receiver, clean_staging
         from gateway.pipeline.as2_sender import As2Sender
 
-        as2_state.ensure_schema(self.core.store)
         clean_staging(self.core.staging_dir)  # before the HTTP listener starts
         directory = As2Directory(self.config.as2, self.partners)
         self.as2_sender = As2Sender(self.core, directory, self.audit, self.reactor, self.config.as2)

@@ -75,7 +75,7 @@ def child_commit(data_dir: Path) -> str:
     record = store.get_file((data_dir / "file_id").read_text())
     assert record is not None
     outcome = commit_answers(store, blobs, record, found, directory, time.time())
-    rows = store._conn.execute("SELECT COUNT(*), SUM(accepted) FROM claims").fetchone()
+    (rows,) = store.query("SELECT COUNT(*), SUM(accepted) FROM claims")
     store.close()
     sizes = " ".join(f"{p.kind}={p.size / 1e6:.1f}MB" for p in outcome.placed)
     return f"claim_rows={rows[0]} accepted={rows[1]} {sizes}"

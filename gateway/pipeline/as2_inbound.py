@@ -2,7 +2,7 @@
 
 The protocol work is :mod:`gateway.as2` (pure); this module adds what needs the daemon: our keys
 and the partners' certificates (:class:`As2Directory`), duplicate Message-IDs and the durable
-record of what we answered (:mod:`gateway.pipeline.as2_state`), intake (``core.accept_upload``,
+record of what we answered (:mod:`gateway.store.as2`), intake (``core.accept_upload``,
 channel ``as2``), and asynchronous MDNs (queued in the outbox, POSTed by
 :mod:`gateway.pipeline.as2_sender`).
 
@@ -46,8 +46,8 @@ from gateway.as2.message import parse_request
 from gateway.as2.mime import Headers, parse_content_type, parse_headers
 from gateway.as2.model import unquote_as2_name
 from gateway.config import As2Config
-from gateway.pipeline import as2_state
 from gateway.profiles import Partner, PartnerSet
+from gateway.store import as2 as as2_state
 
 #: Temp files of AS2 payloads on their way into intake, under ``staging/<partner>/``. Swept by
 #: :func:`clean_staging` before the HTTP listener starts (not by the core's ``.upload-*`` /

@@ -37,9 +37,9 @@ from gateway.as2 import Mdn, MdnError, Mic, build_outbound, parse_mdn
 from gateway.as2.mime import Headers
 from gateway.as2.model import make_message_id
 from gateway.config import As2Config
-from gateway.pipeline import as2_state
 from gateway.pipeline.as2_inbound import As2Answer, As2Directory, short_disposition
 from gateway.profiles import Partner
+from gateway.store import as2 as as2_state
 
 _CONTENT_TYPES = {"x12": "application/edi-x12", "txt": "text/plain; charset=utf-8"}
 

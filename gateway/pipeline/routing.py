@@ -41,6 +41,15 @@ from gateway.payers.model import ClaimDecision, Outcome, Payment
 from gateway.profiles import Partner, PartnerSet
 from gateway.states import REJECTED
 from gateway.store.blobs import BlobStore
+from gateway.store.routing import (
+    NewBatch,
+    NewRemit,
+    NewRoute,
+    RouteDecision,
+    RouteRecord,
+    SavedDecision,
+    WaitingRoute,
+)
 from gateway.store.sqlite import PROCESSED, FileRecord, Store, Transaction, utc_stamp
 from gateway.x12.acks import Gateway
 from gateway.x12.ca277 import IMPLEMENTATION_277CA
@@ -77,7 +86,7 @@ def _unique_name(tx: Transaction, partner_id: str, base: str, extension: str) ->
     """``base.extension``, or ``base-2.extension``... if the partner's mailbox has it."""
     name = f"{base}.{extension}"
     n = 1
-    while tx.query("SELECT 1 FROM mailbox WHERE partner_id = ? AND name = ?", (partner_id, name)):
+    while tx.mailbox_name_taken(partner_id, name):
         n += 1
         name = f"{base}-{n}.{extension}"
     return name
@@ -156,13 +165,10 @@ def route_file(
             _payer_answers(tx, blobs, record, uploader, partners, config, now, outcome)
             tx.set_state(record.id, ROUTED if _usages(tx, record.id) else REJECTED)
             return outcome
-        foreign = tx.query(
-            "SELECT st01, st02, isa13 FROM accepted_sets WHERE file_id = ? AND st01 != '837'",
-            (record.id,),
-        )
+        foreign = tx.accepted_sets_not_837(record.id)
         if foreign:
             outcome.problems += [
-                f"{r['st01']} set {r['st02']} (interchange {r['isa13']}): a submitter sends "
+                f"{r.st01} set {r.st02} (interchange {r.isa13}): a submitter sends "
                 "837 claims; this transaction set was not forwarded"
                 for r in foreign
             ]
@@ -170,12 +176,7 @@ def route_file(
             _, name = _place(tx, blobs, record.partner_id, "REPORT", record.id, report, now,
                              record.id)  # fmt: skip
             outcome.forwarded.append(Placed(record.partner_id, "REPORT", name, record.id, {}))
-        rows = tx.query(
-            "SELECT id, interchange_control, st02, claim_index FROM claims "
-            "WHERE file_id = ? AND accepted = 1",
-            (record.id,),
-        )
-        wanted = {(r["interchange_control"], r["st02"], r["claim_index"]): r["id"] for r in rows}
+        wanted = tx.accepted_claim_ids(record.id)
         if wanted:
             usages = _usages(tx, record.id)
             _route_claims(tx, blobs, record, wanted, usages, partners, config, now, outcome)
@@ -238,28 +239,23 @@ def _route_claims(
                 tx, blobs, partner.id, "837", record.id, built.content, now, record.id,
                 qualifier="" if len(partner.payer_ids) == 1 else payer_id,
             )  # fmt: skip
-        batch_id = tx.execute(
-            "INSERT INTO batches (payer_partner_id, payer_id, isa13, sha256, size, "
-            "source_file_id, created_at, delivery, usage, mailbox_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (partner.id, payer_id, built.control_number, sha, len(built.content), record.id,
-             now, partner.kind, usage, mailbox_id),
+        batch_id = tx.add_batch(
+            NewBatch(partner.id, payer_id, built.control_number, sha, len(built.content),
+                     record.id, now, partner.kind, usage, mailbox_id)
         )  # fmt: skip
         by_key = {_source_key(s): s for s in sources}
+        new_routes: list[NewRoute] = []
         for route in built.routes:
             key = (route.source_isa13, route.source_st02, route.source_index)
             source = by_key[key]
-            tx.execute(
-                "INSERT INTO routes (claim_row_id, batch_id, payer_partner_id, payer_id, "
-                "out_isa13, out_gs06, out_st02, out_index, clm01, file_id, "
-                "submitter_partner_id, source_isa13, source_st02, source_index, billing_npi, "
-                "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (claim_rows[key], batch_id, partner.id, payer_id, route.outbound_isa13,
-                 route.outbound_gs06, route.outbound_st02, route.outbound_index, route.claim_id,
-                 record.id,
-                 record.partner_id, route.source_isa13, route.source_st02, route.source_index,
-                 source.claim.billing_npi, ROUTED, now),
+            new_routes.append(
+                NewRoute(claim_rows[key], batch_id, partner.id, payer_id, route.outbound_isa13,
+                         route.outbound_gs06, route.outbound_st02, route.outbound_index,
+                         route.claim_id, record.id, record.partner_id, route.source_isa13,
+                         route.source_st02, route.source_index, source.claim.billing_npi,
+                         ROUTED, now)
             )  # fmt: skip
+        tx.add_routes(new_routes)
         outcome.batches.append(
             Placed(
                 partner.id,
@@ -283,8 +279,8 @@ def _source_key(source: SourceClaim) -> tuple[str, str, int]:
 def _usages(tx: Transaction, file_id: str) -> dict[tuple[str, str], str]:
     """ISA15 (test/production) of the file's accepted sets, by (ISA13, ST02), as the envelope
     check recorded it."""
-    rows = tx.query("SELECT isa13, st02, usage FROM accepted_sets WHERE file_id = ?", (file_id,))
-    return {(r["isa13"], r["st02"]): r["usage"] if r["usage"] in ("T", "P") else "P" for r in rows}
+    rows = tx.accepted_sets(file_id)
+    return {(r.isa13, r.st02): r.usage if r.usage in ("T", "P") else "P" for r in rows}
 
 
 # ------------------------------------------------------------------------ payer cycle
@@ -310,35 +306,28 @@ def _hash(clm01: str) -> str:
 
 @dataclass
 class _Waiting:
-    route: Any
+    route: WaitingRoute
     claim: Claim
     item: ClaimInput
 
 
 def _load_waiting(tx: Transaction, blobs: BlobStore, partner_id: str) -> list[_Waiting]:
-    routes = tx.query(
-        "SELECT r.*, b.sha256 AS batch_sha, b.created_at AS batch_created, b.usage AS usage "
-        "FROM routes r JOIN batches b ON b.id = r.batch_id "
-        "WHERE r.payer_partner_id = ? AND r.state IN (?, ?) ORDER BY r.id",
-        (partner_id, ROUTED, PENDED),
-    )
-    by_batch: dict[str, list[Any]] = defaultdict(list)
+    routes = tx.waiting_routes(partner_id, (ROUTED, PENDED))
+    by_batch: dict[str, list[WaitingRoute]] = defaultdict(list)
     for route in routes:
-        by_batch[route["batch_sha"]].append(route)
+        by_batch[route.batch_sha].append(route)
     waiting: list[_Waiting] = []
     for sha, batch_routes in by_batch.items():
-        index = {(r["out_st02"], r["out_index"]): r for r in batch_routes}
+        index = {(r.out_st02, r.out_index): r for r in batch_routes}
         for ts in iter_transaction_sets(blobs.read(sha)):
             claims = extract_claims(ts.segments, ts.delimiters, ts.gs08)
             st02 = ts.segments[0].elements[1] if ts.segments[0].elements[1:] else ""
             picked = [(c, index.get((st02, c.index))) for c in claims]
             mine = [(c, r) for c, r in picked if r is not None]
-            inputs = claim_inputs(
-                ts.segments, [c for c, _ in mine], [str(r["id"]) for _, r in mine]
-            )
+            inputs = claim_inputs(ts.segments, [c for c, _ in mine], [str(r.id) for _, r in mine])
             for (claim, route), item in zip(mine, inputs, strict=True):
                 waiting.append(_Waiting(route, claim, item))
-    waiting.sort(key=lambda w: int(w.route["id"]))
+    waiting.sort(key=lambda w: int(w.route.id))
     return waiting
 
 
@@ -360,12 +349,12 @@ def run_payer_cycle(
             return outcome
         payer_id = payer_config.payer_id
         lookups = _Lookups(tx, payer_id)
-        fresh = [w for w in waiting if w.route["state"] == ROUTED]
-        pended = [w for w in waiting if w.route["state"] == PENDED]
+        fresh = [w for w in waiting if w.route.state == ROUTED]
+        pended = [w for w in waiting if w.route.state == PENDED]
         results: list[tuple[_Waiting, Sequence[ClaimDecision]]] = []
         if pended:
             released = release_pended(
-                [(w.item, decision_from_json(w.route["decision"])) for w in pended],
+                [(w.item, decision_from_json(w.route.decision or "")) for w in pended],
                 payer_config,
                 lookups.accumulator,
                 paid_history=lookups.paid,
@@ -376,7 +365,7 @@ def run_payer_cycle(
             outcome.released = len(pended)
         by_day: dict[date, list[_Waiting]] = defaultdict(list)
         for w in fresh:
-            by_day[datetime.fromtimestamp(w.route["batch_created"], UTC).date()].append(w)
+            by_day[datetime.fromtimestamp(w.route.batch_created, UTC).date()].append(w)
         for received, group in sorted(by_day.items()):
             result = adjudicate(
                 [w.item for w in group],
@@ -390,7 +379,7 @@ def run_payer_cycle(
             lookups.persist(result)
             results += [(w, r.decisions) for w, r in zip(group, result.claims, strict=True)]
         # record each claim's own decision (the last one: a correction's new version)
-        updates: list[tuple[object, ...]] = []
+        updates: list[RouteDecision] = []
         for w, decisions in results:
             own = decisions[-1]
             state = {
@@ -399,14 +388,14 @@ def run_payer_cycle(
                 Outcome.PENDED: PENDED,
             }[own.outcome]
             updates.append(
-                (state, own.payer_claim_id or None, lookups.json(own), now, w.route["id"])
+                RouteDecision(state, own.payer_claim_id or None, lookups.json(own), now, w.route.id)
             )
             _count(outcome, own)
             outcome.claims.append(
                 {
-                    "route_id": int(w.route["id"]),
-                    "file_id": w.route["file_id"],
-                    "claim_id_hash": _hash(w.route["clm01"]),
+                    "route_id": int(w.route.id),
+                    "file_id": w.route.file_id,
+                    "claim_id_hash": _hash(w.route.clm01),
                     "outcome": own.outcome.value,
                     "status": own.status.value,
                     "payer_claim_id": own.payer_claim_id,
@@ -416,11 +405,7 @@ def run_payer_cycle(
                     "reversal": len(decisions) > 1 or own.status.value == "22",
                 }
             )
-        tx.execute_many(
-            "UPDATE routes SET state = ?, payer_claim_id = ?, decision = ?, updated_at = ? "
-            "WHERE id = ?",
-            updates,
-        )
+        tx.set_route_decisions(updates)
         when = datetime.fromtimestamp(now, UTC)
         _answer_submitters(tx, blobs, payer, payer_config, partners, config, fresh, results, when,
                            now, outcome)  # fmt: skip
@@ -463,64 +448,39 @@ class _Lookups:
         return text
 
     def accumulator(self, key: AccumulatorKey) -> Accumulator | None:
-        rows = self.tx.query(
-            "SELECT deductible_met, oop_met FROM accumulators "
-            "WHERE payer_id = ? AND member_id = ? AND year = ?",
-            (key.payer_id, key.member_id, key.year),
-        )
-        if not rows:
+        row = self.tx.accumulator(key.payer_id, key.member_id, key.year)
+        if row is None:
             return None
-        return Accumulator(Decimal(rows[0]["deductible_met"]), Decimal(rows[0]["oop_met"]))
+        return Accumulator(Decimal(row.deductible_met), Decimal(row.oop_met))
 
     def paid(self, fingerprint: str) -> str | None:
-        rows = self.tx.query(
-            "SELECT payer_claim_id FROM paid_history WHERE payer_id = ? AND fingerprint = ?",
-            (self.payer_id, fingerprint),
-        )
-        return str(rows[0]["payer_claim_id"]) if rows else None
+        return self.tx.paid_claim(self.payer_id, fingerprint)
 
     def original(self, payer_claim_id: str) -> ClaimDecision | None:
-        rows = self.tx.query(
-            "SELECT decision FROM decisions WHERE payer_id = ? AND payer_claim_id = ?",
-            (self.payer_id, payer_claim_id),
-        )
-        return decision_from_json(rows[0]["decision"]) if rows else None
+        text = self.tx.decision(self.payer_id, payer_claim_id)
+        return decision_from_json(text) if text is not None else None
 
     def persist(self, result: AdjudicationResult) -> None:
         for update in result.accumulator_updates:
             key, after = update.key, update.after
-            self.tx.execute(
-                "INSERT INTO accumulators (payer_id, member_id, year, deductible_met, oop_met) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (payer_id, member_id, year) DO UPDATE SET "
-                "deductible_met = excluded.deductible_met, oop_met = excluded.oop_met",
-                (key.payer_id, key.member_id, key.year, str(after.deductible_met),
-                 str(after.oop_met)),
+            self.tx.save_accumulator(
+                key.payer_id, key.member_id, key.year, str(after.deductible_met),
+                str(after.oop_met),
             )  # fmt: skip
         for record in result.paid:
-            self.tx.execute(
-                "INSERT OR REPLACE INTO paid_history (payer_id, fingerprint, payer_claim_id) "
-                "VALUES (?, ?, ?)",
-                (self.payer_id, record.fingerprint, record.payer_claim_id),
-            )
+            self.tx.record_paid(self.payer_id, record.fingerprint, record.payer_claim_id)
         for payer_claim_id in result.reversed:
-            self.tx.execute(
-                "DELETE FROM paid_history WHERE payer_id = ? AND payer_claim_id = ?",
-                (self.payer_id, payer_claim_id),
-            )
-        rows: list[tuple[object, ...]] = []
+            self.tx.forget_paid(self.payer_id, payer_claim_id)
+        rows: list[SavedDecision] = []
         for claim in result.claims:
             ref = claim.reference
             route_id = int(ref) if ref.isascii() and ref.isdecimal() else None
             rows += [
-                (self.payer_id, decision.payer_claim_id, self.json(decision), route_id)
+                SavedDecision(self.payer_id, decision.payer_claim_id, self.json(decision), route_id)
                 for decision in claim.decisions
                 if decision.payer_claim_id
             ]
-        self.tx.execute_many(
-            "INSERT OR REPLACE INTO decisions (payer_id, payer_claim_id, decision, route_id) "
-            "VALUES (?, ?, ?, ?)",
-            rows,
-        )
+        self.tx.save_decisions(rows)
 
 
 def _answer_submitters(
@@ -541,28 +501,28 @@ def _answer_submitters(
     Pended claims are acknowledged as received (A2:20, the P status in the text: X214 allows
     only A categories per claim); released ones were acknowledged when they pended.
     """
-    fresh_ids = {int(w.route["id"]) for w in fresh}
+    fresh_ids = {int(w.route.id) for w in fresh}
     per_file: dict[str, list[tuple[_Waiting, ClaimDecision]]] = defaultdict(list)
     for w, decisions in results:
-        if int(w.route["id"]) in fresh_ids:
-            per_file[w.route["file_id"]].append((w, decisions[-1]))
+        if int(w.route.id) in fresh_ids:
+            per_file[w.route.file_id].append((w, decisions[-1]))
     identity = PayerIdentity(
         payer_id=payer_config.payer_id,
         name=payer_config.name,
         interchange=(config.interchange_qualifier, config.interchange_id),
     )
     for file_id, answered in sorted(per_file.items()):
-        submitter_id = answered[0][0].route["submitter_partner_id"]
+        submitter_id = answered[0][0].route.submitter_partner_id
         submitter = partners.get(submitter_id)
         if submitter is None:
             continue
-        usage = answered[0][0].route["usage"]
+        usage = answered[0][0].route.usage
         batch = PayerAckBatch(
             claims=[w.claim for w, _ in answered],
             decisions=[d for _, d in answered],
-            received=datetime.fromtimestamp(answered[0][0].route["batch_created"], UTC).date(),
-            trace=f"{payer_config.payer_id}-{answered[0][0].route['out_isa13']}",
-            clearinghouse_ids=[f"{file_id}-{w.route['id']}" for w, _ in answered],
+            received=datetime.fromtimestamp(answered[0][0].route.batch_created, UTC).date(),
+            trace=f"{payer_config.payer_id}-{answered[0][0].route.out_isa13}",
+            clearinghouse_ids=[f"{file_id}-{w.route.id}" for w, _ in answered],
         )
         built = build_payer_277ca(
             [batch],
@@ -629,7 +589,7 @@ def _remit(
     )
     for (npi, tin), paid in sorted(per_payee.items()):
         first = paid[0][0]
-        partner = _payee_partner(partners, npi, tin, first.route["submitter_partner_id"])
+        partner = _payee_partner(partners, npi, tin, first.route.submitter_partner_id)
         if partner is None:
             continue
         provider_name = next((p.name for p in partner.providers if p.npi == npi), partner.name)
@@ -654,18 +614,15 @@ def _remit(
             payment,
             sender=(config.interchange_qualifier, config.interchange_id),
             receiver=(partner.isa_qualifier, partner.isa_id),
-            usage=first.route["usage"],
+            usage=first.route.usage,
             next_control=lambda: tx.next_counter("control"),
             now=when,
             payer=info,
         )
         mailbox_id, name = _place(tx, blobs, partner.id, "835", trace, built.content, now, None)
-        tx.execute(
-            "INSERT INTO remits (payer_id, payee_npi, payee_tin, partner_id, trace, total, "
-            "claims, isa13, mailbox_id, source_file_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (payer_config.payer_id, npi, tin, partner.id, trace, str(payment.total),
-             len(payment.claims), built.control_number, mailbox_id, None, now),
+        tx.add_remit(
+            NewRemit(payer_config.payer_id, npi, tin, partner.id, trace, str(payment.total),
+                     len(payment.claims), built.control_number, mailbox_id, None, now)
         )  # fmt: skip
         outcome.placed.append(
             Placed(partner.id, "835", name, None, {
@@ -772,11 +729,8 @@ def _problem_report(record: FileRecord, partner_id: str, problems: list[str]) ->
     return ("\n".join(lines) + "\n").encode("ascii", "replace")
 
 
-def _routes_by_clm01(tx: Transaction, payer: Partner, clm01: str) -> list[Any]:
-    return tx.query(
-        "SELECT * FROM routes WHERE payer_partner_id = ? AND clm01 = ? ORDER BY id DESC",
-        (payer.id, clm01),
-    )
+def _routes_by_clm01(tx: Transaction, payer: Partner, clm01: str) -> list[RouteRecord]:
+    return tx.routes_by_clm01(payer.id, clm01)
 
 
 def _payer_identified(payer: Partner, remit: Remittance, where: str, outcome: RouteOutcome) -> bool:
@@ -825,10 +779,10 @@ def _match_835(
     payment = remit.payment
     if not _payer_identified(payer, remit, where, outcome):
         return []
-    matched: list[tuple[Any, Any]] = []
+    matched: list[tuple[RouteRecord, Any]] = []
     for n, claim in enumerate(remit.claims, start=1):
         routes = _routes_by_clm01(tx, payer, claim.decision.claim_id)
-        npi_routes = [r for r in routes if r["billing_npi"] == payment.payee_npi] or routes
+        npi_routes = [r for r in routes if r.billing_npi == payment.payee_npi] or routes
         if not npi_routes:
             outcome.problems.append(
                 f"{where}: claim {n} (CLP at position {claim.position}) matches no claim "
@@ -840,36 +794,27 @@ def _match_835(
         return []
     # the payer is the partner that uploaded the file; its payer ID is the one the 835
     # states (checked above) or the one the matched claims were routed to
-    payer_id = payment.payer_id or (matched[0][0]["payer_id"] if matched else payer.payer_ids[0])
-    seen = tx.query(
-        "SELECT 1 FROM remits WHERE payer_id = ? AND trace = ? LIMIT 1",
-        (payer_id, payment.trace_number),
-    )
-    if seen:
+    payer_id = payment.payer_id or (matched[0][0].payer_id if matched else payer.payer_ids[0])
+    if tx.remit_trace_seen(payer_id, payment.trace_number):
         outcome.problems.append(
             f"{where}: payment trace {payment.trace_number} was already received; "
             "a payment is forwarded once"
         )
         return []
-    submitter = matched[0][0]["submitter_partner_id"] if matched else ""
+    submitter = matched[0][0].submitter_partner_id if matched else ""
     target = _payee_partner(partners, payment.payee_npi, payment.payee_tin, submitter)
     if target is None:
         outcome.problems.append(f"{where}: no partner is enrolled for the payee")
         return []
-    for route, claim in matched:
-        decision = claim.decision
-        tx.execute(
-            "UPDATE routes SET state = ?, payer_claim_id = ?, decision = ?, updated_at = ? "
-            "WHERE id = ?",
-            (ADJUDICATED, decision.payer_claim_id or None, decision_to_json(decision),
-             now, route["id"]),
-        )  # fmt: skip
-    tx.execute(
-        "INSERT INTO remits (payer_id, payee_npi, payee_tin, partner_id, trace, total, claims, "
-        "isa13, mailbox_id, source_file_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (payer_id, payment.payee_npi, payment.payee_tin, target.id,
-         payment.trace_number, str(payment.total), len(remit.claims), remit.isa13, None,
-         matched[0][0]["file_id"] if matched else None, now),
+    tx.set_route_decisions(
+        RouteDecision(ADJUDICATED, claim.decision.payer_claim_id or None,
+                      decision_to_json(claim.decision), now, route.id)
+        for route, claim in matched
+    )  # fmt: skip
+    tx.add_remit(
+        NewRemit(payer_id, payment.payee_npi, payment.payee_tin, target.id,
+                 payment.trace_number, str(payment.total), len(remit.claims), remit.isa13, None,
+                 matched[0][0].file_id if matched else None, now)
     )  # fmt: skip
     return [target]
 
@@ -891,10 +836,10 @@ def _match_277(
         if not routes:
             outcome.problems.append(f"{where}: claim {n} matches no claim sent to this payer")
             continue
-        submitters.add(routes[0]["submitter_partner_id"])
+        submitters.add(routes[0].submitter_partner_id)
         rejected = any(c[:2] in ("A3", "A4", "A6", "A7", "A8") for c in categories)
-        if routes[0]["state"] == ROUTED:
-            updates.append((int(routes[0]["id"]), PAYER_REJECTED if rejected else PAYER_ACCEPTED))
+        if routes[0].state == ROUTED:
+            updates.append((int(routes[0].id), PAYER_REJECTED if rejected else PAYER_ACCEPTED))
     if len(submitters) > 1:
         outcome.problems.append(
             f"{where}: answers claims of several submitters; send one 277CA per batch"
@@ -908,9 +853,7 @@ def _match_277(
         )
         return []
     for route_id, state in updates:
-        tx.execute(
-            "UPDATE routes SET state = ?, updated_at = ? WHERE id = ?", (state, now, route_id)
-        )
+        tx.set_route_state(route_id, state, now)
     target = partners.get(next(iter(submitters))) if submitters else None
     return [target] if target is not None else []
 
@@ -925,30 +868,20 @@ def _match_999(
     outcome: RouteOutcome,
 ) -> list[Partner]:
     gs06, sets = read_999(ts)
-    routes = tx.query(
-        "SELECT * FROM routes WHERE payer_partner_id = ? AND out_gs06 = ?", (payer.id, gs06)
-    )
+    routes = tx.routes_by_gs06(payer.id, gs06)
     if not routes:
         outcome.problems.append(f"{where}: acknowledges group {gs06}, which we never sent you")
         return []
-    batch_ids = sorted({int(r["batch_id"]) for r in routes})
-    marks = ",".join("?" * len(batch_ids))
-    states = tx.query(f"SELECT state FROM batches WHERE id IN ({marks})", batch_ids)  # noqa: S608
-    if all(row["state"] == "acknowledged" for row in states):
+    batch_ids = sorted({int(r.batch_id) for r in routes})
+    if all(state == "acknowledged" for state in tx.batch_states(batch_ids)):
         outcome.problems.append(
             f"{where}: group {gs06} was acknowledged already; not forwarded again"
         )
         return []
-    tx.execute(
-        f"UPDATE batches SET state = 'acknowledged' WHERE id IN ({marks})",  # noqa: S608
-        batch_ids,
-    )
+    tx.acknowledge_batches(batch_ids)
     rejected_sets = {st02 for st02, code in sets if code == "R"}
     for route in routes:
-        if route["out_st02"] in rejected_sets and route["state"] == ROUTED:
-            tx.execute(
-                "UPDATE routes SET state = ?, updated_at = ? WHERE id = ?",
-                (PAYER_REJECTED, now, route["id"]),
-            )
-    targets = {r["submitter_partner_id"] for r in routes}
+        if route.out_st02 in rejected_sets and route.state == ROUTED:
+            tx.set_route_state(route.id, PAYER_REJECTED, now)
+    targets = {r.submitter_partner_id for r in routes}
     return [p for p in (partners.get(t) for t in sorted(targets)) if p is not None]

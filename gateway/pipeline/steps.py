@@ -20,7 +20,15 @@ from gateway import gctune
 from gateway.config import GatewayConfig
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
-from gateway.store.sqlite import PROCESSED, ClaimRow, FileRecord, Store, Transaction, utc_stamp
+from gateway.store.sqlite import (
+    PROCESSED,
+    AcceptedSet,
+    ClaimRow,
+    FileRecord,
+    Store,
+    Transaction,
+    utc_stamp,
+)
 from gateway.x12 import (
     EnvelopeParty,
     FileAnalysis,
@@ -201,18 +209,19 @@ def commit_answers(
             if streamed_277 is not None:
                 responses += streamed_277[0]
                 streamed["277CA"] = streamed_277[1]
+        accepted_sets: list[AcceptedSet] = []
         for n, interchange in enumerate(analysis.interchanges):
             if interchange.ta1_code is not None or n in duplicates:
                 continue
             for functional_group in interchange.groups:
                 for transaction in functional_group.transactions:
                     if set_accepted(functional_group, transaction):
-                        tx.execute(
-                            "INSERT INTO accepted_sets (file_id, isa13, gs06, st01, st02, "
-                            "usage) VALUES (?, ?, ?, ?, ?, ?)",
-                            (record.id, interchange.control_number, functional_group.gs06,
-                             transaction.st01, transaction.st02, interchange.usage_indicator),
+                        accepted_sets.append(
+                            AcceptedSet(record.id, interchange.control_number,
+                                        functional_group.gs06, transaction.st01,
+                                        transaction.st02, interchange.usage_indicator)
                         )  # fmt: skip
+        tx.add_accepted_sets(accepted_sets)
         by_kind: dict[str, list[Response]] = defaultdict(list)
         for response in responses:
             by_kind[response.kind].append(response)

@@ -5,8 +5,8 @@
                   ``until`` is a POSIX time. Rows past ``until`` are dead and are purged.
 
 Synchronous, like :class:`gateway.store.sqlite.Store`: the daemon calls it from the store
-thread, ``gateway bans`` directly. The table is created here (``CREATE TABLE IF NOT EXISTS``)
-so that the core store module does not need to know about SSH.
+thread, ``gateway bans`` directly. The table is schema delta 3
+(gateway/store/schema/0003_login_blocks.sqlite.sql).
 """
 
 from __future__ import annotations
@@ -15,17 +15,6 @@ import time
 from dataclasses import dataclass
 
 from gateway.store.sqlite import Store
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS login_blocks (
-    kind TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    until REAL NOT NULL,
-    reason TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    PRIMARY KEY (kind, subject)
-);
-"""
 
 USER = "user"
 ADDRESS = "address"
@@ -45,15 +34,11 @@ class LoginBlocks:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        with store.transaction() as tx:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    tx.execute(statement)
 
     def put(self, block: LoginBlock) -> None:
         """Record (or extend) a block."""
         with self.store.transaction() as tx:
-            tx.execute(
+            tx._sql.execute(
                 "INSERT INTO login_blocks (kind, subject, until, reason, created_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, subject) DO UPDATE SET "
                 "until = excluded.until, reason = excluded.reason, "
@@ -65,8 +50,8 @@ class LoginBlocks:
         """Blocks still in force, oldest first (and the dead ones purged)."""
         moment = time.time() if now is None else now
         with self.store.transaction() as tx:
-            tx.execute("DELETE FROM login_blocks WHERE until <= ?", (moment,))
-            rows = tx.query(
+            tx._sql.execute("DELETE FROM login_blocks WHERE until <= ?", (moment,))
+            rows = tx._sql.select(
                 "SELECT * FROM login_blocks WHERE until > ? ORDER BY created_at, kind, subject",
                 (moment,),
             )
@@ -77,17 +62,19 @@ class LoginBlocks:
 
     def delete(self, kind: str, subject: str) -> bool:
         with self.store.transaction() as tx:
-            found = tx.query(
+            found = tx._sql.select(
                 "SELECT 1 FROM login_blocks WHERE kind = ? AND subject = ?", (kind, subject)
             )
-            tx.execute("DELETE FROM login_blocks WHERE kind = ? AND subject = ?", (kind, subject))
+            tx._sql.execute(
+                "DELETE FROM login_blocks WHERE kind = ? AND subject = ?", (kind, subject)
+            )
         return bool(found)
 
     def lift(self, subject: str) -> list[LoginBlock]:
         """Lift every block on ``subject`` (an address or a user name); what was lifted."""
         with self.store.transaction() as tx:
-            rows = tx.query("SELECT * FROM login_blocks WHERE subject = ?", (subject,))
-            tx.execute("DELETE FROM login_blocks WHERE subject = ?", (subject,))
+            rows = tx._sql.select("SELECT * FROM login_blocks WHERE subject = ?", (subject,))
+            tx._sql.execute("DELETE FROM login_blocks WHERE subject = ?", (subject,))
         return [
             LoginBlock(r["kind"], r["subject"], r["until"], r["reason"], r["created_at"])
             for r in rows

@@ -1,398 +1,97 @@
-"""The gateway's state in SQLite (WAL, synchronous=FULL): files, their pipeline state, the
-interchanges seen (for TA1 025), outbound mailboxes and durable control-number counters.
+"""The gateway's state: one database behind an engine (SQLite today: WAL, synchronous=FULL),
+the versioned schema (gateway/store/migrations.py) and one store per domain (after Synapse's
+storage: an engine layer plus a mixin per domain):
 
-Synchronous and thread-safe (one connection behind a lock): the Twisted edges call it from a
-dedicated thread so fsyncs never block the reactor. A PostgreSQL implementation can follow the
-same method set.
+- files and pipeline, interchanges, claims, mailboxes, answers, counters: gateway/store/files.py
+- routes, batches, payer decisions, accumulators, paid history, 835s: gateway/store/routing.py
+- AS2 state: gateway/store/as2.py
+- read-only look-ups for ``gateway trace``: gateway/store/tracing.py
+
+Nothing outside gateway/store/ writes SQL or holds a connection: callers get typed records
+from the stores' methods, and a transaction (:meth:`Store.transaction`) is a
+:class:`Transaction` whose methods are the domains' operations.
+
+Synchronous and thread-safe (the engine serialises its use of the connection): the Twisted
+edges call it from a dedicated thread so fsyncs never block the reactor.
 """
 
 from __future__ import annotations
 
-import secrets
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from gateway.store.engine import DATABASE_ERRORS, Row, SqliteEngine
+from gateway.store.files import (
+    FAILED,
+    PROCESSED,
+    RECEIVED,
+    AcceptedSet,
+    ClaimRow,
+    FileRecord,
+    FilesStore,
+    FilesTransaction,
+    MailboxRecord,
+    ResponseRecord,
+    new_file_id,
+    utc_stamp,
+)
+from gateway.store.migrations import prepare_database
+from gateway.store.routing import RoutingTransaction
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    id TEXT PRIMARY KEY,
-    partner_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    name TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    received_at REAL NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS files_state ON files (state);
-CREATE INDEX IF NOT EXISTS files_partner ON files (partner_id, received_at);
-CREATE TABLE IF NOT EXISTS interchanges (
-    sender_qualifier TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    control_number TEXT NOT NULL,
-    file_id TEXT NOT NULL REFERENCES files (id),
-    position INTEGER NOT NULL,
-    accepted INTEGER NOT NULL,
-    PRIMARY KEY (sender_qualifier, sender_id, control_number)
-);
-CREATE INDEX IF NOT EXISTS interchanges_file ON interchanges (file_id);
-CREATE TABLE IF NOT EXISTS mailbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    partner_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    file_id TEXT,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    picked_up_at REAL,
-    UNIQUE (partner_id, name)
-);
-CREATE INDEX IF NOT EXISTS mailbox_file ON mailbox (file_id);
-CREATE TABLE IF NOT EXISTS responses (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    file_id TEXT NOT NULL REFERENCES files (id),
-    kind TEXT NOT NULL,
-    interchange_control TEXT,
-    outbound_control TEXT,
-    accepted INTEGER NOT NULL,
-    mailbox_id INTEGER REFERENCES mailbox (id)
-);
-CREATE INDEX IF NOT EXISTS responses_file ON responses (file_id);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS claims (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    file_id TEXT NOT NULL REFERENCES files (id),
-    interchange_control TEXT NOT NULL,
-    st02 TEXT NOT NULL,
-    claim_index INTEGER NOT NULL,
-    clm01 TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    payer_id TEXT NOT NULL,
-    billing_npi TEXT NOT NULL,
-    charge TEXT NOT NULL,
-    frequency_code TEXT NOT NULL,
-    accepted INTEGER NOT NULL,
-    codes TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS claims_file ON claims (file_id);
-CREATE INDEX IF NOT EXISTS claims_clm01 ON claims (clm01);
-CREATE INDEX IF NOT EXISTS claims_accepted_fingerprint ON claims (fingerprint) WHERE accepted = 1;
-"""
-
-#: File states. ``received`` → ``processed`` (answers committed) or ``failed``.
-RECEIVED = "received"
-PROCESSED = "processed"
-FAILED = "failed"
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+__all__ = [
+    "FAILED",
+    "PROCESSED",
+    "RECEIVED",
+    "AcceptedSet",
+    "ClaimRow",
+    "FileRecord",
+    "MailboxRecord",
+    "ResponseRecord",
+    "Store",
+    "Transaction",
+    "new_file_id",
+    "utc_stamp",
+]
 
 
-def new_file_id(now: float | None = None) -> str:
-    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32, sortable."""
-    millis = int((time.time() if now is None else now) * 1000)
-    value = (millis << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+class Transaction(FilesTransaction, RoutingTransaction):
+    """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 
-@dataclass(frozen=True)
-class FileRecord:
-    id: str
-    partner_id: str
-    channel: str
-    name: str
-    sha256: str
-    size: int
-    received_at: float
-    state: str
-    attempts: int
-    error: str | None
-
-
-@dataclass(frozen=True)
-class ClaimRow:
-    """One claim as the front-end edits judged it (the store keeps CLM01; logs only its hash)."""
-
-    file_id: str
-    interchange_control: str
-    st02: str
-    claim_index: int
-    clm01: str
-    fingerprint: str
-    payer_id: str
-    billing_npi: str
-    charge: str
-    frequency_code: str
-    accepted: bool
-    codes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class MailboxRecord:
-    id: int
-    partner_id: str
-    name: str
-    kind: str
-    file_id: str | None
-    sha256: str
-    size: int
-    created_at: float
-    picked_up_at: float | None
-
-
-@dataclass(frozen=True)
-class ResponseRecord:
-    file_id: str
-    kind: str
-    interchange_control: str | None
-    outbound_control: str | None
-    accepted: bool
-    mailbox_name: str | None
-    partner_id: str | None
-
-
-def _file(row: sqlite3.Row) -> FileRecord:
-    return FileRecord(
-        id=row["id"],
-        partner_id=row["partner_id"],
-        channel=row["channel"],
-        name=row["name"],
-        sha256=row["sha256"],
-        size=row["size"],
-        received_at=row["received_at"],
-        state=row["state"],
-        attempts=row["attempts"],
-        error=row["error"],
-    )
-
-
-def _claim(row: sqlite3.Row) -> ClaimRow:
-    return ClaimRow(
-        file_id=row["file_id"],
-        interchange_control=row["interchange_control"],
-        st02=row["st02"],
-        claim_index=row["claim_index"],
-        clm01=row["clm01"],
-        fingerprint=row["fingerprint"],
-        payer_id=row["payer_id"],
-        billing_npi=row["billing_npi"],
-        charge=row["charge"],
-        frequency_code=row["frequency_code"],
-        accepted=bool(row["accepted"]),
-        codes=tuple(row["codes"].split()),
-    )
-
-
-def _mailbox(row: sqlite3.Row) -> MailboxRecord:
-    return MailboxRecord(
-        id=row["id"],
-        partner_id=row["partner_id"],
-        name=row["name"],
-        kind=row["kind"],
-        file_id=row["file_id"],
-        sha256=row["sha256"],
-        size=row["size"],
-        created_at=row["created_at"],
-        picked_up_at=row["picked_up_at"],
-    )
-
-
-def seen_interchanges(
-    conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]], exclude_file: str
-) -> set[tuple[str, str, str]]:
-    """Which (sender qualifier, sender id, ISA13) a file other than ``exclude_file`` brought
-    (``conn``: a store connection, writable or read-only)."""
-    seen = set()
-    for qualifier, ident, control in keys:
-        row = conn.execute(
-            "SELECT file_id FROM interchanges WHERE sender_qualifier = ? "
-            "AND sender_id = ? AND control_number = ?",
-            (qualifier, ident, control),
-        ).fetchone()
-        if row is not None and row[0] != exclude_file:
-            seen.add((qualifier, ident, control))
-    return seen
-
-
-def fingerprint_accepted(conn: sqlite3.Connection, fingerprint: str, exclude_file: str) -> bool:
-    """Was a claim with this fingerprint accepted from a file other than ``exclude_file``?"""
-    row = conn.execute(
-        "SELECT 1 FROM claims WHERE fingerprint = ? AND accepted = 1 AND file_id != ? LIMIT 1",
-        (fingerprint, exclude_file),
-    ).fetchone()
-    return row is not None
-
-
-class Transaction:
-    """Operations inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`Store.transaction`)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, args: Sequence[object] = ()) -> int:
-        """Run a statement; the new row id (INSERT) or 0."""
-        return int(self._conn.execute(sql, args).lastrowid or 0)
-
-    def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        """Run one statement for each row of arguments (one prepared statement)."""
-        self._conn.executemany(sql, rows)
-
-    def query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        return self._conn.execute(sql, args).fetchall()
-
-    def next_counter(self, name: str, modulo: int = 999_999_999) -> int:
-        """Next value of a durable counter, 1..modulo (wrapping)."""
-        row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-        value = (row["value"] % modulo) + 1 if row else 1
-        self._conn.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            (name, value),
-        )
-        return value
-
-    def seen_interchanges(
-        self, keys: Iterable[tuple[str, str, str]], exclude_file: str
-    ) -> set[tuple[str, str, str]]:
-        """Which (sender qualifier, sender id, ISA13) another file already brought."""
-        return seen_interchanges(self._conn, keys, exclude_file)
-
-    def fingerprint_accepted(self, fingerprint: str, exclude_file: str) -> bool:
-        """Was a claim with this fingerprint accepted from another file?"""
-        return fingerprint_accepted(self._conn, fingerprint, exclude_file)
-
-    def add_claims(self, rows: Iterable[ClaimRow]) -> None:
-        self._conn.executemany(
-            "INSERT INTO claims (file_id, interchange_control, st02, claim_index, clm01, "
-            "fingerprint, payer_id, billing_npi, charge, frequency_code, accepted, codes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    r.file_id, r.interchange_control, r.st02, r.claim_index, r.clm01,
-                    r.fingerprint, r.payer_id, r.billing_npi, r.charge, r.frequency_code,
-                    int(r.accepted), " ".join(r.codes),
-                )
-                for r in rows
-            ),
-        )  # fmt: skip
-
-    def record_interchange(
-        self, key: tuple[str, str, str], file_id: str, position: int, accepted: bool
-    ) -> None:
-        self._conn.execute(
-            "INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control_number, "
-            "file_id, position, accepted) VALUES (?, ?, ?, ?, ?, ?)",
-            (*key, file_id, position, int(accepted)),
-        )
-
-    def add_mailbox(
-        self,
-        partner_id: str,
-        name: str,
-        kind: str,
-        file_id: str | None,
-        sha256: str,
-        size: int,
-        now: float,
-    ) -> int:
-        cursor = self._conn.execute(
-            "INSERT INTO mailbox (partner_id, name, kind, file_id, sha256, size, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (partner_id, name, kind, file_id, sha256, size, now),
-        )
-        return int(cursor.lastrowid or 0)
-
-    def add_response(
-        self,
-        file_id: str,
-        kind: str,
-        interchange_control: str | None,
-        outbound_control: str | None,
-        accepted: bool,
-        mailbox_id: int | None,
-    ) -> None:
-        self._conn.execute(
-            "INSERT INTO responses (file_id, kind, interchange_control, outbound_control, "
-            "accepted, mailbox_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (file_id, kind, interchange_control, outbound_control, int(accepted), mailbox_id),
-        )
-
-    def set_state(self, file_id: str, state: str, error: str | None = None) -> None:
-        self._conn.execute(
-            "UPDATE files SET state = ?, error = ?, updated_at = ? WHERE id = ?",
-            (state, error, time.time(), file_id),
-        )
-
-    def get_file(self, file_id: str) -> FileRecord | None:
-        row = self._conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-        return _file(row) if row else None
-
-
-class Store:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+class Store(FilesStore):
+    def __init__(self, path: Path, engine: SqliteEngine | None = None) -> None:
         self.path = path
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        from gateway.store.routing import ROUTING_SCHEMA
-
-        with self._lock:
-            self._conn.executescript(_SCHEMA + ROUTING_SCHEMA)
-        with self.transaction() as tx:
-            tx._conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+        self.engine = engine or SqliteEngine(path)
+        self.engine.open()
+        try:
+            self.migrated = prepare_database(self.engine)
+        except BaseException:
+            self.engine.close()
+            raise
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.engine.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self.engine.transaction() as sql:
+            yield Transaction(sql)
 
-    def query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        """A read outside any explicit transaction (WAL: a consistent snapshot)."""
-        return self._query(sql, args)
+    def query(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        """A read of any SQL, outside a transaction: for tests and diagnostics, never for
+        the gateway's own code (which calls the domain stores' methods)."""
+        return self.engine.read(sql, args)
 
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+    def _select(self, sql: str, args: tuple[object, ...] = ()) -> list[Row]:
+        return self.engine.read(sql, args)
 
     def writable(self) -> bool:
         try:
             with self.transaction() as tx:
-                tx._conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
-        except sqlite3.Error:
+                tx.touch()
+        except DATABASE_ERRORS:
             return False
         return True
 
@@ -401,103 +100,22 @@ class Store:
         self, partner_id: str, channel: str, name: str, sha256: str, size: int
     ) -> FileRecord:
         now = time.time()
-        file_id = new_file_id(now)
+        record = FileRecord(
+            new_file_id(now), partner_id, channel, name, sha256, size, now, RECEIVED, 0, None
+        )
         with self.transaction() as tx:
-            tx._conn.execute(
-                "INSERT INTO files (id, partner_id, channel, name, sha256, size, received_at, "
-                "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (file_id, partner_id, channel, name, sha256, size, now, RECEIVED, now),
-            )
-        return FileRecord(file_id, partner_id, channel, name, sha256, size, now, RECEIVED, 0, None)
-
-    def get_file(self, file_id: str) -> FileRecord | None:
-        rows = self._query("SELECT * FROM files WHERE id = ?", (file_id,))
-        return _file(rows[0]) if rows else None
-
-    def files_in_state(self, state: str) -> list[FileRecord]:
-        rows = self._query("SELECT * FROM files WHERE state = ? ORDER BY received_at, id", (state,))
-        return [_file(r) for r in rows]
-
-    def recent_files(self, partner_id: str | None = None, limit: int = 100) -> list[FileRecord]:
-        if partner_id is None:
-            rows = self._query("SELECT * FROM files ORDER BY received_at DESC LIMIT ?", (limit,))
-        else:
-            rows = self._query(
-                "SELECT * FROM files WHERE partner_id = ? ORDER BY received_at DESC LIMIT ?",
-                (partner_id, limit),
-            )
-        return [_file(r) for r in rows]
+            tx.add_file(record, now)
+        return record
 
     def note_attempt(self, file_id: str) -> int:
         with self.transaction() as tx:
-            tx._conn.execute(
-                "UPDATE files SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (time.time(), file_id),
-            )
-            row = tx._conn.execute("SELECT attempts FROM files WHERE id = ?", (file_id,)).fetchone()
-        return int(row["attempts"]) if row else 0
+            return tx.note_attempt(file_id)
 
     def mark_failed(self, file_id: str, error: str) -> None:
         with self.transaction() as tx:
             tx.set_state(file_id, FAILED, error)
 
-    def responses_for(self, file_id: str) -> list[ResponseRecord]:
-        rows = self._query(
-            "SELECT r.*, m.name AS mailbox_name, m.partner_id AS partner_id FROM responses r "
-            "LEFT JOIN mailbox m ON m.id = r.mailbox_id WHERE r.file_id = ? ORDER BY r.id",
-            (file_id,),
-        )
-        return [
-            ResponseRecord(
-                file_id=r["file_id"],
-                kind=r["kind"],
-                interchange_control=r["interchange_control"],
-                outbound_control=r["outbound_control"],
-                accepted=bool(r["accepted"]),
-                mailbox_name=r["mailbox_name"],
-                partner_id=r["partner_id"],
-            )
-            for r in rows
-        ]
-
-    def claims_for(self, file_id: str) -> list[ClaimRow]:
-        rows = self._query("SELECT * FROM claims WHERE file_id = ? ORDER BY id", (file_id,))
-        return [_claim(r) for r in rows]
-
-    def claims_by_clm01(self, clm01: str) -> list[ClaimRow]:
-        rows = self._query("SELECT * FROM claims WHERE clm01 = ? ORDER BY id", (clm01,))
-        return [_claim(r) for r in rows]
-
     # mailboxes --------------------------------------------------------------------------
-    def list_mailbox(self, partner_id: str) -> list[MailboxRecord]:
-        rows = self._query(
-            "SELECT * FROM mailbox WHERE partner_id = ? AND picked_up_at IS NULL "
-            "ORDER BY created_at, id",
-            (partner_id,),
-        )
-        return [_mailbox(r) for r in rows]
-
-    def mailbox_entry(self, partner_id: str, name: str) -> MailboxRecord | None:
-        rows = self._query(
-            "SELECT * FROM mailbox WHERE partner_id = ? AND name = ? AND picked_up_at IS NULL",
-            (partner_id, name),
-        )
-        return _mailbox(rows[0]) if rows else None
-
     def pick_up(self, partner_id: str, name: str) -> MailboxRecord | None:
         with self.transaction() as tx:
-            row = tx._conn.execute(
-                "SELECT * FROM mailbox WHERE partner_id = ? AND name = ? AND picked_up_at IS NULL",
-                (partner_id, name),
-            ).fetchone()
-            if row is None:
-                return None
-            tx._conn.execute(
-                "UPDATE mailbox SET picked_up_at = ? WHERE id = ?", (time.time(), row["id"])
-            )
-        return _mailbox(row)
-
-
-def utc_stamp(now: float) -> str:
-    """``yyyymmddHHMMSS`` in UTC, for mailbox file names."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
+            return tx.pick_up(partner_id, name, time.time())

@@ -1,11 +1,10 @@
 """Read-only look-ups for ``gateway trace`` (gateway/trace.py): every identifier an operator
 may hold — file id, an ISA13 of ours or theirs, a CLM01 — back to files, claims, routes,
-answers and 835s. Rows are ``sqlite3.Row``; nothing here writes."""
+answers and 835s. Rows are the engine's rows (by column name); nothing here writes."""
 
 from __future__ import annotations
 
-import sqlite3
-
+from gateway.store.engine import Row
 from gateway.store.sqlite import Store
 
 
@@ -13,7 +12,7 @@ class TraceQueries:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def _q(self, sql: str, *args: object) -> list[sqlite3.Row]:
+    def _q(self, sql: str, *args: object) -> list[Row]:
         return self.store.query(sql, args)
 
     # identifier -> file ids ------------------------------------------------------------
@@ -28,21 +27,21 @@ class TraceQueries:
         }[what]
         return [r["f"] for r in self._q(sql, value) if r["f"]]
 
-    def routes_by_clm01(self, clm01: str) -> list[sqlite3.Row]:
+    def routes_by_clm01(self, clm01: str) -> list[Row]:
         return self._q("SELECT * FROM routes WHERE clm01 = ? ORDER BY id", clm01)
 
     # claims and routes -------------------------------------------------------------------
-    def claims_by_clm01(self, clm01: str) -> list[sqlite3.Row]:
+    def claims_by_clm01(self, clm01: str) -> list[Row]:
         return self._q("SELECT * FROM claims WHERE clm01 = ? ORDER BY id", clm01)
 
-    def claims_of_file(self, file_id: str) -> list[sqlite3.Row]:
+    def claims_of_file(self, file_id: str) -> list[Row]:
         return self._q("SELECT * FROM claims WHERE file_id = ? ORDER BY id", file_id)
 
-    def routes_of_claim(self, claim_row_id: int) -> list[sqlite3.Row]:
+    def routes_of_claim(self, claim_row_id: int) -> list[Row]:
         return self._q("SELECT * FROM routes WHERE claim_row_id = ? ORDER BY id", claim_row_id)
 
     # answers -----------------------------------------------------------------------------
-    def answers_of_file(self, file_id: str) -> list[sqlite3.Row]:
+    def answers_of_file(self, file_id: str) -> list[Row]:
         """The clearinghouse's own answers (TA1/999/277CA/REJECT) with their mailbox entry."""
         return self._q(
             "SELECT r.kind, r.accepted, r.interchange_control, r.outbound_control, m.name, "
@@ -51,7 +50,7 @@ class TraceQueries:
             file_id,
         )
 
-    def other_mailbox_files(self, file_id: str) -> list[sqlite3.Row]:
+    def other_mailbox_files(self, file_id: str) -> list[Row]:
         """Mailbox entries made for the file besides its answers: reports, routed batches,
         payer 277CAs."""
         return self._q(
@@ -63,10 +62,10 @@ class TraceQueries:
         )
 
     # 835s --------------------------------------------------------------------------------
-    def remits_by_isa13(self, isa13: str) -> list[sqlite3.Row]:
+    def remits_by_isa13(self, isa13: str) -> list[Row]:
         return self._q("SELECT * FROM remits WHERE isa13 = ? ORDER BY id", isa13)
 
-    def remits_since(self, since: float, payee_npi: str, limit: int = 50) -> list[sqlite3.Row]:
+    def remits_since(self, since: float, payee_npi: str, limit: int = 50) -> list[Row]:
         """835s made at or after ``since`` for this payee (or naming none), oldest first."""
         return self._q(
             "SELECT * FROM remits WHERE created_at >= ? AND payee_npi IN (?, '') "
@@ -76,7 +75,7 @@ class TraceQueries:
             limit,
         )
 
-    def remit_mailbox_entry(self, remit: sqlite3.Row) -> sqlite3.Row | None:
+    def remit_mailbox_entry(self, remit: Row) -> Row | None:
         """The mailbox entry an 835 went out as (ours: by id; a forwarded one: by partner and
         time, as the routing step wrote both in one transaction)."""
         if remit["mailbox_id"] is not None:

@@ -29,7 +29,6 @@ from gateway.as2 import (
 )
 from gateway.config import PROJECT_ROOT, As2Config, As2KeyFiles, GatewayConfig, PipelineConfig
 from gateway.metrics import GatewayMetrics
-from gateway.pipeline import as2_state
 from gateway.pipeline.as2_inbound import As2Directory, As2Receiver, clean_staging
 from gateway.pipeline.as2_sender import As2Sender
 from gateway.pipeline.core import GatewayCore
@@ -233,7 +232,6 @@ async def make_env(tmp_path: Path):  # type: ignore[no-untyped-def]
         env = As2Env(None, None, None, None, GatewayMetrics(), load_partners(config.partners_dir))  # type: ignore[arg-type]
         env.core = GatewayCore(config, lambda: env.partners, env.audit, reactor)
         env.core.startService()
-        as2_state.ensure_schema(env.core.store)
         clean_staging(env.core.staging_dir)
         env.directory = As2Directory(config.as2, lambda: env.partners)
         env.sender = As2Sender(env.core, env.directory, env.audit, reactor, config.as2)

@@ -10,7 +10,7 @@ import pytest_twisted
 
 from gateway.as2 import cms, parse_mdn
 from gateway.as2.mime import build_entity
-from gateway.pipeline import as2_state
+from gateway.store import as2 as as2_state
 from tests.as2.handmade import compressed_data
 from tests.as2_web.conftest import (
     BILLING,

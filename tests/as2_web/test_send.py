@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest_twisted
 
 from gateway.as2 import parse_request
-from gateway.pipeline import as2_state
+from gateway.store import as2 as as2_state
 from tests.as2_web.conftest import (
     As2Env,
     MakeEnv,

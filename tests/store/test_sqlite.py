@@ -18,7 +18,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def test_wal_and_schema(store: Store) -> None:
-    mode = store._query("PRAGMA journal_mode")[0][0]
+    mode = store.query("PRAGMA journal_mode")[0][0]
     assert mode == "wal"
     assert store.writable()
 

@@ -1,5 +1,5 @@
-"""Durable AS2 state in the gateway's SQLite database (synchronous: run it in the store thread
-with ``core.in_store``).
+"""The AS2 store: durable AS2 state in the gateway's database (synchronous: run it in the
+store thread with ``core.in_store``).
 
 - ``as2_received``: inbound Message-IDs (per AS2-From) with the MDN we answered, recorded only
   after the message authenticated. A row is ``pending`` while its payload goes into intake (the
@@ -9,8 +9,7 @@ with ``core.in_store``).
 - ``as2_outbound``: mailbox files pushed over AS2: Message-ID and expected MIC (the same for
   every retry, so the receiver can recognise a resend), attempts, next try, the MDN's verdict.
 
-The tables are created here (``CREATE TABLE IF NOT EXISTS``) so that the store module does not
-need to know about AS2.
+The tables are schema delta 2 (gateway/store/schema/0002_as2.sqlite.sql).
 """
 
 from __future__ import annotations
@@ -21,61 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.store.engine import Sql
 from gateway.store.sqlite import Store
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS as2_received (
-    as2_from TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    partner_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    file_id TEXT,
-    disposition TEXT NOT NULL,
-    mdn_headers TEXT NOT NULL,
-    mdn_body BLOB NOT NULL,
-    async_url TEXT,
-    received_at REAL NOT NULL,
-    PRIMARY KEY (as2_from, message_id)
-);
-CREATE TABLE IF NOT EXISTS as2_mdn_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    as2_from TEXT NOT NULL,
-    original_message_id TEXT NOT NULL,
-    partner_id TEXT,
-    url TEXT NOT NULL,
-    disposition TEXT NOT NULL,
-    headers TEXT NOT NULL,
-    body BLOB NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL,
-    last_error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS as2_mdn_outbox_due ON as2_mdn_outbox (state, next_try);
-CREATE TABLE IF NOT EXISTS as2_outbound (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    partner_id TEXT NOT NULL,
-    mailbox_id INTEGER NOT NULL UNIQUE,
-    mailbox_name TEXT NOT NULL,
-    file_id TEXT,
-    kind TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    message_id TEXT NOT NULL UNIQUE,
-    mic TEXT,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL,
-    last_error TEXT,
-    mdn_disposition TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    delivered_at REAL
-);
-CREATE INDEX IF NOT EXISTS as2_outbound_due ON as2_outbound (state, next_try);
-"""
 
 PENDING = "pending"
 DONE = "done"
@@ -84,13 +30,6 @@ FAILED = "failed"
 AWAITING_MDN = "awaiting-mdn"
 DELIVERED = "delivered"
 CANCELLED = "cancelled"
-
-
-def ensure_schema(store: Store) -> None:
-    with store.transaction() as tx:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                tx._conn.execute(statement)
 
 
 def _headers_json(headers: Sequence[tuple[str, str]]) -> str:
@@ -149,33 +88,33 @@ def seen(store: Store, as2_from: str, message_id: str) -> StoredMdn | None:
     first: if intake had committed a file with the payload's sha256 since, the message was
     accepted (the row becomes ``done``); otherwise the row is dropped (nothing was stored)."""
     with store.transaction() as tx:
-        row = tx._conn.execute(
+        row = tx._sql.select_one(
             "SELECT * FROM as2_received WHERE as2_from = ? AND message_id = ?",
             (as2_from, message_id),
-        ).fetchone()
+        )
         if row is None:
             return None
         if row["state"] == DONE:
             return _stored(row)
-        found = tx._conn.execute(
+        found = tx._sql.select_one(
             "SELECT id FROM files WHERE partner_id = ? AND channel = 'as2' AND sha256 = ? "
             "AND received_at >= ? ORDER BY received_at LIMIT 1",
             (row["partner_id"], row["sha256"], row["received_at"] - 1.0),
-        ).fetchone()
+        )
         if found is None:
-            tx._conn.execute(
+            tx._sql.execute(
                 "DELETE FROM as2_received WHERE as2_from = ? AND message_id = ?",
                 (as2_from, message_id),
             )
             return None
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE as2_received SET state = ?, file_id = ? WHERE as2_from = ? AND message_id = ?",
             (DONE, found["id"], as2_from, message_id),
         )
-        row = tx._conn.execute(
+        row = tx._sql.select_one(
             "SELECT * FROM as2_received WHERE as2_from = ? AND message_id = ?",
             (as2_from, message_id),
-        ).fetchone()
+        )
         return _stored(row)
 
 
@@ -193,7 +132,7 @@ def reserve(
 ) -> None:
     """Record an authenticated message (``pending``) with the MDN it will get, before intake."""
     with store.transaction() as tx:
-        tx._conn.execute(
+        tx._sql.execute(
             "INSERT INTO as2_received (as2_from, message_id, partner_id, state, sha256, "
             "disposition, mdn_headers, mdn_body, async_url, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -218,18 +157,18 @@ def complete(
     """Intake committed ``file_id``: the message is ``done``; its async MDN, if one was asked
     for, goes into the outbox in the same transaction (returns the outbox id)."""
     with store.transaction() as tx:
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE as2_received SET state = ?, file_id = ? WHERE as2_from = ? AND message_id = ?",
             (DONE, file_id, as2_from, message_id),
         )
-        row = tx._conn.execute(
+        row = tx._sql.select_one(
             "SELECT * FROM as2_received WHERE as2_from = ? AND message_id = ?",
             (as2_from, message_id),
-        ).fetchone()
+        )
         if row is None or not row["async_url"]:
             return None
         return _queue_mdn(
-            tx._conn,
+            tx._sql,
             as2_from=as2_from,
             original_message_id=message_id,
             partner_id=row["partner_id"],
@@ -244,7 +183,7 @@ def complete(
 def forget(store: Store, as2_from: str, message_id: str) -> None:
     """Intake failed: nothing was stored, a resend of the message may be processed."""
     with store.transaction() as tx:
-        tx._conn.execute(
+        tx._sql.execute(
             "DELETE FROM as2_received WHERE as2_from = ? AND message_id = ? AND state = ?",
             (as2_from, message_id, PENDING),
         )
@@ -287,7 +226,7 @@ def _queued(row: Any) -> QueuedMdn:
 
 
 def _queue_mdn(
-    conn: Any,
+    sql: Sql,
     *,
     as2_from: str,
     original_message_id: str,
@@ -299,7 +238,7 @@ def _queue_mdn(
     first_try: float | None,
 ) -> int:
     now = time.time()
-    cursor = conn.execute(
+    return sql.insert(
         "INSERT INTO as2_mdn_outbox (as2_from, original_message_id, partner_id, url, "
         "disposition, headers, body, state, next_try, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -317,7 +256,6 @@ def _queue_mdn(
             now,
         ),
     )
-    return int(cursor.lastrowid)
 
 
 def queue_mdn(
@@ -334,7 +272,7 @@ def queue_mdn(
     """Queue an asynchronous MDN (an error MDN, or one not tied to intake)."""
     with store.transaction() as tx:
         return _queue_mdn(
-            tx._conn,
+            tx._sql,
             as2_from=as2_from,
             original_message_id=original_message_id,
             partner_id=partner_id,
@@ -348,11 +286,11 @@ def queue_mdn(
 
 def due_mdns(store: Store, now: float, limit: int = 50) -> list[QueuedMdn]:
     with store.transaction() as tx:
-        rows = tx._conn.execute(
+        rows = tx._sql.select(
             "SELECT * FROM as2_mdn_outbox WHERE state = ? AND next_try <= ? "
             "ORDER BY next_try, id LIMIT ?",
             (PENDING, now, limit),
-        ).fetchall()
+        )
     return [_queued(r) for r in rows]
 
 
@@ -360,14 +298,12 @@ def mdn_sent(store: Store, mdn_id: int) -> int:
     """Returns the attempts it took."""
     now = time.time()
     with store.transaction() as tx:
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE as2_mdn_outbox SET state = ?, attempts = attempts + 1, last_error = NULL, "
             "updated_at = ? WHERE id = ?",
             (SENT, now, mdn_id),
         )
-        row = tx._conn.execute(
-            "SELECT attempts FROM as2_mdn_outbox WHERE id = ?", (mdn_id,)
-        ).fetchone()
+        row = tx._sql.select_one("SELECT attempts FROM as2_mdn_outbox WHERE id = ?", (mdn_id,))
     return int(row["attempts"]) if row else 0
 
 
@@ -377,12 +313,10 @@ def mdn_attempt_failed(
     """Count a failed POST; (attempts, seconds to the next try or None when given up)."""
     now = time.time()
     with store.transaction() as tx:
-        row = tx._conn.execute(
-            "SELECT attempts FROM as2_mdn_outbox WHERE id = ?", (mdn_id,)
-        ).fetchone()
+        row = tx._sql.select_one("SELECT attempts FROM as2_mdn_outbox WHERE id = ?", (mdn_id,))
         attempts = (int(row["attempts"]) if row else 0) + 1
         delay = retry_delay(schedule, attempts)
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE as2_mdn_outbox SET state = ?, attempts = ?, next_try = ?, last_error = ?, "
             "updated_at = ? WHERE id = ?",
             (
@@ -399,7 +333,7 @@ def mdn_attempt_failed(
 
 def mdn_outbox(store: Store) -> list[QueuedMdn]:
     with store.transaction() as tx:
-        rows = tx._conn.execute("SELECT * FROM as2_mdn_outbox ORDER BY id").fetchall()
+        rows = tx._sql.select("SELECT * FROM as2_mdn_outbox ORDER BY id")
     return [_queued(r) for r in rows]
 
 
@@ -453,14 +387,14 @@ def plan_deliveries(store: Store, partner_ids: Sequence[str], make_message_id: A
     added = 0
     with store.transaction() as tx:
         for partner_id in partner_ids:
-            rows = tx._conn.execute(
+            rows = tx._sql.select(
                 "SELECT m.* FROM mailbox m LEFT JOIN as2_outbound o ON o.mailbox_id = m.id "
                 "WHERE m.partner_id = ? AND m.picked_up_at IS NULL AND o.id IS NULL "
                 "ORDER BY m.created_at, m.id",
                 (partner_id,),
-            ).fetchall()
+            )
             for row in rows:
-                tx._conn.execute(
+                tx._sql.execute(
                     "INSERT INTO as2_outbound (partner_id, mailbox_id, mailbox_name, file_id, "
                     "kind, sha256, message_id, state, next_try, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -479,7 +413,7 @@ def plan_deliveries(store: Store, partner_ids: Sequence[str], make_message_id: A
                     ),
                 )
                 added += 1
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE as2_outbound SET state = ?, updated_at = ? WHERE state IN (?, ?) AND "
             "mailbox_id IN (SELECT id FROM mailbox WHERE picked_up_at IS NOT NULL)",
             (CANCELLED, now, PENDING, AWAITING_MDN),
@@ -494,11 +428,11 @@ def due_deliveries(
     that still want AS2 delivery)."""
     wanted = set(partner_ids)
     with store.transaction() as tx:
-        rows = tx._conn.execute(
+        rows = tx._sql.select(
             "SELECT * FROM as2_outbound WHERE state IN (?, ?) AND next_try <= ? "
             "ORDER BY next_try, id",
             (PENDING, AWAITING_MDN, now),
-        ).fetchall()
+        )
     return [_delivery(r) for r in rows if r["partner_id"] in wanted][:limit]
 
 
@@ -507,12 +441,12 @@ def delivery_sent(store: Store, delivery_id: int, mic: str, *, await_until: floa
     now = time.time()
     with store.transaction() as tx:
         if await_until is None:
-            tx._conn.execute(
+            tx._sql.execute(
                 "UPDATE as2_outbound SET mic = ?, updated_at = ? WHERE id = ?",
                 (mic, now, delivery_id),
             )
         else:
-            tx._conn.execute(
+            tx._sql.execute(
                 "UPDATE as2_outbound SET mic = ?, state = ?, next_try = ?, updated_at = ? "
                 "WHERE id = ?",
                 (mic, AWAITING_MDN, await_until, now, delivery_id),
@@ -524,22 +458,22 @@ def delivered(store: Store, delivery_id: int, disposition: str) -> Delivery | No
     None when the row was not waiting for it (a late or repeated MDN)."""
     now = time.time()
     with store.transaction() as tx:
-        row = tx._conn.execute(
+        row = tx._sql.select_one(
             "SELECT * FROM as2_outbound WHERE id = ? AND state IN (?, ?)",
             (delivery_id, PENDING, AWAITING_MDN),
-        ).fetchone()
+        )
         if row is None:
             return None
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE as2_outbound SET state = ?, attempts = attempts + 1, mdn_disposition = ?, "
             "last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
             (DELIVERED, disposition, now, now, delivery_id),
         )
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE mailbox SET picked_up_at = ? WHERE id = ? AND picked_up_at IS NULL",
             (now, row["mailbox_id"]),
         )
-        row = tx._conn.execute("SELECT * FROM as2_outbound WHERE id = ?", (delivery_id,)).fetchone()
+        row = tx._sql.select_one("SELECT * FROM as2_outbound WHERE id = ?", (delivery_id,))
     return _delivery(row)
 
 
@@ -555,14 +489,14 @@ def delivery_failed(
     next try, or None when given up)."""
     now = time.time()
     with store.transaction() as tx:
-        row = tx._conn.execute(
+        row = tx._sql.select_one(
             "SELECT attempts, state FROM as2_outbound WHERE id = ?", (delivery_id,)
-        ).fetchone()
+        )
         if row is None or row["state"] not in (PENDING, AWAITING_MDN):
             return (int(row["attempts"]) if row else 0), None
         attempts = int(row["attempts"]) + 1
         delay = retry_delay(schedule, attempts)
-        tx._conn.execute(
+        tx._sql.execute(
             "UPDATE as2_outbound SET state = ?, attempts = ?, next_try = ?, last_error = ?, "
             "mdn_disposition = COALESCE(?, mdn_disposition), updated_at = ? WHERE id = ?",
             (
@@ -580,18 +514,16 @@ def delivery_failed(
 
 def delivery_by_message_id(store: Store, message_id: str) -> Delivery | None:
     with store.transaction() as tx:
-        row = tx._conn.execute(
-            "SELECT * FROM as2_outbound WHERE message_id = ?", (message_id,)
-        ).fetchone()
+        row = tx._sql.select_one("SELECT * FROM as2_outbound WHERE message_id = ?", (message_id,))
     return _delivery(row) if row else None
 
 
 def deliveries(store: Store, partner_id: str | None = None) -> list[Delivery]:
     with store.transaction() as tx:
         if partner_id is None:
-            rows = tx._conn.execute("SELECT * FROM as2_outbound ORDER BY id").fetchall()
+            rows = tx._sql.select("SELECT * FROM as2_outbound ORDER BY id")
         else:
-            rows = tx._conn.execute(
+            rows = tx._sql.select(
                 "SELECT * FROM as2_outbound WHERE partner_id = ? ORDER BY id", (partner_id,)
-            ).fetchall()
+            )
     return [_delivery(r) for r in rows]

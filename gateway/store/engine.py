@@ -1,0 +1,135 @@
+"""The database engine layer: what differs between backends, and nothing else.
+
+The per-domain stores (gateway/store/files.py, routing.py, as2.py) write portable SQL with
+``?`` placeholders and go through :class:`Sql`, which hands every statement to the engine
+(:meth:`SqliteEngine.convert` — identity for SQLite; a PostgreSQL engine rewrites ``?`` to
+``%s``). Upserts are ``INSERT ... ON CONFLICT``, which both backends speak. What stays
+engine-specific: connections (one behind a lock here, a pool for PostgreSQL), how a write
+transaction starts (SQLite's ``BEGIN IMMEDIATE`` takes the write lock up front, so two writers
+never deadlock on a lock upgrade), how the id of an inserted row comes back, the catalogue,
+and the schema deltas written for one engine only (``NNNN_name.sqlite.sql``; see
+gateway/store/migrations.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+Row = Any
+"""A result row: indexable by column name and by position (``sqlite3.Row`` here)."""
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
+"""What the engines raise when the database fails (for the edges that report it)."""
+
+
+class SqliteEngine:
+    """SQLite in WAL mode with ``synchronous=FULL`` (a commit is on disk when it returns): one
+    connection behind a lock, so one statement or transaction at a time in this process; other
+    processes wait up to ``timeout`` seconds for the write lock. A PostgreSQL engine offers the
+    same methods over a connection pool."""
+
+    name = "sqlite"
+
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=self.timeout
+        )
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise sqlite3.ProgrammingError(f"the database {self.path} is not open")
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Sql]:
+        """A write transaction: ``BEGIN IMMEDIATE`` takes the write lock before the first read
+        (two writers never deadlock upgrading a read lock); commits when the block ends, rolls
+        back whole when it raises."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Sql(self, conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def read(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        """One read outside a transaction (WAL: a consistent snapshot)."""
+        with self._lock:
+            return Sql(self, self._connection()).select(sql, args)
+
+    def convert(self, sql: str) -> str:
+        """The statement in this engine's parameter style (SQLite's is ``?`` already)."""
+        return sql
+
+    def has_table(self, sql: Sql, name: str) -> bool:
+        found = sql.select_one(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
+        return found is not None
+
+    def describe(self) -> str:
+        """Where the database is, for error messages."""
+        return str(self.path)
+
+
+class Sql:
+    """Statements on one connection inside one transaction, in the engine's dialect
+    (:meth:`SqliteEngine.transaction` makes it). Used by the per-domain stores; nothing outside
+    gateway/store/ holds one."""
+
+    def __init__(self, engine: SqliteEngine, conn: sqlite3.Connection) -> None:
+        self.engine = engine
+        self.conn = conn
+
+    def execute(self, sql: str, args: Sequence[object] = ()) -> None:
+        self.conn.execute(self.engine.convert(sql), args)
+
+    def insert(self, sql: str, args: Sequence[object] = ()) -> int:
+        """An ``INSERT`` into a table with an integer ``id`` key: the new row's id."""
+        # PostgreSQL: append ``RETURNING id`` and fetch it.
+        return int(self.conn.execute(self.engine.convert(sql), args).lastrowid or 0)
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        """One prepared statement for each row of arguments."""
+        self.conn.executemany(self.engine.convert(sql), rows)
+
+    def select(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        return self.conn.execute(self.engine.convert(sql), args).fetchall()
+
+    def select_one(self, sql: str, args: Sequence[object] = ()) -> Row | None:
+        rows: list[Row] = self.conn.execute(self.engine.convert(sql), args).fetchmany(1)
+        return rows[0] if rows else None
+
+    def changed(self, sql: str, args: Sequence[object] = ()) -> int:
+        """Run a statement; how many rows it changed."""
+        return int(self.conn.execute(self.engine.convert(sql), args).rowcount)

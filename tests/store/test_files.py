@@ -1,0 +1,35 @@
+"""The files store (gateway/store/files.py): accepted sets, claims, mailbox names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.store.sqlite import AcceptedSet, Store
+
+
+def test_accepted_sets_and_mailbox_names(tmp_path: Path) -> None:
+    store = Store(tmp_path / "gateway.sqlite3")
+    try:
+        f = store.add_file("sub", "sftp", "a.x12", "a" * 64, 10)
+        with store.transaction() as tx:
+            tx.add_accepted_sets(
+                [
+                    AcceptedSet(f.id, "000000001", "1", "837", "0001", "T"),
+                    AcceptedSet(f.id, "000000001", "1", "270", "0002", "P"),
+                ]
+            )
+            tx.add_accepted_sets([])
+            assert [s.st01 for s in tx.accepted_sets(f.id)] == ["837", "270"]
+            assert [s.st02 for s in tx.accepted_sets_not_837(f.id)] == ["0002"]
+            assert tx.accepted_sets("other") == []
+            assert not tx.mailbox_name_taken("sub", "x.x12")
+            tx.add_mailbox("sub", "x.x12", "999", f.id, "b" * 64, 3, 1.0)
+            assert tx.mailbox_name_taken("sub", "x.x12")
+            assert not tx.mailbox_name_taken("other", "x.x12")
+        picked = store.pick_up("sub", "x.x12")
+        assert picked is not None and picked.picked_up_at is None
+        assert store.pick_up("sub", "x.x12") is None
+        with store.transaction() as tx:
+            assert tx.mailbox_name_taken("sub", "x.x12")  # picked up, the name stays taken
+    finally:
+        store.close()
