@@ -28,10 +28,11 @@ from gateway.parked import clean_parked
 from gateway.payers.config import PayerConfig
 from gateway.pipeline.routing import CycleOutcome, RouteOutcome, route_file, run_payer_cycle
 from gateway.pipeline.steps import (
-    Analysis,
     Outcome,
-    analyze_blob,
-    commit_answers,
+    analyze_only,
+    commit_acks,
+    commit_claims,
+    edit_blob,
     edit_context,
     partner_directory,
     warm_up,
@@ -42,6 +43,7 @@ from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
 from gateway.store.faults import StorageFull, storage_full
 from gateway.store.sqlite import PROCESSED, RECEIVED, FileRecord, Store
+from gateway.x12 import FileAnalysis
 
 T = TypeVar("T")
 
@@ -295,18 +297,27 @@ class GatewayCore(Service):
         for path in self._spill_paths(record):
             path.unlink(missing_ok=True)
 
-    def _analyze(self, record: FileRecord, directory: Any, context: Any) -> Deferred[Any]:
+    def _in_worker(self, fn: Callable[..., T], *args: Any) -> Deferred[T]:
+        """``fn(*args)`` in a validation worker (a thread when there are none)."""
+        executor = self._executor
+        if executor is None:
+            return threads.deferToThread(fn, *args)
+        future = executor.submit(fn, *args)
+        return threads.deferToThread(future.result)
+
+    def _analyze(self, record: FileRecord, directory: Any) -> Deferred[Any]:
+        """Envelope and guide: what the TA1/999 need."""
+        path = str(self.blobs.path(record.sha256))
+        return self._in_worker(analyze_only, path, record.partner_id, directory)
+
+    def _edit(self, record: FileRecord, analysis: Any, context: Any) -> Deferred[Any]:
+        """The claims' edits; the verdicts come back through a file of slim records, not a
+        pickle of every claim."""
         path = str(self.blobs.path(record.sha256))
         spill, _ = self._spill_paths(record)
         spill.parent.mkdir(exist_ok=True)
         self._drop_spill(record)  # left by a crash, if any
-        # The verdicts come back through a file of slim records, not a pickle of every claim.
-        args = (path, record.partner_id, directory, context, str(spill))
-        executor = self._executor
-        if executor is None:
-            return threads.deferToThread(analyze_blob, *args)
-        future = executor.submit(analyze_blob, *args)
-        return threads.deferToThread(future.result)
+        return self._in_worker(edit_blob, path, analysis, context, str(spill))
 
     @defer.inlineCallbacks
     def _process(self, record: FileRecord):  # type: ignore[no-untyped-def]
@@ -364,16 +375,20 @@ class GatewayCore(Service):
             directory = partner_directory(self.config, partners)
             received = datetime.fromtimestamp(current.received_at, UTC).date()
             context = edit_context(partners, current.partner_id, received)
+            # Two steps, each committed on its own: the TA1/999 as soon as the envelope and
+            # guide are checked, then the claims' edits and the 277CA (a restart between them
+            # redoes only the second; the 999 never goes twice).
+            analysis = yield self._analyze(current, directory)
+            acked = yield self.in_store(self.store.file_acked, record.id)
+            if not acked:
+                answered: Outcome = yield self.in_store(
+                    commit_acks, self.store, self.blobs, current, analysis, directory, time.time()
+                )
+                self._report(answered, analysis)
             try:
-                analysis = yield self._analyze(current, directory, context)
+                found = yield self._edit(current, analysis, context)
                 outcome: Outcome = yield self.in_store(
-                    commit_answers,
-                    self.store,
-                    self.blobs,
-                    current,
-                    analysis,
-                    directory,
-                    time.time(),
+                    commit_claims, self.store, self.blobs, current, found, directory, time.time()
                 )
                 self._report(outcome, analysis)
             finally:
@@ -496,7 +511,7 @@ class GatewayCore(Service):
         d.addErrback(lambda f: None)  # tried again at the next tick
         return d
 
-    def _report(self, outcome: Outcome, found: Analysis) -> None:
+    def _report(self, outcome: Outcome, analysis: FileAnalysis) -> None:
         record = outcome.file
         if outcome.already_done:
             return
@@ -527,11 +542,13 @@ class GatewayCore(Service):
                 # identifiers only: set control, claim index, CLM01 hash, STC codes
                 name = "claim.accepted" if verdict.accepted else "claim.rejected"
                 self.audit(name, **base, isa13=edited.isa13, **verdict.audit())
-        event = "file.processed" if any_accepted else "file.rejected"
+        if outcome.answers_only:
+            return  # the claims' step says how the file ended
+        event = "file.processed" if any_accepted or outcome.accepted_999 else "file.rejected"
         self.audit(
             event,
             **base,
-            interchanges=len(found.file.interchanges),
+            interchanges=len(analysis.interchanges),
             answers=[p.name for p in outcome.placed],
         )
 

@@ -1,12 +1,18 @@
 """Pipeline steps without Twisted: run the X12 engine on a stored file and commit its answers.
 
-:func:`analyze_blob` is the heavy part (may run in a worker process): envelope, implementation
-guide, claim extraction and front-end edits. :func:`commit_answers` runs in the store thread:
-inside ONE transaction it checks duplicate interchanges and claims against earlier files,
-allocates control numbers, builds the TA1/999/277CA/report, places them in the submitter's
-mailbox, records the claims and marks the file processed — so a crash either loses the whole
-step (it is redone after restart) or none of it; a second 999 for the same file can never be
-produced.
+The heavy parts may run in a worker process: :func:`analyze_only` (envelope and
+implementation guide) and :func:`edit_blob` (claim extraction and front-end edits, spilled to
+disk); :func:`analyze_blob` does both. The commits run in the store thread, each in ONE
+transaction, in two steps so that the 999 does not wait for the edits:
+
+* :func:`commit_acks`: duplicate interchanges checked against earlier files, control numbers
+  allocated, the TA1/999/report placed in the submitter's mailbox, the file marked acknowledged;
+* :func:`commit_claims`: the claims' verdicts re-checked against earlier files, recorded, the
+  277CA placed, the file marked processed.
+
+A crash loses a whole step or none of it, and a step already committed is never taken again, so
+a second 999 (or 277CA) for the same file can never be produced. :func:`commit_answers` takes
+both steps in one transaction (``gateway validate``, tests).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import (
     PROCESSED,
+    RECEIVED,
     AcceptedSet,
     ClaimRow,
     FileRecord,
@@ -131,6 +138,25 @@ def analyze_blob(
     return Analysis(analysis, edit_stream(read_chunks(path), analysis, context))
 
 
+def analyze_only(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
+    """Worker entry point: envelope and implementation guide only (what the TA1/999 need),
+    the file read in 1 MiB chunks."""
+    return analyze_file(path, uploader=uploader, directory=directory)
+
+
+def edit_blob(
+    path: str, analysis: FileAnalysis, context: EditContext | None, spill_to: str
+) -> Analysis:
+    """Worker entry point: the claims of the sets ``analysis`` accepted, extracted and edited,
+    their verdicts spilled to ``spill_to`` (see :func:`analyze_blob`)."""
+    if context is None:
+        return Analysis(analysis)
+    spill = spill_edits(
+        read_chunks(path), analysis, context, spill_to, recount=lambda: read_chunks(path)
+    )
+    return Analysis(analysis, spill=spill)
+
+
 def mailbox_name(now: float, file_id: str, kind: str) -> str:
     suffix = "REJECT.txt" if kind == "REJECT" else f"{kind}.{_EXTENSIONS.get(kind, 'x12')}"
     return f"{utc_stamp(now)}_{file_id}_{suffix}"
@@ -154,6 +180,10 @@ class Outcome:
     duplicates: list[str] = field(default_factory=list)
     already_done: bool = False
     edits: tuple[SetEdits, ...] | tuple[SpilledSetEdits, ...] = ()
+    accepted_999: bool = False
+    """Some 999 of the file accepted a set (the file goes on to its claims and routing)."""
+    answers_only: bool = True
+    """The TA1/999 step (:func:`commit_acks`); False for the claims' step or both."""
 
 
 def commit_answers(
@@ -164,106 +194,205 @@ def commit_answers(
     directory: PartnerDirectory,
     now: float,
 ) -> Outcome:
-    analysis = found.file
-    when = datetime.fromtimestamp(now, UTC)
+    """Both steps of a file in ONE transaction: :func:`commit_acks` then
+    :func:`commit_claims` (``gateway validate`` and the tests; the daemon commits them apart
+    so the 999 does not wait for the edits)."""
     with store.transaction() as tx:
         current = tx.get_file(record.id)
-        if current is None or current.state != record.state:
+        if current is None or current.state != record.state or tx.acked(record.id):
             # Someone (an earlier run) finished this file already: never answer twice.
             return Outcome(current or record, already_done=True)
-        keys = [(i.sender_qualifier, i.sender_id, i.control_number) for i in analysis.interchanges]
-        seen = tx.seen_interchanges(keys, exclude_file=record.id)
-        duplicates = [n for n, key in enumerate(keys) if key in seen]
-        responses = build_responses(
-            analysis,
-            directory=directory,
-            duplicates=duplicates,
-            next_control=lambda: tx.next_counter("control"),
-            now=when,
-        )
-        received = datetime.fromtimestamp(record.received_at, UTC).date()
-        # Interchanges rejected as duplicates (TA1 025) send no claims anywhere.
-        duplicate_controls = {keys[n][2] for n in duplicates}
-        streamed: dict[str, Path] = {}
-        edited: tuple[SetEdits, ...] | tuple[SpilledSetEdits, ...]
-        if found.spill is None:
-            edited = tuple(e for e in found.edits if e.isa13 not in duplicate_controls)
-            edited = recheck_duplicates(
-                edited, lambda fp: tx.fingerprint_accepted(fp, record.id), received
-            )
-            responses += build_277cas(
-                edited,
-                analysis,
-                directory=directory,
-                next_control=lambda: tx.next_counter("control"),
-                now=when,
-                received=received,
-                trace_prefix=record.id,
-            )
-            tx.add_claims(_claim_rows(record.id, edited))
-        else:
-            edited, streamed_277 = _commit_spill(
-                tx, blobs, record, found.spill, analysis, directory, when, received,
-                duplicate_controls,
-            )  # fmt: skip
-            if streamed_277 is not None:
-                responses += streamed_277[0]
-                streamed["277CA"] = streamed_277[1]
-        accepted_sets: list[AcceptedSet] = []
-        for n, interchange in enumerate(analysis.interchanges):
-            if interchange.ta1_code is not None or n in duplicates:
-                continue
-            for functional_group in interchange.groups:
-                for transaction in functional_group.transactions:
-                    if set_accepted(functional_group, transaction):
-                        accepted_sets.append(
-                            AcceptedSet(record.id, interchange.control_number,
-                                        functional_group.gs06, transaction.st01,
-                                        transaction.st02, interchange.usage_indicator)
-                        )  # fmt: skip
-        tx.add_accepted_sets(accepted_sets)
-        by_kind: dict[str, list[Response]] = defaultdict(list)
-        for response in responses:
-            by_kind[response.kind].append(response)
-        outcome = Outcome(record, duplicates=[keys[n][2] for n in duplicates], edits=edited)
-        for kind, group in by_kind.items():
-            if kind in streamed:  # already on disk (a big 277CA): adopt the file
-                sha, size = blobs.adopt(streamed.pop(kind))
-            else:
-                content = b"".join(r.content for r in group)
-                sha, size = blobs.put(content), len(content)
-            name = mailbox_name(now, record.id, kind)
-            mailbox_id = tx.add_mailbox(record.partner_id, name, kind, record.id, sha, size, now)
-            for r in group:
-                tx.add_response(
-                    record.id,
-                    kind,
-                    r.interchange_control,
-                    r.outbound_control,
-                    r.accepted,
-                    mailbox_id,
-                )
-            outcome.placed.append(PlacedFile(kind, name, sha, size, tuple(group)))
-            rejections = ta1_rejections(group) if kind == "TA1" else []
-            if rejections:  # a billing person reads this, not the bare code
-                text = ta1_report(rejections)
-                sha, size = blobs.put(text), len(text)
-                name = name.removesuffix(".x12") + ".txt"
-                tx.add_mailbox(record.partner_id, name, "REPORT", record.id, sha, size, now)
-                outcome.placed.append(PlacedFile("REPORT", name, sha, size, ()))
-        accepted_controls = {
-            r.interchange_control for r in responses if r.kind == "999" and r.accepted
-        }
-        for n, key in enumerate(keys):
-            # Only envelopes we accepted count as "seen": a sender may resend an interchange
-            # that got a rejecting TA1 under the same ISA13 once it is fixed.
-            if n in duplicates or analysis.interchanges[n].ta1_code is not None:
-                continue
-            tx.record_interchange(key, record.id, n, key[2] in accepted_controls)
-        for leftover in streamed.values():
-            leftover.unlink(missing_ok=True)
+        outcome = _acks(tx, blobs, record, found.file, directory, now)
+        outcome.answers_only = False
+        _claims(tx, blobs, record, found, directory, now, outcome, set(outcome.duplicates))
         tx.set_state(record.id, PROCESSED)
     return outcome
+
+
+def commit_acks(
+    store: Store,
+    blobs: BlobStore,
+    record: FileRecord,
+    analysis: FileAnalysis,
+    directory: PartnerDirectory,
+    now: float,
+) -> Outcome:
+    """The first step of a received file, in one transaction: duplicate interchanges checked
+    against earlier files, control numbers allocated, the TA1/999 (and a reject report) placed
+    in the submitter's mailbox, the accepted sets and interchanges recorded, the file marked
+    acknowledged. Its claims' step (:func:`commit_claims`) follows; a crash in between redoes
+    only that one."""
+    with store.transaction() as tx:
+        current = tx.get_file(record.id)
+        if current is None or current.state != RECEIVED or tx.acked(record.id):
+            return Outcome(current or record, already_done=True)
+        outcome = _acks(tx, blobs, record, analysis, directory, now)
+        tx.mark_acked(record.id, now)
+    return outcome
+
+
+def commit_claims(
+    store: Store,
+    blobs: BlobStore,
+    record: FileRecord,
+    found: Analysis,
+    directory: PartnerDirectory,
+    now: float,
+) -> Outcome:
+    """The second step, in one transaction: the claims' verdicts re-checked against claims
+    accepted earlier (A3:78), recorded, the 277CA placed, the file marked processed."""
+    with store.transaction() as tx:
+        current = tx.get_file(record.id)
+        if current is None or current.state != RECEIVED or not tx.acked(record.id):
+            return Outcome(current or record, already_done=True)
+        # the interchanges the first step rejected as duplicates (TA1 025), found the same way
+        keys = _interchange_keys(found.file)
+        seen = tx.seen_interchanges(keys, exclude_file=record.id)
+        outcome = Outcome(record, answers_only=False)
+        duplicates = {key[2] for key in keys if key in seen}
+        _claims(tx, blobs, record, found, directory, now, outcome, duplicates)
+        outcome.accepted_999 = tx.any_999_accepted(record.id)
+        tx.set_state(record.id, PROCESSED)
+    return outcome
+
+
+def _interchange_keys(analysis: FileAnalysis) -> list[tuple[str, str, str]]:
+    return [(i.sender_qualifier, i.sender_id, i.control_number) for i in analysis.interchanges]
+
+
+def _acks(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    analysis: FileAnalysis,
+    directory: PartnerDirectory,
+    now: float,
+) -> Outcome:
+    keys = _interchange_keys(analysis)
+    seen = tx.seen_interchanges(keys, exclude_file=record.id)
+    duplicates = [n for n, key in enumerate(keys) if key in seen]
+    responses = build_responses(
+        analysis,
+        directory=directory,
+        duplicates=duplicates,
+        next_control=lambda: tx.next_counter("control"),
+        now=datetime.fromtimestamp(now, UTC),
+    )
+    accepted_sets: list[AcceptedSet] = []
+    for n, interchange in enumerate(analysis.interchanges):
+        if interchange.ta1_code is not None or n in duplicates:
+            continue
+        for functional_group in interchange.groups:
+            for transaction in functional_group.transactions:
+                if set_accepted(functional_group, transaction):
+                    accepted_sets.append(
+                        AcceptedSet(record.id, interchange.control_number,
+                                    functional_group.gs06, transaction.st01,
+                                    transaction.st02, interchange.usage_indicator)
+                    )  # fmt: skip
+    tx.add_accepted_sets(accepted_sets)
+    outcome = Outcome(record, duplicates=[keys[n][2] for n in duplicates])
+    _place_responses(tx, blobs, record, responses, {}, now, outcome)
+    accepted_controls = {r.interchange_control for r in responses if r.kind == "999" and r.accepted}
+    outcome.accepted_999 = bool(accepted_controls)
+    for n, key in enumerate(keys):
+        # Only envelopes we accepted count as "seen": a sender may resend an interchange
+        # that got a rejecting TA1 under the same ISA13 once it is fixed.
+        if n in duplicates or analysis.interchanges[n].ta1_code is not None:
+            continue
+        tx.record_interchange(key, record.id, n, key[2] in accepted_controls)
+    return outcome
+
+
+def _claims(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    found: Analysis,
+    directory: PartnerDirectory,
+    now: float,
+    outcome: Outcome,
+    duplicate_controls: set[str],
+) -> None:
+    """Interchanges rejected as duplicates (TA1 025: ``duplicate_controls``) send no claims
+    anywhere; the others' claims are recorded and answered in the 277CA."""
+    analysis = found.file
+    when = datetime.fromtimestamp(now, UTC)
+    received = datetime.fromtimestamp(record.received_at, UTC).date()
+    responses: list[Response] = []
+    streamed: dict[str, Path] = {}
+    edited: tuple[SetEdits, ...] | tuple[SpilledSetEdits, ...]
+    if found.spill is None:
+        edited = tuple(e for e in found.edits if e.isa13 not in duplicate_controls)
+        edited = recheck_duplicates(
+            edited, lambda fp: tx.fingerprint_accepted(fp, record.id), received
+        )
+        responses += build_277cas(
+            edited,
+            analysis,
+            directory=directory,
+            next_control=lambda: tx.next_counter("control"),
+            now=when,
+            received=received,
+            trace_prefix=record.id,
+        )
+        tx.add_claims(_claim_rows(record.id, edited))
+    else:
+        edited, streamed_277 = _commit_spill(
+            tx, blobs, record, found.spill, analysis, directory, when, received,
+            duplicate_controls,
+        )  # fmt: skip
+        if streamed_277 is not None:
+            responses += streamed_277[0]
+            streamed["277CA"] = streamed_277[1]
+    outcome.edits = edited
+    try:
+        _place_responses(tx, blobs, record, responses, streamed, now, outcome)
+    finally:
+        for leftover in streamed.values():
+            leftover.unlink(missing_ok=True)
+
+
+def _place_responses(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    responses: list[Response],
+    streamed: dict[str, Path],
+    now: float,
+    outcome: Outcome,
+) -> None:
+    """One mailbox file per kind of answer (TA1, 999, 277CA, REJECT), its response rows, and
+    beside a rejecting TA1 its plain-words report. A kind in ``streamed`` is already on disk
+    (a big 277CA): the file is adopted, not copied."""
+    by_kind: dict[str, list[Response]] = defaultdict(list)
+    for response in responses:
+        by_kind[response.kind].append(response)
+    for kind, group in by_kind.items():
+        if kind in streamed:
+            sha, size = blobs.adopt(streamed.pop(kind))
+        else:
+            content = b"".join(r.content for r in group)
+            sha, size = blobs.put(content), len(content)
+        name = mailbox_name(now, record.id, kind)
+        mailbox_id = tx.add_mailbox(record.partner_id, name, kind, record.id, sha, size, now)
+        for r in group:
+            tx.add_response(
+                record.id,
+                kind,
+                r.interchange_control,
+                r.outbound_control,
+                r.accepted,
+                mailbox_id,
+            )
+        outcome.placed.append(PlacedFile(kind, name, sha, size, tuple(group)))
+        rejections = ta1_rejections(group) if kind == "TA1" else []
+        if rejections:  # a billing person reads this, not the bare code
+            text = ta1_report(rejections)
+            sha, size = blobs.put(text), len(text)
+            name = name.removesuffix(".x12") + ".txt"
+            tx.add_mailbox(record.partner_id, name, "REPORT", record.id, sha, size, now)
+            outcome.placed.append(PlacedFile("REPORT", name, sha, size, ()))
 
 
 _ROW_BATCH = 5000

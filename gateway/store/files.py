@@ -314,6 +314,22 @@ class FilesTransaction(StoreTransaction):
         row = self._sql.select_one("SELECT * FROM files WHERE id = ?", (file_id,))
         return _file(row) if row else None
 
+    def mark_acked(self, file_id: str, now: float) -> None:
+        """The file's TA1/999 are committed (its claims' step comes next)."""
+        self._sql.execute("UPDATE files SET acked_at = ? WHERE id = ?", (now, file_id))
+
+    def any_999_accepted(self, file_id: str) -> bool:
+        """Some 999 of the file accepted a set."""
+        row = self._sql.select_one(
+            "SELECT 1 FROM responses WHERE file_id = ? AND kind = '999' AND accepted = 1",
+            (file_id,),
+        )
+        return row is not None
+
+    def acked(self, file_id: str) -> bool:
+        row = self._sql.select_one("SELECT acked_at FROM files WHERE id = ?", (file_id,))
+        return row is not None and row["acked_at"] is not None
+
     # used by FilesStore inside its own short transactions ---------------------------------
     def add_file(self, record: FileRecord, now: float) -> None:
         self._sql.execute(
@@ -355,6 +371,11 @@ class FilesStore:
     def get_file(self, file_id: str) -> FileRecord | None:
         rows = self._select("SELECT * FROM files WHERE id = ?", (file_id,))
         return _file(rows[0]) if rows else None
+
+    def file_acked(self, file_id: str) -> bool:
+        """Whether the file's TA1/999 step is committed (see the transaction's ``acked``)."""
+        rows = self._select("SELECT acked_at FROM files WHERE id = ?", (file_id,))
+        return bool(rows) and rows[0]["acked_at"] is not None
 
     def files_in_state(self, state: str) -> list[FileRecord]:
         rows = self._select(

@@ -224,3 +224,66 @@ def test_claim_accepted_in_an_earlier_file_is_a_duplicate(
     _, outcome = _process(env, _gen(2, 42).replace(b"C42X", b"C41X"), 2.0)
     ca = blobs.read({p.kind: p for p in outcome.placed}["277CA"].sha256)
     assert _statuses(ca) == {"C41X1": ["A3:78"], "C41X2": ["A3:78"]}
+
+
+def test_the_999_is_committed_before_the_edits_and_never_twice(
+    env: tuple[Store, BlobStore, PartnerDirectory], tmp_path: Path
+) -> None:
+    """The daemon's two steps: the TA1/999 as soon as the guide pass is done (the file still
+    received), then the claims and the 277CA. A restart between them (the first step run
+    again) places nothing twice."""
+    from gateway.pipeline.steps import analyze_only, commit_acks, commit_claims, edit_blob
+    from gateway.store.sqlite import RECEIVED
+
+    store, blobs, directory = env
+    data = readdress(corpus_file("837p/uhin-837.edi"), control=8)
+    record, path = _receive(store, blobs, data)
+    analysis = analyze_only(path, "demo-billing", directory)
+    first = commit_acks(store, blobs, record, analysis, directory, 1_790_000_000.0)
+    assert [p.kind for p in first.placed] == ["999"] and first.accepted_999
+    assert store.get_file(record.id).state == RECEIVED  # type: ignore[union-attr]
+    assert store.file_acked(record.id)
+    assert [m.kind for m in store.list_mailbox("demo-billing")] == ["999"]
+    # a restart: the first step again is a no-op
+    again = commit_acks(store, blobs, record, analysis, directory, 1_790_000_100.0)
+    assert again.already_done and again.placed == []
+    context = edit_context(load_partners(str(ROOT / "partners")), "demo-billing", date.today())
+    found = edit_blob(path, analysis, context, str(tmp_path / "spill"))
+    second = commit_claims(store, blobs, record, found, directory, 1_790_000_200.0)
+    assert [p.kind for p in second.placed] == ["277CA"] and not second.answers_only
+    assert second.accepted_999 and second.duplicates == []
+    assert store.get_file(record.id).state == PROCESSED  # type: ignore[union-attr]
+    assert sorted(m.kind for m in store.list_mailbox("demo-billing")) == ["277CA", "999"]
+    # and the claims' step is not taken twice either
+    assert commit_claims(store, blobs, record, found, directory, 1_790_000_300.0).already_done
+
+
+def test_claims_step_of_a_duplicate_interchange_records_no_claims(
+    env: tuple[Store, BlobStore, PartnerDirectory], tmp_path: Path
+) -> None:
+    from gateway.pipeline.steps import analyze_only, commit_acks, commit_claims, edit_blob
+
+    store, blobs, directory = env
+    data = readdress(corpus_file("837p/uhin-837.edi"), control=9)
+    context = edit_context(load_partners(str(ROOT / "partners")), "demo-billing", date.today())
+    outcomes = []
+    for n in range(2):
+        record, path = _receive(store, blobs, data)
+        analysis = analyze_only(path, "demo-billing", directory)
+        acks = commit_acks(store, blobs, record, analysis, directory, 1_790_000_000.0 + n)
+        found = edit_blob(path, analysis, context, str(tmp_path / f"spill{n}"))
+        outcomes.append(
+            (
+                record,
+                acks,
+                commit_claims(store, blobs, record, found, directory, 1_790_000_500.0 + n),
+            )
+        )
+    (_, first_acks, first), (second_record, second_acks, second) = outcomes
+    assert first_acks.duplicates == [] and first.placed
+    assert second_acks.duplicates == ["000000009"] and [p.kind for p in second_acks.placed] == [
+        "TA1",
+        "REPORT",
+    ]
+    assert second.placed == [] and not second.accepted_999
+    assert store.claims_for(second_record.id) == []
