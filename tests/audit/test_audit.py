@@ -71,3 +71,15 @@ def test_events_after_close_are_dropped_not_raised(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
     log.close()
     log("gateway.stopped")  # a late callback during shutdown must not raise
+
+
+def test_per_claim_events_stay_off_the_console(tmp_path: Path) -> None:
+    console = io.StringIO()
+    log = AuditLog(tmp_path / "log" / "audit.jsonl", console=console)
+    log("claim.accepted", file_id="F1", claim_index=0)
+    log("claim.adjudicated", file_id="F1", route_id=1)
+    log("file.processed", file_id="F1")
+    log.close()
+    assert "claim." not in console.getvalue() and "file.processed" in console.getvalue()
+    events = [e["event"] for e in read_events(tmp_path / "log" / "audit.jsonl")]
+    assert events == ["claim.accepted", "claim.adjudicated", "file.processed"]  # all kept
