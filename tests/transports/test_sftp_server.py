@@ -157,6 +157,24 @@ async def test_password_lock_keeps_key_logins_working(make_server: Any, keys: Ke
 
 
 @pytest_twisted.ensureDeferred
+async def test_key_logins_do_not_reset_the_password_guesses(make_server: Any, keys: Keys) -> None:
+    """A partner's key-based job logging in between guesses must not clear the count."""
+    lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60)
+    server: Server = await make_server(lockout=lockout)
+    try:
+        for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+            with pytest.raises(paramiko.AuthenticationException):
+                await deferToThread(connect, server.number, password="guess-1", source=source)
+            transport = await deferToThread(connect, server.number, pkey=keys.ed25519.paramiko())
+            assert transport.is_authenticated()
+            transport.close()
+        engaged = [e for e in server.named("sftp.login.locked") if e["action"] == "engaged"]
+        assert [e["scope"] for e in engaged] == ["user"]
+    finally:
+        await server.stop()
+
+
+@pytest_twisted.ensureDeferred
 async def test_address_ban_by_users_across_names(make_server: Any) -> None:
     lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60, ban_users=3)
     server: Server = await make_server(lockout=lockout)

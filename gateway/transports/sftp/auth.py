@@ -241,6 +241,10 @@ class Authenticator:
         )
 
         def checked(ok: bool) -> LoginResult:
+            if self.guard.password_locked(username) is not None:
+                # locked while this guess was being verified: it does not get in either
+                self._refused(USER, username, address, method)
+                raise PasswordLocked("password login locked")
             if ok and found is not None:
                 return self._success(found, username, address, method)
             raise self._failure(username, address, method, "bad password", count=True)
@@ -285,7 +289,10 @@ class Authenticator:
         self, found: tuple[Partner, SftpUser], username: str, address: str, method: str
     ) -> LoginResult:
         partner, user = found
-        self.guard.success(username)
+        if method == "password":
+            # Only a right password clears the wrong ones: a partner's key-based job logging
+            # in every few minutes must not reset an attacker's count of guesses.
+            self.guard.success(username)
         self.audit(
             "sftp.login.ok",
             username=username,
