@@ -34,6 +34,7 @@ from gateway.pipeline.steps import (
     commit_claims,
     edit_blob,
     edit_context,
+    load_analysis,
     partner_directory,
     warm_up,
 )
@@ -378,9 +379,13 @@ class GatewayCore(Service):
             # Two steps, each committed on its own: the TA1/999 as soon as the envelope and
             # guide are checked, then the claims' edits and the 277CA (a restart between them
             # redoes only the second; the 999 never goes twice).
-            analysis = yield self._analyze(current, directory)
-            acked = yield self.in_store(self.store.file_acked, record.id)
-            if not acked:
+            kept = yield self.in_store(self.store.acked_analysis, record.id)
+            if kept:
+                # restarted between the steps: the claims' step follows the 999 already sent
+                analysis = yield self.in_store(lambda: load_analysis(self.blobs.read(kept)))
+            else:
+                analysis = yield self._analyze(current, directory)
+            if kept is None:
                 answered: Outcome = yield self.in_store(
                     commit_acks, self.store, self.blobs, current, analysis, directory, time.time()
                 )

@@ -11,12 +11,15 @@ transaction, in two steps so that the 999 does not wait for the edits:
   277CA placed, the file marked processed.
 
 A crash loses a whole step or none of it, and a step already committed is never taken again, so
-a second 999 (or 277CA) for the same file can never be produced. :func:`commit_answers` takes
-both steps in one transaction (``gateway validate``, tests).
+a second 999 (or 277CA) for the same file can never be produced. The analysis the TA1/999 were
+built from is kept (a blob named in ``files.acked_analysis``): after a restart the claims' step
+starts from it, not from a new guide pass that a changed profile or release could judge
+differently. :func:`commit_answers` takes both steps in one transaction (tests).
 """
 
 from __future__ import annotations
 
+import pickle
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -227,8 +230,22 @@ def commit_acks(
         if current is None or current.state != RECEIVED or tx.acked(record.id):
             return Outcome(current or record, already_done=True)
         outcome = _acks(tx, blobs, record, analysis, directory, now)
-        tx.mark_acked(record.id, now)
+        tx.mark_acked(record.id, now, blobs.put(dump_analysis(analysis)))
     return outcome
+
+
+def dump_analysis(analysis: FileAnalysis) -> bytes:
+    """The analysis a file's TA1/999 were built from, for its claims' step after a restart."""
+    return pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_analysis(data: bytes) -> FileAnalysis:
+    """:func:`dump_analysis` read back. pickle is safe here: the blob is the gateway's own,
+    written by :func:`commit_acks` into its own blob store."""
+    analysis = pickle.loads(data)  # noqa: S301 - our own blob, see above
+    if not isinstance(analysis, FileAnalysis):
+        raise TypeError("not a file analysis")
+    return analysis
 
 
 def commit_claims(

@@ -314,9 +314,13 @@ class FilesTransaction(StoreTransaction):
         row = self._sql.select_one("SELECT * FROM files WHERE id = ?", (file_id,))
         return _file(row) if row else None
 
-    def mark_acked(self, file_id: str, now: float) -> None:
-        """The file's TA1/999 are committed (its claims' step comes next)."""
-        self._sql.execute("UPDATE files SET acked_at = ? WHERE id = ?", (now, file_id))
+    def mark_acked(self, file_id: str, now: float, analysis_sha256: str) -> None:
+        """The file's TA1/999 are committed (its claims' step comes next), built from the
+        analysis kept as blob ``analysis_sha256``."""
+        self._sql.execute(
+            "UPDATE files SET acked_at = ?, acked_analysis = ? WHERE id = ?",
+            (now, analysis_sha256, file_id),
+        )
 
     def any_999_accepted(self, file_id: str) -> bool:
         """Some 999 of the file accepted a set."""
@@ -372,10 +376,13 @@ class FilesStore:
         rows = self._select("SELECT * FROM files WHERE id = ?", (file_id,))
         return _file(rows[0]) if rows else None
 
-    def file_acked(self, file_id: str) -> bool:
-        """Whether the file's TA1/999 step is committed (see the transaction's ``acked``)."""
-        rows = self._select("SELECT acked_at FROM files WHERE id = ?", (file_id,))
-        return bool(rows) and rows[0]["acked_at"] is not None
+    def acked_analysis(self, file_id: str) -> str | None:
+        """The blob (sha256) of the analysis the file's committed TA1/999 were built from, or
+        None while that step has not been committed."""
+        rows = self._select("SELECT acked_at, acked_analysis FROM files WHERE id = ?", (file_id,))
+        if not rows or rows[0]["acked_at"] is None:
+            return None
+        return str(rows[0]["acked_analysis"] or "")
 
     def files_in_state(self, state: str) -> list[FileRecord]:
         rows = self._select(

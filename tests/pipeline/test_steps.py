@@ -232,7 +232,13 @@ def test_the_999_is_committed_before_the_edits_and_never_twice(
     """The daemon's two steps: the TA1/999 as soon as the guide pass is done (the file still
     received), then the claims and the 277CA. A restart between them (the first step run
     again) places nothing twice."""
-    from gateway.pipeline.steps import analyze_only, commit_acks, commit_claims, edit_blob
+    from gateway.pipeline.steps import (
+        analyze_only,
+        commit_acks,
+        commit_claims,
+        edit_blob,
+        load_analysis,
+    )
     from gateway.store.sqlite import RECEIVED
 
     store, blobs, directory = env
@@ -242,7 +248,8 @@ def test_the_999_is_committed_before_the_edits_and_never_twice(
     first = commit_acks(store, blobs, record, analysis, directory, 1_790_000_000.0)
     assert [p.kind for p in first.placed] == ["999"] and first.accepted_999
     assert store.get_file(record.id).state == RECEIVED  # type: ignore[union-attr]
-    assert store.file_acked(record.id)
+    kept = store.acked_analysis(record.id)
+    assert kept and load_analysis(blobs.read(kept)) == analysis
     assert [m.kind for m in store.list_mailbox("demo-billing")] == ["999"]
     # a restart: the first step again is a no-op
     again = commit_acks(store, blobs, record, analysis, directory, 1_790_000_100.0)

@@ -88,9 +88,11 @@ def test_data_directory_from_before_migrations_upgrades_in_place(tmp_path: Path)
     finally:
         store.close()
     # the tables the old code made are kept as they were (delta 1 adopted them), but for
-    # the columns later deltas add (4: files.acked_at)
+    # the columns later deltas add (4: files.acked_at, files.acked_analysis)
     after = _schema_of(path)
-    assert after["files"] == before["files"].rstrip(")").rstrip() + " , acked_at DOUBLE PRECISION)"
+    assert after["files"] == before["files"].rstrip(")").rstrip() + (
+        " , acked_at DOUBLE PRECISION, acked_analysis TEXT)"
+    )
     assert {k: after[k] for k in before if k != "files"} == {
         k: v for k, v in before.items() if k != "files"
     }
