@@ -168,6 +168,7 @@ class Mdn:
 
 
 _DOT_SEGMENT = re.compile(r"(^|/)\.\.?(/|$)")
+_ENCODED_SEPARATOR = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
 
 
 def async_mdn_url_allowed(url: str | None, allowed: Sequence[str]) -> bool:
@@ -186,6 +187,8 @@ def async_mdn_url_allowed(url: str | None, allowed: Sequence[str]) -> bool:
     if target.scheme.lower() not in ("http", "https") or not target.hostname:
         return False
     if "@" in target.netloc or _DOT_SEGMENT.search(target.path):
+        return False
+    if _ENCODED_SEPARATOR.search(target.path):  # %2e%2e/, %2f, %5c: a prefix escaped encoded
         return False
     for entry in allowed:
         rule = urlsplit(entry.strip())

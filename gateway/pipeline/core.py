@@ -34,6 +34,7 @@ from gateway.pipeline.steps import (
     commit_claims,
     edit_blob,
     edit_context,
+    fail_file,
     load_analysis,
     partner_directory,
     warm_up,
@@ -344,8 +345,14 @@ class GatewayCore(Service):
                 )
                 return
             if attempts >= self.config.pipeline.max_retries:
-                yield self.in_store(
-                    self.store.mark_failed, record.id, failure.getErrorMessage()[:500]
+                report = yield self.in_store(
+                    fail_file,
+                    self.store,
+                    self.blobs,
+                    record,
+                    failure.getErrorMessage()[:500],
+                    attempts,
+                    time.time(),
                 )
                 self.audit(
                     "file.failed",
@@ -353,6 +360,7 @@ class GatewayCore(Service):
                     partner=record.partner_id,
                     attempts=attempts,
                     error=failure.type.__name__ if failure.type else "error",
+                    file_name=report,
                 )
                 return
             self.audit(

@@ -30,6 +30,7 @@ from gateway.config import GatewayConfig
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import (
+    FAILED,
     PROCESSED,
     RECEIVED,
     AcceptedSet,
@@ -161,7 +162,8 @@ def edit_blob(
 
 
 def mailbox_name(now: float, file_id: str, kind: str) -> str:
-    suffix = "REJECT.txt" if kind == "REJECT" else f"{kind}.{_EXTENSIONS.get(kind, 'x12')}"
+    extension = "txt" if kind in ("REJECT", "FAILED") else _EXTENSIONS.get(kind, "x12")
+    suffix = f"{kind}.{extension}"
     return f"{utc_stamp(now)}_{file_id}_{suffix}"
 
 
@@ -232,6 +234,30 @@ def commit_acks(
         outcome = _acks(tx, blobs, record, analysis, directory, now)
         tx.mark_acked(record.id, now, blobs.put(dump_analysis(analysis)))
     return outcome
+
+
+def fail_file(
+    store: Store, blobs: BlobStore, record: FileRecord, error: str, attempts: int, now: float
+) -> str | None:
+    """Mark the file failed (processing kept failing). When its 999 had already gone out, the
+    submitter holds an accepted acknowledgment for claims that went nowhere: a report in its
+    mailbox says so (the report's mailbox name, else None)."""
+    with store.transaction() as tx:
+        tx.set_state(record.id, FAILED, error)
+        if not tx.acked(record.id):
+            return None
+        text = (
+            f"File {record.id} could not be processed\n\n"
+            "The gateway checked the envelope of this file and sent its acknowledgment\n"
+            f"(TA1/999), but could not check its claims after {attempts} attempt(s). None of its\n"
+            "claims was sent to a payer, and no 277CA will follow.\n\n"
+            "What to do: send the claims again in a new interchange (a new ISA13: this one is\n"
+            "recorded as received), or contact the clearinghouse and quote the file id above.\n"
+        ).encode("ascii")
+        name = mailbox_name(now, record.id, "FAILED")
+        sha = blobs.put(text)
+        tx.add_mailbox(record.partner_id, name, "REPORT", record.id, sha, len(text), now)
+    return name
 
 
 def dump_analysis(analysis: FileAnalysis) -> bytes:

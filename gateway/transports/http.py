@@ -9,9 +9,10 @@ area, so that ``POST /api/v1/files`` hands the file to intake by a rename instea
 it in memory. A request must arrive whole within ``request_timeout``; a connection that sends
 nothing for ``idle_timeout`` is closed (twisted.web's channel timeout).
 
-A body takes an upload slot only after its request authenticated from the headers alone
+A body takes an upload slot only after its request passed a check of its headers alone
 (:meth:`GatewaySite.admit`): an API request needs a valid bearer token (401 otherwise), an AS2
-POST names an AS2-From and AS2-To we trade with (the receiver's error answer otherwise); any
+POST names an AS2-From and AS2-To we trade with (the receiver's error answer otherwise: these
+names are no secret, so such a body is still decrypted and verified before anything counts); any
 other path with a body is answered 413 at once. Slots are also capped per source address
 (429), an API upload counts against its partner's share while it is received, and a body that
 arrives slower than ``min_body_rate`` over a ``body_rate_window`` is answered 408 and closed.

@@ -191,6 +191,9 @@ ALLOWED = ("https://as2.billing.example/mdn", "https://mdn.billing.example/as2/"
         ("https://mdn.billing.example/as2", False),
         ("https://mdn.billing.example/as2/../internal/admin", False),
         ("https://mdn.billing.example/as2/./x", False),
+        ("https://mdn.billing.example/as2/%2e%2e/internal/admin", False),  # encoded ..
+        ("https://mdn.billing.example/as2/%2E%2E%2Finternal", False),
+        ("https://mdn.billing.example/as2/..%5cinternal", False),
         ("https://user@mdn.billing.example/as2/x", False),
         ("https://mdn.billing.example.evil.test/as2/x", False),
         ("https://mdn.billing.example/as2/x y", False),

@@ -294,3 +294,28 @@ def test_claims_step_of_a_duplicate_interchange_records_no_claims(
     ]
     assert second.placed == [] and not second.accepted_999
     assert store.claims_for(second_record.id) == []
+
+
+def test_a_file_that_fails_after_its_999_tells_the_submitter(
+    env: tuple[Store, BlobStore, PartnerDirectory],
+) -> None:
+    from gateway.pipeline.steps import analyze_only, commit_acks, fail_file
+    from gateway.store.sqlite import FAILED
+
+    store, blobs, directory = env
+    # failing before any answer: nothing to take back, no report
+    record, _ = _receive(store, blobs, b"ISA*garbage")
+    assert fail_file(store, blobs, record, "boom", 3, 1_790_000_000.0) is None
+    assert store.list_mailbox("demo-billing") == []
+    # failing after the 999 went out: the submitter is told its claims went nowhere
+    record, path = _receive(store, blobs, readdress(corpus_file("837p/uhin-837.edi"), control=11))
+    commit_acks(
+        store, blobs, record, analyze_only(path, "demo-billing", directory), directory, 1.79e9
+    )
+    name = fail_file(store, blobs, record, "boom", 3, 1_790_000_100.0)
+    assert name == mailbox_name(1_790_000_100.0, record.id, "FAILED")
+    assert name is not None and name.endswith("_FAILED.txt")
+    assert store.get_file(record.id).state == FAILED  # type: ignore[union-attr]
+    (report,) = [m for m in store.list_mailbox("demo-billing") if m.kind == "REPORT"]
+    text = blobs.read(report.sha256)
+    assert b"None of its" in text and record.id.encode() in text and b"new ISA13" in text
