@@ -1,7 +1,8 @@
 """Plain words for the common claim adjustment group codes, CARCs and RARCs.
 
-A small maintained table (not the full code lists): the codes the gateway's simulated payers
-use and the ones most often seen on remittances. Source: the X12 code lists maintained by
+A small maintained table (not the full code lists): every code the gateway's simulated payers
+use (gateway/payers/adjudicate.py; a test keeps them covered) and the ones most often seen on
+remittances. Source: the X12 code lists maintained by
 the Claim Adjustment Status Code Maintenance Committee and CMS
 (https://x12.org/codes/claim-adjustment-reason-codes,
 https://x12.org/codes/remittance-advice-remark-codes), wording shortened for a billing
@@ -29,6 +30,7 @@ CARC: dict[str, str] = {
     "18": "Exact duplicate claim/service",
     "22": "May be covered by another payer (coordination of benefits)",
     "23": "Impact of prior payer(s) adjudication",
+    "26": "Expenses incurred before coverage began",
     "27": "Expenses incurred after coverage terminated",
     "29": "The time limit for filing has expired",
     "31": "Patient cannot be identified as our insured",
@@ -50,6 +52,11 @@ CARC: dict[str, str] = {
 }
 
 RARC: dict[str, str] = {
+    "M52": "Missing/incomplete/invalid 'from' date(s) of service",
+    "M54": "Missing/incomplete/invalid total charges",
+    "M62": "Missing/incomplete/invalid treatment authorization code",
+    "M76": "Missing/incomplete/invalid diagnosis or condition",
+    "M79": "Missing/incomplete/invalid charge",
     "M15": "Separately billed services/tests have been bundled",
     "M80": "Not covered when performed during the same session as another service",
     "MA01": "You may appeal this decision in writing within the required time limits",

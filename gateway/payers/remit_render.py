@@ -156,9 +156,9 @@ def _claim_block(c: PostedClaim) -> list[str]:
     for a in c.adjustments:
         out.append(f"  CLAIM ADJ {a.group}-{a.carc} {a.amount:.2f}")
     out.append(
-        f"  PT RESP {_money(c.patient_responsibility):>10}   CLAIM TOTALS  BILLED "
-        f"{_money(c.billed):>11}  ALLOWED {_money(c.allowed) or '-':>11}  CO "
-        f"{_money(c.contractual):>10}  NET {_money(c.paid):>11}"
+        f"  PT RESP {_money(c.patient_responsibility):>10}  CLAIM  BILLED {_money(c.billed):>10}"
+        f"  ALLOWED {_money(c.allowed) or '-':>10}  CO {_money(c.contractual):>10}"
+        f"  NET {_money(c.paid):>10}"
     )
     out.append(f"  STATE {c.state}   OTHER ADJ {_money(c.other)}")
     return out
@@ -216,4 +216,4 @@ def remittance_text(postings: Sequence[Posting]) -> bytes:
         for rarc in sorted(remarks):
             out.append(f"  {rarc:<8} {rarc_words(rarc)}")
         out.append("")
-    return ("\n".join(out) + "\n").encode("utf-8")
+    return ("\n".join(line.rstrip() for line in out) + "\n").encode("utf-8")
