@@ -7,7 +7,8 @@ forwarded one), so the 835, its posting and its readable forms commit together o
 all. Each ``ST*835`` posts once (the ledger's key is payer + TRN02); each claim is matched to
 the route it answers (payer partner + CLP01, the payee's NPI first) and a claim that matches
 none still posts, unmatched ("needs attention"). Beside the 835, same name stem: the posting
-file ``.csv`` and the readable remittance ``.txt`` (gateway/payers/remit_render.py).
+file ``.csv`` and the readable remittance ``.txt`` (gateway/payers/remit_render.py) and
+``.pdf`` (gateway/payers/remit_pdf.py).
 
 What it returns is for the audit log: counts and file names, no PHI.
 """
@@ -15,12 +16,13 @@ What it returns is for the audit log: counts and file names, no PHI.
 from __future__ import annotations
 
 from gateway.payers.posting import PostedClaim, Posting, posting_of
+from gateway.payers.remit_pdf import remittance_pdf
 from gateway.payers.remit_render import posting_csv, remittance_text
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import Transaction
 from gateway.x12.remit_read import read_835
 
-POSTING_KINDS = {"csv": "835-CSV", "txt": "835-TXT"}
+POSTING_KINDS = {"csv": "835-CSV", "txt": "835-TXT", "pdf": "835-PDF"}
 """Mailbox kinds of the files placed beside an 835, by extension."""
 
 
@@ -68,7 +70,12 @@ def post_835(
         return details
     stem = name.rsplit(".", 1)[0]
     files = []
-    for extension, content_out in (("csv", posting_csv(posted)), ("txt", remittance_text(posted))):
+    rendered = (
+        ("csv", posting_csv(posted)),
+        ("txt", remittance_text(posted)),
+        ("pdf", remittance_pdf(posted)),
+    )
+    for extension, content_out in rendered:
         sha = blobs.put(content_out)
         file_name = f"{stem}.{extension}"
         tx.add_mailbox(partner_id, file_name, POSTING_KINDS[extension], None, sha,

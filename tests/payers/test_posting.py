@@ -120,3 +120,22 @@ def test_every_code_the_simulated_payers_use_has_plain_words() -> None:
             assert rarc_words(rarc) != f"RARC {rarc}", rarc
     for carc in ("1", "2", "3", "45", "16"):
         assert carc in CARC
+
+
+def test_pdf_has_the_text_remittance(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from gateway.payers.remit_pdf import remittance_pdf
+
+    postings = _postings(CORPUS / "stupidedi-multiple-claims-single-check.edi")
+    pdf = remittance_pdf(postings)
+    assert pdf.startswith(b"%PDF-") and pdf == remittance_pdf(postings)  # deterministic
+    assert b"/Count 2" in pdf  # two pages
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed: text not checked")
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    subprocess.run(["pdftotext", "-layout", str(tmp_path / "r.pdf")], check=True)
+    text = (tmp_path / "r.txt").read_text()
+    assert "CHECK/EFT # 12345" in text and "CHECK AMT 810.80" in text
+    assert "PAGE 2 OF 2" in text and "Co-payment amount" in text

@@ -50,6 +50,7 @@ def _assert_posted_to_the_cent(env: Env, partner_id: str) -> int:
             continue
         stem = m.name.rsplit(".", 1)[0]
         assert names.get(f"{stem}.csv") == "835-CSV" and names.get(f"{stem}.txt") == "835-TXT"
+        assert names.get(f"{stem}.pdf") == "835-PDF"
         for remit in read_835(env.blobs.read(m.sha256)):
             assert remit.ok, remit.errors
             posting = posting_of(remit)
