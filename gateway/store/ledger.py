@@ -233,3 +233,42 @@ class LedgerTransaction(StoreTransaction):
         else:
             rows = self._sql.select(select + " AND p.partner_id = ?" + order, (partner_id,))
         return [_claim(r) for r in rows]
+
+
+class LedgerStore:
+    """Ledger reads outside an explicit transaction (each a consistent snapshot)."""
+
+    def _select(self, sql: str, args: tuple[object, ...] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def remittances(
+        self, partner_id: str, limit: int = 1000
+    ) -> list[tuple[LedgerPayment, list[LedgerClaim]]]:
+        """The partner's posted payments, newest first (at most ``limit``), each with its
+        claims in 835 order."""
+        payments = [
+            _payment(r)
+            for r in self._select(
+                "SELECT payer_key, trace, partner_id, payer_id, payer_name, payee_npi, payee_tin, "
+                "amount, method_code, payment_date, claims, plb_total, balanced, mailbox_name, "
+                "posted_at FROM ledger_payments WHERE partner_id = ? "
+                "ORDER BY posted_at DESC, payer_key, trace LIMIT ?",
+                (partner_id, limit),
+            )
+        ]
+        if not payments:
+            return []
+        oldest = payments[-1].posted_at
+        claims: dict[tuple[str, str], list[LedgerClaim]] = {}
+        for row in self._select(
+            "SELECT c.payer_key, c.trace, c.seq, c.route_id, c.patient_control, "
+            "c.payer_claim_id, c.status_code, c.kind, c.original_payer_claim_id, "
+            "c.billing_npi, c.service_date, c.billed, c.allowed, c.paid, c.contractual, "
+            "c.patient_responsibility, c.other, c.state, c.remarks FROM ledger_claims c "
+            "JOIN ledger_payments p ON p.payer_key = c.payer_key AND p.trace = c.trace "
+            "WHERE p.partner_id = ? AND p.posted_at >= ? ORDER BY c.payer_key, c.trace, c.seq",
+            (partner_id, oldest),
+        ):
+            claim = _claim(row)
+            claims.setdefault((claim.payer_key, claim.trace), []).append(claim)
+        return [(p, claims.get((p.payer_key, p.trace), [])) for p in payments]

@@ -38,7 +38,7 @@ from gateway.store.files import (
     new_file_id,
     utc_stamp,
 )
-from gateway.store.ledger import LedgerTransaction
+from gateway.store.ledger import LedgerStore, LedgerTransaction
 from gateway.store.migrations import prepare_database
 from gateway.store.routing import RoutingTransaction
 
@@ -62,7 +62,7 @@ class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 
-class Store(FilesStore):
+class Store(FilesStore, LedgerStore):
     def __init__(self, path: Path, engine: SqliteEngine | None = None) -> None:
         self.path = path
         self.engine = engine or SqliteEngine(path)
