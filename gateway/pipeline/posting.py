@@ -30,8 +30,11 @@ def _route_id(tx: Transaction, payer_partner_id: str, claim: PostedClaim, npi: s
     routes = tx.routes_by_clm01(payer_partner_id, claim.patient_control)
     if not routes:
         return None
-    same_npi = [r for r in routes if r.billing_npi == npi]
-    return int((same_npi or routes)[0].id)
+    candidates = [r for r in routes if r.billing_npi == npi] or routes
+    # the route this payer claim number answers (a reversal: the claim it reverses), else
+    # the newest with this CLM01
+    same_claim = [r for r in candidates if r.payer_claim_id == claim.payer_claim_id]
+    return int((same_claim or candidates)[0].id)
 
 
 def post_835(

@@ -84,3 +84,5 @@ CREATE TABLE IF NOT EXISTS ledger_plb (
     amount TEXT NOT NULL,
     PRIMARY KEY (payer_key, trace, n)
 );
+-- posting matches each 835 claim to its route by (payer partner, CLM01): one index look-up
+CREATE INDEX IF NOT EXISTS routes_partner_clm01 ON routes (payer_partner_id, clm01);
