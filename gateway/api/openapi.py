@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.limits import HttpLimits
+from gateway.api.remittances import openapi_paths as remittance_paths
 from gateway.states import FILE_STATES
 
 
@@ -211,6 +212,7 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                     },
                 },
             },
+            **remittance_paths(_common()),
         },
         "components": {
             "securitySchemes": {

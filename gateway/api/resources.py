@@ -23,6 +23,7 @@ from twisted.web import resource, server
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import openapi_document
+from gateway.api.remittances import get_remittances
 from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
 
@@ -144,6 +145,8 @@ class ApiRoot(resource.Resource):
             table = {b"GET": Route("GET /api/v1/files/{id}", self.get_file)}
         elif path in ([b"mailbox"], [b"mailbox", b""]):
             table = {b"GET": Route("GET /api/v1/mailbox", self.get_mailbox)}
+        elif path in ([b"remittances"], [b"remittances", b""]):
+            table = {b"GET": Route("GET /api/v1/remittances", self.get_remittances)}
         elif len(path) == 2 and path[0] == b"mailbox" and path[1]:
             table = {
                 b"GET": Route("GET /api/v1/mailbox/{name}", self.download),
@@ -333,6 +336,9 @@ class ApiRoot(resource.Resource):
             200,
             {"partner": caller.partner.id, "files": [mailbox_entry(e) for e in entries]},
         )
+
+    async def get_remittances(self, request: Any, caller: Caller) -> None:
+        await get_remittances(self, request, caller)
 
     def _name(self, request: Any) -> str:
         try:

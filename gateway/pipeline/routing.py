@@ -38,6 +38,7 @@ from gateway.payers.codec import decision_from_json, decision_to_json
 from gateway.payers.config import PayerConfig
 from gateway.payers.inputs import claim_inputs
 from gateway.payers.model import ClaimDecision, Outcome, Payment
+from gateway.pipeline.posting import post_835
 from gateway.profiles import Partner, PartnerSet
 from gateway.states import REJECTED
 from gateway.store.blobs import BlobStore
@@ -620,6 +621,7 @@ def _remit(
             payer=info,
         )
         mailbox_id, name = _place(tx, blobs, partner.id, "835", trace, built.content, now, None)
+        posted = post_835(tx, blobs, partner.id, payer.id, name, built.content, now)
         tx.add_remit(
             NewRemit(payer_config.payer_id, npi, tin, partner.id, trace, str(payment.total),
                      len(payment.claims), built.control_number, mailbox_id, None, now)
@@ -632,6 +634,7 @@ def _remit(
                 "claims": len(payment.claims),
                 "total": str(payment.total),
                 "payee_npi": npi,
+                **posted,
             })
         )  # fmt: skip
 
@@ -696,11 +699,17 @@ def _payer_answers(
                 tx, blobs, target.id, kind, record.id, content, now, record.id,
                 qualifier=payer.payer_ids[0] if payer.payer_ids else payer.id,
             )  # fmt: skip
+            posted = (
+                post_835(tx, blobs, target.id, payer.id, name, content, now)
+                if kind == "835"
+                else {}
+            )
             outcome.forwarded.append(
                 Placed(target.id, kind, name, record.id, {
                     "payer_partner": payer.id,
                     "source_st02": st02,
                     "isa13": isa13,
+                    **posted,
                 })
             )  # fmt: skip
     if outcome.problems:

@@ -5,6 +5,7 @@ storage: an engine layer plus a mixin per domain):
 - files and pipeline, interchanges, claims, mailboxes, answers, counters: gateway/store/files.py
 - routes, batches, payer decisions, accumulators, paid history, 835s: gateway/store/routing.py
 - AS2 state: gateway/store/as2.py
+- the remittance ledger (posted 835s): gateway/store/ledger.py
 - read-only look-ups for ``gateway trace``: gateway/store/tracing.py
 
 Nothing outside gateway/store/ writes SQL or holds a connection: callers get typed records
@@ -37,6 +38,7 @@ from gateway.store.files import (
     new_file_id,
     utc_stamp,
 )
+from gateway.store.ledger import LedgerStore, LedgerTransaction
 from gateway.store.migrations import prepare_database
 from gateway.store.routing import RoutingTransaction
 
@@ -56,11 +58,11 @@ __all__ = [
 ]
 
 
-class Transaction(FilesTransaction, RoutingTransaction):
+class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 
-class Store(FilesStore):
+class Store(FilesStore, LedgerStore):
     def __init__(self, path: Path, engine: SqliteEngine | None = None) -> None:
         self.path = path
         self.engine = engine or SqliteEngine(path)

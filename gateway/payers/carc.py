@@ -1,0 +1,99 @@
+"""Plain words for the common claim adjustment group codes, CARCs and RARCs.
+
+A small maintained table (not the full code lists): every code the gateway's simulated payers
+use (gateway/payers/adjudicate.py; a test keeps them covered) and the ones most often seen on
+remittances. Source: the X12 code lists maintained by
+the Claim Adjustment Status Code Maintenance Committee and CMS
+(https://x12.org/codes/claim-adjustment-reason-codes,
+https://x12.org/codes/remittance-advice-remark-codes), wording shortened for a billing
+office. A code not in the table reads as ``CARC <code>`` / ``RARC <code>``: look it up there.
+"""
+
+from __future__ import annotations
+
+GROUPS: dict[str, str] = {
+    "CO": "Contractual obligation (provider write-off, not billed to the patient)",
+    "PR": "Patient responsibility",
+    "OA": "Other adjustment",
+    "PI": "Payer initiated reduction",
+    "CR": "Correction or reversal",
+}
+
+CARC: dict[str, str] = {
+    "1": "Deductible amount",
+    "2": "Coinsurance amount",
+    "3": "Co-payment amount",
+    "4": "Procedure code inconsistent with the modifier, or modifier missing",
+    "5": "Procedure code or bill type inconsistent with the place of service",
+    "11": "Diagnosis inconsistent with the procedure",
+    "16": "Claim/service lacks information or has submission/billing errors",
+    "18": "Exact duplicate claim/service",
+    "22": "May be covered by another payer (coordination of benefits)",
+    "23": "Impact of prior payer(s) adjudication",
+    "26": "Expenses incurred before coverage began",
+    "27": "Expenses incurred after coverage terminated",
+    "29": "The time limit for filing has expired",
+    "31": "Patient cannot be identified as our insured",
+    "45": "Charge exceeds fee schedule / maximum allowable",
+    "50": "Not deemed a medical necessity by the payer",
+    "96": "Non-covered charge(s)",
+    "97": "Included in the payment for another service already adjudicated",
+    "109": "Not covered by this payer/contractor",
+    "119": "Benefit maximum for this time period has been reached",
+    "131": "Claim specific negotiated discount",
+    "129": "Prior processing information appears incorrect",
+    "151": "Payment adjusted: the payer deems the information does not support this many services",
+    "167": "This diagnosis is not covered",
+    "181": "Procedure code was invalid on the date of service",
+    "197": "Precertification/authorization/notification absent",
+    "204": "Service not covered under the patient's current benefit plan",
+    "242": "Services not provided by network/primary care providers",
+    "253": "Sequestration: reduction of federal payment",
+}
+
+RARC: dict[str, str] = {
+    "M52": "Missing/incomplete/invalid 'from' date(s) of service",
+    "M54": "Missing/incomplete/invalid total charges",
+    "M62": "Missing/incomplete/invalid treatment authorization code",
+    "M76": "Missing/incomplete/invalid diagnosis or condition",
+    "M79": "Missing/incomplete/invalid charge",
+    "M15": "Separately billed services/tests have been bundled",
+    "M80": "Not covered when performed during the same session as another service",
+    "MA01": "You may appeal this decision in writing within the required time limits",
+    "MA130": "Claim has incomplete/invalid information; submit a new claim with the correction",
+    "N4": "Missing/incomplete/invalid prior insurance carrier EOB",
+    "N20": "Service not payable with other service rendered on the same date",
+    "N30": "Patient ineligible for this service",
+    "N54": "Claim information is inconsistent with pre-certified/authorized services",
+    "N130": "Consult plan benefit documents/guidelines for coverage information",
+    "N290": "Missing/incomplete/invalid rendering provider identifier",
+    "N362": "The number of days or units of service exceeds the acceptable maximum",
+    "N517": "Resubmit a new claim with the requested information",
+}
+
+PLB_REASONS: dict[str, str] = {
+    "WO": "Overpayment recovery",
+    "FB": "Forwarding balance",
+    "L6": "Interest owed",
+    "72": "Authorized return",
+    "CS": "Adjustment",
+    "J1": "Nonreimbursable",
+    "B2": "Rebate",
+    "WU": "Unspecified recovery",
+}
+
+
+def group_words(group: str) -> str:
+    return GROUPS.get(group, f"Group {group}")
+
+
+def carc_words(code: str) -> str:
+    return CARC.get(code, f"CARC {code}")
+
+
+def rarc_words(code: str) -> str:
+    return RARC.get(code, f"RARC {code}")
+
+
+def plb_words(code: str) -> str:
+    return PLB_REASONS.get(code, f"PLB reason {code}")
