@@ -24,6 +24,8 @@ from gateway.x12.identifiers import npi_valid
 from gateway.x12.segments import Delimiters, Segment
 
 GUIDE = "005010X279A1"
+NO_ORIGINATOR = "9000000000"
+"""TRN03 (required) when a request has none: ``9`` + an identifier of ours."""
 
 SERVICE_TYPES: Mapping[str, str] = {
     "1": "Medical care",
@@ -520,7 +522,9 @@ def _answer_segments(answer: EligibilityAnswer, hl: int) -> tuple[list[str], int
     subscriber_hl = provider_hl + 1
     dependent = req.dependent
     out.append(_seg("HL", str(subscriber_hl), str(provider_hl), "22", "1" if dependent else "0"))
-    trn = _seg("TRN", "2", _clean(req.trace, 50) or "0", _clean(req.trace_originator, 10))
+    trn = _seg(
+        "TRN", "2", _clean(req.trace, 50) or "0", _clean(req.trace_originator, 10) or NO_ORIGINATOR
+    )
     if dependent is None:
         out.append(trn)
     sub = req.subscriber
