@@ -23,7 +23,7 @@ from twisted.web import resource, server
 
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.limits import HttpLimits, Limiter
-from gateway.api.openapi import openapi_document
+from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
 from gateway.pipeline.eligibility import answer_interchange, answer_one, json_271, outcome_of
 from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
@@ -33,8 +33,6 @@ REALM = "edi-gateway"
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: Stored as the file's name (metadata only: never used as a path).
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
-#: Real-time bodies (a JSON eligibility request, one 270 interchange) are read into memory.
-REALTIME_MAX_BODY = 1 << 20
 _CONTENT_TYPES = {"x12": b"application/edi-x12", "txt": b"text/plain; charset=utf-8"}
 
 

@@ -394,6 +394,8 @@ async def test_openapi_document_is_served_and_covers_every_route(make_api: MakeA
         ("GET", "mailbox"),
         ("GET", "mailbox/X"),
         ("DELETE", "mailbox/X"),
+        ("POST", "eligibility"),
+        ("POST", "x12"),
     }
     served = {
         ApiRoot.route(root, m.encode(), [p.encode() for p in path.split("/")]).name
