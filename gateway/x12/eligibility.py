@@ -107,6 +107,9 @@ class EligibilityRequest:
     payer_name: str = ""
     provider_npi: str = ""
     provider_name: str = ""
+    """Organization name, or a person's last name (see :attr:`provider_first`)."""
+    provider_first: str = ""
+    """A person provider's first name (NM1*1P*1); empty for an organization (NM1*1P*2)."""
     provider_id_qualifier: str = "XX"
     """NM108 of 2100B (``XX`` NPI; a 270 may send ``SV``, ``PI``...)."""
     subscriber: Person = field(default_factory=Person)
@@ -143,7 +146,7 @@ def read_270(segments: Sequence[Segment], delimiters: Delimiters) -> list[Eligib
     """One request per 2000C/2000D loop that has a TRN (in set order)."""
     repetition = delimiters.repetition
     out: list[EligibilityRequest] = []
-    reference = payer_id = payer_name = npi = provider_name = ""
+    reference = payer_id = payer_name = npi = provider_name = provider_first = ""
     qualifier = "XX"
     level = ""
     subscriber = Person()
@@ -159,6 +162,7 @@ def read_270(segments: Sequence[Segment], delimiters: Delimiters) -> list[Eligib
                     payer_name=payer_name,
                     provider_npi=npi,
                     provider_name=provider_name,
+                    provider_first=provider_first,
                     provider_id_qualifier=qualifier,
                     subscriber=current["subscriber"],
                     dependent=dependent,
@@ -192,9 +196,8 @@ def read_270(segments: Sequence[Segment], delimiters: Delimiters) -> list[Eligib
             if entity == "PR":
                 payer_name, payer_id = _el(segment, 3), _el(segment, 9)
             elif entity == "1P":
-                provider_name = " ".join(p for p in (_el(segment, 4), _el(segment, 3)) if p)
-                if _el(segment, 2) == "2":
-                    provider_name = _el(segment, 3)
+                provider_name = _el(segment, 3)
+                provider_first = _el(segment, 4) if _el(segment, 2) == "1" else ""
                 qualifier, npi = _el(segment, 8), _el(segment, 9)
             elif entity == "IL" and current is not None:
                 subscriber = Person(_el(segment, 4), _el(segment, 3), _el(segment, 9))
@@ -319,11 +322,11 @@ def request_from_json(obj: Any) -> EligibilityRequest:
     day = encounter.get("dateOfService", "")
     if day and (not isinstance(day, str) or parse_day(day) is None):
         raise FieldError("encounter.dateOfService", "must be a date YYYYMMDD")
-    provider_name = organization or " ".join(p for p in (first, last) if p)
     return EligibilityRequest(
         payer_id=payer_id,
         provider_npi=npi,
-        provider_name=provider_name,
+        provider_name=organization or last,
+        provider_first="" if organization else first,
         subscriber=subscriber,
         dependent=dependent,
         service_types=tuple(dict.fromkeys(types)),
@@ -512,10 +515,15 @@ def _answer_segments(answer: EligibilityAnswer, hl: int) -> tuple[list[str], int
     provider_hl = payer_hl + 1
     out.append(_seg("HL", str(provider_hl), str(payer_hl), "21", "1"))
     qualifier = req.provider_id_qualifier or "XX"
-    provider_type = "2"
+    provider_type = "1" if req.provider_first else "2"
     out.append(
         _name_segment(
-            "1P", provider_type, req.provider_name or "PROVIDER", "", qualifier, req.provider_npi
+            "1P",
+            provider_type,
+            req.provider_name or "PROVIDER",
+            req.provider_first,
+            qualifier,
+            req.provider_npi,
         )
     )
     out += [_aaa(e) for e in answer.errors_at("2100B")]
@@ -693,7 +701,10 @@ def answer_json(answer: EligibilityAnswer) -> dict[str, Any]:
     body: dict[str, Any] = {
         "tradingPartnerServiceId": req.payer_id,
         "payer": {"payerId": req.payer_id, "name": answer.payer_name or req.payer_name},
-        "provider": {"npi": req.provider_npi, "name": req.provider_name},
+        "provider": {
+            "npi": req.provider_npi,
+            "name": " ".join(p for p in (req.provider_first, req.provider_name) if p),
+        },
         "subscriber": {
             "memberId": req.subscriber.member_id,
             "firstName": answer.first_name or req.subscriber.first_name,

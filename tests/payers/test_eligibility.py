@@ -193,6 +193,9 @@ def test_corpus_270s_get_answers(sim01: PayerConfig, name: str) -> None:
         assert validate_271(out) == []
         text = out.decode()
         assert "TRN*2*93175-012547*9877281234~" in text
+        if name.startswith("dependent"):  # a person provider, echoed as one
+            assert "NM1*1P*1*JONES*MARCUS****SV*2000034~" in text
+            assert "NM1*03*1*SMITH*MARY~" in text
         if payer == b"SIM01":
             assert "EB*1**30**PPO 500~" in text and "EB*C*IND*30***29*500*****Y~" in text
         else:
