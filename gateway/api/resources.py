@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.protocols.basic import FileSender
 from twisted.python.failure import Failure
 from twisted.web import resource, server
@@ -24,7 +24,13 @@ from twisted.web import resource, server
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
-from gateway.pipeline.eligibility import answer_interchange, answer_one, json_271, outcome_of
+from gateway.pipeline.eligibility import (
+    answer_interchange,
+    answer_one,
+    check_interchange,
+    json_271,
+    outcome_of,
+)
 from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
 from gateway.x12.eligibility import FieldError, answer_json, request_from_json
@@ -135,6 +141,7 @@ class ApiRoot(resource.Resource):
         self.limiter = Limiter(self.limits)
         self._openapi = json.dumps(openapi_document(self.limits), indent=1).encode() + b"\n"
         self._validator: Any = None
+        self._validating = defer.DeferredLock()
 
     # routing ----------------------------------------------------------------------------
     def route(self, method: bytes, path: list[bytes]) -> Route:
@@ -485,15 +492,27 @@ class ApiRoot(resource.Resource):
 
             self._validator = default_validator()
         partner_id = caller.partner.id
+        partners = self.gateway.partners()
+        # the guide check off the store thread (the pipeline's store work goes on meanwhile),
+        # one at a time: the validator is not shared between threads
+        async with self._validating:
+            analysis = await threads.deferToThread(
+                check_interchange,
+                data,
+                uploader=partner_id,
+                config=core.config,
+                partners=partners,
+                validator=self._validator,
+            )
         result = await core.in_store(
             answer_interchange,
             core.store,
             data,
             uploader=partner_id,
             config=core.config,
-            partners=self.gateway.partners(),
+            partners=partners,
             payers=core.payers(),
-            validator=self._validator,
+            analysis=analysis,
         )
         elapsed = round((time.monotonic() - started) * 1000, 1)
         if result.status == 400:

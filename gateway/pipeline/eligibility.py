@@ -38,6 +38,7 @@ from gateway.x12.eligibility import (
 from gateway.x12.engine import analyze, build_responses
 from gateway.x12.envelope import set_accepted, set_implementation
 from gateway.x12.kinds import Handling, kind_of
+from gateway.x12.results import FileAnalysis
 from gateway.x12.segments import Validator
 
 
@@ -95,6 +96,16 @@ class X12Answer:
     message: str = ""
 
 
+def check_interchange(
+    data: bytes, *, uploader: str, config: GatewayConfig, partners: PartnerSet,
+    validator: Validator,
+) -> FileAnalysis:  # fmt: skip
+    """The engine's verdict on ``data`` (envelope and guide): no store, so it runs outside
+    the store thread (one at a time: the validator is not shared between threads)."""
+    directory = partner_directory(config, partners)
+    return analyze(data, uploader=uploader, directory=directory, validator=validator)
+
+
 def answer_interchange(
     store: Store,
     data: bytes,
@@ -103,15 +114,19 @@ def answer_interchange(
     config: GatewayConfig,
     partners: PartnerSet,
     payers: Mapping[str, PayerConfig],
-    validator: Validator,
+    validator: Validator | None = None,
+    analysis: FileAnalysis | None = None,
     now: datetime | None = None,
     next_control: Callable[[], int] | None = None,
 ) -> X12Answer:
     """``POST /api/v1/x12``: the 271 interchange answering the 270s of ``data`` (call in the
-    store thread)."""
+    store thread), from ``analysis`` (:func:`check_interchange`) or checked here with
+    ``validator``."""
     when = now or datetime.now(UTC)
     directory = partner_directory(config, partners)
-    analysis = analyze(data, uploader=uploader, directory=directory, validator=validator)
+    if analysis is None:
+        assert validator is not None, "give the analysis or a validator"
+        analysis = analyze(data, uploader=uploader, directory=directory, validator=validator)
 
     def control() -> int:
         if next_control is not None:
