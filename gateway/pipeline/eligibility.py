@@ -140,6 +140,16 @@ def answer_interchange(
         return X12Answer(400, b"", message="send exactly one interchange (ISA..IEA)")
     interchange = analysis.interchanges[0]
     transactions = [(g, t) for g in interchange.groups for t in g.transactions]
+
+    def rejection() -> X12Answer:
+        responses = build_responses(
+            analysis, directory=directory, duplicates=(), next_control=control, now=when
+        )
+        body = b"".join(r.content for r in responses)
+        return X12Answer(422, body, message="the 270 fails the envelope or the guide")
+
+    if interchange.ta1_code is not None:  # the envelope first (a 4010 270: TA1 003)
+        return rejection()
     for group, transaction in transactions:
         guide = set_implementation(transaction.st01, transaction.st03 or "", group.gs08)
         kind = kind_of(transaction.st01, guide)
@@ -150,14 +160,8 @@ def answer_interchange(
                 message=f"set {transaction.st02} is {transaction.st01} ({guide or 'no guide'}): "
                 "this endpoint answers 270 eligibility inquiries (005010X279A1) only",
             )
-    rejected = interchange.ta1_code is not None or not transactions
-    rejected = rejected or any(not set_accepted(g, t) for g, t in transactions)
-    if rejected:
-        responses = build_responses(
-            analysis, directory=directory, duplicates=(), next_control=control, now=when
-        )
-        body = b"".join(r.content for r in responses)
-        return X12Answer(422, body, message="the 270 fails the envelope or the guide")
+    if not transactions or any(not set_accepted(g, t) for g, t in transactions):
+        return rejection()
     sets: list[SetAnswers] = []
     audit: list[dict[str, Any]] = []
     today = when.date()

@@ -159,3 +159,25 @@ async def test_raw_x12_failing_the_guide_gets_a_999(make_api: MakeApi) -> None:
         assert refused.status == 400, refused.body
         conforms(document, "POST", "/api/v1/x12", refused)
         assert refused.json()["error"] == code
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_corpus_270_gets_an_answer(make_api: MakeApi) -> None:
+    """The third-party 270s, readdressed to the demo partners: as they are (their payer is not
+    ours: AAA 79), for SIM01 (a full answer), and the 4010 one (TA1: 5010 only)."""
+    api = await make_api()
+    control = 7100
+    for name in ("subscriber-health-benefit-check.270", "dependent-health-benefit-check.270"):
+        original = corpus_file(f"270-271/{name}")
+        ours = original.replace(b"842610001", b"SIM01").replace(b"11122333301", b"MBR123456780")
+        for data, expected in ((original, "AAA*N**79*C~"), (ours, "EB*1**30**PPO 500~")):
+            control += 1
+            data = data.replace(b"DTP*291*D8*20060501", b"DTP*291*D8*20260501")
+            answer = await api.call("POST", "/api/v1/x12", readdress(data, control=control),
+                                    bearer())  # fmt: skip
+            assert answer.status == 200, (name, answer.body)
+            assert validate_271(answer.body) == []
+            assert expected in answer.body.decode()
+    old = readdress(corpus_file("270-271/x270.txt"), control=7200)
+    answer = await api.call("POST", "/api/v1/x12", old, bearer())
+    assert answer.status == 422 and answer.body.startswith(b"ISA") and b"TA1*" in answer.body
