@@ -9,7 +9,7 @@ from typing import Any
 import pytest_twisted
 
 from tests.api.conftest import DEMO_TOKEN, MakeApi, bearer
-from tests.api.test_resources import conforms
+from tests.api.test_resources import conforms, metric_samples
 from tests.payers.test_eligibility import validate_271
 from tests.x12files import corpus_file, readdress
 
@@ -181,3 +181,26 @@ async def test_every_corpus_270_gets_an_answer(make_api: MakeApi) -> None:
     old = readdress(corpus_file("270-271/x270.txt"), control=7200)
     answer = await api.call("POST", "/api/v1/x12", old, bearer())
     assert answer.status == 422 and answer.body.startswith(b"ISA") and b"TA1*" in answer.body
+
+
+@pytest_twisted.ensureDeferred
+async def test_eligibility_metrics(make_api: MakeApi) -> None:
+    api = await make_api()
+    await api.call("POST", "/api/v1/eligibility", body(), {**bearer(), **JSON})
+    await api.call("POST", "/api/v1/eligibility", body(tradingPartnerServiceId="RANDOM1"),
+                   {**bearer(), **JSON})  # fmt: skip
+    await api.call("POST", "/api/v1/x12", x12_270(), bearer())
+    text = (await api.call("GET", "/metrics")).body.decode()
+    samples = metric_samples(text)
+    counted = {
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "gateway_eligibility_requests_total"
+    }
+    assert counted == {
+        (("channel", "api-json"), ("outcome", "active"), ("payer", "SIM01")): 1,
+        (("channel", "api-json"), ("outcome", "aaa:79"), ("payer", "unknown")): 1,
+        (("channel", "api-x12"), ("outcome", "active"), ("payer", "SIM01")): 1,
+    }
+    assert samples[("gateway_eligibility_latency_seconds_count", (("channel", "api-json"),))] == 2
+    assert "RANDOM1" not in text
