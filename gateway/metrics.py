@@ -21,6 +21,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 #: Pipeline latency buckets (seconds): acks are expected within a second or two.
+ELIGIBILITY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 20.0)
+"""Real time: CORE allows 20 s; the gateway aims at tens of milliseconds."""
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
 _TERMINAL = {"file.processed": "processed", "file.rejected": "rejected", "file.failed": "failed"}
@@ -139,6 +141,20 @@ class GatewayMetrics:
             ["route", "code"],
             registry=r,
         )
+        self.eligibility = Counter(
+            "gateway_eligibility_requests",
+            "Real-time eligibility requests answered, by channel (api-json, api-x12), payer ID "
+            "and outcome (active, inactive, aaa:<code>; rejected: a 270 failing the guide)",
+            ["channel", "payer", "outcome"],
+            registry=r,
+        )
+        self.eligibility_latency = Histogram(
+            "gateway_eligibility_latency_seconds",
+            "Real-time eligibility: request received to answer ready, by channel",
+            ["channel"],
+            buckets=ELIGIBILITY_BUCKETS,
+            registry=r,
+        )
         self.audit_events = Counter(
             "gateway_audit_events", "Audit events emitted, by event name", ["event"], registry=r
         )
@@ -212,6 +228,17 @@ class GatewayMetrics:
     def _retry(self, event: str, fields: Mapping[str, Any]) -> None:
         self.file_retries.inc()
 
+    def _eligibility(self, event: str, fields: Mapping[str, Any]) -> None:
+        channel = str(fields.get("channel") or "unknown")
+        outcome = "rejected" if event == "eligibility.rejected" else str(fields.get("outcome"))
+        # a payer ID nobody answers for is the caller's text: not a label value (cardinality)
+        known = outcome not in ("aaa:79", "aaa:T4", "rejected")
+        payer = str(fields.get("payer") or "-")[:20] if known else "unknown"
+        self.eligibility.labels(channel=channel, payer=payer, outcome=outcome[:12]).inc()
+        elapsed = fields.get("elapsed_ms")
+        if isinstance(elapsed, int | float) and not isinstance(elapsed, bool):
+            self.eligibility_latency.labels(channel=channel).observe(max(0.0, elapsed / 1000))
+
     _handlers: dict[str, Callable[[GatewayMetrics, str, Mapping[str, Any]], None]] = {
         "file.received": _file_received,
         "file.processing": _file_processing,
@@ -231,6 +258,8 @@ class GatewayMetrics:
         "sftp.login.locked": _login,
         "sftp.session.closed": _session_closed,
         "as2.mdn.sent": _mdn,
+        "eligibility.answered": _eligibility,
+        "eligibility.rejected": _eligibility,
     }
 
     # exposition ---------------------------------------------------------------------------

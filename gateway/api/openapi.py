@@ -12,6 +12,9 @@ from gateway.api.limits import HttpLimits
 from gateway.api.remittances import openapi_paths as remittance_paths
 from gateway.states import FILE_STATES
 
+REALTIME_MAX_BODY = 1 << 20
+"""Real-time bodies (a JSON eligibility request, one 270 interchange) are read into memory."""
+
 
 def _error(description: str) -> dict[str, Any]:
     return {
@@ -175,6 +178,69 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/eligibility": {
+                "post": {
+                    "operationId": "checkEligibility",
+                    "summary": "Real-time eligibility (270/271) in JSON: Change Healthcare / "
+                    "Stedi field names in, a readable answer out",
+                    "parameters": [
+                        {
+                            "name": "include",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"const": "x12"},
+                            "description": "x12: add the raw 271 interchange (field x12)",
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/EligibilityRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            "the answer (coverageStatus active, inactive, or error with AAA "
+                            "errors)",
+                            "EligibilityAnswer",
+                        ),
+                        "400": _error("bad JSON, or a field missing or wrong (named)"),
+                        "413": _error(f"the body is over {REALTIME_MAX_BODY} bytes"),
+                        **_common(),
+                    },
+                }
+            },
+            "/api/v1/x12": {
+                "post": {
+                    "operationId": "realTimeX12",
+                    "summary": "Real-time X12: one 270 interchange in, the 271 interchange out",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/edi-x12": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "the 271 interchange (one 271 per 270 set)",
+                            "content": {"application/edi-x12": {"schema": {"type": "string"}}},
+                        },
+                        "400": _error(
+                            "empty, not X12, more than one interchange, or a set that is not "
+                            "a 270 (005010X279A1)"
+                        ),
+                        "413": _error(f"the body is over {REALTIME_MAX_BODY} bytes"),
+                        "422": {
+                            "description": "the 270 fails the envelope or the guide: the "
+                            "TA1 / 999 rejection, as X12",
+                            "content": {"application/edi-x12": {"schema": {"type": "string"}}},
+                        },
+                        **_common(),
+                    },
+                }
+            },
             "/api/v1/mailbox": {
                 "get": {
                     "operationId": "listMailbox",
@@ -232,9 +298,12 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                             "description": "a stable code",
                             "enum": [
                                 "bad_filename",
+                                "bad_json",
                                 "empty_body",
+                                "invalid_field",
                                 "internal_error",
                                 "method_not_allowed",
+                                "not_a_270",
                                 "not_found",
                                 "payload_too_large",
                                 "request_timeout",
@@ -305,6 +374,90 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                         "created_at": {"type": "string", "format": "date-time"},
                         "file_id": {"type": ["string", "null"]},
                         "sha256": {"type": "string"},
+                    },
+                },
+                "EligibilityRequest": {
+                    "type": "object",
+                    "required": ["tradingPartnerServiceId", "provider", "subscriber"],
+                    "properties": {
+                        "tradingPartnerServiceId": {"type": "string", "description": "payer ID"},
+                        "provider": {
+                            "type": "object",
+                            "required": ["npi"],
+                            "properties": {
+                                "npi": {"type": "string", "pattern": "^[0-9]{10}$"},
+                                "organizationName": {"type": "string"},
+                                "firstName": {"type": "string"},
+                                "lastName": {"type": "string"},
+                            },
+                        },
+                        "subscriber": {"$ref": "#/components/schemas/EligibilityPerson"},
+                        "dependents": {
+                            "type": "array",
+                            "maxItems": 1,
+                            "items": {"$ref": "#/components/schemas/EligibilityPerson"},
+                        },
+                        "encounter": {
+                            "type": "object",
+                            "properties": {
+                                "serviceTypeCodes": {
+                                    "type": "array",
+                                    "items": {"type": "string", "pattern": "^[0-9A-Z]{1,2}$"},
+                                    "description": "X12 1365 codes; default [30]",
+                                },
+                                "dateOfService": {"type": "string", "pattern": "^[0-9]{8}$"},
+                            },
+                        },
+                        "includeX12": {"type": "boolean"},
+                    },
+                },
+                "EligibilityPerson": {
+                    "type": "object",
+                    "properties": {
+                        "memberId": {"type": "string"},
+                        "firstName": {"type": "string"},
+                        "lastName": {"type": "string"},
+                        "dateOfBirth": {"type": "string", "pattern": "^[0-9]{8}$"},
+                    },
+                },
+                "EligibilityAnswer": {
+                    "type": "object",
+                    "required": ["tradingPartnerServiceId", "coverageStatus", "errors"],
+                    "properties": {
+                        "tradingPartnerServiceId": {"type": "string"},
+                        "controlNumber": {"type": "string", "description": "TRN02 of the 271"},
+                        "coverageStatus": {"enum": ["active", "inactive", "error"]},
+                        "payer": {"type": "object"},
+                        "provider": {"type": "object"},
+                        "subscriber": {"type": "object"},
+                        "dependent": {"type": "object"},
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["code", "description"],
+                                "properties": {
+                                    "code": {"type": "string", "description": "AAA03"},
+                                    "description": {"type": "string"},
+                                    "loop": {"type": "string"},
+                                    "followupAction": {"type": "string"},
+                                },
+                            },
+                        },
+                        "plan": {"type": "object"},
+                        "serviceTypes": {
+                            "type": "array",
+                            "items": {"type": "object"},
+                            "description": "per service type in plain words: status, copay, "
+                            "coinsurancePercent, deductible, deductibleRemaining, "
+                            "outOfPocketMax, outOfPocketRemaining",
+                        },
+                        "benefits": {
+                            "type": "array",
+                            "items": {"type": "object"},
+                            "description": "the 271's EB segments, one object each",
+                        },
+                        "x12": {"type": "string", "description": "the 271 (?include=x12)"},
                     },
                 },
                 "Mailbox": {

@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.protocols.basic import FileSender
 from twisted.python.failure import Failure
 from twisted.web import resource, server
 
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.limits import HttpLimits, Limiter
-from gateway.api.openapi import openapi_document
+from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
 from gateway.api.remittances import get_remittances
+from gateway.pipeline.eligibility import (
+    answer_interchange,
+    answer_one,
+    check_interchange,
+    json_271,
+    outcome_of,
+)
 from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
+from gateway.x12.eligibility import FieldError, answer_json, request_from_json
 
 REALM = "edi-gateway"
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
@@ -132,6 +141,8 @@ class ApiRoot(resource.Resource):
         self.limits = limits or HttpLimits()
         self.limiter = Limiter(self.limits)
         self._openapi = json.dumps(openapi_document(self.limits), indent=1).encode() + b"\n"
+        self._validator: Any = None
+        self._validating = defer.DeferredLock()
 
     # routing ----------------------------------------------------------------------------
     def route(self, method: bytes, path: list[bytes]) -> Route:
@@ -143,6 +154,10 @@ class ApiRoot(resource.Resource):
             table = {b"POST": Route("POST /api/v1/files", self.post_file)}
         elif len(path) == 2 and path[0] == b"files" and path[1]:
             table = {b"GET": Route("GET /api/v1/files/{id}", self.get_file)}
+        elif path == [b"eligibility"]:
+            table = {b"POST": Route("POST /api/v1/eligibility", self.post_eligibility)}
+        elif path == [b"x12"]:
+            table = {b"POST": Route("POST /api/v1/x12", self.post_x12)}
         elif path in ([b"mailbox"], [b"mailbox", b""]):
             table = {b"GET": Route("GET /api/v1/mailbox", self.get_mailbox)}
         elif path in ([b"remittances"], [b"remittances", b""]):
@@ -393,3 +408,140 @@ class ApiRoot(resource.Resource):
         if not found:
             raise ApiError(404, "not_found", "no such mailbox file")
         send_json(request, 204, None)
+
+    # real time ------------------------------------------------------------------------
+    def _small_body(self, request: Any) -> bytes:
+        """The request body, read into memory (at most :data:`REALTIME_MAX_BODY` bytes)."""
+        if hasattr(request, "take_body"):
+            path = request.take_body()
+            if path is None:
+                return b""
+            try:
+                if path.stat().st_size > REALTIME_MAX_BODY:
+                    raise ApiError(
+                        413,
+                        "payload_too_large",
+                        f"a real-time request is at most {REALTIME_MAX_BODY} bytes",
+                    )
+                return bytes(path.read_bytes())
+            finally:
+                path.unlink(missing_ok=True)
+        content = request.content
+        content.seek(0)
+        return bytes(content.read(REALTIME_MAX_BODY + 1))
+
+    async def post_eligibility(self, request: Any, caller: Caller) -> None:
+        started = time.monotonic()
+        raw = self._small_body(request)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, "bad_json", "the body must be a JSON object") from exc
+        try:
+            eligibility = request_from_json(body)
+        except FieldError as exc:
+            raise ApiError(400, "invalid_field", f"{exc.field}: {exc.message}") from exc
+        include = request.args.get(b"include") or []
+        want_x12 = b"x12" in include or (isinstance(body, dict) and body.get("includeX12") is True)
+        core = self.gateway.core
+        partner = caller.partner
+        payers = core.payers()
+        partners = self.gateway.partners()
+        now = datetime.now(UTC)
+
+        def work() -> tuple[Any, bytes | None]:
+            with core.store.transaction() as tx:
+                trace = tx.next_counter("eligibility-trace")
+                control = tx.next_counter("control") if want_x12 else 0
+            originator = "9" + "".join(c for c in core.config.interchange_id if c.isalnum())[:9]
+            traced = replace(
+                eligibility,
+                trace=f"{trace:09d}",
+                trace_originator=originator,
+                reference=f"{trace:09d}",
+            )
+            answer = answer_one(core.store, traced, payers, partners, now.date())
+            x12 = None
+            if want_x12:
+                x12 = json_271(
+                    answer,
+                    config=core.config,
+                    receiver=(partner.isa_qualifier, partner.isa_id),
+                    control=control,
+                    now=now,
+                )
+            return answer, x12
+
+        answer, x12 = await core.in_store(work)
+        out = answer_json(answer)
+        if x12 is not None:
+            out["x12"] = x12.decode("ascii")
+        self.gateway.audit(
+            "eligibility.answered",
+            channel="api-json",
+            partner=partner.id,
+            payer=answer.request.payer_id,
+            trn02=answer.request.trace,
+            outcome=outcome_of(answer),
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        send_json(request, 200, out)
+
+    async def post_x12(self, request: Any, caller: Caller) -> None:
+        started = time.monotonic()
+        data = self._small_body(request)
+        if not data.strip():
+            raise ApiError(400, "empty_body", "send one 270 interchange as the request body")
+        core = self.gateway.core
+        if self._validator is None:
+            from gateway.x12.engine import default_validator
+
+            self._validator = default_validator()
+        partner_id = caller.partner.id
+        partners = self.gateway.partners()
+        # the guide check off the store thread (the pipeline's store work goes on meanwhile),
+        # one at a time: the validator is not shared between threads
+        async with self._validating:
+            analysis = await threads.deferToThread(
+                check_interchange,
+                data,
+                uploader=partner_id,
+                config=core.config,
+                partners=partners,
+                validator=self._validator,
+            )
+        result = await core.in_store(
+            answer_interchange,
+            core.store,
+            data,
+            uploader=partner_id,
+            config=core.config,
+            partners=partners,
+            payers=core.payers(),
+            analysis=analysis,
+        )
+        elapsed = round((time.monotonic() - started) * 1000, 1)
+        if result.status == 400:
+            self.gateway.audit(
+                "eligibility.refused", channel="api-x12", partner=partner_id, outcome="not_270",
+                elapsed_ms=elapsed,
+            )  # fmt: skip
+            raise ApiError(400, "not_a_270", result.message)
+        if result.status != 200:
+            self.gateway.audit(
+                "eligibility.rejected", channel="api-x12", partner=partner_id,
+                outcome="999" if result.content else "rejected", elapsed_ms=elapsed,
+            )  # fmt: skip
+        for item in result.audit:
+            self.gateway.audit(
+                "eligibility.answered", channel="api-x12", partner=partner_id, **item,
+                elapsed_ms=elapsed,
+            )  # fmt: skip
+        if _gone(request):
+            return
+        request.setResponseCode(result.status)
+        request.setHeader(b"content-type", result.content_type.encode())
+        request.setHeader(b"cache-control", b"no-store")
+        request.setHeader(b"content-length", str(len(result.content)).encode())
+        request.write(result.content)
+        request.finish()

@@ -97,6 +97,13 @@ class Member:
     starting: tuple[StartingAccumulator, ...] = ()
     note: str = ""
     """Why this member is on the roster by name (demo special cases)."""
+    first_name: str = ""
+    last_name: str = ""
+    birth_date: date | None = None
+    """Demographics for eligibility (271 NM1/DMG): empty for members enrolled by the
+    :class:`EnrollmentRule`, which carry none (any name and date of birth match them)."""
+    group_number: str = ""
+    """REF*6P group number in the 271 (empty: the plan id stands in)."""
 
     def coverage_on(self, day: date) -> Coverage | None:
         for period in self.coverage:

@@ -546,7 +546,13 @@ class _Loader:
         self.known(file, "", file.data, {"enrollment_rule", "members"})
         out: dict[str, Member] = {}
         for where, node in self.tables(file, "members"):
-            self.known(file, where, node, {"id", "coverage", "accumulators", "note"})
+            self.known(
+                file,
+                where,
+                node,
+                {"id", "coverage", "accumulators", "note", "first_name", "last_name",
+                 "birth_date", "group_number"},
+            )  # fmt: skip
             member_id = self.text(file, node, where, "id", required=True)
             coverage = self.coverage(file, node, where, plans)
             starting = self.starting(file, node, where)
@@ -555,7 +561,13 @@ class _Loader:
                 continue
             if member_id:
                 note = self.text(file, node, where, "note", required=False)
-                out[member_id] = Member(member_id, coverage, starting, note)
+                first = self.text(file, node, where, "first_name", required=False).upper()
+                last = self.text(file, node, where, "last_name", required=False).upper()
+                born = self.day(file, node, where, "birth_date", required=False)
+                group = self.text(file, node, where, "group_number", required=False)
+                out[member_id] = Member(
+                    member_id, coverage, starting, note, first, last, born, group
+                )
         return out
 
     def coverage(

@@ -53,10 +53,10 @@ from gateway.store.routing import (
 )
 from gateway.store.sqlite import PROCESSED, FileRecord, Store, Transaction, utc_stamp
 from gateway.x12.acks import Gateway
-from gateway.x12.ca277 import IMPLEMENTATION_277CA
 from gateway.x12.claims import Claim, TransactionSet, extract_claims, iter_transaction_sets
 from gateway.x12.envelope import set_implementation
 from gateway.x12.forward import read_277ca_claims, read_999, rewrap
+from gateway.x12.kinds import Handling, kind_of, kinds_for, payer_answer_names
 from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
 from gateway.x12.reenvelope import (
     PayerEndpoint,
@@ -667,24 +667,30 @@ def _payer_answers(
         if usage is None:
             continue  # not accepted: our 999 to the payer already said why
         where = f"{st01} set {st02} (interchange {ts.isa13})"
-        if st01 == "835":
+        guide = _guide(ts)
+        kind = kind_of(st01, guide)
+        if kind is None or kind.handling is not Handling.PAYER_ANSWER:
+            expected = kinds_for(st01, Handling.PAYER_ANSWER)
+            if expected:
+                # e.g. a claim status answer (X212) or a request for information (X213), not
+                # an acknowledgment: said to the payer, never dropped in silence
+                outcome.problems.append(
+                    f"{where}: a payer's {st01} is forwarded as {expected[0].description} "
+                    f"({expected[0].guide}) only; this one is {guide or 'without a guide'}"
+                )
+            else:
+                names = payer_answer_names()
+                outcome.problems.append(
+                    f"{where}: a payer may send {', '.join(names[:-1])} or {names[-1]}, not {st01}"
+                )
+            continue
+        if kind.name == "835":
             remit = remits.get((ts.isa13, st02))
             targets = _match_835(tx, payer, partners, remit, where, now, outcome)
-        elif st01 == "277" and (guide := _guide(ts)) != IMPLEMENTATION_277CA:
-            # a claim status answer (X212) or a request for information (X213), not an
-            # acknowledgment: said to the payer, never dropped in silence
-            outcome.problems.append(
-                f"{where}: a payer's 277 is forwarded as a claim acknowledgment "
-                f"({IMPLEMENTATION_277CA}) only; this one is {guide or 'without a guide'}"
-            )
-            continue
-        elif st01 == "277":
+        elif kind.name == "277CA":
             targets = _match_277(tx, payer, partners, ts, where, now, outcome)
-        elif st01 == "999":
-            targets = _match_999(tx, payer, partners, ts, where, now, outcome)
         else:
-            outcome.problems.append(f"{where}: a payer may send 999, 277CA or 835, not {st01}")
-            continue
+            targets = _match_999(tx, payer, partners, ts, where, now, outcome)
         for target in targets:
             content, isa13 = rewrap(
                 [ts],
@@ -694,9 +700,8 @@ def _payer_answers(
                 next_control=lambda: tx.next_counter("control"),
                 now=when,
             )
-            kind = {"835": "835", "277": "277CA", "999": "999"}[st01]
             _, name = _place(
-                tx, blobs, target.id, kind, record.id, content, now, record.id,
+                tx, blobs, target.id, kind.name, record.id, content, now, record.id,
                 qualifier=payer.payer_ids[0] if payer.payer_ids else payer.id,
             )  # fmt: skip
             posted = (
@@ -705,7 +710,7 @@ def _payer_answers(
                 else {}
             )
             outcome.forwarded.append(
-                Placed(target.id, kind, name, record.id, {
+                Placed(target.id, kind.name, name, record.id, {
                     "payer_partner": payer.id,
                     "source_st02": st02,
                     "isa13": isa13,

@@ -63,6 +63,7 @@ from gateway.x12.edits import (
     verdict_audit,
 )
 from gateway.x12.envelope import set_accepted
+from gateway.x12.kinds import carries_claims
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
 from gateway.x12.segments import Delimiters, Segment
 from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
@@ -96,7 +97,7 @@ def _accepted_837_sets(analysis: FileAnalysis) -> dict[tuple[int, int, int], str
             continue
         for g, group in enumerate(interchange.groups):
             for t, transaction in enumerate(group.transactions):
-                if transaction.st01 == "837" and set_accepted(group, transaction):
+                if carries_claims(transaction.st01) and set_accepted(group, transaction):
                     keys[(i, g, t)] = transaction.st02
     return keys
 

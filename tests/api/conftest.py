@@ -17,6 +17,7 @@ from twisted.internet.endpoints import TCP4ServerEndpoint
 from gateway.api.limits import HttpLimits
 from gateway.config import PROJECT_ROOT, GatewayConfig, PipelineConfig
 from gateway.metrics import GatewayMetrics
+from gateway.payers.loader import load_simulated_payers
 from gateway.pipeline.core import GatewayCore
 from gateway.profiles import PartnerSet, load_partners
 from gateway.transports.http import make_site
@@ -168,7 +169,8 @@ async def make_api(tmp_path: Path):  # type: ignore[no-untyped-def]
         metrics = GatewayMetrics()
         api = Api(port=None, core=None, metrics=metrics, events=[], site=None)  # type: ignore[arg-type]
         api.partners = partner_set
-        core = GatewayCore(config, lambda: api.partners, api.audit, reactor)
+        payers = load_simulated_payers(partner_set, config.partners_dir)
+        core = GatewayCore(config, lambda: api.partners, api.audit, reactor, lambda: payers)
         core.startService()
         api.core = core
         gateway = _Gateway(api)

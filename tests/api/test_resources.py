@@ -395,6 +395,8 @@ async def test_openapi_document_is_served_and_covers_every_route(make_api: MakeA
         ("GET", "mailbox/X"),
         ("DELETE", "mailbox/X"),
         ("GET", "remittances"),
+        ("POST", "eligibility"),
+        ("POST", "x12"),
     }
     served = {
         ApiRoot.route(root, m.encode(), [p.encode() for p in path.split("/")]).name

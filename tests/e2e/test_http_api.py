@@ -152,3 +152,51 @@ def test_bad_token_and_oversized_body_store_nothing(daemon: Daemon, tmp_path: Pa
     assert curl(daemon, "/healthz", token=None)[0] == 200
     status, _, body = curl(daemon, "/api/v1/openapi.json", token=None)
     assert status == 200 and as_json(body)["openapi"].startswith("3.")
+
+
+def test_real_time_eligibility_with_curl(daemon: Daemon, tmp_path: Path) -> None:
+    """JSON and raw X12 eligibility against the real daemon; the audit has no PHI."""
+    request = {
+        "tradingPartnerServiceId": "SIM01",
+        "provider": {"npi": "1234567893", "organizationName": "Demo Family Practice"},
+        "subscriber": {"memberId": "MBR900000006", "firstName": "Frank",
+                       "lastName": "Nearmax", "dateOfBirth": "19750917"},
+        "encounter": {"serviceTypeCodes": ["30", "PT"], "dateOfService": "20260301"},
+    }  # fmt: skip
+    status, headers, body = curl(
+        daemon,
+        "/api/v1/eligibility?include=x12",
+        "--data-binary",
+        json.dumps(request),
+        "-H",
+        "Content-Type: application/json",
+    )
+    assert status == 200, body
+    answer = as_json(body)
+    assert answer["coverageStatus"] == "active"
+    generic = next(s for s in answer["serviceTypes"] if s["code"] == "30")
+    assert generic["outOfPocketRemaining"] == "10.00"  # 2990.00 of 3000.00 met (roster)
+    assert "ST*271*" in answer["x12"] and "EB*G*IND*30***29*10*****Y~" in answer["x12"]
+
+    x12 = tmp_path / "check.270"
+    data = corpus_file("270-271/subscriber-health-benefit-check.270")
+    data = data.replace(b"842610001", b"SIM01").replace(b"11122333301", b"MBR123456785")
+    x12.write_bytes(readdress(data, control=880501))
+    status, headers, body = curl(daemon, "/api/v1/x12", "--data-binary", f"@{x12}")
+    assert status == 200, body
+    assert headers["content-type"] == "application/edi-x12"
+    assert b"ST*271*" in body and b"TRN*2*93175-012547*9877281234~" in body
+
+    status, _, body = curl(daemon, "/api/v1/eligibility", "--data-binary", "{}")
+    assert status == 400 and as_json(body)["message"].startswith("tradingPartnerServiceId")
+
+    def answered() -> Any:
+        found = [e for e in daemon.audit_events() if e["event"] == "eligibility.answered"]
+        return found if len(found) == 2 else None
+
+    events = wait_for(answered)
+    assert [e["channel"] for e in events] == ["api-json", "api-x12"]
+    assert events[1]["isa13"] == "000880501" and events[1]["trn02"] == "93175-012547"
+    text = json.dumps(daemon.audit_events())
+    for phi in ("MBR900000006", "FRANK", "NEARMAX", "19750917", "MBR123456785"):
+        assert phi not in text

@@ -1,0 +1,73 @@
+"""The registry of transaction kinds: ONE place that says what the gateway does with a
+transaction set, keyed by (ST01, implementation guide). PURE.
+
+The pipeline asks :func:`kind_of` instead of branching on ``st01 == ...``:
+
+- ``CLAIMS`` (837P/I/D from a submitter): claim extraction, front-end edits, the
+  clearinghouse 277CA, routing to the payers;
+- ``PAYER_ANSWER`` (999, 277CA, 835 from a payer): matched back through the routes and
+  forwarded to the partner they are for (:attr:`Kind.name` is the mailbox kind);
+- ``ELIGIBILITY`` (270 X279A1): answered with a 271 (real time: ``POST /api/v1/x12`` and
+  ``/api/v1/eligibility``; batch 270 files are not built yet).
+
+A later set (276 claim status, 275 attachments) is one more entry here and one handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.x12.ca277 import IMPLEMENTATION_277CA
+
+ANY_GUIDE = ""
+
+
+class Handling(StrEnum):
+    CLAIMS = "claims"
+    PAYER_ANSWER = "payer_answer"
+    ELIGIBILITY = "eligibility"
+
+
+@dataclass(frozen=True)
+class Kind:
+    st01: str
+    guide: str
+    """The implementation guide (ST03 / GS08), or :data:`ANY_GUIDE`."""
+    name: str
+    """Short name, e.g. ``837``, ``277CA`` (for payer answers: the mailbox kind)."""
+    handling: Handling
+    description: str = ""
+    """Plain words (in reports to partners)."""
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("837", ANY_GUIDE, "837", Handling.CLAIMS, "claims"),
+    Kind("270", "005010X279A1", "270", Handling.ELIGIBILITY, "an eligibility inquiry"),
+    Kind("999", ANY_GUIDE, "999", Handling.PAYER_ANSWER, "an implementation acknowledgment"),
+    Kind("277", IMPLEMENTATION_277CA, "277CA", Handling.PAYER_ANSWER, "a claim acknowledgment"),
+    Kind("835", ANY_GUIDE, "835", Handling.PAYER_ANSWER, "a remittance advice"),
+)
+
+_EXACT = {(k.st01, k.guide): k for k in KINDS if k.guide != ANY_GUIDE}
+_ANY = {k.st01: k for k in KINDS if k.guide == ANY_GUIDE}
+
+
+def kind_of(st01: str, guide: str) -> Kind | None:
+    """The kind of a set (an exact guide wins over an any-guide entry), or None."""
+    return _EXACT.get((st01, guide)) or _ANY.get(st01)
+
+
+def kinds_for(st01: str, handling: Handling) -> list[Kind]:
+    """Every kind of ``st01`` handled that way (e.g. what a payer's 277 may be)."""
+    return [k for k in KINDS if k.st01 == st01 and k.handling is handling]
+
+
+def carries_claims(st01: str) -> bool:
+    """Sets whose claims are extracted, edited and routed (the 837s)."""
+    return any(k.st01 == st01 and k.handling is Handling.CLAIMS for k in KINDS)
+
+
+def payer_answer_names() -> list[str]:
+    """What a payer may send back, in registry order (``999``, ``277CA``, ``835``)."""
+    return [k.name for k in KINDS if k.handling is Handling.PAYER_ANSWER]

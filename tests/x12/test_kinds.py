@@ -1,0 +1,28 @@
+"""The registry of transaction kinds: one answer per (ST01, guide)."""
+
+from __future__ import annotations
+
+from gateway.x12.ca277 import IMPLEMENTATION_277CA
+from gateway.x12.kinds import (
+    Handling,
+    carries_claims,
+    kind_of,
+    kinds_for,
+    payer_answer_names,
+)
+
+
+def test_kinds() -> None:
+    for guide in ("005010X222A1", "005010X223A2", "005010X224A2", ""):
+        found = kind_of("837", guide)
+        assert found is not None and found.handling is Handling.CLAIMS
+    eligibility = kind_of("270", "005010X279A1")
+    assert eligibility is not None and eligibility.handling is Handling.ELIGIBILITY
+    assert kind_of("270", "004010X092A1") is None  # 5010 only
+    ack = kind_of("277", IMPLEMENTATION_277CA)
+    assert ack is not None and ack.name == "277CA" and ack.handling is Handling.PAYER_ANSWER
+    assert kind_of("277", "005010X212") is None  # claim status: not a payer answer we forward
+    assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [IMPLEMENTATION_277CA]
+    assert payer_answer_names() == ["999", "277CA", "835"]
+    assert carries_claims("837") and not carries_claims("270") and not carries_claims("835")
+    assert kind_of("834", "005010X220A1") is None
