@@ -706,7 +706,7 @@ def _payer_answers(
             )  # fmt: skip
             posted = (
                 post_835(tx, blobs, target.id, payer.id, name, content, now)
-                if kind == "835"
+                if kind.name == "835"
                 else {}
             )
             outcome.forwarded.append(

@@ -65,7 +65,7 @@ def test_claims_to_three_payers_come_back_as_acks_277cas_and_835s(tmp_path: Path
 
         def arrived() -> list[str] | None:
             names = outbound(billing)
-            remits = sum(1 for n in names if "_835" in n)
+            remits = sum(1 for n in names if "_835" in n and n.endswith(".x12"))
             cas = sum(1 for n in names if "_277CA" in n)
             acks = sum(1 for n in names if n.endswith("_999.x12"))
             return names if remits >= 3 and cas >= 3 and acks else None
@@ -80,7 +80,7 @@ def test_claims_to_three_payers_come_back_as_acks_277cas_and_835s(tmp_path: Path
             next(s for s in segments(d) if s[0] == "NM1" and s[1] in ("AY", "PR"))[1] for d in cas
         )
         assert sources == ["AY", "PR", "PR"]  # the clearinghouse's and each simulated payer's
-        remits = [d for n, d in docs.items() if "_835" in n]
+        remits = [d for n, d in docs.items() if "_835" in n and n.endswith(".x12")]
         from gateway.x12.remit_read import read_835
 
         payers = set()
