@@ -127,6 +127,7 @@ def check_file(
     history: ClaimHistory | None = None,
     ack_dir: Path | None = None,
     acks: list[str] | None = None,
+    stem: str | None = None,
 ) -> _Checked:
     """The daemon's worker path for one file, with bounded memory (see the module docstring):
     TA1/999/REJECT responses (in memory, small), the 277CA streamed to ``ack_dir``."""
@@ -146,7 +147,7 @@ def check_file(
     checked = _Checked(analysis, duplicates, claims, responses)
     if ack_dir is not None and acks is not None:
         ack_dir.mkdir(parents=True, exist_ok=True)
-        acks.extend(_write_responses(ack_dir, path, responses))
+        acks.extend(_write_responses(ack_dir, stem or path.name, responses))
     context = edit_context(partners, uploader, now.date()) if analysis.readable else None
     if context is None:
         return checked
@@ -165,7 +166,7 @@ def check_file(
         )
         try:
             if ack_dir is not None and acks is not None:
-                target = ack_dir / f"{path.name}.277CA.x12"
+                target = ack_dir / f"{stem or path.name}.277CA.x12"
                 with open(target, "w", encoding="ascii", newline="") as out:
                     written = write_277cas(
                         edited,
@@ -190,14 +191,14 @@ def check_file(
     return checked
 
 
-def _write_responses(ack_dir: Path, path: Path, responses: Sequence[Response]) -> list[str]:
+def _write_responses(ack_dir: Path, stem: str, responses: Sequence[Response]) -> list[str]:
     by_kind: dict[str, list[bytes]] = {}
     for response in responses:
         by_kind.setdefault(response.kind, []).append(response.content)
     written = []
     for kind, contents in by_kind.items():
         suffix = "REJECT.txt" if kind == "REJECT" else f"{kind}.x12"
-        target = ack_dir / f"{path.name}.{suffix}"
+        target = ack_dir / f"{stem}.{suffix}"
         target.write_bytes(b"".join(contents))
         written.append(str(target))
     return written
@@ -318,6 +319,7 @@ def run_validate(
             "duplicates of earlier uploads (TA1 025, A3:78) are not checked\n"
         )
     summaries = []
+    seen_names: dict[str, int] = {}
     try:
         for path in files:
             try:
@@ -329,6 +331,10 @@ def run_validate(
                 )
                 continue
             acks: list[str] = []
+            # answers are named after the input file; two inputs of one name (other folders)
+            # must not overwrite each other's: the second is <name>.2.999.x12 and so on
+            seen_names[path.name] = seen_names.get(path.name, 0) + 1
+            count = seen_names[path.name]
             checked = check_file(
                 path,
                 partners=partners,
@@ -338,6 +344,7 @@ def run_validate(
                 history=history,
                 ack_dir=ack_dir,
                 acks=acks,
+                stem=path.name if count == 1 else f"{path.name}.{count}",
             )
             summary = summarise(str(path), checked.analysis, checked.claims, checked.duplicates)
             summary.acks = acks

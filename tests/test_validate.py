@@ -49,6 +49,20 @@ def test_clean_file_exits_0_and_writes_999_and_277ca(tmp_path: Path) -> None:
     assert b"ST*277*" in ca and b"005010X214" in ca
 
 
+def test_two_inputs_of_one_name_keep_their_own_answers(tmp_path: Path) -> None:
+    good = generated(tmp_path)
+    other = tmp_path / "other" / "good.837"
+    other.parent.mkdir()
+    other.write_bytes(b"not x12 at all")
+    result = validate(str(good), str(other), "--ack-dir", str(tmp_path / "acks"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    names = sorted(p.name for p in (tmp_path / "acks").iterdir())
+    assert "good.837.999.x12" in names and "good.837.277CA.x12" in names
+    assert [n for n in names if n.startswith("good.837.2.")], names  # the second's own
+    first = (tmp_path / "acks" / "good.837.999.x12").read_bytes()
+    assert next(s for s in segments(first) if s[0] == "AK9")[1] == "A"  # not overwritten
+
+
 def test_bad_claims_and_bad_files_exit_1_with_reasons(tmp_path: Path) -> None:
     good = generated(tmp_path, 2)
     bad_claim = tmp_path / "bad-claim.837"
