@@ -288,11 +288,11 @@ def _as_json(summary: FileSummary) -> dict[str, Any]:
 
 
 def _history(config: GatewayConfig) -> ClaimHistory | None:
-    if not config.database_path.is_file():
+    if config.database_url is None and not config.database_path.is_file():
         return None
     from gateway.store.history import ClaimHistory
 
-    return ClaimHistory(config.database_path)
+    return ClaimHistory(config.database, where=config.database_url_source)
 
 
 def run_validate(

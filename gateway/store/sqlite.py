@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.store.engine import DATABASE_ERRORS, Row, SqliteEngine
+from gateway.store.engine import DATABASE_ERRORS, Engine, Row, SqliteEngine
 from gateway.store.files import (
     FAILED,
     PROCESSED,
@@ -60,10 +60,31 @@ class Transaction(FilesTransaction, RoutingTransaction):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 
+def is_url(location: Path | str) -> bool:
+    """True for a PostgreSQL URL (``postgresql://`` or ``postgres://``), not a file."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def make_engine(location: Path | str, where: str = "") -> Engine:
+    """The engine for a SQLite file or a PostgreSQL URL (``where``: the setting that chose it,
+    for messages)."""
+    if is_url(location):
+        from gateway.store.postgres import PostgresEngine
+
+        return PostgresEngine(str(location), where=where)
+    return SqliteEngine(Path(location))
+
+
 class Store(FilesStore):
-    def __init__(self, path: Path, engine: SqliteEngine | None = None) -> None:
-        self.path = path
-        self.engine = engine or SqliteEngine(path)
+    """The store at ``location``: a SQLite file, or a PostgreSQL URL
+    (``GatewayConfig.database``; ``where`` names the setting for error messages)."""
+
+    def __init__(
+        self, location: Path | str, engine: Engine | None = None, *, where: str = ""
+    ) -> None:
+        self.location = location
+        self.path = Path(location) if not is_url(location) else Path()
+        self.engine = engine or make_engine(location, where)
         self.engine.open()
         try:
             self.migrated = prepare_database(self.engine)
