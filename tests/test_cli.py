@@ -157,3 +157,23 @@ def test_bans_list_and_lift(tmp_path: Path) -> None:
     missing = gateway("bans", "list", "--data-dir", str(tmp_path / "none"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_an_unreachable_database_is_an_error_naming_the_setting(tmp_path: Path) -> None:
+    url = "postgresql://postgres@127.0.0.1:1/none"
+    env = dict(os.environ, GATEWAY_DATABASE_URL=url)
+    for args in (
+        ("run", "--data-dir", str(tmp_path), "--sftp-listen", "tcp:0", "--http-listen", "tcp:0"),
+        ("trace", "X", "--data-dir", str(tmp_path)),
+        ("bans", "list", "--data-dir", str(tmp_path)),
+    ):
+        result = gateway(*args, env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr, args
+        assert f"{url} (set by GATEWAY_DATABASE_URL): cannot connect" in result.stderr, args
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[gateway]\ndata_dir = "var"\n\n[store]\nurl = "{url}"\n')
+    env.pop("GATEWAY_DATABASE_URL")
+    result = gateway("trace", "X", "--config", str(config), env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"(set by [store] url in {config}:5): cannot connect" in result.stderr
