@@ -326,5 +326,5 @@ def test_a_store_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, '[gateway]\n\n[store]\nurl = "sqlite:///x.db"\n')
     (problem,) = problems_of(path)
     assert (problem.line, "not a PostgreSQL URL" in problem.message) == (4, True)
-    with pytest.raises(ConfigError, match="GATEWAY_DATABASE_URL.*not a PostgreSQL URL"):
+    with pytest.raises(ConfigError, match=r"GATEWAY_DATABASE_URL.*not a PostgreSQL URL"):
         load_config(write(tmp_path, ""), env={"GATEWAY_DATABASE_URL": "mysql://x"})
