@@ -292,7 +292,11 @@ def _history(config: GatewayConfig) -> ClaimHistory | None:
         return None
     from gateway.store.history import ClaimHistory
 
-    return ClaimHistory(config.database, where=config.database_url_source)
+    history = ClaimHistory(config.database, where=config.database_url_source)
+    if not history.prepared():  # PostgreSQL: a database no gateway has used yet
+        history.close()
+        return None
+    return history
 
 
 def run_validate(
@@ -313,8 +317,9 @@ def run_validate(
     now = now or datetime.now(UTC)
     history = _history(config)
     if history is None:
+        where = config.database_url_source or config.database_path
         err.write(
-            f"note: no claim history (no gateway store at {config.database_path}): "
+            f"note: no claim history (no gateway store at {where}): "
             "duplicates of earlier uploads (TA1 025, A3:78) are not checked\n"
         )
     summaries = []

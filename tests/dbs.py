@@ -69,3 +69,11 @@ def settings(data_dir: Path) -> dict[str, str]:
     url = location(data_dir / "gateway.sqlite3")
     assert isinstance(url, str)
     return {"database_url": url, "database_url_source": "GATEWAY_TEST_DATABASE"}
+
+
+def configured(path: Path) -> Path | str:
+    """The store a gateway process started by this test opens for a data directory's
+    ``path``: the test's ``GATEWAY_DATABASE_URL`` on PostgreSQL, else the SQLite file."""
+    if BASE is None:
+        return path
+    return os.environ["GATEWAY_DATABASE_URL"]

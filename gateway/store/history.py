@@ -39,6 +39,13 @@ class ClaimHistory:
             self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             self._sql = Sql(SqliteEngine(path), self._conn)
 
+    def prepared(self) -> bool:
+        """The gateway has made its tables here (always so for an existing SQLite file)."""
+        if self._conn is not None:
+            return True
+        with self._engine.read_only() as sql:
+            return self._engine.has_table(sql, "meta")
+
     def seen_interchanges(self, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
         if self._conn is not None:
             return seen_interchanges(self._sql, keys, _NO_FILE)
