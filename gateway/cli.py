@@ -230,7 +230,12 @@ def _login_blocks(args: argparse.Namespace) -> tuple[Store, LoginBlocks] | None:
     if config.database_url is None and not config.database_path.is_file():  # never creates one
         print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
         return None
-    store = Store(config.database, where=config.database_url_source)
+    # looking never creates (or upgrades) a PostgreSQL store either
+    store = Store(
+        config.database,
+        where=config.database_url_source,
+        migrate=config.database_url is None,
+    )
     return store, LoginBlocks(store)
 
 
@@ -391,17 +396,11 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from gateway.store.engine import DATABASE_ERRORS, StoreUnavailable
+    from gateway.store.engine import StoreUnavailable, database_errors
     from gateway.store.migrations import SchemaError
 
-    # bad paths, a corrupt store, a database from a newer gateway...
-    reported: tuple[type[Exception], ...] = (
-        OSError,
-        SchemaError,
-        StoreUnavailable,
-        UnicodeError,
-        *DATABASE_ERRORS,
-    )
+    # bad paths, a corrupt store, a database from a newer gateway, an unreachable server...
+    reported: tuple[type[Exception], ...] = (OSError, SchemaError, StoreUnavailable, UnicodeError)
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -411,7 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `gateway trace ... | head`: the reader left, as for any CLI tool
         _silence_stdout()
         return 128 + 13  # SIGPIPE, as a shell reports a command killed by it
-    except reported as exc:
+    except Exception as exc:
+        if not isinstance(exc, (*reported, *database_errors())):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return result

@@ -381,7 +381,11 @@ def run_trace(config: GatewayConfig, query: str, as_json: bool, out: TextIO = sy
     if config.database_url is None and not config.database_path.exists():  # never create one
         print(f"no gateway store at {config.database_path}", file=sys.stderr)
         return 1
-    store = Store(config.database, where=config.database_url_source)
+    store = Store(
+        config.database,
+        where=config.database_url_source,
+        migrate=config.database_url is None,
+    )
     blobs = config.data_dir / "blobs"
     try:
         trace = build_trace(

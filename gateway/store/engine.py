@@ -14,19 +14,25 @@ gateway/store/migrations.py).
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-import psycopg
-
 Row = Any
 """A result row: indexable by column name and by position (``sqlite3.Row`` here)."""
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
-"""What the engines raise when the database fails (for the edges that report it)."""
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """What the engines raise when the database fails (for the edges that report it):
+    SQLite's errors, and psycopg's once PostgreSQL is in use (psycopg is imported only then,
+    so a SQLite gateway and ``gateway validate`` never pay for loading it)."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
 
 
 class StoreUnavailable(RuntimeError):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-
-import psycopg.errors
+import sys
 
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
@@ -29,7 +28,8 @@ def storage_full(exc: BaseException | None) -> bool:
     while exc is not None and seen < 10:
         if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
             return True
-        if isinstance(exc, psycopg.errors.DiskFull):  # SQLSTATE 53100 (PostgreSQL's disk)
+        pg_errors = sys.modules.get("psycopg.errors")  # loaded only when PostgreSQL is used
+        if pg_errors is not None and isinstance(exc, pg_errors.DiskFull):  # SQLSTATE 53100
             return True
         if isinstance(exc, sqlite3.Error):
             code = getattr(exc, "sqlite_errorcode", None)

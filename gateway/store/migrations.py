@@ -98,3 +98,24 @@ def prepare_database(engine: Engine, directory: Path = SCHEMA_DIR) -> list[int]:
                 (str(known),),
             )
     return applied
+
+
+def check_database(engine: Engine, directory: Path = SCHEMA_DIR) -> list[int]:
+    """For commands that only look: the database must be at this code's schema version
+    already (nothing is applied; ``[]``). Raises :class:`SchemaError` otherwise."""
+    known = len(deltas(engine.name, directory))
+    with engine.read_only() as sql:
+        current = schema_version(engine, sql)
+    if current == 0:
+        raise SchemaError(
+            f"no gateway store in the database {engine.describe()} yet: start the gateway "
+            "(`gateway run`) once to create it"
+        )
+    if current != known:
+        newer = "a newer" if current > known else "an older"
+        raise SchemaError(
+            f"the database {engine.describe()} has schema version {current}, written by {newer} "
+            f"gateway (this one knows {known}): "
+            + ("run that version" if current > known else "start `gateway run` to upgrade it")
+        )
+    return []

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.store.engine import DATABASE_ERRORS, Engine, Row, SqliteEngine
+from gateway.store.engine import Engine, Row, SqliteEngine, database_errors
 from gateway.store.files import (
     FAILED,
     PROCESSED,
@@ -37,7 +37,7 @@ from gateway.store.files import (
     new_file_id,
     utc_stamp,
 )
-from gateway.store.migrations import prepare_database
+from gateway.store.migrations import check_database, prepare_database
 from gateway.store.routing import RoutingTransaction
 
 __all__ = [
@@ -80,14 +80,24 @@ class Store(FilesStore):
     (``GatewayConfig.database``; ``where`` names the setting for error messages)."""
 
     def __init__(
-        self, location: Path | str, engine: Engine | None = None, *, where: str = ""
+        self,
+        location: Path | str,
+        engine: Engine | None = None,
+        *,
+        where: str = "",
+        migrate: bool = True,
     ) -> None:
+        """``migrate=False`` (commands that only look: ``gateway trace``, ``gateway bans`` on
+        PostgreSQL): a database the gateway has not prepared, or prepared with an older schema,
+        is refused with a message instead of being changed."""
         self.location = location
         self.path = Path(location) if not is_url(location) else Path()
         self.engine = engine or make_engine(location, where)
         self.engine.open()
         try:
-            self.migrated = prepare_database(self.engine)
+            self.migrated = (
+                prepare_database(self.engine) if migrate else check_database(self.engine)
+            )
         except BaseException:
             self.engine.close()
             raise
@@ -112,7 +122,9 @@ class Store(FilesStore):
         try:
             with self.transaction() as tx:
                 tx.touch()
-        except DATABASE_ERRORS:
+        except Exception as exc:
+            if not isinstance(exc, database_errors()):
+                raise
             return False
         return True
 

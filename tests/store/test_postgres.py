@@ -82,3 +82,14 @@ def test_concurrent_starts_migrate_once(tmp_path: Path) -> None:
     outputs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
     assert all(p.returncode == 0 for p in procs)
     assert outputs == sorted(["[]"] * 3 + [str(list(range(1, SCHEMA_VERSION + 1)))])
+
+
+@needs_pg
+def test_looking_never_creates_or_upgrades_the_database(tmp_path: Path) -> None:
+    url = dbs.location(tmp_path / "db")
+    with pytest.raises(SchemaError, match="no gateway store in the database"):
+        Store(url, migrate=False)
+    Store(url).close()
+    looking = Store(url, migrate=False)
+    assert looking.migrated == [] and looking.recent_files() == []
+    looking.close()
