@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest check-config bench clean
+.PHONY: run test test-postgres lint typecheck pytest pytest-postgres-subset check-config bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,31 @@ typecheck: $(STAMP)
 	$(BIN)/mypy gateway
 	$(BIN)/mypy --strict $(STRICT)
 
+# PostgreSQL for the tests (tests/dbs.py: a fresh schema per test, dropped after it). `make test`
+# runs the whole suite on SQLite, then the store-using subset below on PostgreSQL when the server
+# answers (and says so when it does not); `make test-postgres` runs the whole suite on it.
+GATEWAY_TEST_DATABASE ?= postgresql://postgres@127.0.0.1:5432/test
+PG_SUBSET := tests/store tests/pipeline tests/e2e/test_store_backend.py tests/test_validate.py \
+             tests/test_trace.py tests/test_cli.py
+PG_PROBE = $(BIN)/python -c "import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=3).close()" \
+           "$(GATEWAY_TEST_DATABASE)" 2>/dev/null
+
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	GATEWAY_TEST_DATABASE= $(BIN)/pytest -q
+	@$(MAKE) --no-print-directory pytest-postgres-subset
+
+pytest-postgres-subset: $(STAMP)
+	@if $(PG_PROBE); then \
+	    echo "PostgreSQL at $(GATEWAY_TEST_DATABASE): the store tests again on it ($(PG_SUBSET))"; \
+	    GATEWAY_TEST_DATABASE="$(GATEWAY_TEST_DATABASE)" $(BIN)/pytest -q $(PG_SUBSET); \
+	else \
+	    echo "SKIPPED: the PostgreSQL pass (no server answers at $(GATEWAY_TEST_DATABASE);"; \
+	    echo "         set GATEWAY_TEST_DATABASE=postgresql://... or start one). SQLite only."; \
+	fi
+
+test-postgres: lint typecheck
+	@$(PG_PROBE) || { echo "error: no PostgreSQL answers at $(GATEWAY_TEST_DATABASE)" >&2; exit 2; }
+	GATEWAY_TEST_DATABASE="$(GATEWAY_TEST_DATABASE)" $(BIN)/pytest -q
 
 test: lint typecheck pytest
 

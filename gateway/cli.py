@@ -166,7 +166,7 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return 2
-    if not config.database_path.exists():
+    if config.database_url is None and not config.database_path.exists():
         print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
         return 2
     chosen = {
@@ -177,7 +177,7 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     if not chosen:
         print(f"error: no simulated payer {args.payer!r}", file=sys.stderr)
         return 2
-    store = Store(config.database_path)
+    store = Store(config.database, where=config.database_url_source)
     blobs = BlobStore(config.data_dir / "blobs")
     audit = AuditLog(config.audit_log_path)
     try:
@@ -227,10 +227,15 @@ def _login_blocks(args: argparse.Namespace) -> tuple[Store, LoginBlocks] | None:
     except ConfigError as exc:
         _print_problems(exc)
         return None
-    if not config.database_path.is_file():  # looking never creates a store
+    if config.database_url is None and not config.database_path.is_file():  # never creates one
         print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
         return None
-    store = Store(config.database_path)
+    # looking never creates (or upgrades) a PostgreSQL store either
+    store = Store(
+        config.database,
+        where=config.database_url_source,
+        migrate=config.database_url is None,
+    )
     return store, LoginBlocks(store)
 
 
@@ -391,11 +396,11 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from gateway.store.engine import DATABASE_ERRORS
+    from gateway.store.engine import StoreUnavailable, database_errors
     from gateway.store.migrations import SchemaError
 
-    # bad paths, a corrupt store, a database from a newer gateway...
-    reported: tuple[type[Exception], ...] = (OSError, SchemaError, UnicodeError, *DATABASE_ERRORS)
+    # bad paths, a corrupt store, a database from a newer gateway, an unreachable server...
+    reported: tuple[type[Exception], ...] = (OSError, SchemaError, StoreUnavailable, UnicodeError)
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -405,7 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `gateway trace ... | head`: the reader left, as for any CLI tool
         _silence_stdout()
         return 128 + 13  # SIGPIPE, as a shell reports a command killed by it
-    except reported as exc:
+    except Exception as exc:
+        if not isinstance(exc, (*reported, *database_errors())):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return result

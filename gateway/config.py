@@ -160,6 +160,16 @@ class GatewayConfig:
     payers: PayersConfig = field(default_factory=PayersConfig)
     log: LogConfig = field(default_factory=LogConfig)
     as2: As2Config = field(default_factory=As2Config)
+    database_url: str | None = None
+    """``[store] url`` or ``GATEWAY_DATABASE_URL``: a PostgreSQL database; ``None``: SQLite in
+    the data directory."""
+    database_url_source: str = ""
+    """Where :attr:`database_url` was set (``file:line`` or the variable), for messages."""
+
+    @property
+    def database(self) -> Path | str:
+        """What :class:`gateway.store.sqlite.Store` opens: the URL, else the SQLite file."""
+        return self.database_url or self.database_path
 
     @property
     def audit_log_path(self) -> Path:
@@ -178,6 +188,7 @@ class Overrides:
     sftp_listen: str | None = None
     http_listen: str | None = None
     partners_dir: str | None = None
+    database_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Overrides:
@@ -186,6 +197,7 @@ class Overrides:
             sftp_listen=env.get("GATEWAY_SFTP_LISTEN") or None,
             http_listen=env.get("GATEWAY_HTTP_LISTEN") or None,
             partners_dir=env.get("GATEWAY_PARTNERS_DIR") or None,
+            database_url=env.get("GATEWAY_DATABASE_URL") or None,
         )
 
     def over(self, other: Overrides) -> Overrides:
@@ -195,6 +207,7 @@ class Overrides:
             sftp_listen=self.sftp_listen or other.sftp_listen,
             http_listen=self.http_listen or other.http_listen,
             partners_dir=self.partners_dir or other.partners_dir,
+            database_url=self.database_url or other.database_url,
         )
 
 
@@ -332,6 +345,16 @@ def _isa_qualifier(value: str) -> str | None:
     return None if value in _ISA_QUALIFIERS else f"unknown ISA qualifier {value!r}"
 
 
+def _database_url(value: str) -> str | None:
+    """Only PostgreSQL URLs: SQLite is the default and needs no URL."""
+    if value and not re.match(r"^postgres(ql)?://", value):
+        return (
+            f"{value!r} is not a PostgreSQL URL (postgresql://user@host:port/database); leave "
+            "it unset for SQLite in the data directory"
+        )
+    return None
+
+
 def load_config(
     path: Path | str | None = None,
     overrides: Overrides | None = None,
@@ -421,6 +444,9 @@ def load_config(
         console=r.get("log", "console", bool, True),
     )
     as2 = _as2_config(r, base, check_keys=services)
+    database_url = r.get("store", "url", str, "", _database_url) or None
+    url_line = key_line(text, "store", "url")
+    url_source = f"[store] url in {path}" + (f":{url_line}" if url_line else "")
     r.unknown_keys()
 
     env_source = "environment or command line"
@@ -428,6 +454,8 @@ def load_config(
         r.problems.append(Problem(env_source, None, f"SFTP listen endpoint: {msg}"))
     if services and effective.http_listen and (msg := _endpoint(effective.http_listen)):
         r.problems.append(Problem(env_source, None, f"HTTP listen endpoint: {msg}"))
+    if effective.database_url and (msg := _database_url(effective.database_url)):
+        r.problems.append(Problem("GATEWAY_DATABASE_URL", None, msg))
     if r.problems:
         raise ConfigError(r.problems)
 
@@ -447,7 +475,13 @@ def load_config(
         payers=payers,
         log=log,
         as2=as2,
+        database_url=database_url,
+        database_url_source=url_source if database_url else "",
     )
+    if effective.database_url:
+        config = replace(
+            config, database_url=effective.database_url, database_url_source="GATEWAY_DATABASE_URL"
+        )
     if effective.data_dir:
         config = replace(config, data_dir=Path(effective.data_dir).expanduser().absolute())
     if effective.partners_dir:

@@ -378,10 +378,14 @@ def _remit_line(remit: Mapping[str, Any]) -> str:
 
 
 def run_trace(config: GatewayConfig, query: str, as_json: bool, out: TextIO = sys.stdout) -> int:
-    if not config.database_path.exists():  # never create a store just to look into it
+    if config.database_url is None and not config.database_path.exists():  # never create one
         print(f"no gateway store at {config.database_path}", file=sys.stderr)
         return 1
-    store = Store(config.database_path)
+    store = Store(
+        config.database,
+        where=config.database_url_source,
+        migrate=config.database_url is None,
+    )
     blobs = config.data_dir / "blobs"
     try:
         trace = build_trace(

@@ -289,11 +289,15 @@ def _as_json(summary: FileSummary) -> dict[str, Any]:
 
 
 def _history(config: GatewayConfig) -> ClaimHistory | None:
-    if not config.database_path.is_file():
+    if config.database_url is None and not config.database_path.is_file():
         return None
     from gateway.store.history import ClaimHistory
 
-    return ClaimHistory(config.database_path)
+    history = ClaimHistory(config.database, where=config.database_url_source)
+    if not history.prepared():  # PostgreSQL: a database no gateway has used yet
+        history.close()
+        return None
+    return history
 
 
 def run_validate(
@@ -314,8 +318,9 @@ def run_validate(
     now = now or datetime.now(UTC)
     history = _history(config)
     if history is None:
+        where = config.database_url_source or config.database_path
         err.write(
-            f"note: no claim history (no gateway store at {config.database_path}): "
+            f"note: no claim history (no gateway store at {where}): "
             "duplicates of earlier uploads (TA1 025, A3:78) are not checked\n"
         )
     summaries = []

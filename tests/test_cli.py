@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests import dbs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -112,11 +114,14 @@ def test_check_config_reports_payer_configuration_errors(tmp_path: Path) -> None
 def test_bad_paths_are_errors_not_tracebacks(tmp_path: Path) -> None:
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
+    no_store = (  # SQLite: a data directory without a store (PostgreSQL always has one)
+        ("payers", "run-cycle", "--data-dir", str(tmp_path / "none")),
+        ("trace", "X", "--data-dir", str(tmp_path / "none")),
+    )
     for args in (
         ("audit", "tail", "--log", str(tmp_path)),
         ("run", "--data-dir", str(a_file)),
-        ("payers", "run-cycle", "--data-dir", str(tmp_path / "none")),
-        ("trace", "X", "--data-dir", str(tmp_path / "none")),
+        *(no_store if dbs.BASE is None else ()),
     ):
         result = gateway(*args)
         assert result.returncode in (1, 2), args
@@ -129,7 +134,7 @@ def test_bans_list_and_lift(tmp_path: Path) -> None:
     from gateway.store.sqlite import Store
 
     now = time.time()
-    store = Store(tmp_path / "gateway.sqlite3")
+    store = Store(dbs.configured(tmp_path / "gateway.sqlite3"))
     table = LoginBlocks(store)
     table.put(LoginBlock("address", "192.0.2.7", now + 600, "3 user names failed", now))
     table.put(LoginBlock("user", "acme", now + 300, "wrong passwords", now))
@@ -154,6 +159,28 @@ def test_bans_list_and_lift(tmp_path: Path) -> None:
     assert gateway("bans", "lift", "192.0.2.7", *data).returncode == 1
     assert "192.0.2.7" not in gateway("bans", "list", *data).stdout
 
+    if dbs.BASE is not None:  # PostgreSQL: no data directory without a store
+        return
     missing = gateway("bans", "list", "--data-dir", str(tmp_path / "none"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_an_unreachable_database_is_an_error_naming_the_setting(tmp_path: Path) -> None:
+    url = "postgresql://postgres@127.0.0.1:1/none"
+    env = dict(os.environ, GATEWAY_DATABASE_URL=url)
+    for args in (
+        ("run", "--data-dir", str(tmp_path), "--sftp-listen", "tcp:0", "--http-listen", "tcp:0"),
+        ("trace", "X", "--data-dir", str(tmp_path)),
+        ("bans", "list", "--data-dir", str(tmp_path)),
+    ):
+        result = gateway(*args, env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr, args
+        assert f"{url} (set by GATEWAY_DATABASE_URL): cannot connect" in result.stderr, args
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[gateway]\ndata_dir = "var"\n\n[store]\nurl = "{url}"\n')
+    env.pop("GATEWAY_DATABASE_URL")
+    result = gateway("trace", "X", "--config", str(config), env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"(set by [store] url in {config}:5): cannot connect" in result.stderr

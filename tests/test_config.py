@@ -303,3 +303,28 @@ def test_every_http_limit_is_a_setting_and_reaches_the_listener(tmp_path: Path) 
     assert http_limits(config) == defaults
     bad = write(tmp_path, "[http]\nmin_body_rate = -1\nmax_uploads_per_address = 0\n")
     assert sorted(line for line, _ in lines(problems_of(bad))) == [2, 3]
+
+
+def test_store_url_from_the_file_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[store]\nurl = "postgresql://gw@db:5432/gw"\n')
+    config = load_config(path, env={})
+    assert config.database == "postgresql://gw@db:5432/gw"
+    assert config.database_url_source == f"[store] url in {path}:2"
+    assert load_config(write(tmp_path, ""), env={}).database == tmp_path / "var" / "gateway.sqlite3"
+
+
+def test_store_url_from_the_environment_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, '[store]\nurl = "postgresql://gw@db:5432/gw"\n')
+    config = load_config(path, env={"GATEWAY_DATABASE_URL": "postgresql://other/x"})
+    assert (config.database, config.database_url_source) == (
+        "postgresql://other/x",
+        "GATEWAY_DATABASE_URL",
+    )
+
+
+def test_a_store_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[gateway]\n\n[store]\nurl = "sqlite:///x.db"\n')
+    (problem,) = problems_of(path)
+    assert (problem.line, "not a PostgreSQL URL" in problem.message) == (4, True)
+    with pytest.raises(ConfigError, match=r"GATEWAY_DATABASE_URL.*not a PostgreSQL URL"):
+        load_config(write(tmp_path, ""), env={"GATEWAY_DATABASE_URL": "mysql://x"})

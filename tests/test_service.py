@@ -79,7 +79,7 @@ async def test_an_upload_closing_inside_the_grace_is_stored_and_answered(tmp_pat
         assert answer == "ok"
     finally:
         await (stopping if stopping is not None else service.stopService())
-    store = Store(config.database_path)
+    store = Store(config.database)
     try:
         files = store.recent_files("demo-billing")
     finally:

@@ -76,7 +76,7 @@ class GatewayCore(Service):
         data.mkdir(parents=True, exist_ok=True)
         self.staging_dir = data / "staging"
         self.staging_dir.mkdir(exist_ok=True)
-        self.store = Store(config.database_path)
+        self.store = Store(config.database, where=config.database_url_source)
         self.blobs = BlobStore(data / "blobs")
         self._db_pool = ThreadPool(minthreads=1, maxthreads=1, name="gateway-store")
         self._executor: concurrent.futures.Executor | None = None

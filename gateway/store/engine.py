@@ -14,17 +14,61 @@ gateway/store/migrations.py).
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 Row = Any
 """A result row: indexable by column name and by position (``sqlite3.Row`` here)."""
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
-"""What the engines raise when the database fails (for the edges that report it)."""
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """What the engines raise when the database fails (for the edges that report it):
+    SQLite's errors, and psycopg's once PostgreSQL is in use (psycopg is imported only then,
+    so a SQLite gateway and ``gateway validate`` never pay for loading it)."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+class StoreUnavailable(RuntimeError):
+    """The configured database cannot be reached or opened at start (the message names the
+    setting that chose it)."""
+
+
+class Engine(Protocol):
+    """What the stores need from a backend (:class:`SqliteEngine`,
+    :class:`gateway.store.postgres.PostgresEngine`)."""
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[Sql]: ...
+
+    def read_only(self) -> AbstractContextManager[Sql]: ...
+
+    def migration_lock(self, sql: Sql) -> None: ...
+
+    def read(self, sql: str, args: Sequence[object] = ()) -> list[Row]: ...
+
+    def convert(self, sql: str) -> str: ...
+
+    def adapt(self, args: Sequence[object]) -> Sequence[object]: ...
+
+    def insert(self, sql: Sql, statement: str, args: Sequence[object]) -> int: ...
+
+    def execute_many(self, sql: Sql, statement: str, rows: Iterable[Sequence[object]]) -> None: ...
+
+    def has_table(self, sql: Sql, name: str) -> bool: ...
+
+    def describe(self) -> str: ...
 
 
 class SqliteEngine:
@@ -82,6 +126,20 @@ class SqliteEngine:
                 raise
             conn.execute("COMMIT")
 
+    @contextmanager
+    def read_only(self) -> Iterator[Sql]:
+        """Reads on one snapshot, taking no write lock."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                yield Sql(self, conn)
+            finally:
+                conn.execute("ROLLBACK")
+
+    def migration_lock(self, sql: Sql) -> None:
+        """Nothing to add: ``BEGIN IMMEDIATE`` already lets one process at a time migrate."""
+
     def read(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         """One read outside a transaction (WAL: a consistent snapshot)."""
         with self._lock:
@@ -90,6 +148,15 @@ class SqliteEngine:
     def convert(self, sql: str) -> str:
         """The statement in this engine's parameter style (SQLite's is ``?`` already)."""
         return sql
+
+    def adapt(self, args: Sequence[object]) -> Sequence[object]:
+        return args
+
+    def insert(self, sql: Sql, statement: str, args: Sequence[object]) -> int:
+        return int(sql.conn.execute(statement, args).lastrowid or 0)
+
+    def execute_many(self, sql: Sql, statement: str, rows: Iterable[Sequence[object]]) -> None:
+        sql.conn.executemany(statement, rows)
 
     def has_table(self, sql: Sql, name: str) -> bool:
         found = sql.select_one(
@@ -104,32 +171,36 @@ class SqliteEngine:
 
 class Sql:
     """Statements on one connection inside one transaction, in the engine's dialect
-    (:meth:`SqliteEngine.transaction` makes it). Used by the per-domain stores; nothing outside
+    (:meth:`Engine.transaction` makes it). Used by the per-domain stores; nothing outside
     gateway/store/ holds one."""
 
-    def __init__(self, engine: SqliteEngine, conn: sqlite3.Connection) -> None:
+    def __init__(self, engine: Engine, conn: Any) -> None:
         self.engine = engine
         self.conn = conn
 
+    def _run(self, sql: str, args: Sequence[object]) -> Any:
+        return self.conn.execute(self.engine.convert(sql), self.engine.adapt(args))
+
     def execute(self, sql: str, args: Sequence[object] = ()) -> None:
-        self.conn.execute(self.engine.convert(sql), args)
+        self._run(sql, args)
 
     def insert(self, sql: str, args: Sequence[object] = ()) -> int:
         """An ``INSERT`` into a table with an integer ``id`` key: the new row's id."""
-        # PostgreSQL: append ``RETURNING id`` and fetch it.
-        return int(self.conn.execute(self.engine.convert(sql), args).lastrowid or 0)
+        return self.engine.insert(self, self.engine.convert(sql), self.engine.adapt(args))
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         """One prepared statement for each row of arguments."""
-        self.conn.executemany(self.engine.convert(sql), rows)
+        adapt = self.engine.adapt
+        self.engine.execute_many(self, self.engine.convert(sql), (adapt(r) for r in rows))
 
     def select(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
-        return self.conn.execute(self.engine.convert(sql), args).fetchall()
+        rows: list[Row] = self._run(sql, args).fetchall()
+        return rows
 
     def select_one(self, sql: str, args: Sequence[object] = ()) -> Row | None:
-        rows: list[Row] = self.conn.execute(self.engine.convert(sql), args).fetchmany(1)
+        rows: list[Row] = self._run(sql, args).fetchmany(1)
         return rows[0] if rows else None
 
     def changed(self, sql: str, args: Sequence[object] = ()) -> int:
         """Run a statement; how many rows it changed."""
-        return int(self.conn.execute(self.engine.convert(sql), args).rowcount)
+        return int(self._run(sql, args).rowcount)

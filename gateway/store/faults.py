@@ -1,4 +1,5 @@
-"""Storage faults: a full disk (or quota) seen through the blob store, SQLite or a plain write.
+"""Storage faults: a full disk (or quota) seen through the blob store, SQLite, PostgreSQL
+(``DiskFull``) or a plain write.
 
 Intake answers them with a clear refusal (HTTP 507, an SFTP failure status) and the pipeline
 waits for space instead of failing the file.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import sys
 
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
@@ -25,6 +27,9 @@ def storage_full(exc: BaseException | None) -> bool:
     seen = 0
     while exc is not None and seen < 10:
         if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        pg_errors = sys.modules.get("psycopg.errors")  # loaded only when PostgreSQL is used
+        if pg_errors is not None and isinstance(exc, pg_errors.DiskFull):  # SQLSTATE 53100
             return True
         if isinstance(exc, sqlite3.Error):
             code = getattr(exc, "sqlite_errorcode", None)

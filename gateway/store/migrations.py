@@ -5,8 +5,9 @@ The schema is a sequence of numbered deltas in gateway/store/schema/:
 needs exactly one delta per number). The database records the last delta applied as
 ``meta.schema_version`` (the key the gateway has always written: a data directory made before
 migrations says ``1``, and its tables are delta 1's). At start, :func:`prepare_database`
-applies the missing deltas in order inside ONE write transaction: the first process to take
-the write lock migrates, any other waits for it and then finds nothing left to do; a failed
+applies the missing deltas in order inside ONE write transaction (PostgreSQL: under
+``pg_advisory_xact_lock``; DDL is transactional there too): the first process to take
+the lock migrates, any other waits for it and then finds nothing left to do; a failed
 delta rolls back whole. A database newer than this code is refused, never touched.
 
 A delta is plain SQL statements separated by ``;`` at the end of a line (no triggers or
@@ -19,10 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.store.engine import Sql, SqliteEngine
+from gateway.store.engine import Engine, Sql
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
-_DELTA = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgres))?\.sql$")
+_DELTA = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgresql))?\.sql$")
 
 
 class SchemaError(RuntimeError):
@@ -62,7 +63,7 @@ SCHEMA_VERSION = len(deltas("sqlite"))
 """The schema version this code writes and reads."""
 
 
-def schema_version(engine: SqliteEngine, sql: Sql) -> int:
+def schema_version(engine: Engine, sql: Sql) -> int:
     """The version recorded in the database (0: an empty database)."""
     if not engine.has_table(sql, "meta"):
         return 0
@@ -70,12 +71,13 @@ def schema_version(engine: SqliteEngine, sql: Sql) -> int:
     return int(row[0]) if row else 0
 
 
-def prepare_database(engine: SqliteEngine, directory: Path = SCHEMA_DIR) -> list[int]:
+def prepare_database(engine: Engine, directory: Path = SCHEMA_DIR) -> list[int]:
     """Bring the database to this code's schema version; the versions applied (oldest
     first). Raises :class:`SchemaError` for a database newer than the code."""
     todo = deltas(engine.name, directory)
     known = len(todo)
     with engine.transaction() as sql:
+        engine.migration_lock(sql)
         current = schema_version(engine, sql)
         if current > known:
             raise SchemaError(
@@ -96,3 +98,24 @@ def prepare_database(engine: SqliteEngine, directory: Path = SCHEMA_DIR) -> list
                 (str(known),),
             )
     return applied
+
+
+def check_database(engine: Engine, directory: Path = SCHEMA_DIR) -> list[int]:
+    """For commands that only look: the database must be at this code's schema version
+    already (nothing is applied; ``[]``). Raises :class:`SchemaError` otherwise."""
+    known = len(deltas(engine.name, directory))
+    with engine.read_only() as sql:
+        current = schema_version(engine, sql)
+    if current == 0:
+        raise SchemaError(
+            f"no gateway store in the database {engine.describe()} yet: start the gateway "
+            "(`gateway run`) once to create it"
+        )
+    if current != known:
+        newer = "a newer" if current > known else "an older"
+        raise SchemaError(
+            f"the database {engine.describe()} has schema version {current}, written by {newer} "
+            f"gateway (this one knows {known}): "
+            + ("run that version" if current > known else "start `gateway run` to upgrade it")
+        )
+    return []

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.store.engine import DATABASE_ERRORS, Row, SqliteEngine
+from gateway.store.engine import Engine, Row, SqliteEngine, database_errors
 from gateway.store.files import (
     FAILED,
     PROCESSED,
@@ -39,7 +39,7 @@ from gateway.store.files import (
     utc_stamp,
 )
 from gateway.store.ledger import LedgerStore, LedgerTransaction
-from gateway.store.migrations import prepare_database
+from gateway.store.migrations import check_database, prepare_database
 from gateway.store.routing import RoutingTransaction
 
 __all__ = [
@@ -62,13 +62,44 @@ class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 
+def is_url(location: Path | str) -> bool:
+    """True for a PostgreSQL URL (``postgresql://`` or ``postgres://``), not a file."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def make_engine(location: Path | str, where: str = "") -> Engine:
+    """The engine for a SQLite file or a PostgreSQL URL (``where``: the setting that chose it,
+    for messages)."""
+    if is_url(location):
+        from gateway.store.postgres import PostgresEngine
+
+        return PostgresEngine(str(location), where=where)
+    return SqliteEngine(Path(location))
+
+
 class Store(FilesStore, LedgerStore):
-    def __init__(self, path: Path, engine: SqliteEngine | None = None) -> None:
-        self.path = path
-        self.engine = engine or SqliteEngine(path)
+    """The store at ``location``: a SQLite file, or a PostgreSQL URL
+    (``GatewayConfig.database``; ``where`` names the setting for error messages)."""
+
+    def __init__(
+        self,
+        location: Path | str,
+        engine: Engine | None = None,
+        *,
+        where: str = "",
+        migrate: bool = True,
+    ) -> None:
+        """``migrate=False`` (commands that only look: ``gateway trace``, ``gateway bans`` on
+        PostgreSQL): a database the gateway has not prepared, or prepared with an older schema,
+        is refused with a message instead of being changed."""
+        self.location = location
+        self.path = Path(location) if not is_url(location) else Path()
+        self.engine = engine or make_engine(location, where)
         self.engine.open()
         try:
-            self.migrated = prepare_database(self.engine)
+            self.migrated = (
+                prepare_database(self.engine) if migrate else check_database(self.engine)
+            )
         except BaseException:
             self.engine.close()
             raise
@@ -93,7 +124,9 @@ class Store(FilesStore, LedgerStore):
         try:
             with self.transaction() as tx:
                 tx.touch()
-        except DATABASE_ERRORS:
+        except Exception as exc:
+            if not isinstance(exc, database_errors()):
+                raise
             return False
         return True
 

@@ -19,6 +19,7 @@ from gateway.profiles import PartnerSet, load_partners
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import FileRecord, Store
 from gateway.x12.remit_read import read_835
+from tests import dbs
 from tests.payerfiles import ext01_835
 from tests.x12.conftest import pyx12_check
 from tests.x12.test_remit835 import assert_valid_835, corrected_maps  # noqa: F401 (fixture)
@@ -41,11 +42,13 @@ GEN = _gen()
 
 class Env:
     def __init__(self, tmp: Path) -> None:
-        self.config = GatewayConfig(source="t", data_dir=tmp, partners_dir=ROOT / "partners")
+        self.config = GatewayConfig(
+            source="t", data_dir=tmp, partners_dir=ROOT / "partners", **dbs.settings(tmp)
+        )
         self.partners: PartnerSet = load_partners(str(ROOT / "partners"))
         self.payers = load_simulated_payers(self.partners, ROOT / "partners")
         self.directory = partner_directory(self.config, self.partners)
-        self.store = Store(tmp / "g.sqlite3")
+        self.store = Store(dbs.location(tmp / "g.sqlite3"))
         self.blobs = BlobStore(tmp / "blobs")
 
     def upload(self, data: bytes) -> FileRecord:

@@ -26,6 +26,7 @@ from gateway.x12.frontend import (
     write_277cas,
 )
 from gateway.x12.tokenizer import windows
+from tests import dbs
 from tests.x12files import corpus_file, readdress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +84,9 @@ def _context(today: date = date(2026, 11, 20)) -> EditContext:
 
 
 def _directory(tmp_path: Path):  # type: ignore[no-untyped-def]
-    config = GatewayConfig(source="test", data_dir=tmp_path, partners_dir=ROOT / "partners")
+    config = GatewayConfig(
+        source="test", data_dir=tmp_path, partners_dir=ROOT / "partners", **dbs.settings(tmp_path)
+    )
     return partner_directory(config, PARTNERS)
 
 
@@ -145,7 +148,7 @@ def test_file_wide_clm01_uniqueness_is_kept(tmp_path: Path) -> None:
 def stores(tmp_path: Path) -> Iterator[list[tuple[Store, BlobStore]]]:
     out = []
     for name in ("memory", "spill"):
-        store = Store(tmp_path / name / "g.sqlite3")
+        store = Store(dbs.location(tmp_path / name / "g.sqlite3"))
         out.append((store, BlobStore(tmp_path / name / "blobs")))
     yield out
     for store, _ in out:

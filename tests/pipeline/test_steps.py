@@ -21,6 +21,7 @@ from gateway.profiles import load_partners
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import PROCESSED, FileRecord, Store
 from gateway.x12 import PartnerDirectory
+from tests import dbs
 from tests.x12files import corpus_file, readdress, segments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[tuple[Store, BlobStore, PartnerDirectory]]:
-    config = GatewayConfig(source="test", data_dir=tmp_path, partners_dir=ROOT / "partners")
+    config = GatewayConfig(
+        source="test", data_dir=tmp_path, partners_dir=ROOT / "partners", **dbs.settings(tmp_path)
+    )
     directory = partner_directory(config, load_partners(str(ROOT / "partners")))
-    store = Store(tmp_path / "g.sqlite3")
+    store = Store(dbs.location(tmp_path / "g.sqlite3"))
     yield store, BlobStore(tmp_path / "blobs"), directory
     store.close()
 

@@ -10,11 +10,12 @@ import pytest
 
 from gateway.store import as2
 from gateway.store.sqlite import Store
+from tests import dbs
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "gateway.sqlite3")
+    s = Store(dbs.location(tmp_path / "gateway.sqlite3"))
     yield s
     s.close()
 

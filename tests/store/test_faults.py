@@ -22,3 +22,11 @@ def test_what_counts_as_a_full_store() -> None:
     assert not storage_full(sqlite3.OperationalError("no such table: x"))
     assert not storage_full(ValueError("x"))
     assert not storage_full(None)
+
+
+def test_postgresql_disk_full_is_storage_full() -> None:
+    import psycopg.errors
+
+    from gateway.store.faults import storage_full
+
+    assert storage_full(psycopg.errors.DiskFull("could not extend file"))

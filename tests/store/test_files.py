@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.store.sqlite import AcceptedSet, Store
+from tests import dbs
 
 
 def test_accepted_sets_and_mailbox_names(tmp_path: Path) -> None:
-    store = Store(tmp_path / "gateway.sqlite3")
+    store = Store(dbs.location(tmp_path / "gateway.sqlite3"))
     try:
         f = store.add_file("sub", "sftp", "a.x12", "a" * 64, 10)
         with store.transaction() as tx:

@@ -6,18 +6,19 @@ from pathlib import Path
 
 from gateway.store.logins import LoginBlock, LoginBlocks
 from gateway.store.sqlite import Store
+from tests import dbs
 
 
 def test_blocks_persist_extend_expire_and_lift(tmp_path: Path) -> None:
     path = tmp_path / "gateway.sqlite3"
-    store = Store(path)
+    store = Store(dbs.location(path))
     table = LoginBlocks(store)
     table.put(LoginBlock("address", "192.0.2.1", 200.0, "3 user names failed", 100.0))
     table.put(LoginBlock("user", "acme", 150.0, "wrong passwords", 100.0))
     table.put(LoginBlock("user", "acme", 250.0, "wrong passwords", 120.0))  # extended
     store.close()
 
-    store = Store(path)  # a restart
+    store = Store(dbs.location(path))  # a restart
     table = LoginBlocks(store)
     assert [(b.kind, b.subject, b.until) for b in table.active(now=110.0)] == [
         ("address", "192.0.2.1", 200.0),

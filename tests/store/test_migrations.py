@@ -13,6 +13,7 @@ from gateway.store import migrations
 from gateway.store.engine import SqliteEngine
 from gateway.store.migrations import SCHEMA_VERSION, SchemaError, deltas, prepare_database
 from gateway.store.sqlite import RECEIVED, Store
+from tests import dbs
 
 FIXTURE = Path(__file__).parent / "fixtures" / "main_schema_v1.sql"
 AS2_TABLES = ("as2_received", "as2_mdn_outbox", "as2_outbound")
@@ -20,6 +21,12 @@ AS2_TABLES = ("as2_received", "as2_mdn_outbox", "as2_outbound")
 
 def _tables(db: Store | SqliteEngine) -> set[str]:
     read = db.query if isinstance(db, Store) else db.read
+    if isinstance(db, Store) and db.engine.name == "postgresql":
+        rows = read(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() UNION "
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+        return {r[0] for r in rows}
     rows = read("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
     return {r[0] for r in rows if not r[0].startswith("sqlite_")}
 
@@ -44,7 +51,7 @@ def _schema_of(path: Path) -> dict[str, str]:
 
 
 def test_fresh_database_gets_every_delta(tmp_path: Path) -> None:
-    store = Store(tmp_path / "gateway.sqlite3")
+    store = Store(dbs.location(tmp_path / "gateway.sqlite3"))
     try:
         assert store.migrated == list(range(1, SCHEMA_VERSION + 1))
         assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")[0][0] == str(
@@ -53,7 +60,7 @@ def test_fresh_database_gets_every_delta(tmp_path: Path) -> None:
         assert {"files", "routes", "remits", *AS2_TABLES} <= _tables(store)
     finally:
         store.close()
-    again = Store(tmp_path / "gateway.sqlite3")  # a restart applies nothing
+    again = Store(dbs.location(tmp_path / "gateway.sqlite3"))  # a restart applies nothing
     assert again.migrated == []
     again.close()
 
@@ -61,7 +68,7 @@ def test_fresh_database_gets_every_delta(tmp_path: Path) -> None:
 def test_data_directory_from_before_migrations_upgrades_in_place(tmp_path: Path) -> None:
     path = _old_data_dir(tmp_path)
     before = _schema_of(path)
-    store = Store(path)
+    store = Store(path)  # a SQLite data directory, whatever GATEWAY_TEST_DATABASE says
     try:
         assert store.migrated == list(range(2, SCHEMA_VERSION + 1))
         assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")[0][0] == str(

@@ -15,11 +15,12 @@ from gateway.store.routing import (
     SavedDecision,
 )
 from gateway.store.sqlite import ClaimRow, FileRecord, Store
+from tests import dbs
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "gateway.sqlite3")
+    s = Store(dbs.location(tmp_path / "gateway.sqlite3"))
     yield s
     s.close()
 

@@ -8,15 +8,17 @@ import pytest
 
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import PROCESSED, RECEIVED, Store, new_file_id, utc_stamp
+from tests import dbs
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "db" / "gateway.sqlite3")
+    s = Store(dbs.location(tmp_path / "db" / "gateway.sqlite3"))
     yield s
     s.close()
 
 
+@pytest.mark.skipif(dbs.BASE is not None, reason="SQLite's journal mode")
 def test_wal_and_schema(store: Store) -> None:
     mode = store.query("PRAGMA journal_mode")[0][0]
     assert mode == "wal"
@@ -59,12 +61,12 @@ def test_transaction_rolls_back_everything(store: Store) -> None:
 
 def test_counters_are_durable_and_wrap(tmp_path: Path) -> None:
     path = tmp_path / "g.sqlite3"
-    s = Store(path)
+    s = Store(dbs.location(path))
     with s.transaction() as tx:
         assert [tx.next_counter("control") for _ in range(3)] == [1, 2, 3]
         assert [tx.next_counter("small", modulo=2) for _ in range(3)] == [1, 2, 1]
     s.close()
-    s = Store(path)
+    s = Store(dbs.location(path))
     with s.transaction() as tx:
         assert tx.next_counter("control") == 4
     s.close()
