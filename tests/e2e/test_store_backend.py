@@ -38,7 +38,12 @@ def test_an_sftp_upload_gets_its_999_and_its_row_in_the_configured_store(
     assert (daemon.data_dir / "gateway.sqlite3").exists() == (dbs.BASE is None)
     store = Store(url)
     try:
-        (record,) = store.recent_files()
-        assert (record.name, record.state) == ("claims.837", "rejected")  # its 277CA: no demo payer
+        # the 999 goes first; the file is done once its claims' step and routing have run
+        def done() -> object:
+            (record,) = store.recent_files()
+            return record if record.state not in ("received", "processed") else None
+
+        record = wait_for(done)
+        assert (record.name, record.state) == ("claims.837", "rejected")  # type: ignore[attr-defined]
     finally:
         store.close()
