@@ -118,6 +118,12 @@ def warm_up() -> int:
     return os.getpid()
 
 
+def analyze_only(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
+    """Worker entry point: envelope and implementation guide only (what the TA1/999 need),
+    the file read in 1 MiB chunks."""
+    return analyze_file(path, uploader=uploader, directory=directory)
+
+
 def analyze_blob(
     path: str,
     uploader: str,
@@ -125,34 +131,24 @@ def analyze_blob(
     context: EditContext | None = None,
     spill_to: str | None = None,
 ) -> Analysis:
-    """Worker entry point (picklable arguments). The file is read in 1 MiB chunks, twice at
-    most (envelope + guide, then the claims of the accepted sets), never whole.
-
-    With ``spill_to`` (a path in the gateway's work directory) the edits keep nothing per
-    claim in memory: the verdicts go to that file as slim records (``frontend.spill_edits``;
-    the file is read once more to count CLM01s) and :func:`commit_answers` streams them."""
-    analysis = analyze_file(path, uploader=uploader, directory=directory)
+    """:func:`analyze_only` then the claims' edits, in one call (tests, benchmarks; the daemon
+    takes the two apart so the 999 does not wait). The file is read in 1 MiB chunks, never
+    whole. With ``spill_to`` the verdicts go to that file as slim records
+    (:func:`edit_blob`); without, they are kept in memory."""
+    analysis = analyze_only(path, uploader, directory)
+    if spill_to is not None:
+        return edit_blob(path, analysis, context, spill_to)
     if context is None:
         return Analysis(analysis)
-    if spill_to is not None:
-        spill = spill_edits(
-            read_chunks(path), analysis, context, spill_to, recount=lambda: read_chunks(path)
-        )
-        return Analysis(analysis, spill=spill)
     return Analysis(analysis, edit_stream(read_chunks(path), analysis, context))
-
-
-def analyze_only(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
-    """Worker entry point: envelope and implementation guide only (what the TA1/999 need),
-    the file read in 1 MiB chunks."""
-    return analyze_file(path, uploader=uploader, directory=directory)
 
 
 def edit_blob(
     path: str, analysis: FileAnalysis, context: EditContext | None, spill_to: str
 ) -> Analysis:
     """Worker entry point: the claims of the sets ``analysis`` accepted, extracted and edited,
-    their verdicts spilled to ``spill_to`` (see :func:`analyze_blob`)."""
+    their verdicts spilled to ``spill_to`` as slim records (``frontend.spill_edits``; the file
+    is read once more to count CLM01s) for :func:`commit_claims` to stream."""
     if context is None:
         return Analysis(analysis)
     spill = spill_edits(
