@@ -26,6 +26,7 @@ from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
 from gateway.api.remittances import get_remittances
 from gateway.pipeline.eligibility import (
+    RealtimeAnswer,
     answer_interchange,
     answer_one,
     check_interchange,
@@ -487,20 +488,17 @@ class ApiRoot(resource.Resource):
         )
         send_json(request, 200, out)
 
-    async def post_x12(self, request: Any, caller: Caller) -> None:
-        started = time.monotonic()
-        data = self._small_body(request)
-        if not data.strip():
-            raise ApiError(400, "empty_body", "send one 270 interchange as the request body")
+    async def answer_x12(self, data: bytes, partner_id: str, accept: Any = None) -> RealtimeAnswer:
+        """The real-time answer to one inquiry interchange (``/api/v1/x12``, ``/core``):
+        the guide check off the store thread (the pipeline's store work goes on meanwhile),
+        one at a time (the validator is not shared between threads), then the answer in the
+        store thread."""
         core = self.gateway.core
         if self._validator is None:
             from gateway.x12.engine import default_validator
 
             self._validator = default_validator()
-        partner_id = caller.partner.id
         partners = self.gateway.partners()
-        # the guide check off the store thread (the pipeline's store work goes on meanwhile),
-        # one at a time: the validator is not shared between threads
         async with self._validating:
             analysis = await threads.deferToThread(
                 check_interchange,
@@ -510,7 +508,7 @@ class ApiRoot(resource.Resource):
                 partners=partners,
                 validator=self._validator,
             )
-        result = await core.in_store(
+        return await core.in_store(
             answer_interchange,
             core.store,
             data,
@@ -519,7 +517,16 @@ class ApiRoot(resource.Resource):
             partners=partners,
             payers=core.payers(),
             analysis=analysis,
+            accept=accept,
         )
+
+    async def post_x12(self, request: Any, caller: Caller) -> None:
+        started = time.monotonic()
+        data = self._small_body(request)
+        if not data.strip():
+            raise ApiError(400, "empty_body", "send one 270 interchange as the request body")
+        partner_id = caller.partner.id
+        result = await self.answer_x12(data, partner_id)
         elapsed = round((time.monotonic() - started) * 1000, 1)
         if result.status == 400:
             self.gateway.audit(

@@ -42,7 +42,14 @@ from gateway.x12.eligibility import (
     read_270,
 )
 
-__all__ = ["answer_interchange", "answer_one", "check_interchange", "json_271", "outcome_of"]
+__all__ = [
+    "RealtimeAnswer",
+    "answer_interchange",
+    "answer_one",
+    "check_interchange",
+    "json_271",
+    "outcome_of",
+]
 
 
 def find_payer(

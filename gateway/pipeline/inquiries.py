@@ -206,6 +206,12 @@ def answer_interchange(
     with store.transaction() as tx:
         ctx = InquiryContext(tx, config, partners, payers, when.date(), when)
         answered = answerer_for(kind)(ctx, sets, envelope)
+    groups = {g.gs06: g for g in interchange.groups}
+    for item in answered.audit:  # CORE's audit fields (identifiers of the envelopes)
+        found = groups.get(str(item.get("gs06", "")))
+        item.update(isa06=interchange.sender_id, isa08=interchange.receiver_id)
+        if found is not None:
+            item.update(gs02=found.gs02, gs03=found.gs03)
     return RealtimeAnswer(200, answered.content, audit=answered.audit, kind=kind)
 
 
