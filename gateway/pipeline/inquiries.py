@@ -225,6 +225,8 @@ class BatchAnswers:
     by_kind: dict[str, bytes] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     sets: int = 0
+    answered: set[tuple[str, str]] = field(default_factory=set)
+    """(ISA13, ST02) of every set answered."""
 
 
 def answer_file_inquiries(
@@ -243,13 +245,15 @@ def answer_file_inquiries(
     one answer interchange per (source interchange, kind), to ``receiver`` (the
     submitter's ISA qualifier and ID), usage as the source interchange's ISA15."""
     grouped: dict[tuple[str, Kind], list[TransactionSet]] = defaultdict(list)
+    out_keys: set[tuple[str, str]] = set()
     for ts in iter_transaction_sets(data):
         if (ts.isa13, st02_of(ts)) not in accepted:
             continue
         kind = inquiry_of(ts)
         if kind is not None:
             grouped[(ts.isa13, kind)].append(ts)
-    out = BatchAnswers()
+            out_keys.add((ts.isa13, st02_of(ts)))
+    out = BatchAnswers(answered=out_keys)
     ctx = InquiryContext(tx, config, partners, payers, now.date(), now)
     parts: dict[str, list[bytes]] = defaultdict(list)
     for (isa13, kind), sets in grouped.items():
