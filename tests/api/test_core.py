@@ -114,6 +114,9 @@ async def test_zeep_core_errors(make_api: MakeApi) -> None:
         raise AssertionError("a partner's token for another user name must fail")
     assert [f["reason"] for f in api.named("core.auth.failed")] == ["user_mismatch"]
     assert {e["error"] for e in api.named("core.rejected")} >= {"PayloadIDIllegal"}
+    text = api.metrics.render().decode()
+    assert 'gateway_core_errors_total{channel="core-soap",error="PayloadIDIllegal"} 1.0' in text
+    assert 'gateway_core_errors_total{channel="core-soap",error="UnAuthorized"} 1.0' in text
 
 
 @pytest_twisted.ensureDeferred
