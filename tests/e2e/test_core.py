@@ -16,7 +16,7 @@ import zeep
 from zeep.wsse.username import UsernameToken
 
 from gateway.caqh.envelope import parse_mime_response
-from tests.e2e.conftest import Daemon, openssh_sftp, paramiko_client, wait_for
+from tests.e2e.conftest import GATEWAY, ROOT, Daemon, openssh_sftp, paramiko_client, wait_for
 from tests.e2e.test_http_api import DEMO_TOKEN
 from tests.payers.test_eligibility import validate_271
 from tests.pipeline.test_inquiries import file_270, one_set
@@ -123,6 +123,18 @@ def test_zeep_and_curl_real_time(daemon: Daemon, tmp_path: Path) -> None:
     text = json.dumps(daemon.audit_events())
     for value in PHI:
         assert value not in text
+    found = trace(daemon, soap_id)
+    assert "CORE PayloadID" in found and "eligibility.answered" in found
+    assert "channel=core-soap" in found and "outcome=active" in found
+
+
+def trace(daemon: Daemon, query: str) -> str:
+    result = subprocess.run(
+        [*GATEWAY, "trace", query, "--data-dir", str(daemon.data_dir)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 def test_core_batch_submission_and_results(daemon: Daemon) -> None:
@@ -169,3 +181,6 @@ def test_batch_270_over_sftp_comes_back_as_a_271(daemon: Daemon, demo_key: Path)
     assert validate_271(content) == []
     assert content.count(b"ST*271*") == 2
     assert b"TRN*2*E2E-SFTP-1*" in content and b"TRN*2*E2E-SFTP-2*" in content
+    found = wait_for(lambda: "inquiry.answers.written" in trace(daemon, "E2E-SFTP-2")
+                     and trace(daemon, "E2E-SFTP-2"))  # fmt: skip
+    assert "TRN02" in found and "channel=batch" in found and "_271.x12" in found  # type: ignore[operator]
