@@ -358,12 +358,7 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
     if trace.requests:
         out.write("\ninquiries\n")
     for e in trace.requests:
-        detail = " ".join(
-            f"{k}={v}"
-            for k, v in e.items()
-            if k not in ("ts", "event") and v not in (None, "") and not isinstance(v, list | dict)
-        )
-        out.write(f"  {e.get('ts', '')} {e.get('event', ''):<26} {detail}\n")
+        out.write(f"  {e.get('ts', '')} {e.get('event', ''):<26} {_detail(e, (), empty=False)}\n")
     for f in trace.files:
         out.write(
             f"\nfile {f['file_id']} from {f['partner']} over {f['channel']}, received "
@@ -410,12 +405,21 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
     if trace.events:
         out.write("\ntimeline\n")
     for e in trace.events:
-        detail = " ".join(
-            f"{k}={v}"
-            for k, v in e.items()
-            if k not in ("ts", "event", "file_id", "partner") and not isinstance(v, list | dict)
-        )
-        out.write(f"  {e.get('ts', '')} {e.get('event', ''):<24} {detail}\n")
+        out.write(f"  {e.get('ts', '')} {e.get('event', ''):<24} {_detail(e)}\n")
+
+
+def _detail(
+    event: Mapping[str, Any], skip: Collection[str] = ("file_id", "partner"), empty: bool = True
+) -> str:
+    """``key=value`` of an event's scalar fields (not its time and name, nor ``skip``; without
+    ``empty``, not the None or empty ones either)."""
+    return " ".join(
+        f"{k}={v}"
+        for k, v in event.items()
+        if k not in ("ts", "event", *skip)
+        and (empty or v not in (None, ""))
+        and not isinstance(v, list | dict)
+    )
 
 
 def _remit_line(remit: Mapping[str, Any]) -> str:

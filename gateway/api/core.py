@@ -252,13 +252,7 @@ class CoreResource(resource.Resource):
         file_id = await core.accept_bytes(partner.id, "core", name, checked.payload)
         kind = payloads.by_request(checked.payload_type)
         answer = kind.response.split("_")[1] if kind is not None else "answers"
-        self.gateway.audit(
-            "core.batch.received",
-            channel=CHANNELS[parsed.envelope],
-            partner=partner.id,
-            payload_id=checked.payload_id,
-            file_id=file_id,
-        )
+        self._audit_batch("core.batch.received", parsed, checked, partner, file_id=file_id)
         message = (
             f"stored as file {file_id}; its 999 and {answer} follow in the mailbox "
             f"(BatchResultsRetrieval or GET /api/v1/mailbox)"
@@ -287,15 +281,17 @@ class CoreResource(resource.Resource):
             return
         name, content = found
         await core.pick_up(partner.id, name)
-        self.gateway.audit(
-            "core.batch.retrieved",
-            channel=CHANNELS[parsed.envelope],
-            partner=partner.id,
-            payload_id=checked.payload_id,
-            file_name=name,
-        )
+        self._audit_batch("core.batch.retrieved", parsed, checked, partner, file_name=name)
         self._answer(request, parsed, None, started, payload_type=kind.response,
                      payload=content, message=name)  # fmt: skip
+
+    def _audit_batch(
+        self, event: str, parsed: CoreRequest, checked: Checked, partner: Any, **more: str
+    ) -> None:
+        self.gateway.audit(
+            event, channel=CHANNELS[parsed.envelope], partner=partner.id,
+            payload_id=checked.payload_id, **more,
+        )  # fmt: skip
 
     # answers ------------------------------------------------------------------------------
     def _answer(

@@ -12,6 +12,15 @@ from gateway.api.limits import HttpLimits
 from gateway.api.remittances import openapi_paths as remittance_paths
 from gateway.states import FILE_STATES
 
+#: CAQH CORE's MIME form fields (the required ones: all but PayloadLength, Checksum, Payload).
+CORE_FORM_FIELDS = (
+    "PayloadType", "ProcessingMode", "PayloadID", "PayloadLength", "TimeStamp", "UserName",
+    "Password", "SenderID", "ReceiverID", "CORERuleVersion", "Checksum", "Payload",
+)  # fmt: skip
+CORE_FORM_REQUIRED = tuple(
+    f for f in CORE_FORM_FIELDS if f not in ("PayloadLength", "Checksum", "Payload")
+)
+
 REALTIME_MAX_BODY = 1 << 20
 """Real-time bodies (a JSON eligibility request, one 270 interchange) are read into memory."""
 
@@ -281,34 +290,8 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                             "multipart/form-data": {
                                 "schema": {
                                     "type": "object",
-                                    "required": [
-                                        "PayloadType",
-                                        "ProcessingMode",
-                                        "PayloadID",
-                                        "TimeStamp",
-                                        "UserName",
-                                        "Password",
-                                        "SenderID",
-                                        "ReceiverID",
-                                        "CORERuleVersion",
-                                    ],
-                                    "properties": {
-                                        k: {"type": "string"}
-                                        for k in (
-                                            "PayloadType",
-                                            "ProcessingMode",
-                                            "PayloadID",
-                                            "PayloadLength",
-                                            "TimeStamp",
-                                            "UserName",
-                                            "Password",
-                                            "SenderID",
-                                            "ReceiverID",
-                                            "CORERuleVersion",
-                                            "Checksum",
-                                            "Payload",
-                                        )
-                                    },
+                                    "required": list(CORE_FORM_REQUIRED),
+                                    "properties": {k: {"type": "string"} for k in CORE_FORM_FIELDS},
                                 }
                             },
                         },

@@ -73,9 +73,6 @@ def answer_one(
     today: date,
 ) -> EligibilityAnswer:
     """The answer to one request (call in the store thread)."""
-    config, external = find_payer(request.payer_id, payers, partners)
-    if config is None:
-        return unknown_payer(request, external=external)
     with store.transaction() as tx:
         return answer_in(tx, request, payers, partners, today)
 

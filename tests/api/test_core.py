@@ -15,23 +15,12 @@ from zeep.wsse.username import UsernameToken
 from gateway.caqh.envelope import encode_form, parse_mime_response
 from tests.api.conftest import DEMO_TOKEN, EXT01_TOKEN, Api, MakeApi
 from tests.api.test_eligibility import no_phi, x12_270
+from tests.caqh.test_envelope import meta
 from tests.payers.test_eligibility import validate_271
-
-REALTIME = "X12_270_Request_005010X279A1"
 
 
 def fields(**changes: str) -> dict[str, str]:
-    base = {
-        "PayloadType": REALTIME,
-        "ProcessingMode": "RealTime",
-        "PayloadID": str(uuid.uuid4()),
-        "TimeStamp": "2026-06-01T10:20:34Z",
-        "SenderID": "demo-billing",
-        "ReceiverID": "CLEARINGHOUSE",
-        "CORERuleVersion": "2.2.0",
-    }
-    base.update(changes)
-    return {k: v for k, v in base.items() if v != ""}
+    return dict(meta(**changes))
 
 
 def soap_client(api: Api, user: str = "demo-billing", password: str = DEMO_TOKEN) -> Any:
