@@ -7,10 +7,16 @@ The pipeline asks :func:`kind_of` instead of branching on ``st01 == ...``:
   clearinghouse 277CA, routing to the payers;
 - ``PAYER_ANSWER`` (999, 277CA, 835 from a payer): matched back through the routes and
   forwarded to the partner they are for (:attr:`Kind.name` is the mailbox kind);
-- ``ELIGIBILITY`` (270 X279A1): answered with a 271 (real time: ``POST /api/v1/x12`` and
-  ``/api/v1/eligibility``; batch 270 files are not built yet).
+- ``INQUIRY`` (270 X279A1; ``ELIGIBILITY`` is the same member): a request whose sets are
+  answered ONE-TO-ONE by another set (:attr:`Kind.answer`, the 271), in real time
+  (``POST /api/v1/x12``, ``/api/v1/eligibility``, CAQH CORE ``/core``) or in batch (a file
+  over SFTP/API/AS2/CORE gets its 999, then ``<stamp>_<file id>_<answer>.x12`` in the
+  submitter's mailbox, one answer set per request set, matched by TRN).
 
-A later set (276 claim status, 275 attachments) is one more entry here and one handler.
+A later set is one more entry here and one handler. Claim status, for instance, is
+``Kind("276", "005010X212", "276", Handling.INQUIRY, "a claim status inquiry", answer="277")``
+here, plus its answerer registered in :mod:`gateway.pipeline.inquiries`
+(``register_answerer("276", ...)``) and its CORE PayloadTypes in :mod:`gateway.caqh.payloads`.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ ANY_GUIDE = ""
 class Handling(StrEnum):
     CLAIMS = "claims"
     PAYER_ANSWER = "payer_answer"
-    ELIGIBILITY = "eligibility"
+    INQUIRY = "inquiry"
+    """Answered one-to-one by :attr:`Kind.answer` (real time or batch)."""
+    ELIGIBILITY = "inquiry"  # an alias of INQUIRY (the 270 was the first)
 
 
 @dataclass(frozen=True)
@@ -39,11 +47,14 @@ class Kind:
     handling: Handling
     description: str = ""
     """Plain words (in reports to partners)."""
+    answer: str = ""
+    """For an ``INQUIRY``: the short name of the set answering it (``271``; the mailbox kind
+    of a batch's answers)."""
 
 
 KINDS: tuple[Kind, ...] = (
     Kind("837", ANY_GUIDE, "837", Handling.CLAIMS, "claims"),
-    Kind("270", "005010X279A1", "270", Handling.ELIGIBILITY, "an eligibility inquiry"),
+    Kind("270", "005010X279A1", "270", Handling.INQUIRY, "an eligibility inquiry", "271"),
     Kind("999", ANY_GUIDE, "999", Handling.PAYER_ANSWER, "an implementation acknowledgment"),
     Kind("277", IMPLEMENTATION_277CA, "277CA", Handling.PAYER_ANSWER, "a claim acknowledgment"),
     Kind("835", ANY_GUIDE, "835", Handling.PAYER_ANSWER, "a remittance advice"),
@@ -71,3 +82,9 @@ def carries_claims(st01: str) -> bool:
 def payer_answer_names() -> list[str]:
     """What a payer may send back, in registry order (``999``, ``277CA``, ``835``)."""
     return [k.name for k in KINDS if k.handling is Handling.PAYER_ANSWER]
+
+
+def is_inquiry(st01: str, guide: str) -> Kind | None:
+    """The kind of a set answered one-to-one (a 270), else None."""
+    kind = kind_of(st01, guide)
+    return kind if kind is not None and kind.handling is Handling.INQUIRY else None
