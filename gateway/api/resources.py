@@ -34,8 +34,8 @@ from gateway.pipeline.core_forward import (
 )
 from gateway.pipeline.eligibility import (
     RealtimeAnswer,
+    answer_in,
     answer_interchange,
-    answer_one,
     check_interchange,
     json_271,
     outcome_of,
@@ -460,17 +460,18 @@ class ApiRoot(resource.Resource):
         now = datetime.now(UTC)
 
         def work() -> tuple[Any, bytes | None]:
+            # one transaction: the trace (and control) number and the accumulators' reads
             with core.store.transaction() as tx:
                 trace = tx.next_counter("eligibility-trace")
                 control = tx.next_counter("control") if want_x12 else 0
-            originator = "9" + "".join(c for c in core.config.interchange_id if c.isalnum())[:9]
-            traced = replace(
-                eligibility,
-                trace=f"{trace:09d}",
-                trace_originator=originator,
-                reference=f"{trace:09d}",
-            )
-            answer = answer_one(core.store, traced, payers, partners, now.date())
+                originator = "9" + "".join(c for c in core.config.interchange_id if c.isalnum())
+                traced = replace(
+                    eligibility,
+                    trace=f"{trace:09d}",
+                    trace_originator=originator[:10],
+                    reference=f"{trace:09d}",
+                )
+                answer = answer_in(tx, traced, payers, partners, now.date())
             x12 = None
             if want_x12:
                 x12 = json_271(
