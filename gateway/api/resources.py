@@ -29,6 +29,8 @@ from gateway.pipeline.core_forward import (
     ForwardError,
     ForwardPlan,
     answer_sets,
+    external_endpoint,
+    forward_request,
     plan_forward,
     post_core,
 )
@@ -459,31 +461,43 @@ class ApiRoot(resource.Resource):
         partners = self.gateway.partners()
         now = datetime.now(UTC)
 
-        def work() -> tuple[Any, bytes | None]:
+        originator = ("9" + "".join(c for c in core.config.interchange_id if c.isalnum()))[:10]
+        payer = external_endpoint(eligibility.payer_id, partners)
+
+        def traced(tx: Any) -> tuple[Any, int]:
+            trace = tx.next_counter("eligibility-trace")
+            control = tx.next_counter("control") if want_x12 else 0
+            number = f"{trace:09d}"
+            return replace(eligibility, trace=number, trace_originator=originator,
+                           reference=number), control  # fmt: skip
+
+        def work(forwarded: Any = None, asked: Any = None) -> tuple[Any, int]:
             # one transaction: the trace (and control) number and the accumulators' reads
             with core.store.transaction() as tx:
-                trace = tx.next_counter("eligibility-trace")
-                control = tx.next_counter("control") if want_x12 else 0
-                originator = "9" + "".join(c for c in core.config.interchange_id if c.isalnum())
-                traced = replace(
-                    eligibility,
-                    trace=f"{trace:09d}",
-                    trace_originator=originator[:10],
-                    reference=f"{trace:09d}",
-                )
-                answer = answer_in(tx, traced, payers, partners, now.date())
-            x12 = None
-            if want_x12:
-                x12 = json_271(
-                    answer,
-                    config=core.config,
-                    receiver=(partner.isa_qualifier, partner.isa_id),
-                    control=control,
-                    now=now,
-                )
-            return answer, x12
+                if forwarded is not None:  # the payer's answer: only the control number
+                    return forwarded, tx.next_counter("control") if want_x12 else 0
+                if asked is None:
+                    asked, control = traced(tx)
+                else:  # the external payer did not answer: AAA 42, same trace number
+                    control = tx.next_counter("control") if want_x12 else 0
+                return answer_in(tx, asked, payers, partners, now.date()), control
 
-        answer, x12 = await core.in_store(work)
+        forwarded = asked = None
+        if payer is not None:  # an external payer with a CORE endpoint: ask it
+
+            def prepare() -> tuple[Any, int]:
+                with core.store.transaction() as tx:
+                    asked, _ = traced(tx)
+                    return asked, tx.next_counter(f"control:{payer.id}")
+
+            asked, payer_control = await core.in_store(prepare)
+            forwarded = await self._forward_json(asked, payer, partner.id, payer_control, now)
+        answer, control = await core.in_store(work, forwarded, asked)
+        x12 = None
+        if want_x12:
+            x12 = json_271(answer, config=core.config,
+                           receiver=(partner.isa_qualifier, partner.isa_id), control=control,
+                           now=now)  # fmt: skip
         out = answer_json(answer)
         if x12 is not None:
             out["x12"] = x12.decode("ascii")
@@ -497,6 +511,32 @@ class ApiRoot(resource.Resource):
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
         send_json(request, 200, out)
+
+    async def _forward_json(
+        self, asked: Any, payer: Any, partner_id: str, control: int, now: datetime
+    ) -> Any:
+        """A JSON request asked of an external payer's CORE endpoint (as a 270); its answer,
+        or None when it did not answer in time or usefully (then answered here: AAA 42)."""
+        config = self.gateway.core.config
+        reactor = getattr(self.gateway, "reactor", None) or default_reactor()
+        started = time.monotonic()
+        try:
+            return await forward_request(
+                reactor, payer, asked, control=control, now=now,
+                gateway=(config.interchange_qualifier, config.interchange_id),
+            )  # fmt: skip
+        except ForwardError as exc:
+            self._forward_failed(partner_id, asked.payer_id, payer.id, exc, started)
+            return None
+
+    def _forward_failed(
+        self, partner_id: str, payer_id: str, payer_partner: str, error: Any, started: float
+    ) -> None:
+        self.gateway.audit(
+            "eligibility.forward.failed", partner=partner_id, payer=payer_id,
+            payer_partner=payer_partner, reason=error.reason,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )  # fmt: skip
 
     async def answer_x12(self, data: bytes, partner_id: str, accept: Any = None) -> RealtimeAnswer:
         """The real-time answer to one inquiry interchange (``/api/v1/x12``, ``/core``):
@@ -569,11 +609,7 @@ class ApiRoot(resource.Resource):
             )  # fmt: skip
             sets = answer_sets(payload, plan.payload_kind.response.split("_")[1])
         except ForwardError as exc:
-            self.gateway.audit(
-                "eligibility.forward.failed", partner=partner_id, payer=plan.payer_id,
-                payer_partner=plan.payer.id, reason=exc.reason,
-                elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-            )  # fmt: skip
+            self._forward_failed(partner_id, plan.payer_id, plan.payer.id, exc, started)
             return None
         content, _ = await core.in_store(
             rewrap, sets, gateway=gateway,

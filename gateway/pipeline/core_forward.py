@@ -37,7 +37,14 @@ from gateway.caqh.envelope import (
 from gateway.caqh.payloads import PAYLOAD_KINDS, PayloadKind
 from gateway.profiles import CoreEndpoint, Partner, PartnerSet
 from gateway.x12.claims import TransactionSet, iter_transaction_sets
-from gateway.x12.eligibility import read_270
+from gateway.x12.eligibility import (
+    EligibilityAnswer,
+    EligibilityRequest,
+    Envelope,
+    build_270,
+    read_270,
+    read_271,
+)
 from gateway.x12.envelope import set_accepted
 from gateway.x12.results import FileAnalysis
 
@@ -90,8 +97,8 @@ def plan_forward(data: bytes, analysis: FileAnalysis, partners: PartnerSet) -> F
     if len(payer_ids) != 1:
         return None
     (payer_id,) = payer_ids
-    payer = partners.by_payer_id(payer_id)
-    if payer is None or payer.kind != "external" or payer.core is None:
+    payer = external_endpoint(payer_id, partners)
+    if payer is None or payer.core is None:
         return None
     return ForwardPlan(payer, payer_id, payer.core, kind, sets, tuple(audit))
 
@@ -161,6 +168,40 @@ async def post_core(
     if not parsed.payload or parsed.fields.get("PayloadType") != kind.response:
         raise ForwardError(f"no {kind.response} in the answer")
     return parsed.payload
+
+
+def external_endpoint(payer_id: str, partners: PartnerSet) -> Partner | None:
+    """The external payer with a CORE endpoint that answers ``payer_id``, else None."""
+    payer = partners.by_payer_id(payer_id)
+    if payer is None or payer.kind != "external" or payer.core is None:
+        return None
+    return payer
+
+
+async def forward_request(
+    reactor: Any,
+    payer: Partner,
+    request: EligibilityRequest,
+    *,
+    gateway: tuple[str, str],
+    control: int,
+    now: datetime,
+) -> EligibilityAnswer:
+    """One JSON request asked of ``payer``'s CORE endpoint as a 270 (the gateway the
+    submitter), its 271 read back into the typed answer; :class:`ForwardError` otherwise."""
+    assert payer.core is not None
+    envelope = Envelope(gateway[0], gateway[1], payer.isa_qualifier, payer.isa_id, control,
+                        "P", now)  # fmt: skip
+    kind = next(k for k in PAYLOAD_KINDS if k.st01 == "270")
+    payload = await post_core(
+        reactor, payer.core, build_270([request], envelope), kind=kind,
+        sender_id=gateway[1], receiver_id=request.payer_id, now=now,
+    )  # fmt: skip
+    for ts in answer_sets(payload, "271"):
+        answer = read_271(ts.segments, ts.delimiters, request)
+        if any(s.id == "TRN" and s.elements[1:2] == (request.trace,) for s in ts.segments):
+            return answer
+    raise ForwardError("no 271 answers the request's TRN")
 
 
 def answer_sets(payload: bytes, st01: str) -> list[TransactionSet]:

@@ -124,3 +124,44 @@ async def test_timeout_and_faults_answer_aaa_42(make_api: MakeApi) -> None:  # n
         assert [e["outcome"] for e in api.named("eligibility.answered")] == ["aaa:42"] * 2
     finally:
         await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_json_requests_are_forwarded_as_270s(make_api: MakeApi) -> None:  # noqa: F811
+    import json
+
+    from tests.api.test_eligibility import REQUEST
+
+    api, endpoint, port = await setup(make_api, timeout=5.0)
+    headers = {**bearer(), "Content-Type": "application/json"}
+    body = json.dumps({**REQUEST, "tradingPartnerServiceId": "EXT01"}).encode()
+    try:
+        answer = await api.call("POST", "/api/v1/eligibility?include=x12", body, headers)
+        assert answer.status == 200, answer.body
+        found = answer.json()
+        assert found["coverageStatus"] == "active"
+        assert found["payer"]["name"] == "EXTERNAL PAYER"
+        assert validate_271(found["x12"].encode()) == []
+        (seen,) = endpoint.seen
+        sent = seen.payload or b""
+        assert b"ST*270*" in sent and b"*ZZ*EXT01PAYER     *" in sent
+        assert validate_270(sent) == []
+        endpoint.mode = "slow"
+        answer = await api.call("POST", "/api/v1/eligibility", body, headers)
+        assert [e["code"] for e in answer.json()["errors"]] == ["42"]
+        outcomes = [e["outcome"] for e in api.named("eligibility.answered")]
+        assert outcomes == ["active", "aaa:42"]
+        no_phi(api.events)
+    finally:
+        await port.stopListening()
+
+
+def validate_270(content: bytes) -> list[object]:
+    from gateway.x12.eligibility import GUIDE
+    from tests.payers.test_eligibility import VALIDATOR
+
+    errors: list[object] = []
+    for ts in iter_transaction_sets(content):
+        found, _ = VALIDATOR.validate(list(ts.segments), ts.delimiters, GUIDE)
+        errors += found
+    return errors
