@@ -19,11 +19,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
-from twisted.internet import defer
-from twisted.web.client import Agent, FileBodyProducer, readBody
+from twisted.internet import defer, ssl
+from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
+from twisted.web.iweb import IPolicyForHTTPS
+from zope.interface import implementer
 
 from gateway.caqh.envelope import (
     REALTIME,
@@ -131,7 +134,7 @@ async def post_core(
     )  # fmt: skip
 
     async def exchange() -> tuple[int, bytes]:
-        agent = Agent(reactor, connectTimeout=endpoint.timeout)
+        agent = Agent(reactor, tls_policy(endpoint), connectTimeout=endpoint.timeout)
         soap = b'application/soap+xml; charset=utf-8; action="RealTimeTransaction"'
         headers = Headers({b"content-type": [soap]})
         producer: Any = FileBodyProducer(BytesIO(body))
@@ -168,6 +171,36 @@ async def post_core(
     if not parsed.payload or parsed.fields.get("PayloadType") != kind.response:
         raise ForwardError(f"no {kind.response} in the answer")
     return parsed.payload
+
+
+@implementer(IPolicyForHTTPS)
+class _MutualTls:
+    """TLS to a payer's endpoint: its server certificate checked against ``ca`` (else the
+    system's trust store) and the host name; our client certificate when configured."""
+
+    def __init__(self, endpoint: CoreEndpoint) -> None:
+        self.trust = (
+            ssl.Certificate.loadPEM(Path(endpoint.ca).read_bytes()) if endpoint.ca else None
+        )
+        self.client = None
+        if endpoint.client_certificate:
+            pem = Path(endpoint.client_certificate).read_bytes()
+            key = Path(endpoint.client_key).read_bytes()
+            self.client = ssl.PrivateCertificate.loadPEM(pem + b"\n" + key)
+
+    def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+        return ssl.optionsForClientTLS(
+            hostname.decode("ascii"),
+            trustRoot=self.trust if self.trust is not None else ssl.platformTrust(),
+            clientCertificate=self.client,
+        )
+
+
+def tls_policy(endpoint: CoreEndpoint) -> Any:
+    """The TLS policy of ``endpoint`` (mutual TLS when it names a client certificate)."""
+    if endpoint.ca or endpoint.client_certificate:
+        return _MutualTls(endpoint)
+    return BrowserLikePolicyForHTTPS()
 
 
 def external_endpoint(payer_id: str, partners: PartnerSet) -> Partner | None:
