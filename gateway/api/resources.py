@@ -49,6 +49,8 @@ from gateway.x12.eligibility import FieldError, answer_json, request_from_json
 from gateway.x12.forward import rewrap
 
 REALM = "edi-gateway"
+#: JSON eligibility trace numbers reserved per store write.
+TRACE_BLOCK = 1000
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: Stored as the file's name (metadata only: never used as a path).
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
@@ -155,6 +157,8 @@ class ApiRoot(resource.Resource):
         self._openapi = json.dumps(openapi_document(self.limits), indent=1).encode() + b"\n"
         self._validator: Any = None
         self._validating = defer.DeferredLock()
+        self._traces: list[int] = []
+        """Reserved TRN02 numbers of JSON requests, next last (used in the store thread)."""
 
     # routing ----------------------------------------------------------------------------
     def route(self, method: bytes, path: list[bytes]) -> Route:
@@ -465,7 +469,7 @@ class ApiRoot(resource.Resource):
         payer = external_endpoint(eligibility.payer_id, partners)
 
         def traced(tx: Any) -> tuple[Any, int]:
-            trace = tx.next_counter("eligibility-trace")
+            trace = self._next_trace(tx)
             control = tx.next_counter("control") if want_x12 else 0
             number = f"{trace:09d}"
             return replace(eligibility, trace=number, trace_originator=originator,
@@ -511,6 +515,14 @@ class ApiRoot(resource.Resource):
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
         send_json(request, 200, out)
+
+    def _next_trace(self, tx: Any) -> int:
+        """The next TRN02 of a JSON request (in the store thread): numbers are reserved
+        :data:`TRACE_BLOCK` at a time, so a request needs no store write of its own."""
+        if not self._traces:
+            first = tx.reserve_counter("eligibility-trace", TRACE_BLOCK)
+            self._traces = list(range(first + TRACE_BLOCK - 1, first - 1, -1))
+        return self._traces.pop()
 
     async def _forward_json(
         self, asked: Any, payer: Any, partner_id: str, control: int, now: datetime
