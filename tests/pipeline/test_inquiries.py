@@ -8,6 +8,14 @@ import re
 from gateway.pipeline.routing import route_file
 from gateway.states import REJECTED, ROUTED
 from gateway.x12.claims import iter_transaction_sets
+from gateway.x12.eligibility import (
+    Benefit,
+    EligibilityAnswer,
+    Envelope,
+    SetAnswers,
+    build_271,
+    read_270,
+)
 from tests.payers.test_eligibility import validate_271
 from tests.pipeline.test_routing import NOW, Env, env  # noqa: F401 (fixture)
 from tests.x12files import corpus_file, readdress
@@ -69,14 +77,6 @@ def upload_as(where: Env, partner_id: str, data: bytes) -> object:
 
 
 def test_batch_270s_for_an_external_payer_go_to_its_mailbox_and_back(env: Env) -> None:  # noqa: F811
-    from gateway.x12.eligibility import (
-        Benefit,
-        EligibilityAnswer,
-        Envelope,
-        SetAnswers,
-        build_271,
-        read_270,
-    )
 
     data = file_270(
         one_set("0001", "LOCAL-1", "MBR123456780"),
