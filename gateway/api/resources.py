@@ -49,8 +49,8 @@ from gateway.x12.eligibility import FieldError, answer_json, request_from_json
 from gateway.x12.forward import rewrap
 
 REALM = "edi-gateway"
-#: JSON eligibility trace numbers reserved per store write.
-TRACE_BLOCK = 1000
+#: Real-time counter values (JSON TRN02s, ISA13s of real-time answers) reserved per write.
+COUNTER_BLOCK = 1000
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: Stored as the file's name (metadata only: never used as a path).
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
@@ -157,8 +157,9 @@ class ApiRoot(resource.Resource):
         self._openapi = json.dumps(openapi_document(self.limits), indent=1).encode() + b"\n"
         self._validator: Any = None
         self._validating = defer.DeferredLock()
-        self._traces: list[int] = []
-        """Reserved TRN02 numbers of JSON requests, next last (used in the store thread)."""
+        self._blocks: dict[str, list[int]] = {}
+        """Reserved counter values (TRN02 of JSON requests, ISA13 of real-time answers), the
+        next one last; used in the store thread only."""
 
     # routing ----------------------------------------------------------------------------
     def route(self, method: bytes, path: list[bytes]) -> Route:
@@ -469,8 +470,8 @@ class ApiRoot(resource.Resource):
         payer = external_endpoint(eligibility.payer_id, partners)
 
         def traced(tx: Any) -> tuple[Any, int]:
-            trace = self._next_trace(tx)
-            control = tx.next_counter("control") if want_x12 else 0
+            trace = self._reserved(tx, "eligibility-trace")
+            control = self._reserved(tx, "control") if want_x12 else 0
             number = f"{trace:09d}"
             return replace(eligibility, trace=number, trace_originator=originator,
                            reference=number), control  # fmt: skip
@@ -479,11 +480,11 @@ class ApiRoot(resource.Resource):
             # one transaction: the trace (and control) number and the accumulators' reads
             with core.store.transaction() as tx:
                 if forwarded is not None:  # the payer's answer: only the control number
-                    return forwarded, tx.next_counter("control") if want_x12 else 0
+                    return forwarded, self._reserved(tx, "control") if want_x12 else 0
                 if asked is None:
                     asked, control = traced(tx)
                 else:  # the external payer did not answer: AAA 42, same trace number
-                    control = tx.next_counter("control") if want_x12 else 0
+                    control = self._reserved(tx, "control") if want_x12 else 0
                 return answer_in(tx, asked, payers, partners, now.date()), control
 
         forwarded = asked = None
@@ -516,13 +517,23 @@ class ApiRoot(resource.Resource):
         )
         send_json(request, 200, out)
 
-    def _next_trace(self, tx: Any) -> int:
-        """The next TRN02 of a JSON request (in the store thread): numbers are reserved
-        :data:`TRACE_BLOCK` at a time, so a request needs no store write of its own."""
-        if not self._traces:
-            first = tx.reserve_counter("eligibility-trace", TRACE_BLOCK)
-            self._traces = list(range(first + TRACE_BLOCK - 1, first - 1, -1))
-        return self._traces.pop()
+    def _reserved(self, tx: Any, name: str) -> int:
+        """The next number of counter ``name`` (in the store thread): reserved
+        :data:`COUNTER_BLOCK` at a time, so a real-time request needs no store write of its
+        own (numbers a stopped process reserved are skipped, never reused)."""
+        pool = self._blocks.setdefault(name, [])
+        if not pool:
+            first = tx.reserve_counter(name, COUNTER_BLOCK)
+            pool.extend(range(first + COUNTER_BLOCK - 1, first - 1, -1))
+        return pool.pop()
+
+    def _next_control(self) -> int:
+        """An ISA13 for a real-time answer (call in the store thread)."""
+        pool = self._blocks.get("control")
+        if pool:
+            return pool.pop()
+        with self.gateway.core.store.transaction() as tx:
+            return self._reserved(tx, "control")
 
     async def _forward_json(
         self, asked: Any, payer: Any, partner_id: str, control: int, now: datetime
@@ -585,6 +596,7 @@ class ApiRoot(resource.Resource):
             payers=core.payers(),
             analysis=analysis,
             accept=accept,
+            next_control=self._next_control,
         )
 
     async def _forward(
