@@ -191,7 +191,9 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                 "post": {
                     "operationId": "checkEligibility",
                     "summary": "Real-time eligibility (270/271) in JSON: Change Healthcare / "
-                    "Stedi field names in, a readable answer out",
+                    "Stedi field names in, a readable answer out (a simulated payer answers "
+                    "here; an external payer with a CORE endpoint is asked there, AAA 42 "
+                    "when it does not answer within its budget)",
                     "parameters": [
                         {
                             "name": "include",

@@ -98,6 +98,7 @@ EVENTS = frozenset(
         "eligibility.refused",
         "eligibility.forward.failed",
         "inquiry.answers.written",
+        "inquiries.routed",
         "core.rejected",
         "core.auth.failed",
         "core.batch.received",

@@ -450,6 +450,15 @@ class GatewayCore(Service):
                 file_name=placed.name,
                 **placed.details,
             )
+        for placed in routed.inquiry_batches:
+            self.audit(
+                "inquiries.routed",
+                **base,
+                to_partner=placed.partner_id,
+                kind=placed.kind,
+                file_name=placed.name,
+                **placed.details,
+            )
         for item in routed.inquiries:
             self.audit("eligibility.answered", **base, channel="batch", **item)
         for problem in routed.problems:

@@ -5,8 +5,9 @@ The pipeline asks :func:`kind_of` instead of branching on ``st01 == ...``:
 
 - ``CLAIMS`` (837P/I/D from a submitter): claim extraction, front-end edits, the
   clearinghouse 277CA, routing to the payers;
-- ``PAYER_ANSWER`` (999, 277CA, 835 from a payer): matched back through the routes and
-  forwarded to the partner they are for (:attr:`Kind.name` is the mailbox kind);
+- ``PAYER_ANSWER`` (999, 277CA, 835, 271 from a payer): matched back through the routes
+  (a 271: through the batch inquiries routed to that payer, by TRN02) and forwarded to the
+  partner they are for (:attr:`Kind.name` is the mailbox kind);
 - ``INQUIRY`` (270 X279A1; ``ELIGIBILITY`` is the same member): a request whose sets are
   answered ONE-TO-ONE by another set (:attr:`Kind.answer`, the 271), in real time
   (``POST /api/v1/x12``, ``/api/v1/eligibility``, CAQH CORE ``/core``) or in batch (a file
@@ -50,6 +51,9 @@ class Kind:
     answer: str = ""
     """For an ``INQUIRY``: the short name of the set answering it (``271``; the mailbox kind
     of a batch's answers)."""
+    answer_to: str = ""
+    """For a ``PAYER_ANSWER`` that answers batch inquiries routed to an external payer (a
+    271): the inquiry's short name (``270``); matched back by TRN02."""
 
 
 KINDS: tuple[Kind, ...] = (
@@ -58,7 +62,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("999", ANY_GUIDE, "999", Handling.PAYER_ANSWER, "an implementation acknowledgment"),
     Kind("277", IMPLEMENTATION_277CA, "277CA", Handling.PAYER_ANSWER, "a claim acknowledgment"),
     Kind("835", ANY_GUIDE, "835", Handling.PAYER_ANSWER, "a remittance advice"),
-)
+    Kind("271", "005010X279A1", "271", Handling.PAYER_ANSWER, "an eligibility answer",
+         answer_to="270"),
+)  # fmt: skip
 
 _EXACT = {(k.st01, k.guide): k for k in KINDS if k.guide != ANY_GUIDE}
 _ANY = {k.st01: k for k in KINDS if k.guide == ANY_GUIDE}

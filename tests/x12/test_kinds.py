@@ -23,7 +23,7 @@ def test_kinds() -> None:
     assert ack is not None and ack.name == "277CA" and ack.handling is Handling.PAYER_ANSWER
     assert kind_of("277", "005010X212") is None  # claim status: not a payer answer we forward
     assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [IMPLEMENTATION_277CA]
-    assert payer_answer_names() == ["999", "277CA", "835"]
+    assert payer_answer_names() == ["999", "277CA", "835", "271"]
     assert carries_claims("837") and not carries_claims("270") and not carries_claims("835")
     assert kind_of("834", "005010X220A1") is None
 
