@@ -11,6 +11,9 @@ gateway/pipeline/posting.py, inside the transaction that places the 835 in the m
 ``ledger_adjustments`` every CAS amount, claim level (``line_number`` 0) and line level.
 ``ledger_plb``         provider-level adjustments.
 
+(Delta 6 adds the patient of each posted claim, NM1*QC, for patient billing:
+gateway/store/billing.py.)
+
 Amounts are TEXT decimals (exact); callers get :class:`~decimal.Decimal`.
 """
 
@@ -141,14 +144,15 @@ class LedgerTransaction(StoreTransaction):
             "INSERT INTO ledger_claims (payer_key, trace, seq, route_id, patient_control, "
             "payer_claim_id, status_code, kind, original_payer_claim_id, billing_npi, "
             "service_date, billed, allowed, paid, contractual, patient_responsibility, other, "
-            "state, remarks) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "state, remarks, member_id, patient_last, patient_first) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (key, trace, c.seq, route_id, c.patient_control, c.payer_claim_id,
                  c.status_code, c.kind, c.original_payer_claim_id, posting.payee_npi,
                  c.service_date.isoformat() if c.service_date else None, _s(c.billed),
                  _s(c.allowed), _s(c.paid), _s(c.contractual), _s(c.patient_responsibility),
-                 _s(c.other), c.state, " ".join(c.remarks))
+                 _s(c.other), c.state, " ".join(c.remarks), c.member_id, c.patient_last,
+                 c.patient_first)
                 for c, route_id in zip(posting.claims, route_ids, strict=True)
             ],
         )  # fmt: skip
