@@ -327,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     cycle.add_argument("--payer", help="payer ID or partner id (default: every simulated payer)")
     cycle.set_defaults(func=cmd_payers_run_cycle)
 
+    from gateway.billing_cli import add_parsers as add_billing_parsers
+
+    add_billing_parsers(sub, _add_config_args)
+
     trace = sub.add_parser(
         "trace",
         help="the lifecycle of a file or claim",

@@ -131,6 +131,17 @@ async def post_appeal(api: Any, request: Any, caller: Any) -> None:
     api.gateway.audit("claim.appeal.recorded", partner=caller.partner.id, claim_id=claim_id)
 
 
+async def get_denials(api: Any, request: Any, caller: Any) -> None:
+    from gateway.pipeline.denials import denial_worklist
+
+    core = api.gateway.core
+    partners = api.gateway.partners()
+    payers = core.payers()
+    today = datetime.now(UTC).date()
+    await _answer(api, request, _ok(denial_worklist), core.store, caller.partner, partners,
+                  payers, today)  # fmt: skip
+
+
 # ------------------------------------------------------------------------------ OpenAPI
 
 _MONEY = {"type": ["string", "null"], "pattern": r"^-?\d+\.\d{2}$"}
@@ -236,6 +247,45 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                     _q("submitted_to", "submitted to", "date"),
                 ],
                 {"400": _err("a bad filter")},
+            )
+        },
+        "/api/v1/denials": {
+            "get": _get(
+                "The denial worklist",
+                "Every claim an 835 denied in whole or in part: reasons (group, CARC) and "
+                "remarks (RARC) in plain words, the recommended next step (corrected claim, "
+                "void, appeal, bill the patient, write off) with advice, the deadline where "
+                "the payer's profile states an appeal or timely-filing window, and what has "
+                "been done (appeals, corrected or void claims sent, billed to the patient). "
+                "Open items first, then by deadline.",
+                "listDenials",
+                {
+                    "type": "object",
+                    "required": ["partner", "as_of", "claims", "denials"],
+                    "properties": {
+                        "partner": {"type": "string"},
+                        "as_of": {"type": "string"},
+                        "claims": {"type": "integer"},
+                        "overdue": {"type": "integer"},
+                        "denials": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["claim_id", "reasons", "next_step", "done"],
+                                "properties": {
+                                    "claim_id": {"type": "integer"},
+                                    "reasons": {"type": "array", "items": {"type": "object"}},
+                                    "remarks": {"type": "array", "items": {"type": "object"}},
+                                    "next_step": {"type": "object"},
+                                    "deadline": {"type": ["object", "null"]},
+                                    "done": {"type": "array", "items": {"type": "object"}},
+                                    "status": {"enum": ["open", "worked"]},
+                                },
+                            },
+                        },
+                    },
+                },
+                common,
             )
         },
         "/api/v1/claims/{id}": {

@@ -173,6 +173,8 @@ class ApiRoot(resource.Resource):
                     "POST /api/v1/claims/{id}/appeals", self.billing(billing_api.post_appeal)
                 )
             }
+        elif path == [b"denials"]:
+            table = {b"GET": Route("GET /api/v1/denials", self.billing(billing_api.get_denials))}
         elif path == [b"ar-aging"]:
             table = {b"GET": Route("GET /api/v1/ar-aging", self.billing(billing_api.get_ar_aging))}
         elif path == [b"patient-payments"]:

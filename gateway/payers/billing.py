@@ -108,6 +108,8 @@ class RemitLine:
     service_date: date | None
     billed: Decimal
     paid: Decimal
+    remarks: tuple[str, ...] = ()
+    """The line's RARCs (LQ*HE)."""
 
     @property
     def code(self) -> str:
@@ -143,6 +145,11 @@ class RemitPost:
     member_id: str
     patient_last: str
     patient_first: str
+
+    @property
+    def all_remarks(self) -> tuple[str, ...]:
+        """The claim's RARCs, then the lines' (each once)."""
+        return tuple(dict.fromkeys((*self.remarks, *(m for ln in self.lines for m in ln.remarks))))
 
     @property
     def allowance(self) -> Decimal:
@@ -261,12 +268,18 @@ class ClaimBalance:
         latest = self.facts.latest
         if latest is None or latest.status_code == "22":
             return ()
-        seen: dict[tuple[str, str], None] = {}
-        for a in latest.adjustments:
-            if a.group != "PR" and not (a.group == "CO" and a.carc in ALLOWANCE_CARCS):
-                if a.amount != ZERO:
-                    seen[(a.group, a.carc)] = None
-        return tuple(seen)
+        return denials_in(latest)
+
+
+def denials_in(remit: RemitPost) -> tuple[tuple[str, str], ...]:
+    """(group, CARC) of a posting's denials: non-PR adjustments that are not the contract's
+    allowance, in the order the 835 gives them."""
+    seen: dict[tuple[str, str], None] = {}
+    for a in remit.adjustments:
+        if a.group != "PR" and not (a.group == "CO" and a.carc in ALLOWANCE_CARCS):
+            if a.amount != ZERO:
+                seen[(a.group, a.carc)] = None
+    return tuple(seen)
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:

@@ -23,6 +23,7 @@ from gateway.payers.billing import (
     PatientPayment,
     aging,
     balances,
+    denials_in,
 )
 from gateway.payers.carc import carc_words, group_words, rarc_words
 from gateway.profiles import Partner
@@ -250,8 +251,21 @@ def history(c: ClaimBalance) -> list[dict[str, Any]]:
 
 def claim_detail(store: Store, partner: Partner, claim_id: int) -> dict[str, Any]:
     """``GET /api/v1/claims/{id}``: the claim and its whole history."""
-    c = one_claim(store, partner, claim_id)
-    return {**claim_json(c), "history": history(c)}
+    claims = claim_balances(store, partner)
+    found = [c for c in claims if c.facts.claim_id == claim_id]
+    if not found:
+        raise BillingError(404, "not_found", "no such claim")
+    c = found[0]
+    # a corrected (7) or void (8) claim links back to the claim (and denial) it answers
+    originals = {r.original_payer_claim_id for r in c.facts.remits if r.original_payer_claim_id}
+    corrects = [
+        {"claim_id": o.facts.claim_id, "payer_claim_number": r.payer_claim_id,
+         "state": o.state, "denials": [carc for _, carc in denials_in(r)]}
+        for o in claims
+        for r in o.facts.remits
+        if r.payer_claim_id in originals and r.kind != "reversal" and o is not c
+    ]  # fmt: skip
+    return {**claim_json(c), "corrects": corrects, "history": history(c)}
 
 
 def aging_json(result: Aging) -> dict[str, Any]:

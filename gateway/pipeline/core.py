@@ -478,9 +478,29 @@ class GatewayCore(Service):
                 )
             return out
 
-        d = self.in_store(run_all)
-        d.addCallback(self._report_cycles)
-        return d
+        def run_all_then_statements() -> tuple[list[CycleOutcome], Any]:
+            """The payment cycle, then (``[payers] statements``) the statement cycle when it
+            paid anything."""
+            outcomes = run_all()
+            run = None
+            if self.config.payers.statements and any(o.placed for o in outcomes):
+                from gateway.pipeline.statements import run_statements
+
+                run = run_statements(self.store, self.blobs, partners, time.time(),
+                                     due_days=self.config.payers.statement_due_days)  # fmt: skip
+            return outcomes, run
+
+        def report(done: tuple[list[CycleOutcome], Any]) -> list[CycleOutcome]:
+            outcomes, run = done
+            if run is not None and run.statements:  # counts and file names only
+                self.audit("statements.run", statements=run.statements, files=run.files,
+                           partners=run.partners, trigger="payment-cycle")  # fmt: skip
+            return self._report_cycles(outcomes)
+
+        done: Deferred[list[CycleOutcome]] = self.in_store(run_all_then_statements).addCallback(
+            report
+        )
+        return done
 
     def _report_cycles(self, outcomes: list[CycleOutcome]) -> list[CycleOutcome]:
         report_cycles(self.audit, outcomes)

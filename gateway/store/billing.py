@@ -55,6 +55,17 @@ class StatementRecord(NamedTuple):
     created_at: float
 
 
+class ClaimSource(NamedTuple):
+    """Where a claim came from: its file's payload and its place in it."""
+
+    claim_id: int
+    file_id: str
+    sha256: str
+    interchange_control: str
+    st02: str
+    claim_index: int
+
+
 class NewStatement(NamedTuple):
     id: str
     partner_id: str
@@ -219,7 +230,7 @@ class BillingStore:
         lines: dict[tuple[str, str, int], list[RemitLine]] = defaultdict(list)
         for row in self._select(
             "SELECT l.payer_key, l.trace, l.seq, l.line_number, l.procedure_code, "  # noqa: S608 (placeholders only)
-            "l.service_date, l.billed, l.paid FROM ledger_lines l JOIN ledger_claims lc "
+            "l.service_date, l.billed, l.paid, l.remarks FROM ledger_lines l JOIN ledger_claims lc "
             "ON lc.payer_key = l.payer_key AND lc.trace = l.trace AND lc.seq = l.seq "
             f"JOIN routes r ON r.id = lc.route_id {joins} WHERE {where} "
             "ORDER BY l.payer_key, l.trace, l.seq, l.line_number",
@@ -227,7 +238,8 @@ class BillingStore:
         ):
             lines[(row["payer_key"], row["trace"], int(row["seq"]))].append(
                 RemitLine(int(row["line_number"]), row["procedure_code"],
-                          _date(row["service_date"]), _d(row["billed"]), _d(row["paid"]))
+                          _date(row["service_date"]), _d(row["billed"]), _d(row["paid"]),
+                          tuple(row["remarks"].split()))
             )  # fmt: skip
         remits: dict[int, list[RemitPost]] = defaultdict(list)
         for row in remit_rows:
@@ -301,6 +313,31 @@ class BillingStore:
                 (partner_id,),
             )
         ]
+
+    def claim_sources(self, partner_id: str, npis: Sequence[str]) -> list[ClaimSource]:
+        """Where each claim the partner may see came from (for the patient's name and
+        address on a statement: they are read from the source 837, never copied)."""
+        where, scope = _scope(npis, None)
+        return [
+            ClaimSource(int(r["id"]), r["file_id"], r["sha256"], r["interchange_control"],
+                        r["st02"], int(r["claim_index"]))
+            for r in self._select(
+                "SELECT c.id, c.file_id, f.sha256, c.interchange_control, c.st02, "  # noqa: S608 (placeholders only)
+                f"c.claim_index FROM claims c JOIN files f ON f.id = c.file_id WHERE {where} "
+                "ORDER BY c.id",
+                tuple([partner_id, *scope]),
+            )
+        ]  # fmt: skip
+
+    def statement_items(self, statement_id: str) -> dict[int, Decimal]:
+        """(claim id → the patient's balance on it) of one statement."""
+        return {
+            int(r["claim_id"]): _d(r["patient_balance"])
+            for r in self._select(
+                "SELECT claim_id, patient_balance FROM statement_items WHERE statement_id = ?",
+                (statement_id,),
+            )
+        }
 
     def statements(self, partner_id: str, account: str | None = None) -> list[StatementRecord]:
         """The partner's statements, oldest first (one account's, or all)."""

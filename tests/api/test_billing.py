@@ -75,6 +75,12 @@ async def test_claims_history_aging_payments_and_appeals(make_api: MakeApi) -> N
     not_json = await api.call("POST", "/api/v1/patient-payments", b"{", bearer())
     assert not_json.status == 400
 
+    denials = await api.call("GET", "/api/v1/denials", headers=bearer())
+    assert denials.status == 200, denials.body
+    conforms(document, "GET", "/api/v1/denials", denials)
+    for entry in denials.json()["denials"]:
+        assert entry["reasons"] and entry["next_step"]["action"]
+
     appeal = {"reason": "medical records attached", "documents": ["records.pdf"]}
     recorded = await api.call("POST", f"/api/v1/claims/{owed['id']}/appeals",
                               json.dumps(appeal).encode(), bearer())  # fmt: skip

@@ -401,6 +401,7 @@ async def test_openapi_document_is_served_and_covers_every_route(make_api: MakeA
         ("GET", "claims/1"),
         ("POST", "claims/1/appeals"),
         ("GET", "ar-aging"),
+        ("GET", "denials"),
         ("POST", "patient-payments"),
     }
     served = {
