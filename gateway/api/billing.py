@@ -131,6 +131,23 @@ async def post_appeal(api: Any, request: Any, caller: Any) -> None:
     api.gateway.audit("claim.appeal.recorded", partner=caller.partner.id, claim_id=claim_id)
 
 
+async def post_writeoff(api: Any, request: Any, caller: Any) -> None:
+    from gateway.api.resources import ApiError
+
+    try:
+        claim_id = _claim_id(request)
+        body = _body(api, request)
+    except BillingError as error:
+        raise ApiError(error.status, error.code, error.message) from error
+    store = api.gateway.core.store
+
+    def work() -> tuple[int, Any]:
+        return 201, billing.post_writeoff(store, caller.partner, claim_id, body, time.time())
+
+    await _answer(api, request, work)
+    api.gateway.audit("claim.written_off", partner=caller.partner.id, claim_id=claim_id)
+
+
 async def get_denials(api: Any, request: Any, caller: Any) -> None:
     from gateway.pipeline.denials import denial_worklist
 
@@ -328,6 +345,39 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                     "400": _err("not JSON"),
                     "404": _err("no such claim"),
                     "422": _err("a missing or bad field"),
+                    **common,
+                },
+            }
+        },
+        "/api/v1/claims/{id}/write-offs": {
+            "post": {
+                "summary": "Write off (part of) a claim's open balance",
+                "description": (
+                    "A denial not worked further, a small balance: the amount (at most the "
+                    "open balance) leaves A/R; the claim is `written off` once nothing is "
+                    "open. A write-off covers the denied part first, then the patient's share."
+                ),
+                "operationId": "postWriteOff",
+                "parameters": [_ID],
+                "requestBody": _body_of(
+                    {
+                        "type": "object",
+                        "required": ["amount", "reason"],
+                        "properties": {
+                            "amount": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"},
+                            "reason": {"type": "string", "maxLength": 500},
+                            "date": {"type": "string", "format": "date"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": {
+                        "description": "recorded",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "400": _err("not JSON"),
+                    "404": _err("no such claim"),
+                    "422": _err("a missing or bad field, or more than the open balance"),
                     **common,
                 },
             }

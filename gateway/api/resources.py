@@ -173,6 +173,12 @@ class ApiRoot(resource.Resource):
                     "POST /api/v1/claims/{id}/appeals", self.billing(billing_api.post_appeal)
                 )
             }
+        elif len(path) == 3 and path[0] == b"claims" and path[2] == b"write-offs":
+            table = {
+                b"POST": Route(
+                    "POST /api/v1/claims/{id}/write-offs", self.billing(billing_api.post_writeoff)
+                )
+            }
         elif path == [b"denials"]:
             table = {b"GET": Route("GET /api/v1/denials", self.billing(billing_api.get_denials))}
         elif path == [b"ar-aging"]:

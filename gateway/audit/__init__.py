@@ -88,6 +88,7 @@ EVENTS = frozenset(
         "statements.run",
         "patient.payment.posted",
         "claim.appeal.recorded",
+        "claim.written_off",
         "payer.answer.forwarded",
         "payer.answer.rejected",
         "payer.report.written",

@@ -17,8 +17,11 @@ reversal net to zero):
                        worked (corrected claim, appeal, written off)
 * ``patient_responsibility`` PR (deductible 1, coinsurance 2, copay 3, ...)
 * ``patient_paid``     patient payments applied to the claim
-* ``balance``          billed - insurance_paid - contractual - patient_paid (= denied +
-                       patient_responsibility - patient_paid once posted); negative: a credit
+* ``written_off``      write-offs recorded for the claim (a denial not worked further, a
+                       small balance)
+* ``balance``          billed - insurance_paid - contractual - patient_paid - written_off
+                       (= denied + patient_responsibility - patient_paid - written_off once
+                       posted); negative: a credit
 
 Not in A/R (balance 0): a claim the clearinghouse rejected (it never reached a payer: correct
 it and send it again) and a claim whose payment was reversed (voided or replaced by a
@@ -26,10 +29,11 @@ corrected claim, which carries the balance).
 
 States, in the order of the cycle (first that applies):
 ``rejected (clearinghouse)``, ``rejected (payer)``, ``pending`` (routed, not answered by an
-835), ``reversed``, ``closed`` (patient responsibility paid, nothing open), ``patient paid``
-(part of the patient's share paid), ``patient responsibility billed`` (on a statement),
-then what the payer decided: ``denied``, ``patient responsibility`` (nothing paid, all the
-patient's: a deductible), ``partly paid``, ``paid in full``.
+835), ``reversed``, ``written off`` (written off, nothing open), ``closed`` (patient
+responsibility paid, nothing open), ``patient paid`` (part of the patient's share paid),
+``patient responsibility billed`` (on a statement), then what the payer decided: ``denied``,
+``patient responsibility`` (nothing paid, all the patient's: a deductible), ``partly paid``,
+``paid in full``.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ REJECTED_PAYER = "rejected (payer)"
 PENDING = "pending"
 REVERSED = "reversed"
 CLOSED = "closed"
+WRITTEN_OFF = "written off"
 PATIENT_PAID = "patient paid"
 PATIENT_BILLED = "patient responsibility billed"
 DENIED = "denied"
@@ -61,7 +66,7 @@ PAID_IN_FULL = "paid in full"
 
 STATES = (
     REJECTED_CLEARINGHOUSE, REJECTED_PAYER, PENDING, PAID_IN_FULL, PARTLY_PAID, DENIED,
-    PATIENT_RESPONSIBILITY, PATIENT_BILLED, PATIENT_PAID, CLOSED, REVERSED,
+    PATIENT_RESPONSIBILITY, PATIENT_BILLED, PATIENT_PAID, CLOSED, WRITTEN_OFF, REVERSED,
 )  # fmt: skip
 """Every state a claim can be in (the order of the billing cycle)."""
 
@@ -186,6 +191,16 @@ class Appeal:
 
 
 @dataclass(frozen=True)
+class WriteOff:
+    claim_id: int
+    n: int
+    amount: Decimal
+    reason: str
+    writeoff_date: date
+    recorded_at: float
+
+
+@dataclass(frozen=True)
 class ClaimFacts:
     """Everything the store knows about one claim, in the order it happened."""
 
@@ -208,6 +223,7 @@ class ClaimFacts:
     route_updated_at: float | None = None
     remits: tuple[RemitPost, ...] = ()
     appeals: tuple[Appeal, ...] = ()
+    writeoffs: tuple[WriteOff, ...] = ()
     statements: tuple[tuple[str, float], ...] = ()
     """(statement id, when) of every statement the claim was on."""
 
@@ -254,13 +270,16 @@ class ClaimBalance:
     balance: Decimal
     payments: tuple[tuple[PatientPayment, Decimal], ...]
     """The patient payments applied to this claim, with the amount applied."""
+    written_off: Decimal = ZERO
 
     @property
     def patient_balance(self) -> Decimal:
-        """What the patient still owes on it (negative: a credit)."""
+        """What the patient still owes on it (negative: a credit). A write-off covers the
+        denied part first, then the patient's share."""
         if self.state in (REVERSED, REJECTED_CLEARINGHOUSE):
             return -self.patient_paid
-        return self.patient_responsibility - self.patient_paid
+        forgiven = max(ZERO, self.written_off - max(self.denied, ZERO))
+        return self.patient_responsibility - self.patient_paid - forgiven
 
     @property
     def denial_codes(self) -> tuple[tuple[str, str], ...]:
@@ -286,7 +305,7 @@ def _sum(values: Iterable[Decimal]) -> Decimal:
     return sum(values, ZERO)
 
 
-def _state(facts: ClaimFacts, pr: Decimal, patient_paid: Decimal) -> str:
+def _state(facts: ClaimFacts, pr: Decimal, patient_paid: Decimal, open_left: Decimal) -> str:
     if not facts.accepted:
         return REJECTED_CLEARINGHOUSE
     latest = facts.latest
@@ -294,6 +313,8 @@ def _state(facts: ClaimFacts, pr: Decimal, patient_paid: Decimal) -> str:
         return REJECTED_PAYER if facts.route_state == "payer_rejected" else PENDING
     if latest.state == POSTED_REVERSED:
         return REVERSED
+    if facts.writeoffs and open_left <= ZERO:
+        return WRITTEN_OFF
     if pr > ZERO:
         if patient_paid >= pr:
             return CLOSED
@@ -349,14 +370,13 @@ def balances(
         paid = _sum(r.paid for r in f.remits)
         allowance = _sum(r.allowance for r in f.remits)
         denied = _sum(r.denied for r in f.remits)
-        state = _state(f, pr[f.claim_id], patient_paid)
-        if state in (REJECTED_CLEARINGHOUSE, REVERSED):
-            balance = -patient_paid
-        else:
-            balance = f.billed - paid - allowance - patient_paid
+        written_off = _sum(w.amount for w in f.writeoffs)
+        open_left = f.billed - paid - allowance - patient_paid - written_off
+        state = _state(f, pr[f.claim_id], patient_paid, open_left)
+        balance = -patient_paid if state in (REJECTED_CLEARINGHOUSE, REVERSED) else open_left
         out.append(
             ClaimBalance(f, state, paid, allowance, denied, pr[f.claim_id], patient_paid,
-                         balance, mine)
+                         balance, mine, written_off)
         )  # fmt: skip
     return out
 

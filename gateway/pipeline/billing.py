@@ -154,6 +154,7 @@ def claim_json(c: ClaimBalance) -> dict[str, Any]:
         "denied": money(c.denied),
         "patient_responsibility": money(c.patient_responsibility),
         "patient_paid": money(c.patient_paid),
+        "written_off": money(c.written_off),
         "balance": money(c.balance),
         "patient_balance": money(c.patient_balance),
         "denials": [
@@ -239,6 +240,11 @@ def history(c: ClaimBalance) -> list[dict[str, Any]]:
             "event": "patient payment", "reference": p.reference, "method": p.method,
             "payment_date": p.payment_date.isoformat(), "applied": money(applied),
         }))  # fmt: skip
+    for w in f.writeoffs:
+        events.append((w.recorded_at, {
+            "event": "written off", "n": w.n, "amount": money(w.amount), "reason": w.reason,
+            "date": w.writeoff_date.isoformat(),
+        }))  # fmt: skip
     for a in f.appeals:
         events.append((a.recorded_at, {
             "event": "appeal", "n": a.n, "reason": a.reason,
@@ -309,6 +315,19 @@ def _field(body: Mapping[str, Any], name: str) -> str:
     return str(value).strip()
 
 
+def _amount(raw: Any) -> Decimal:
+    """A positive amount of at most 2 decimals (a string or number), else 422."""
+    try:
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            raise InvalidOperation
+        amount = Decimal(str(raw))
+    except InvalidOperation as exc:
+        raise BillingError(422, "invalid_field", 'amount: a decimal, e.g. "25.00"') from exc
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise BillingError(422, "invalid_field", "amount: positive, at most 2 decimals")
+    return amount
+
+
 def post_patient_payment(
     store: Store, partner: Partner, body: Any, now: float
 ) -> tuple[int, dict[str, Any]]:
@@ -320,15 +339,7 @@ def post_patient_payment(
     reference = _field(body, "reference")
     if not reference or len(reference) > 64:
         raise BillingError(422, "invalid_field", "reference: required, at most 64 characters")
-    raw = body.get("amount")
-    try:
-        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            raise InvalidOperation
-        amount = Decimal(str(raw))
-    except InvalidOperation as exc:
-        raise BillingError(422, "invalid_field", 'amount: a decimal, e.g. "25.00"') from exc
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise BillingError(422, "invalid_field", "amount: positive, at most 2 decimals")
+    amount = _amount(body.get("amount"))
     method = _field(body, "method").lower() or "other"
     if method not in METHODS:
         raise BillingError(422, "invalid_field", f"method: one of {', '.join(METHODS)}")
@@ -417,4 +428,36 @@ def post_appeal(
         "reason": appeal.reason,
         "date": appeal.appeal_date.isoformat(),
         "documents": list(appeal.documents),
+    }
+
+
+def post_writeoff(
+    store: Store, partner: Partner, claim_id: int, body: Any, now: float
+) -> dict[str, Any]:
+    """``POST /api/v1/claims/{id}/write-offs``: write off (part of) the claim's open balance
+    (amount, reason, date). More than is open, or nothing open, is refused (422)."""
+    if not isinstance(body, dict):
+        raise BillingError(400, "bad_json", "the body must be a JSON object")
+    reason = _field(body, "reason")
+    if not reason or len(reason) > 500:
+        raise BillingError(422, "invalid_field", "reason: required, at most 500 characters")
+    amount = _amount(body.get("amount"))
+    day = _field(body, "date")
+    when = parse_day("date", day) if day else datetime.fromtimestamp(now, UTC).date()
+    claim = one_claim(store, partner, claim_id)
+    if amount > claim.balance:
+        raise BillingError(
+            422, "invalid_field", f"amount: at most the open balance, {money(claim.balance)}"
+        )
+    with store.transaction() as tx:
+        w = tx.add_writeoff(partner.id, claim_id, amount, reason, when, now)
+    after = one_claim(store, partner, claim_id)
+    return {
+        "claim_id": claim_id,
+        "n": w.n,
+        "amount": money(w.amount),
+        "reason": w.reason,
+        "date": w.writeoff_date.isoformat(),
+        "balance": money(after.balance),
+        "state": after.state,
     }

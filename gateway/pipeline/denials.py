@@ -79,6 +79,11 @@ def _done(c: ClaimBalance, followers: list[ClaimBalance]) -> list[dict[str, Any]
     for other in followers:
         what = "void sent" if other.facts.frequency_code == "8" else "corrected claim sent"
         done.append({"what": what, "claim_id": other.facts.claim_id, "state": other.state})
+    done += [
+        {"what": "written off", "date": w.writeoff_date.isoformat(), "amount": money(w.amount),
+         "reason": w.reason}
+        for w in f.writeoffs
+    ]  # fmt: skip
     if f.statements:
         done.append({"what": "billed to the patient", "statement": f.statements[-1][0]})
     return done

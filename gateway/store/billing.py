@@ -9,11 +9,12 @@ status):
   gateway judged that the partner submitted or that is for one of its providers (``npis``),
   as :class:`~gateway.payers.billing.ClaimFacts`: the front-end verdict, the route and its
   state at the payer, each 835 posting that answers it (with adjustments and lines), the
-  statements it was on and its appeals. ``claim_id`` limits it to one claim.
+  statements it was on, its appeals and write-offs. ``claim_id`` limits it to one claim.
 * :meth:`BillingStore.patient_payments` ``(partner_id)`` — the partner's patient payments.
 * :meth:`BillingStore.statements` ``(partner_id)`` — the statements made for its providers.
 * :meth:`BillingTransaction.add_patient_payment` (idempotent by reference),
-  :meth:`BillingTransaction.add_appeal`, :meth:`BillingTransaction.add_statement`.
+  :meth:`BillingTransaction.add_appeal`, :meth:`BillingTransaction.add_writeoff`,
+  :meth:`BillingTransaction.add_statement`.
 
 The balance and state are derived from these facts, never stored: one rule
 (:func:`gateway.payers.billing.balances`) for the API, the statements and the worklist.
@@ -35,6 +36,7 @@ from gateway.payers.billing import (
     PatientPayment,
     RemitLine,
     RemitPost,
+    WriteOff,
 )
 from gateway.store.engine import Row
 from gateway.store.files import StoreTransaction
@@ -162,6 +164,22 @@ class BillingTransaction(StoreTransaction):
         )  # fmt: skip
         return Appeal(claim_id, n, reason, appeal_date, tuple(documents), now)
 
+    def add_writeoff(
+        self, partner_id: str, claim_id: int, amount: Decimal, reason: str, day: date,
+        now: float,
+    ) -> WriteOff:  # fmt: skip
+        row = self._sql.select_one(
+            "SELECT COALESCE(MAX(n), 0) AS n FROM claim_writeoffs WHERE claim_id = ?",
+            (claim_id,),
+        )
+        n = int(row["n"]) + 1 if row else 1
+        self._sql.execute(
+            "INSERT INTO claim_writeoffs (claim_id, n, partner_id, amount, reason, "
+            "writeoff_date, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (claim_id, n, partner_id, f"{amount:.2f}", reason, day.isoformat(), now),
+        )
+        return WriteOff(claim_id, n, amount, reason, day, now)
+
     def add_statement(self, statement: NewStatement) -> None:
         s = statement
         self._sql.execute(
@@ -268,6 +286,17 @@ class BillingStore:
                        date.fromisoformat(row["appeal_date"]),
                        tuple(json.loads(row["documents"])), float(row["recorded_at"]))
             )  # fmt: skip
+        writeoffs: dict[int, list[WriteOff]] = defaultdict(list)
+        for row in self._select(
+            "SELECT w.claim_id, w.n, w.amount, w.reason, w.writeoff_date, w.recorded_at "  # noqa: S608 (placeholders only)
+            "FROM claim_writeoffs w JOIN claims c ON c.id = w.claim_id "
+            f"JOIN files f ON f.id = c.file_id WHERE {where} ORDER BY w.claim_id, w.n",
+            args,
+        ):
+            writeoffs[int(row["claim_id"])].append(
+                WriteOff(int(row["claim_id"]), int(row["n"]), _d(row["amount"]), row["reason"],
+                         date.fromisoformat(row["writeoff_date"]), float(row["recorded_at"]))
+            )  # fmt: skip
         statements: dict[int, list[tuple[str, float]]] = defaultdict(list)
         for row in self._select(
             "SELECT i.claim_id, s.id, s.created_at FROM statement_items i "  # noqa: S608 (placeholders only)
@@ -299,6 +328,7 @@ class BillingStore:
                 ),
                 remits=tuple(remits.get(cid, ())),
                 appeals=tuple(appeals.get(cid, ())),
+                writeoffs=tuple(writeoffs.get(cid, ())),
                 statements=tuple(statements.get(cid, ())),
             )
         return list(facts.values())

@@ -90,3 +90,15 @@ async def test_claims_history_aging_payments_and_appeals(make_api: MakeApi) -> N
         api.named("patient.payment.posted")
         and "amount" not in api.named("patient.payment.posted")[0]
     )
+
+    denied = next((c for c in claims if c["denied"] not in ("0.00", None)), owed)
+    write_off = {"amount": "1.00", "reason": "small balance"}
+    written = await api.call("POST", f"/api/v1/claims/{denied['id']}/write-offs",
+                             json.dumps(write_off).encode(), bearer())  # fmt: skip
+    assert written.status == 201, written.body
+    conforms(document, "POST", "/api/v1/claims/{id}/write-offs", written)
+    too_much = {"amount": "99999.00", "reason": "no"}
+    refused = await api.call("POST", f"/api/v1/claims/{denied['id']}/write-offs",
+                             json.dumps(too_much).encode(), bearer())  # fmt: skip
+    assert refused.status == 422
+    conforms(document, "POST", "/api/v1/claims/{id}/write-offs", refused)

@@ -182,3 +182,33 @@ def test_appeal_is_kept_in_the_history(env: Env) -> None:
     with pytest.raises(BillingError) as refused:
         billing.post_appeal(env.store, _demo(env), cid, {"reason": ""}, NOW)
     assert refused.value.status == 422
+
+
+def test_write_off_leaves_ar_and_is_refused_beyond_the_balance(env: Env) -> None:
+    _route(env, batch(12, 815))
+    env.cycle("sim01")
+    env.cycle("sim02")
+    claims = billing.claim_balances(env.store, _demo(env))
+    target = next(c for c in claims if c.denied > 0 and c.patient_responsibility > 0)
+    cid = target.facts.claim_id
+    with pytest.raises(BillingError) as refused:
+        billing.post_writeoff(env.store, _demo(env), cid, {
+            "amount": f"{target.balance + 1:.2f}", "reason": "too much"}, NOW)  # fmt: skip
+    assert refused.value.status == 422
+    first = billing.post_writeoff(env.store, _demo(env), cid, {
+        "amount": f"{target.denied:.2f}", "reason": "diagnosis cannot be supported",
+        "date": "2026-12-02"}, NOW + 1)  # fmt: skip
+    assert first["balance"] == f"{target.patient_responsibility:.2f}"
+    assert first["state"] != "written off"  # the patient's share is still open
+    last = billing.post_writeoff(env.store, _demo(env), cid, {
+        "amount": f"{target.patient_responsibility:.2f}", "reason": "hardship"},
+        NOW + 2)  # fmt: skip
+    assert last["balance"] == "0.00" and last["state"] == "written off"
+    after = next(c for c in billing.claim_balances(env.store, _demo(env))
+                 if c.facts.claim_id == cid)  # fmt: skip
+    assert after.patient_balance == ZERO and after.written_off == target.balance
+    aging = billing.ar_aging(env.store, _demo(env), date(2026, 12, 4), "service")
+    others = sum((c.balance for c in claims if c.facts.claim_id != cid), ZERO)
+    assert aging["open_balance"] == f"{others:.2f}"
+    events = [e["event"] for e in billing.claim_detail(env.store, _demo(env), cid)["history"]]
+    assert events.count("written off") == 2

@@ -51,3 +51,15 @@ CREATE TABLE IF NOT EXISTS claim_appeals (
     PRIMARY KEY (claim_id, n)
 );
 CREATE INDEX IF NOT EXISTS routes_claim_row ON routes (claim_row_id);
+-- a write-off per claim: what the practice gives up on (a denial it will not work further,
+-- a small balance); never deleted, the balance is derived
+CREATE TABLE IF NOT EXISTS claim_writeoffs (
+    claim_id INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    partner_id TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    writeoff_date TEXT NOT NULL,
+    recorded_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (claim_id, n)
+);
