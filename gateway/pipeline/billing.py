@@ -170,8 +170,7 @@ def list_claims(
     that match none of them ("needs attention")."""
     kept = [c for c in claim_balances(store, partner) if query.keeps(c)]
     kept.reverse()
-    with store.transaction() as tx:
-        unmatched = tx.ledger_unmatched(partner.id)
+    unmatched = store.unmatched(partner.id)
     return {
         "partner": partner.id,
         "truncated": len(kept) > limit,

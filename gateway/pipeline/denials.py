@@ -208,7 +208,11 @@ def worklist_text(worklist: Mapping[str, Any]) -> str:
         lines.append(f"    NEXT: {e['next_step']['action']}: {e['next_step']['advice']}")
         lines.append(f"    DEADLINE: {due}")
         for d in e["done"]:
-            what = ", ".join(f"{k} {v}" for k, v in d.items() if k != "what")
+            what = ", ".join(
+                f"{k} {', '.join(v) if isinstance(v, list) else v}"
+                for k, v in d.items()
+                if k != "what"
+            )
             lines.append(f"    DONE: {d['what']} ({what})")
         lines.append("")
     return "\n".join(lines) + "\n"

@@ -112,6 +112,20 @@ def _claim(row: Row) -> LedgerClaim:
     )  # fmt: skip
 
 
+def _unmatched_query(partner_id: str | None) -> tuple[str, tuple[object, ...]]:
+    select = (
+        "SELECT c.payer_key, c.trace, c.seq, c.route_id, c.patient_control, c.payer_claim_id, "
+        "c.status_code, c.kind, c.original_payer_claim_id, c.billing_npi, c.service_date, "
+        "c.billed, c.allowed, c.paid, c.contractual, c.patient_responsibility, c.other, "
+        "c.state, c.remarks FROM ledger_claims c JOIN ledger_payments p "
+        "ON p.payer_key = c.payer_key AND p.trace = c.trace WHERE c.route_id IS NULL"
+    )
+    order = " ORDER BY p.posted_at, c.payer_key, c.trace, c.seq"
+    if partner_id is None:
+        return select + order, ()
+    return select + " AND p.partner_id = ?" + order, (partner_id,)
+
+
 class LedgerTransaction(StoreTransaction):
     def post_remittance(
         self,
@@ -224,19 +238,7 @@ class LedgerTransaction(StoreTransaction):
 
     def ledger_unmatched(self, partner_id: str | None = None) -> list[LedgerClaim]:
         """Posted claims that match no claim the gateway routed ("needs attention")."""
-        select = (
-            "SELECT c.payer_key, c.trace, c.seq, c.route_id, c.patient_control, c.payer_claim_id, "
-            "c.status_code, c.kind, c.original_payer_claim_id, c.billing_npi, c.service_date, "
-            "c.billed, c.allowed, c.paid, c.contractual, c.patient_responsibility, c.other, "
-            "c.state, c.remarks FROM ledger_claims c JOIN ledger_payments p "
-            "ON p.payer_key = c.payer_key AND p.trace = c.trace WHERE c.route_id IS NULL"
-        )
-        order = " ORDER BY p.posted_at, c.payer_key, c.trace, c.seq"
-        if partner_id is None:
-            rows = self._sql.select(select + order)
-        else:
-            rows = self._sql.select(select + " AND p.partner_id = ?" + order, (partner_id,))
-        return [_claim(r) for r in rows]
+        return [_claim(r) for r in self._sql.select(*_unmatched_query(partner_id))]
 
 
 class LedgerStore:
@@ -244,6 +246,11 @@ class LedgerStore:
 
     def _select(self, sql: str, args: tuple[object, ...] = ()) -> list[Row]:
         raise NotImplementedError
+
+    def unmatched(self, partner_id: str) -> list[LedgerClaim]:
+        """The partner's posted claims that match no claim the gateway routed ("needs
+        attention"), oldest first."""
+        return [_claim(r) for r in self._select(*_unmatched_query(partner_id))]
 
     def remittances(
         self, partner_id: str, limit: int = 1000

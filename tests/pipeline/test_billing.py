@@ -212,3 +212,21 @@ def test_write_off_leaves_ar_and_is_refused_beyond_the_balance(env: Env) -> None
     assert aging["open_balance"] == f"{others:.2f}"
     events = [e["event"] for e in billing.claim_detail(env.store, _demo(env), cid)["history"]]
     assert events.count("written off") == 2
+
+
+def test_unmatched_835_claims_are_listed_as_needing_attention(env: Env) -> None:
+    from gateway.pipeline.posting import post_835
+
+    _route(env, batch(3, 816))
+    env.cycle("sim01")
+    (m,) = [m for m in env.store.list_mailbox("demo-billing") if m.kind == "835"]
+    content = env.blobs.read(m.sha256).replace(b"TRN*1*", b"TRN*1*X")
+    with env.store.transaction() as tx:
+        post_835(tx, env.blobs, "demo-billing", "nobody", "other_835.x12", content, NOW)
+    listed = billing.list_claims(env.store, _demo(env), ClaimFilter())
+    assert listed["needs_attention"]
+    assert all(u["trace_number"].startswith("X") for u in listed["needs_attention"])
+    assert len(listed["claims"]) == 3  # the matched claims are not counted twice
+    ext01 = env.partners.get("ext01")
+    assert ext01 is not None
+    assert billing.list_claims(env.store, ext01, ClaimFilter())["needs_attention"] == []
