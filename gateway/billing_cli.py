@@ -12,29 +12,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gateway.errors import ConfigError
-
 
 def _with_store(args: argparse.Namespace, work: Callable[[Any, Any, Any, Any], int]) -> int:
     """Load the config and partners, open the store (never creating one) and run ``work``
     (config, partners, store, blobs)."""
-    from gateway.cli import _load, _print_problems
-    from gateway.profiles import load_partners
+    from gateway.cli import config_and_partners
     from gateway.store.blobs import BlobStore
     from gateway.store.sqlite import Store
 
-    try:
-        config = _load(args)
-        partners = load_partners(
-            str(config.partners_dir),
-            own_interchange=(config.interchange_qualifier, config.interchange_id),
-        )
-    except ConfigError as exc:
-        _print_problems(exc)
+    loaded = config_and_partners(args)
+    if loaded is None:
         return 2
-    if config.database_url is None and not config.database_path.exists():
-        print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
-        return 2
+    config, partners = loaded
     store = Store(config.database, where=config.database_url_source)
     try:
         return work(config, partners, store, BlobStore(config.data_dir / "blobs"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,49 +43,45 @@ def _body(api: Any, request: Any) -> Any:
         raise BillingError(400, "bad_json", "the body must be a JSON object") from exc
 
 
-async def _answer(api: Any, request: Any, work: Any, *args: Any) -> None:
+async def _answer(api: Any, request: Any, work: Callable[[], tuple[int, Any]]) -> None:
+    """Run ``work`` in the store thread and send its (status, body); a
+    :class:`BillingError` (raised there or before) is the API error it names."""
     from gateway.api.resources import ApiError, send_json
 
-    core = api.gateway.core
     try:
-        status, body = await core.in_store(work, *args)
+        status, body = await api.gateway.core.in_store(work)
     except BillingError as error:
         raise ApiError(error.status, error.code, error.message) from error
     send_json(request, status, body)
 
 
-def _ok(function: Any) -> Any:
-    def work(*args: Any) -> tuple[int, Any]:
-        return 200, function(*args)
+def _api_error(error: BillingError) -> Exception:
+    from gateway.api.resources import ApiError
 
-    return work
+    return ApiError(error.status, error.code, error.message)
 
 
 async def get_claims(api: Any, request: Any, caller: Any) -> None:
-    from gateway.api.resources import ApiError
-
     try:
         query = billing.claim_filter(_args(request))
     except BillingError as error:
-        raise ApiError(error.status, error.code, error.message) from error
+        raise _api_error(error) from error
     store = api.gateway.core.store
-    await _answer(api, request, _ok(billing.list_claims), store, caller.partner, query)
+    await _answer(api, request, lambda: (200, billing.list_claims(store, caller.partner, query)))
 
 
 async def get_claim(api: Any, request: Any, caller: Any) -> None:
-    from gateway.api.resources import ApiError
-
     try:
         claim_id = _claim_id(request)
     except BillingError as error:
-        raise ApiError(error.status, error.code, error.message) from error
+        raise _api_error(error) from error
     store = api.gateway.core.store
-    await _answer(api, request, _ok(billing.claim_detail), store, caller.partner, claim_id)
+    await _answer(
+        api, request, lambda: (200, billing.claim_detail(store, caller.partner, claim_id))
+    )
 
 
 async def get_ar_aging(api: Any, request: Any, caller: Any) -> None:
-    from gateway.api.resources import ApiError
-
     args = _args(request)
     try:
         as_of = (
@@ -93,59 +90,50 @@ async def get_ar_aging(api: Any, request: Any, caller: Any) -> None:
             else datetime.now(UTC).date()
         )
     except BillingError as error:
-        raise ApiError(error.status, error.code, error.message) from error
+        raise _api_error(error) from error
     basis = args.get("basis", "service")
     store = api.gateway.core.store
-    await _answer(api, request, _ok(billing.ar_aging), store, caller.partner, as_of, basis)
+    await _answer(
+        api, request, lambda: (200, billing.ar_aging(store, caller.partner, as_of, basis))
+    )
 
 
 async def post_patient_payment(api: Any, request: Any, caller: Any) -> None:
-    from gateway.api.resources import ApiError
-
     try:
         body = _body(api, request)
     except BillingError as error:
-        raise ApiError(error.status, error.code, error.message) from error
+        raise _api_error(error) from error
     store = api.gateway.core.store
+    now = time.time()
     await _answer(
-        api, request, billing.post_patient_payment, store, caller.partner, body, time.time()
+        api, request, lambda: billing.post_patient_payment(store, caller.partner, body, now)
     )
     # identifiers only: the amount and account are the patient's business
     api.gateway.audit("patient.payment.posted", partner=caller.partner.id)
 
 
-async def post_appeal(api: Any, request: Any, caller: Any) -> None:
-    from gateway.api.resources import ApiError
-
+async def _post_to_claim(
+    api: Any, request: Any, caller: Any, record: Callable[..., Any], event: str
+) -> None:
+    """``POST /api/v1/claims/{id}/...``: ``record(store, partner, claim_id, body, now)`` →
+    201, then the audit ``event`` (identifiers only)."""
     try:
         claim_id = _claim_id(request)
         body = _body(api, request)
     except BillingError as error:
-        raise ApiError(error.status, error.code, error.message) from error
+        raise _api_error(error) from error
     store = api.gateway.core.store
+    now = time.time()
+    await _answer(api, request, lambda: (201, record(store, caller.partner, claim_id, body, now)))
+    api.gateway.audit(event, partner=caller.partner.id, claim_id=claim_id)
 
-    def work() -> tuple[int, Any]:
-        return 201, billing.post_appeal(store, caller.partner, claim_id, body, time.time())
 
-    await _answer(api, request, work)
-    api.gateway.audit("claim.appeal.recorded", partner=caller.partner.id, claim_id=claim_id)
+async def post_appeal(api: Any, request: Any, caller: Any) -> None:
+    await _post_to_claim(api, request, caller, billing.post_appeal, "claim.appeal.recorded")
 
 
 async def post_writeoff(api: Any, request: Any, caller: Any) -> None:
-    from gateway.api.resources import ApiError
-
-    try:
-        claim_id = _claim_id(request)
-        body = _body(api, request)
-    except BillingError as error:
-        raise ApiError(error.status, error.code, error.message) from error
-    store = api.gateway.core.store
-
-    def work() -> tuple[int, Any]:
-        return 201, billing.post_writeoff(store, caller.partner, claim_id, body, time.time())
-
-    await _answer(api, request, work)
-    api.gateway.audit("claim.written_off", partner=caller.partner.id, claim_id=claim_id)
+    await _post_to_claim(api, request, caller, billing.post_writeoff, "claim.written_off")
 
 
 async def get_denials(api: Any, request: Any, caller: Any) -> None:
@@ -155,17 +143,24 @@ async def get_denials(api: Any, request: Any, caller: Any) -> None:
     partners = api.gateway.partners()
     payers = core.payers()
     today = datetime.now(UTC).date()
-    await _answer(api, request, _ok(denial_worklist), core.store, caller.partner, partners,
-                  payers, today)  # fmt: skip
+    await _answer(
+        api,
+        request,
+        lambda: (200, denial_worklist(core.store, caller.partner, partners, payers, today)),
+    )
 
 
 # ------------------------------------------------------------------------------ OpenAPI
 
+
+def _object(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
 _MONEY = {"type": ["string", "null"], "pattern": r"^-?\d+\.\d{2}$"}
-_CLAIM = {
-    "type": "object",
-    "required": ["id", "state", "billed", "balance"],
-    "properties": {
+_CLAIM = _object(
+    ["id", "state", "billed", "balance"],
+    {
         "id": {"type": "integer"},
         "patient_control_number": {"type": "string"},
         "payer_id": {"type": "string"},
@@ -186,7 +181,7 @@ _CLAIM = {
         "denials": {"type": "array", "items": {"type": "object"}},
         "history": {"type": "array", "items": {"type": "object"}},
     },
-}
+)
 
 
 def _get(summary: str, description: str, op: str, schema: dict[str, Any],
@@ -242,16 +237,15 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                 "patient_paid (negative: a credit). `needs_attention`: posted 835 claims that "
                 "match no claim the gateway routed.",
                 "listClaims",
-                {
-                    "type": "object",
-                    "required": ["partner", "truncated", "claims", "needs_attention"],
-                    "properties": {
+                _object(
+                    ["partner", "truncated", "claims", "needs_attention"],
+                    {
                         "partner": {"type": "string"},
                         "truncated": {"type": "boolean"},
                         "claims": {"type": "array", "items": _CLAIM},
                         "needs_attention": {"type": "array", "items": {"type": "object"}},
                     },
-                },
+                ),
                 common,
                 [
                     _q("state", "comma-separated states"),
@@ -276,10 +270,9 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                 "been done (appeals, corrected or void claims sent, billed to the patient). "
                 "Open items first, then by deadline.",
                 "listDenials",
-                {
-                    "type": "object",
-                    "required": ["partner", "as_of", "claims", "denials"],
-                    "properties": {
+                _object(
+                    ["partner", "as_of", "claims", "denials"],
+                    {
                         "partner": {"type": "string"},
                         "as_of": {"type": "string"},
                         "claims": {"type": "integer"},
@@ -301,7 +294,7 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                             },
                         },
                     },
-                },
+                ),
                 common,
             )
         },
@@ -327,15 +320,14 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                 "operationId": "postAppeal",
                 "parameters": [_ID],
                 "requestBody": _body_of(
-                    {
-                        "type": "object",
-                        "required": ["reason"],
-                        "properties": {
+                    _object(
+                        ["reason"],
+                        {
                             "reason": {"type": "string", "maxLength": 500},
                             "date": {"type": "string", "format": "date"},
                             "documents": {"type": "array", "items": {"type": "string"}},
                         },
-                    }
+                    )
                 ),
                 "responses": {
                     "201": {
@@ -360,15 +352,14 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                 "operationId": "postWriteOff",
                 "parameters": [_ID],
                 "requestBody": _body_of(
-                    {
-                        "type": "object",
-                        "required": ["amount", "reason"],
-                        "properties": {
+                    _object(
+                        ["amount", "reason"],
+                        {
                             "amount": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"},
                             "reason": {"type": "string", "maxLength": 500},
                             "date": {"type": "string", "format": "date"},
                         },
-                    }
+                    )
                 ),
                 "responses": {
                     "201": {
@@ -390,10 +381,9 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                 "(date of service; a claim not yet answered by an 835 ages from its "
                 "submission) or submission. The buckets add up to open_balance.",
                 "getArAging",
-                {
-                    "type": "object",
-                    "required": ["as_of", "basis", "open_balance", "total"],
-                    "properties": {
+                _object(
+                    ["as_of", "basis", "open_balance", "total"],
+                    {
                         "partner": {"type": "string"},
                         "as_of": {"type": "string"},
                         "basis": {"enum": ["service", "submission"]},
@@ -403,7 +393,7 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                         "by_payer": {"type": "object", "additionalProperties": buckets},
                         "by_provider": {"type": "object", "additionalProperties": buckets},
                     },
-                },
+                ),
                 common,
                 [
                     _q("as_of", "age as of this day (default today)", "date"),
@@ -423,10 +413,9 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                 ),
                 "operationId": "postPatientPayment",
                 "requestBody": _body_of(
-                    {
-                        "type": "object",
-                        "required": ["reference", "amount"],
-                        "properties": {
+                    _object(
+                        ["reference", "amount"],
+                        {
                             "claim_id": {"type": "integer"},
                             "account": {"type": "string"},
                             "amount": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"},
@@ -434,17 +423,16 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                             "method": {"enum": list(billing.METHODS)},
                             "reference": {"type": "string", "maxLength": 64},
                         },
-                    }
+                    )
                 ),
                 "responses": {
                     "201": {
                         "description": "posted",
                         "content": {
                             "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["reference", "amount", "applied", "credit"],
-                                    "properties": {
+                                "schema": _object(
+                                    ["reference", "amount", "applied", "credit"],
+                                    {
                                         "reference": {"type": "string"},
                                         "claim_id": {"type": ["integer", "null"]},
                                         "account": {"type": "string"},
@@ -455,7 +443,7 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                                         "applied": {"type": "array", "items": {"type": "object"}},
                                         "credit": _MONEY,
                                     },
-                                }
+                                )
                             }
                         },
                     },

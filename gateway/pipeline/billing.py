@@ -404,17 +404,22 @@ def post_patient_payment(
 # ------------------------------------------------------------------------------ appeals
 
 
-def post_appeal(
-    store: Store, partner: Partner, claim_id: int, body: Any, now: float
-) -> dict[str, Any]:
-    """``POST /api/v1/claims/{id}/appeals``: record an appeal (reason, date, documents)."""
+def _reason_and_date(body: Any, now: float) -> tuple[str, date]:
+    """The ``reason`` (required) and ``date`` (default today) of a claim's record."""
     if not isinstance(body, dict):
         raise BillingError(400, "bad_json", "the body must be a JSON object")
     reason = _field(body, "reason")
     if not reason or len(reason) > 500:
         raise BillingError(422, "invalid_field", "reason: required, at most 500 characters")
     day = _field(body, "date")
-    when = parse_day("date", day) if day else datetime.fromtimestamp(now, UTC).date()
+    return reason, parse_day("date", day) if day else datetime.fromtimestamp(now, UTC).date()
+
+
+def post_appeal(
+    store: Store, partner: Partner, claim_id: int, body: Any, now: float
+) -> dict[str, Any]:
+    """``POST /api/v1/claims/{id}/appeals``: record an appeal (reason, date, documents)."""
+    reason, when = _reason_and_date(body, now)
     documents = body.get("documents", [])
     if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
         raise BillingError(422, "invalid_field", "documents: a list of strings (names, links)")
@@ -435,14 +440,8 @@ def post_writeoff(
 ) -> dict[str, Any]:
     """``POST /api/v1/claims/{id}/write-offs``: write off (part of) the claim's open balance
     (amount, reason, date). More than is open, or nothing open, is refused (422)."""
-    if not isinstance(body, dict):
-        raise BillingError(400, "bad_json", "the body must be a JSON object")
-    reason = _field(body, "reason")
-    if not reason or len(reason) > 500:
-        raise BillingError(422, "invalid_field", "reason: required, at most 500 characters")
+    reason, when = _reason_and_date(body, now)
     amount = _amount(body.get("amount"))
-    day = _field(body, "date")
-    when = parse_day("date", day) if day else datetime.fromtimestamp(now, UTC).date()
     claim = one_claim(store, partner, claim_id)
     if amount > claim.balance:
         raise BillingError(

@@ -19,6 +19,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from gateway.payers.billing import ZERO, ClaimBalance, balances
 from gateway.payers.statement import (
@@ -33,7 +34,7 @@ from gateway.payers.statement import (
 )
 from gateway.payers.statement_pdf import statement_pdf
 from gateway.profiles import Partner, PartnerSet
-from gateway.store.billing import ClaimSource, NewStatement, StatementRecord
+from gateway.store.billing import ClaimSource, StatementRecord
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import Store, utc_stamp
 from gateway.x12.claims import Claim, Party
@@ -181,7 +182,7 @@ def _partner_statements(
     sources = _sources(blobs, [s for s in store.claim_sources(partner.id, npis)
                                if s.claim_id in wanted])  # fmt: skip
     stamp = utc_stamp(now)
-    rendered: list[tuple[Statement, NewStatement, bytes, int]] = []
+    rendered: list[tuple[Statement, StatementRecord, list[tuple[int, Decimal]], bytes, int]] = []
     for statement_id, (npi, account, items, last) in zip(ids, todo, strict=True):
         since = last.created_at if last else None
         newest = items[-1]
@@ -204,22 +205,23 @@ def _partner_statements(
         name = f"{stamp}_{statement_id}_STATEMENT.pdf"
         rendered.append((
             statement,
-            NewStatement(statement_id, partner.id, npi, account, today.isoformat(),
-                         statement.due_date.isoformat(), statement.previous_balance,
-                         statement.payments_received, statement.amount_due, name, json_sha,
-                         now, [(c.facts.claim_id, c.patient_balance) for c in items]),
+            StatementRecord(statement_id, partner.id, npi, account, today.isoformat(),
+                            statement.due_date.isoformat(), statement.previous_balance,
+                            statement.payments_received, statement.amount_due, name, json_sha,
+                            now),
+            [(c.facts.claim_id, c.patient_balance) for c in items],
             pdf,
             pages,
         ))  # fmt: skip
-    manifest = manifest_csv([(s, n.mailbox_name, pages) for s, n, _, pages in rendered])
+    manifest = manifest_csv([(s, r.mailbox_name, pages) for s, r, _, _, pages in rendered])
     manifest_name = f"{stamp}_{ids[0]}_STATEMENTS.csv"
     files = []
     with store.transaction() as tx:
-        for _, new, pdf, _ in rendered:
-            tx.add_mailbox(partner.id, new.mailbox_name, "STATEMENT", None, blobs.put(pdf),
+        for _, record, statement_items, pdf, _ in rendered:
+            tx.add_mailbox(partner.id, record.mailbox_name, "STATEMENT", None, blobs.put(pdf),
                            len(pdf), now)  # fmt: skip
-            tx.add_statement(new)
-            files.append(new.mailbox_name)
+            tx.add_statement(record, statement_items)
+            files.append(record.mailbox_name)
         tx.add_mailbox(partner.id, manifest_name, "STATEMENTS-CSV", None, blobs.put(manifest),
                        len(manifest), now)  # fmt: skip
         files.append(manifest_name)

@@ -68,23 +68,6 @@ class ClaimSource(NamedTuple):
     claim_index: int
 
 
-class NewStatement(NamedTuple):
-    id: str
-    partner_id: str
-    provider_npi: str
-    account: str
-    statement_date: str
-    due_date: str
-    previous_balance: Decimal
-    payments: Decimal
-    amount_due: Decimal
-    mailbox_name: str
-    sha256: str
-    created_at: float
-    items: Sequence[tuple[int, Decimal]]
-    """(claim id, the patient's balance on it)."""
-
-
 def _d(value: object) -> Decimal:
     return Decimal(str(value))
 
@@ -180,8 +163,8 @@ class BillingTransaction(StoreTransaction):
         )
         return WriteOff(claim_id, n, amount, reason, day, now)
 
-    def add_statement(self, statement: NewStatement) -> None:
-        s = statement
+    def add_statement(self, s: StatementRecord, items: Sequence[tuple[int, Decimal]]) -> None:
+        """A statement made, with its items: (claim id, the patient's balance on it)."""
         self._sql.execute(
             "INSERT INTO statements (id, partner_id, provider_npi, account, statement_date, "
             "due_date, previous_balance, payments, amount_due, mailbox_name, sha256, "
@@ -193,7 +176,7 @@ class BillingTransaction(StoreTransaction):
         self._sql.execute_many(
             "INSERT INTO statement_items (statement_id, claim_id, patient_balance) "
             "VALUES (?, ?, ?)",
-            [(s.id, claim_id, f"{amount:.2f}") for claim_id, amount in s.items],
+            [(s.id, claim_id, f"{amount:.2f}") for claim_id, amount in items],
         )
 
 

@@ -3,44 +3,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from gateway.payers.billing import ZERO
 from gateway.pipeline import billing
 from gateway.pipeline.billing import BillingError, ClaimFilter
-from gateway.pipeline.routing import route_file
-from gateway.profiles import Partner
 from tests.pipeline.test_routing import NOW, Env, _one_claim, _replacement, batch
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    yield e
-    e.store.close()
-
-
-def _route(env: Env, data: bytes) -> None:
-    record = env.upload(data)
-    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
-
-
-def _demo(env: Env) -> Partner:
-    partner = env.partners.get("demo-billing")
-    assert partner is not None
-    return partner
-
-
 def test_demo_batch_balances_states_and_aging_add_up(env: Env) -> None:
-    _route(env, batch(30, 811))
+    env.route(batch(30, 811))
     env.cycle("sim01")
     env.cycle("sim02")
-    claims = billing.claim_balances(env.store, _demo(env))
+    claims = billing.claim_balances(env.store, env.demo)
     assert len(claims) == 30
     states = {c.state for c in claims}
     assert {"pending", "paid in full", "partly paid", "patient responsibility"} <= states
@@ -57,7 +35,7 @@ def test_demo_batch_balances_states_and_aging_add_up(env: Env) -> None:
             assert c.state == "pending" and c.balance == c.facts.billed
     ext = [c for c in claims if c.facts.payer_id == "EXT01"]
     assert ext and all(c.state == "pending" for c in ext)
-    aging = billing.ar_aging(env.store, _demo(env), date(2026, 12, 4), "service")
+    aging = billing.ar_aging(env.store, env.demo, date(2026, 12, 4), "service")
     open_total = sum((c.balance for c in claims), ZERO)
     assert aging["open_balance"] == f"{open_total:.2f}"
     assert sum(Decimal(v) for k, v in aging["total"].items() if k != "total") == open_total
@@ -67,15 +45,15 @@ def test_demo_batch_balances_states_and_aging_add_up(env: Env) -> None:
     # date of service October 2026: 31-60 days before 2026-12-04 (EXT01's pending: submitted
     # 2026-11-24, 0-30)
     assert Decimal(aging["total"]["31-60"]) > 0 and Decimal(aging["total"]["0-30"]) > 0
-    by_submission = billing.ar_aging(env.store, _demo(env), date(2026, 12, 4), "submission")
+    by_submission = billing.ar_aging(env.store, env.demo, date(2026, 12, 4), "submission")
     assert by_submission["total"]["0-30"] == by_submission["total"]["total"]
 
 
 def test_filters_and_a_partner_sees_only_its_own(env: Env) -> None:
-    _route(env, batch(12, 812))
+    env.route(batch(12, 812))
     env.cycle("sim01")
     env.cycle("sim02")
-    demo = _demo(env)
+    demo = env.demo
     everything = billing.list_claims(env.store, demo, ClaimFilter())
     assert len(everything["claims"]) == 12 and everything["needs_attention"] == []
     pending = billing.list_claims(env.store, demo, billing.claim_filter({"state": "pending"}))
@@ -108,13 +86,13 @@ def test_filters_and_a_partner_sees_only_its_own(env: Env) -> None:
 
 def test_reversal_and_corrected_claim(env: Env) -> None:
     original = _one_claim(611)
-    _route(env, original)
+    env.route(original)
     env.cycle("sim01")
-    (claim,) = billing.claim_balances(env.store, _demo(env))
+    (claim,) = billing.claim_balances(env.store, env.demo)
     payer_claim = claim.facts.latest.payer_claim_id  # type: ignore[union-attr]
-    _route(env, _replacement(original, 711, "7", payer_claim))
+    env.route(_replacement(original, 711, "7", payer_claim))
     env.cycle("sim01", now=NOW + 120)
-    first, corrected = billing.claim_balances(env.store, _demo(env))
+    first, corrected = billing.claim_balances(env.store, env.demo)
     assert first.state == "reversed" and first.balance == ZERO
     assert [r.kind for r in first.facts.remits] == ["original", "reversal"]
     assert first.insurance_paid == ZERO  # the original and its reversal net to zero
@@ -125,13 +103,13 @@ def test_reversal_and_corrected_claim(env: Env) -> None:
 
 
 def _payment(env: Env, body: dict[str, object], now: float = NOW + 500) -> tuple[int, dict]:
-    return billing.post_patient_payment(env.store, _demo(env), body, now)
+    return billing.post_patient_payment(env.store, env.demo, body, now)
 
 
 def test_patient_payments_idempotent_refused_and_credit(env: Env) -> None:
-    _route(env, batch(6, 813))
+    env.route(batch(6, 813))
     env.cycle("sim01")
-    claims = billing.claim_balances(env.store, _demo(env))
+    claims = billing.claim_balances(env.store, env.demo)
     owed = next(c for c in claims if c.patient_responsibility > 0)
     cid = owed.facts.claim_id
     status, body = _payment(env, {"claim_id": cid, "amount": "10.00", "reference": "R1",
@@ -140,9 +118,7 @@ def test_patient_payments_idempotent_refused_and_credit(env: Env) -> None:
     again, body2 = _payment(env, {"claim_id": cid, "amount": "10.00", "reference": "R1",
                                   "method": "card", "date": "2026-12-01"}, NOW + 900)  # fmt: skip
     assert again == 200 and body2["already_posted"] is True
-    after = next(
-        c for c in billing.claim_balances(env.store, _demo(env)) if c.facts.claim_id == cid
-    )
+    after = next(c for c in billing.claim_balances(env.store, env.demo) if c.facts.claim_id == cid)
     assert after.patient_paid == Decimal("10.00") and after.state == "patient paid"
     for bad, status_code in (
         ({"claim_id": 99999, "amount": "5", "reference": "R2"}, 404),
@@ -161,69 +137,67 @@ def test_patient_payments_idempotent_refused_and_credit(env: Env) -> None:
     status, body = _payment(env, {"account": owed.facts.account, "reference": "R7",
                                   "amount": f"{rest + Decimal('7.50'):.2f}"})  # fmt: skip
     assert status == 201 and body["credit"] == "7.50"
-    final = next(
-        c for c in billing.claim_balances(env.store, _demo(env)) if c.facts.claim_id == cid
-    )
+    final = next(c for c in billing.claim_balances(env.store, env.demo) if c.facts.claim_id == cid)
     assert final.state == "closed" and final.patient_balance == Decimal("-7.50")
     assert env.store.query("SELECT COUNT(*) FROM patient_payments")[0][0] == 2
 
 
 def test_appeal_is_kept_in_the_history(env: Env) -> None:
-    _route(env, batch(3, 814))
+    env.route(batch(3, 814))
     env.cycle("sim01")
-    cid = billing.claim_balances(env.store, _demo(env))[0].facts.claim_id
-    answer = billing.post_appeal(env.store, _demo(env), cid, {
+    cid = billing.claim_balances(env.store, env.demo)[0].facts.claim_id
+    answer = billing.post_appeal(env.store, env.demo, cid, {
         "reason": "authorization was on file", "date": "2026-12-02",
         "documents": ["auth-letter.pdf"]}, NOW + 100)  # fmt: skip
     assert answer["n"] == 1
-    detail = billing.claim_detail(env.store, _demo(env), cid)
+    detail = billing.claim_detail(env.store, env.demo, cid)
     (appeal,) = [e for e in detail["history"] if e["event"] == "appeal"]
     assert appeal["documents"] == ["auth-letter.pdf"] and appeal["appeal_date"] == "2026-12-02"
     with pytest.raises(BillingError) as refused:
-        billing.post_appeal(env.store, _demo(env), cid, {"reason": ""}, NOW)
+        billing.post_appeal(env.store, env.demo, cid, {"reason": ""}, NOW)
     assert refused.value.status == 422
 
 
 def test_write_off_leaves_ar_and_is_refused_beyond_the_balance(env: Env) -> None:
-    _route(env, batch(12, 815))
+    env.route(batch(12, 815))
     env.cycle("sim01")
     env.cycle("sim02")
-    claims = billing.claim_balances(env.store, _demo(env))
+    claims = billing.claim_balances(env.store, env.demo)
     target = next(c for c in claims if c.denied > 0 and c.patient_responsibility > 0)
     cid = target.facts.claim_id
     with pytest.raises(BillingError) as refused:
-        billing.post_writeoff(env.store, _demo(env), cid, {
+        billing.post_writeoff(env.store, env.demo, cid, {
             "amount": f"{target.balance + 1:.2f}", "reason": "too much"}, NOW)  # fmt: skip
     assert refused.value.status == 422
-    first = billing.post_writeoff(env.store, _demo(env), cid, {
+    first = billing.post_writeoff(env.store, env.demo, cid, {
         "amount": f"{target.denied:.2f}", "reason": "diagnosis cannot be supported",
         "date": "2026-12-02"}, NOW + 1)  # fmt: skip
     assert first["balance"] == f"{target.patient_responsibility:.2f}"
     assert first["state"] != "written off"  # the patient's share is still open
-    last = billing.post_writeoff(env.store, _demo(env), cid, {
+    last = billing.post_writeoff(env.store, env.demo, cid, {
         "amount": f"{target.patient_responsibility:.2f}", "reason": "hardship"},
         NOW + 2)  # fmt: skip
     assert last["balance"] == "0.00" and last["state"] == "written off"
-    after = next(c for c in billing.claim_balances(env.store, _demo(env))
+    after = next(c for c in billing.claim_balances(env.store, env.demo)
                  if c.facts.claim_id == cid)  # fmt: skip
     assert after.patient_balance == ZERO and after.written_off == target.balance
-    aging = billing.ar_aging(env.store, _demo(env), date(2026, 12, 4), "service")
+    aging = billing.ar_aging(env.store, env.demo, date(2026, 12, 4), "service")
     others = sum((c.balance for c in claims if c.facts.claim_id != cid), ZERO)
     assert aging["open_balance"] == f"{others:.2f}"
-    events = [e["event"] for e in billing.claim_detail(env.store, _demo(env), cid)["history"]]
+    events = [e["event"] for e in billing.claim_detail(env.store, env.demo, cid)["history"]]
     assert events.count("written off") == 2
 
 
 def test_unmatched_835_claims_are_listed_as_needing_attention(env: Env) -> None:
     from gateway.pipeline.posting import post_835
 
-    _route(env, batch(3, 816))
+    env.route(batch(3, 816))
     env.cycle("sim01")
     (m,) = [m for m in env.store.list_mailbox("demo-billing") if m.kind == "835"]
     content = env.blobs.read(m.sha256).replace(b"TRN*1*", b"TRN*1*X")
     with env.store.transaction() as tx:
         post_835(tx, env.blobs, "demo-billing", "nobody", "other_835.x12", content, NOW)
-    listed = billing.list_claims(env.store, _demo(env), ClaimFilter())
+    listed = billing.list_claims(env.store, env.demo, ClaimFilter())
     assert listed["needs_attention"]
     assert all(u["trace_number"].startswith("X") for u in listed["needs_attention"])
     assert len(listed["claims"]) == 3  # the matched claims are not counted twice

@@ -4,40 +4,16 @@ from the payer's profile, and what was done (an appeal, a corrected claim that l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from gateway.pipeline import billing
 from gateway.pipeline.denials import denial_worklist, worklist_text
-from gateway.pipeline.routing import route_file
-from gateway.profiles import Partner
 from tests.pipeline.test_routing import NOW, Env, _replacement
 from tests.pipeline.test_statements import one_visit
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    yield e
-    e.store.close()
-
-
-def _route(env: Env, data: bytes) -> None:
-    record = env.upload(data)
-    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
-
-
-def _demo(env: Env) -> Partner:
-    partner = env.partners.get("demo-billing")
-    assert partner is not None
-    return partner
-
-
 def _worklist(env: Env) -> dict:  # type: ignore[type-arg]
-    return denial_worklist(env.store, _demo(env), env.partners, env.payers, date(2026, 12, 4))
+    return denial_worklist(env.store, env.demo, env.partners, env.payers, date(2026, 12, 4))
 
 
 def test_demo_denials_in_plain_words_with_next_steps_and_deadlines(env: Env) -> None:
@@ -45,7 +21,7 @@ def test_demo_denials_in_plain_words_with_next_steps_and_deadlines(env: Env) -> 
     no_auth = one_visit(8602, 4, [("97110", "45.00")], 900_000_002, "PRIORAUTH*CARLA")
     not_covered = one_visit(8603, 5, [("97110", "45.00")], 8, "SMITH*ALEX")  # BASIC1000
     for data in (ended, no_auth, not_covered):
-        _route(env, data)
+        env.route(data)
     env.cycle("sim01")
     worklist = _worklist(env)
     by_carc = {r["carc"]: e for e in worklist["denials"] for r in e["reasons"]}
@@ -68,11 +44,11 @@ def test_demo_denials_in_plain_words_with_next_steps_and_deadlines(env: Env) -> 
 
 def test_appeal_and_a_corrected_claim_are_what_was_done(env: Env) -> None:
     original = one_visit(8611, 4, [("97110", "45.00")], 900_000_002, "PRIORAUTH*CARLA")
-    _route(env, original)
+    env.route(original)
     env.cycle("sim01")
     (entry,) = _worklist(env)["denials"]
     claim_id = entry["claim_id"]
-    billing.post_appeal(env.store, _demo(env), claim_id, {"reason": "auth on file",
+    billing.post_appeal(env.store, env.demo, claim_id, {"reason": "auth on file",
                         "date": "2026-12-01"}, NOW + 10)  # fmt: skip
     (entry,) = _worklist(env)["denials"]
     assert entry["status"] == "worked" and entry["done"][0]["what"] == "appealed"
@@ -80,12 +56,12 @@ def test_appeal_and_a_corrected_claim_are_what_was_done(env: Env) -> None:
     with_auth = one_visit(8611, 4, [("97110", "45.00")], 900_000_002, "PRIORAUTH*CARLA",
                           authorization="AUTH12345")  # fmt: skip
     corrected = _replacement(with_auth, 8711, "7", entry["payer_claim_number"])
-    _route(env, corrected)
+    env.route(corrected)
     env.cycle("sim01", now=NOW + 120)
-    claims = billing.claim_balances(env.store, _demo(env))
+    claims = billing.claim_balances(env.store, env.demo)
     first = next(c for c in claims if c.facts.claim_id == claim_id)
     second = next(c for c in claims if c.facts.claim_id != claim_id)
     assert first.state == "reversed"
-    detail = billing.claim_detail(env.store, _demo(env), second.facts.claim_id)
+    detail = billing.claim_detail(env.store, env.demo, second.facts.claim_id)
     (link,) = detail["corrects"]
     assert link["claim_id"] == claim_id and link["denials"] == ["197"]

@@ -15,7 +15,7 @@ from gateway.config import GatewayConfig
 from gateway.payers.loader import load_simulated_payers
 from gateway.pipeline.routing import ROUTED, route_file, run_payer_cycle
 from gateway.pipeline.steps import analyze_blob, commit_answers, edit_context, partner_directory
-from gateway.profiles import PartnerSet, load_partners
+from gateway.profiles import Partner, PartnerSet, load_partners
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import FileRecord, Store
 from gateway.x12.remit_read import read_835
@@ -73,6 +73,19 @@ class Env:
             config=self.config,
             now=now,
         )
+
+    def route(self, data: bytes) -> FileRecord:
+        """Upload ``data`` as demo-billing and route it."""
+        record = self.upload(data)
+        route_file(self.store, self.blobs, record, partners=self.partners, config=self.config,
+                   now=NOW)  # fmt: skip
+        return record
+
+    @property
+    def demo(self) -> Partner:
+        partner = self.partners.get("demo-billing")
+        assert partner is not None
+        return partner
 
     def mailbox(self, partner_id: str, kind: str) -> list[bytes]:
         return [

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +19,6 @@ import pytest
 
 from gateway.payers.statement import MANIFEST_HEADER
 from gateway.pipeline import billing
-from gateway.pipeline.routing import route_file
 from gateway.pipeline.statements import run_statements
 from gateway.x12.remit_read import read_835
 from tests.pipeline.test_routing import GEN, NOW, Env
@@ -64,18 +62,6 @@ def one_visit(
     return (head + body + tail).encode()
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    yield e
-    e.store.close()
-
-
-def _route(env: Env, data: bytes) -> None:
-    record = env.upload(data)
-    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
-
-
 def pdf_text(pdf: bytes, tmp: Path) -> str:
     path = tmp / "s.pdf"
     path.write_bytes(pdf)
@@ -101,9 +87,9 @@ def _statements(env: Env) -> list[tuple[str, bytes]]:
 def test_deductible_and_coinsurance_on_one_statement_then_a_payment(
     env: Env, tmp_path: Path
 ) -> None:
-    _route(env, one_visit(8501, 1, [("97110", "45.00")]))
+    env.route(one_visit(8501, 1, [("97110", "45.00")]))
     env.cycle("sim01")
-    _route(env, one_visit(8502, 8, [("97110", "45.00"), ("99213", "95.00")]))
+    env.route(one_visit(8502, 8, [("97110", "45.00"), ("99213", "95.00")]))
     env.cycle("sim01", now=NOW + 120)
     # what the 835s said the patient owes, by reason
     owed: dict[str, Decimal] = {}
