@@ -86,6 +86,7 @@ EVENTS = frozenset(
         "remit.835.built",
         "payer.cycle",
         "statements.run",
+        "statements.failed",
         "patient.payment.posted",
         "claim.appeal.recorded",
         "claim.written_off",

@@ -164,14 +164,14 @@ def _partner_statements(
             continue
         accounts[(f.billing_npi, f.account)].append(c)
     todo: list[tuple[str, str, list[ClaimBalance], StatementRecord | None]] = []
+    previous = store.last_statements(partner.id)
     for (npi, account), mine in sorted(accounts.items()):
-        history = store.statements(partner.id, account)
-        last = history[-1] if history else None
+        last, said = previous.get(account, (None, {}))
         items = open_items(mine, last.created_at if last else None)
         if not items:
             continue
         balances_now = {c.facts.claim_id: c.patient_balance for c in items}
-        if last is not None and store.statement_items(last.id) == balances_now:
+        if last is not None and said == balances_now:
             continue  # nothing new since the last statement
         todo.append((npi, account, items, last))
     if not todo:

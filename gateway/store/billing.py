@@ -342,15 +342,22 @@ class BillingStore:
             )
         ]  # fmt: skip
 
-    def statement_items(self, statement_id: str) -> dict[int, Decimal]:
-        """(claim id → the patient's balance on it) of one statement."""
-        return {
-            int(r["claim_id"]): _d(r["patient_balance"])
-            for r in self._select(
-                "SELECT claim_id, patient_balance FROM statement_items WHERE statement_id = ?",
-                (statement_id,),
-            )
-        }
+    def last_statements(
+        self, partner_id: str
+    ) -> dict[str, tuple[StatementRecord, dict[int, Decimal]]]:
+        """Per account, the partner's last statement and its items (claim id → the patient's
+        balance on it): what the next statement cycle compares with."""
+        last: dict[str, StatementRecord] = {}
+        for record in self.statements(partner_id):
+            last[record.account] = record
+        items: dict[str, dict[int, Decimal]] = defaultdict(dict)
+        for r in self._select(
+            "SELECT i.statement_id, i.claim_id, i.patient_balance FROM statement_items i "
+            "JOIN statements s ON s.id = i.statement_id WHERE s.partner_id = ?",
+            (partner_id,),
+        ):
+            items[r["statement_id"]][int(r["claim_id"])] = _d(r["patient_balance"])
+        return {account: (rec, items.get(rec.id, {})) for account, rec in last.items()}
 
     def statements(self, partner_id: str, account: str | None = None) -> list[StatementRecord]:
         """The partner's statements, oldest first (one account's, or all)."""
