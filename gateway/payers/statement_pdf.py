@@ -221,5 +221,5 @@ def statement_pdf(s: Statement) -> tuple[bytes, int]:
         _visits(s, width),
         KeepTogether(_how_to_pay(s, width)),
     ]
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)  # type: ignore[arg-type]
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue(), int(doc.page)
