@@ -141,6 +141,7 @@ def _visits(s: Statement, width: float) -> Table:
                          _m(-v.patient_paid), ""])  # fmt: skip
         styles.append(("FONT", (0, len(rows)), (-1, len(rows)), "Helvetica-Bold", 8.5))
         rows.append(["", "Visit balance", "", "", "", _m(v.balance), ""])
+        styles.append(("NOSPLIT", (0, start), (-1, len(rows) - 1)))  # a visit stays whole
     widths = [0.12, 0.28, 0.10, 0.10, 0.11, 0.10, 0.19]
     table = Table(rows, colWidths=[width * w for w in widths], repeatRows=1)
     table.setStyle(TableStyle([
