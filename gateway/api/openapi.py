@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.billing import ERROR_CODES as BILLING_ERRORS
+from gateway.api.billing import openapi_paths as billing_paths
 from gateway.api.limits import HttpLimits
 from gateway.api.remittances import openapi_paths as remittance_paths
 from gateway.states import FILE_STATES
@@ -363,6 +365,7 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                 },
             },
             **remittance_paths(_common()),
+            **billing_paths(_common()),
         },
         "components": {
             "securitySchemes": {
@@ -394,6 +397,7 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                                 "too_many_requests",
                                 "unauthorized",
                                 "unavailable",
+                                *BILLING_ERRORS,
                             ],
                         },
                         "message": {"type": "string"},

@@ -21,6 +21,7 @@ from twisted.protocols.basic import FileSender
 from twisted.python.failure import Failure
 from twisted.web import resource, server
 
+from gateway.api import billing as billing_api
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
@@ -179,6 +180,33 @@ class ApiRoot(resource.Resource):
             table = {b"GET": Route("GET /api/v1/mailbox", self.get_mailbox)}
         elif path in ([b"remittances"], [b"remittances", b""]):
             table = {b"GET": Route("GET /api/v1/remittances", self.get_remittances)}
+        elif path in ([b"claims"], [b"claims", b""]):
+            table = {b"GET": Route("GET /api/v1/claims", self.billing(billing_api.get_claims))}
+        elif len(path) == 2 and path[0] == b"claims" and path[1]:
+            table = {b"GET": Route("GET /api/v1/claims/{id}", self.billing(billing_api.get_claim))}
+        elif len(path) == 3 and path[0] == b"claims" and path[2] == b"appeals":
+            table = {
+                b"POST": Route(
+                    "POST /api/v1/claims/{id}/appeals", self.billing(billing_api.post_appeal)
+                )
+            }
+        elif len(path) == 3 and path[0] == b"claims" and path[2] == b"write-offs":
+            table = {
+                b"POST": Route(
+                    "POST /api/v1/claims/{id}/write-offs", self.billing(billing_api.post_writeoff)
+                )
+            }
+        elif path == [b"denials"]:
+            table = {b"GET": Route("GET /api/v1/denials", self.billing(billing_api.get_denials))}
+        elif path == [b"ar-aging"]:
+            table = {b"GET": Route("GET /api/v1/ar-aging", self.billing(billing_api.get_ar_aging))}
+        elif path == [b"patient-payments"]:
+            table = {
+                b"POST": Route(
+                    "POST /api/v1/patient-payments",
+                    self.billing(billing_api.post_patient_payment),
+                )
+            }
         elif len(path) == 2 and path[0] == b"mailbox" and path[1]:
             table = {
                 b"GET": Route("GET /api/v1/mailbox/{name}", self.download),
@@ -371,6 +399,14 @@ class ApiRoot(resource.Resource):
 
     async def get_remittances(self, request: Any, caller: Caller) -> None:
         await get_remittances(self, request, caller)
+
+    def billing(self, handler: Any) -> Callable[..., Coroutine[Any, Any, None]]:
+        """A billing call (gateway/api/billing.py) as this resource's handler."""
+
+        async def handle(request: Any, caller: Caller) -> None:
+            await handler(self, request, caller)
+
+        return handle
 
     def _name(self, request: Any) -> str:
         try:

@@ -959,19 +959,22 @@ def _match_835(
     payment = remit.payment
     if not _payer_identified(payer, remit, where, outcome):
         return []
+    # a claim that matches none the gateway routed is still the payee's money: the 835 is
+    # forwarded and that claim posts unmatched ("needs attention"), never refused or dropped
     matched: list[tuple[RouteRecord, Any]] = []
-    for n, claim in enumerate(remit.claims, start=1):
+    unmatched = 0
+    for claim in remit.claims:
         routes = _routes_by_clm01(tx, payer, claim.decision.claim_id)
         npi_routes = [r for r in routes if r.billing_npi == payment.payee_npi] or routes
         if not npi_routes:
-            outcome.problems.append(
-                f"{where}: claim {n} (CLP at position {claim.position}) matches no claim "
-                "the gateway sent to this payer"
-            )
+            unmatched += 1
             continue
         matched.append((npi_routes[0], claim))
-    if len(matched) != len(remit.claims):
-        return []
+    if unmatched:
+        outcome.warnings.append(
+            f"{where}: {unmatched} of {len(remit.claims)} claims match no claim the gateway "
+            "sent to this payer; forwarded and posted as unmatched"
+        )
     # the payer is the partner that uploaded the file; its payer ID is the one the 835
     # states (checked above) or the one the matched claims were routed to
     payer_id = payment.payer_id or (matched[0][0].payer_id if matched else payer.payer_ids[0])
@@ -984,7 +987,9 @@ def _match_835(
     submitter = matched[0][0].submitter_partner_id if matched else ""
     target = _payee_partner(partners, payment.payee_npi, payment.payee_tin, submitter)
     if target is None:
-        outcome.problems.append(f"{where}: no partner is enrolled for the payee")
+        outcome.problems.append(
+            f"{where}: no partner is enrolled for the payee (NPI {payment.payee_npi})"
+        )
         return []
     tx.set_route_decisions(
         RouteDecision(ADJUDICATED, claim.decision.payer_claim_id or None,

@@ -6,6 +6,8 @@ storage: an engine layer plus a mixin per domain):
 - routes, batches, payer decisions, accumulators, paid history, 835s: gateway/store/routing.py
 - AS2 state: gateway/store/as2.py
 - the remittance ledger (posted 835s): gateway/store/ledger.py
+- patient billing (claim histories, patient payments, statements, appeals):
+  gateway/store/billing.py
 - read-only look-ups for ``gateway trace``: gateway/store/tracing.py
 
 Nothing outside gateway/store/ writes SQL or holds a connection: callers get typed records
@@ -23,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from gateway.store.billing import BillingStore, BillingTransaction
 from gateway.store.engine import Engine, Row, SqliteEngine, database_errors
 from gateway.store.files import (
     FAILED,
@@ -58,7 +61,7 @@ __all__ = [
 ]
 
 
-class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction):
+class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction, BillingTransaction):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 
@@ -77,7 +80,7 @@ def make_engine(location: Path | str, where: str = "") -> Engine:
     return SqliteEngine(Path(location))
 
 
-class Store(FilesStore, LedgerStore):
+class Store(FilesStore, LedgerStore, BillingStore):
     """The store at ``location``: a SQLite file, or a PostgreSQL URL
     (``GatewayConfig.database``; ``where`` names the setting for error messages)."""
 
