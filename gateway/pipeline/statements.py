@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from gateway.payers.billing import ZERO, ClaimBalance, balances
 from gateway.payers.statement import (
@@ -226,3 +227,28 @@ def _partner_statements(
                        len(manifest), now)  # fmt: skip
         files.append(manifest_name)
     return len(rendered), files
+
+
+def statement_list(store: Store, partner_id: str) -> dict[str, object]:
+    """``GET /api/v1/statements``: the partner's statements, newest first (no PHI beyond the
+    account number: the content is in each statement's JSON and PDF)."""
+    return {
+        "partner": partner_id,
+        "statements": [
+            {"id": r.id, "account": r.account, "provider_npi": r.provider_npi,
+             "statement_date": r.statement_date, "due_date": r.due_date,
+             "previous_balance": f"{r.previous_balance:.2f}",
+             "payments": f"{r.payments:.2f}", "amount_due": f"{r.amount_due:.2f}",
+             "mailbox_name": r.mailbox_name}
+            for r in reversed(store.statements(partner_id))
+        ],
+    }  # fmt: skip
+
+
+def statement_document(store: Store, blobs: BlobStore, partner_id: str, statement_id: str) -> Any:
+    """``GET /api/v1/statements/{id}``: the statement as JSON (from the blob store), or None
+    when the partner has no such statement."""
+    found = [r for r in store.statements(partner_id) if r.id == statement_id]
+    if not found:
+        return None
+    return json.loads(blobs.read(found[0].sha256))
