@@ -214,19 +214,30 @@ def _partner_statements(
             pdf,
             pages,
         ))  # fmt: skip
-    manifest = manifest_csv([(s, r.mailbox_name, pages) for s, r, _, _, pages in rendered])
-    manifest_name = f"{stamp}_{ids[0]}_STATEMENTS.csv"
-    files = []
+    expected = {
+        account: last.id if last else None for _, account, _, last in todo
+    }  # the last statement each account had when this run looked
+    files: list[str] = []
     with store.transaction() as tx:
-        for _, record, statement_items, pdf, _ in rendered:
+        # another run (the daemon's, a `gateway statements run`) may have made a statement
+        # for an account since this one looked: that account is skipped, never billed twice
+        kept = [
+            r for r in rendered
+            if tx.last_statement_id(partner.id, r[1].account) == expected[r[1].account]
+        ]  # fmt: skip
+        if not kept:
+            return None
+        for _, record, statement_items, pdf, _ in kept:
             tx.add_mailbox(partner.id, record.mailbox_name, "STATEMENT", None, blobs.put(pdf),
                            len(pdf), now)  # fmt: skip
             tx.add_statement(record, statement_items)
             files.append(record.mailbox_name)
+        manifest = manifest_csv([(s, r.mailbox_name, pages) for s, r, _, _, pages in kept])
+        manifest_name = f"{stamp}_{kept[0][1].id}_STATEMENTS.csv"
         tx.add_mailbox(partner.id, manifest_name, "STATEMENTS-CSV", None, blobs.put(manifest),
                        len(manifest), now)  # fmt: skip
         files.append(manifest_name)
-    return len(rendered), files
+    return len(kept), files
 
 
 def statement_list(store: Store, partner_id: str) -> dict[str, object]:

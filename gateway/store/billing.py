@@ -163,6 +163,15 @@ class BillingTransaction(StoreTransaction):
         )
         return WriteOff(claim_id, n, amount, reason, day, now)
 
+    def last_statement_id(self, partner_id: str, account: str) -> str | None:
+        """The id of the account's last statement (None: it has none)."""
+        row = self._sql.select_one(
+            "SELECT id FROM statements WHERE partner_id = ? AND account = ? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (partner_id, account),
+        )
+        return None if row is None else str(row["id"])
+
     def add_statement(self, s: StatementRecord, items: Sequence[tuple[int, Decimal]]) -> None:
         """A statement made, with its items: (claim id, the patient's balance on it)."""
         self._sql.execute(
