@@ -136,6 +136,28 @@ async def post_writeoff(api: Any, request: Any, caller: Any) -> None:
     await _post_to_claim(api, request, caller, billing.post_writeoff, "claim.written_off")
 
 
+async def get_statements(api: Any, request: Any, caller: Any) -> None:
+    from gateway.pipeline.statements import statement_list
+
+    store = api.gateway.core.store
+    await _answer(api, request, lambda: (200, statement_list(store, caller.partner.id)))
+
+
+async def get_statement(api: Any, request: Any, caller: Any) -> None:
+    from gateway.pipeline.statements import statement_document
+
+    core = api.gateway.core
+    wanted = request.postpath[1].decode("ascii", "replace")
+
+    def work() -> tuple[int, Any]:
+        document = statement_document(core.store, core.blobs, caller.partner.id, wanted)
+        if document is None:
+            raise BillingError(404, "not_found", "no such statement")
+        return 200, document
+
+    await _answer(api, request, work)
+
+
 async def get_denials(api: Any, request: Any, caller: Any) -> None:
     from gateway.pipeline.denials import denial_worklist
 
@@ -297,6 +319,50 @@ def openapi_paths(common: dict[str, Any]) -> dict[str, Any]:
                 ),
                 common,
             )
+        },
+        "/api/v1/statements": {
+            "get": _get(
+                "Patient statements made for the caller's providers",
+                "Newest first: id, account, provider, dates, previous balance, payments, "
+                "amount due and the PDF's mailbox name. The content: "
+                "`GET /api/v1/statements/{id}` (JSON) or the PDF in the mailbox.",
+                "listStatements",
+                _object(
+                    ["partner", "statements"],
+                    {
+                        "partner": {"type": "string"},
+                        "statements": {"type": "array", "items": {"type": "object"}},
+                    },
+                ),
+                common,
+            )
+        },
+        "/api/v1/statements/{id}": {
+            "get": {
+                **_get(
+                    "One patient statement as JSON",
+                    "The same content as its PDF: practice, guarantor, patient, account, "
+                    "visits with services in plain words, billed, insurance paid, adjustment, "
+                    "what the patient owes and why, previous balance, payments received, new "
+                    "charges, amount due, due date, how to pay. PHI: the caller's own.",
+                    "getStatement",
+                    _object(
+                        ["id", "account", "visits", "amount_due"],
+                        {
+                            "id": {"type": "string"},
+                            "account": {"type": "string"},
+                            "visits": {"type": "array", "items": {"type": "object"}},
+                            "amount_due": _MONEY,
+                        },
+                    ),
+                    common,
+                    None,
+                    {"404": _err("no such statement (or not the caller's)")},
+                ),
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+            }
         },
         "/api/v1/claims/{id}": {
             "get": {

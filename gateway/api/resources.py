@@ -196,6 +196,16 @@ class ApiRoot(resource.Resource):
                     "POST /api/v1/claims/{id}/write-offs", self.billing(billing_api.post_writeoff)
                 )
             }
+        elif path in ([b"statements"], [b"statements", b""]):
+            table = {
+                b"GET": Route("GET /api/v1/statements", self.billing(billing_api.get_statements))
+            }
+        elif len(path) == 2 and path[0] == b"statements" and path[1]:
+            table = {
+                b"GET": Route(
+                    "GET /api/v1/statements/{id}", self.billing(billing_api.get_statement)
+                )
+            }
         elif path == [b"denials"]:
             table = {b"GET": Route("GET /api/v1/denials", self.billing(billing_api.get_denials))}
         elif path == [b"ar-aging"]:

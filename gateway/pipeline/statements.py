@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from gateway.payers.billing import ZERO, ClaimBalance, balances
 from gateway.payers.statement import (
@@ -213,16 +214,52 @@ def _partner_statements(
             pdf,
             pages,
         ))  # fmt: skip
-    manifest = manifest_csv([(s, r.mailbox_name, pages) for s, r, _, _, pages in rendered])
-    manifest_name = f"{stamp}_{ids[0]}_STATEMENTS.csv"
-    files = []
+    expected = {
+        account: last.id if last else None for _, account, _, last in todo
+    }  # the last statement each account had when this run looked
+    files: list[str] = []
     with store.transaction() as tx:
-        for _, record, statement_items, pdf, _ in rendered:
+        # another run (the daemon's, a `gateway statements run`) may have made a statement
+        # for an account since this one looked: that account is skipped, never billed twice
+        kept = [
+            r for r in rendered
+            if tx.last_statement_id(partner.id, r[1].account) == expected[r[1].account]
+        ]  # fmt: skip
+        if not kept:
+            return None
+        for _, record, statement_items, pdf, _ in kept:
             tx.add_mailbox(partner.id, record.mailbox_name, "STATEMENT", None, blobs.put(pdf),
                            len(pdf), now)  # fmt: skip
             tx.add_statement(record, statement_items)
             files.append(record.mailbox_name)
+        manifest = manifest_csv([(s, r.mailbox_name, pages) for s, r, _, _, pages in kept])
+        manifest_name = f"{stamp}_{kept[0][1].id}_STATEMENTS.csv"
         tx.add_mailbox(partner.id, manifest_name, "STATEMENTS-CSV", None, blobs.put(manifest),
                        len(manifest), now)  # fmt: skip
         files.append(manifest_name)
-    return len(rendered), files
+    return len(kept), files
+
+
+def statement_list(store: Store, partner_id: str) -> dict[str, object]:
+    """``GET /api/v1/statements``: the partner's statements, newest first (no PHI beyond the
+    account number: the content is in each statement's JSON and PDF)."""
+    return {
+        "partner": partner_id,
+        "statements": [
+            {"id": r.id, "account": r.account, "provider_npi": r.provider_npi,
+             "statement_date": r.statement_date, "due_date": r.due_date,
+             "previous_balance": f"{r.previous_balance:.2f}",
+             "payments": f"{r.payments:.2f}", "amount_due": f"{r.amount_due:.2f}",
+             "mailbox_name": r.mailbox_name}
+            for r in reversed(store.statements(partner_id))
+        ],
+    }  # fmt: skip
+
+
+def statement_document(store: Store, blobs: BlobStore, partner_id: str, statement_id: str) -> Any:
+    """``GET /api/v1/statements/{id}``: the statement as JSON (from the blob store), or None
+    when the partner has no such statement."""
+    found = [r for r in store.statements(partner_id) if r.id == statement_id]
+    if not found:
+        return None
+    return json.loads(blobs.read(found[0].sha256))

@@ -163,6 +163,15 @@ class BillingTransaction(StoreTransaction):
         )
         return WriteOff(claim_id, n, amount, reason, day, now)
 
+    def last_statement_id(self, partner_id: str, account: str) -> str | None:
+        """The id of the account's last statement (None: it has none)."""
+        row = self._sql.select_one(
+            "SELECT id FROM statements WHERE partner_id = ? AND account = ? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (partner_id, account),
+        )
+        return None if row is None else str(row["id"])
+
     def add_statement(self, s: StatementRecord, items: Sequence[tuple[int, Decimal]]) -> None:
         """A statement made, with its items: (claim id, the patient's balance on it)."""
         self._sql.execute(
@@ -257,29 +266,35 @@ class BillingStore:
                     row["patient_last"] or "", row["patient_first"] or "",
                 )
             )  # fmt: skip
-        appeals: dict[int, list[Appeal]] = defaultdict(list)
-        for row in self._select(
-            "SELECT a.claim_id, a.n, a.reason, a.appeal_date, a.documents, a.recorded_at "  # noqa: S608 (placeholders only)
-            "FROM claim_appeals a JOIN claims c ON c.id = a.claim_id "
-            f"JOIN files f ON f.id = c.file_id WHERE {where} ORDER BY a.claim_id, a.n",
-            args,
-        ):
-            appeals[int(row["claim_id"])].append(
-                Appeal(int(row["claim_id"]), int(row["n"]), row["reason"],
-                       date.fromisoformat(row["appeal_date"]),
-                       tuple(json.loads(row["documents"])), float(row["recorded_at"]))
-            )  # fmt: skip
-        writeoffs: dict[int, list[WriteOff]] = defaultdict(list)
-        for row in self._select(
-            "SELECT w.claim_id, w.n, w.amount, w.reason, w.writeoff_date, w.recorded_at "  # noqa: S608 (placeholders only)
-            "FROM claim_writeoffs w JOIN claims c ON c.id = w.claim_id "
-            f"JOIN files f ON f.id = c.file_id WHERE {where} ORDER BY w.claim_id, w.n",
-            args,
-        ):
-            writeoffs[int(row["claim_id"])].append(
-                WriteOff(int(row["claim_id"]), int(row["n"]), _d(row["amount"]), row["reason"],
-                         date.fromisoformat(row["writeoff_date"]), float(row["recorded_at"]))
-            )  # fmt: skip
+
+        def per_claim(table: str, columns: str) -> dict[int, list[Row]]:
+            """The rows of a per-claim record table (``claim_id``, ``n``) in scope."""
+            out: dict[int, list[Row]] = defaultdict(list)
+            for row in self._select(
+                f"SELECT t.claim_id, t.n, {columns} FROM {table} t "  # noqa: S608 (our names, placeholders)
+                f"JOIN claims c ON c.id = t.claim_id JOIN files f ON f.id = c.file_id "
+                f"WHERE {where} ORDER BY t.claim_id, t.n",
+                args,
+            ):
+                out[int(row["claim_id"])].append(row)
+            return out
+
+        appeals = {
+            cid: [Appeal(cid, int(r["n"]), r["reason"], date.fromisoformat(r["appeal_date"]),
+                         tuple(json.loads(r["documents"])), float(r["recorded_at"]))
+                  for r in rows]
+            for cid, rows in per_claim(
+                "claim_appeals", "t.reason, t.appeal_date, t.documents, t.recorded_at"
+            ).items()
+        }  # fmt: skip
+        writeoffs = {
+            cid: [WriteOff(cid, int(r["n"]), _d(r["amount"]), r["reason"],
+                           date.fromisoformat(r["writeoff_date"]), float(r["recorded_at"]))
+                  for r in rows]
+            for cid, rows in per_claim(
+                "claim_writeoffs", "t.amount, t.reason, t.writeoff_date, t.recorded_at"
+            ).items()
+        }  # fmt: skip
         statements: dict[int, list[tuple[str, float]]] = defaultdict(list)
         for row in self._select(
             "SELECT i.claim_id, s.id, s.created_at FROM statement_items i "  # noqa: S608 (placeholders only)

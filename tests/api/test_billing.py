@@ -102,3 +102,24 @@ async def test_claims_history_aging_payments_and_appeals(make_api: MakeApi) -> N
                              json.dumps(too_much).encode(), bearer())  # fmt: skip
     assert refused.status == 422
     conforms(document, "POST", "/api/v1/claims/{id}/write-offs", refused)
+
+
+@pytest_twisted.ensureDeferred
+async def test_statements_after_the_payment_cycle(make_api: MakeApi) -> None:
+    api, document = await _billed(make_api)
+    listed = await api.call("GET", "/api/v1/statements", headers=bearer())
+    conforms(document, "GET", "/api/v1/statements", listed)
+    statements = listed.json()["statements"]
+    assert statements and all(s["mailbox_name"].endswith("_STATEMENT.pdf") for s in statements)
+    first = statements[0]
+    one = await api.call("GET", f"/api/v1/statements/{first['id']}", headers=bearer())
+    conforms(document, "GET", "/api/v1/statements/{id}", one)
+    body = one.json()
+    assert body["account"] == first["account"] and body["amount_due"] == first["amount_due"]
+    assert body["visits"] and body["guarantor"]["name"]
+    hidden = await api.call("GET", f"/api/v1/statements/{first['id']}",
+                            headers=bearer(EXT01_TOKEN))  # fmt: skip
+    assert hidden.status == 404
+    conforms(document, "GET", "/api/v1/statements/{id}", hidden)
+    (run,) = api.named("statements.run")
+    assert run["statements"] == len(statements) and "GRACE" not in json.dumps(run)

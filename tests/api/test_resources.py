@@ -402,6 +402,8 @@ async def test_openapi_document_is_served_and_covers_every_route(make_api: MakeA
         ("POST", "claims/1/appeals"),
         ("GET", "ar-aging"),
         ("GET", "denials"),
+        ("GET", "statements"),
+        ("GET", "statements/S1"),
         ("POST", "claims/1/write-offs"),
         ("POST", "patient-payments"),
     }

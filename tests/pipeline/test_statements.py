@@ -148,3 +148,15 @@ def test_deductible_and_coinsurance_on_one_statement_then_a_payment(
     if samples:
         (Path(samples) / "statement-sample.pdf").write_bytes(pdf2)
         pdf_png(pdf2, Path(samples) / "statement-sample.png")
+
+
+def test_two_runs_at_once_never_bill_an_account_twice(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env.route(one_visit(8521, 1, [("97110", "45.00")]))
+    env.cycle("sim01")
+    assert run_statements(env.store, env.blobs, env.partners, NOW + 200).statements == 1
+    # a second run that looked before the first one wrote: it sees no last statement
+    monkeypatch.setattr(type(env.store), "last_statements", lambda self, partner_id: {})
+    late = run_statements(env.store, env.blobs, env.partners, NOW + 201)
+    assert late.statements == 0 and late.files == []
+    assert len(env.store.statements("demo-billing")) == 1
+    assert len(_statements(env)) == 1
