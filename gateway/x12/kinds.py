@@ -8,9 +8,13 @@ The pipeline asks :func:`kind_of` instead of branching on ``st01 == ...``:
 - ``PAYER_ANSWER`` (999, 277CA, 835 from a payer): matched back through the routes and
   forwarded to the partner they are for (:attr:`Kind.name` is the mailbox kind);
 - ``ELIGIBILITY`` (270 X279A1): answered with a 271 (real time: ``POST /api/v1/x12`` and
-  ``/api/v1/eligibility``; batch 270 files are not built yet).
+  ``/api/v1/eligibility``; batch 270 files are not built yet);
+- ``CLAIM_STATUS`` (276 X212): answered with a 277 X212 from the claim's lifecycle in the
+  store (real time: ``POST /api/v1/x12`` and ``/api/v1/claim-status``);
+- ``STATUS_ANSWER`` (277 X212): what answers a 276 (we emit it; inbound ones from external
+  payers are not matched back yet).
 
-A later set (276 claim status, 275 attachments) is one more entry here and one handler.
+A later set (275 attachments) is one more entry here and one handler.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class Handling(StrEnum):
     CLAIMS = "claims"
     PAYER_ANSWER = "payer_answer"
     ELIGIBILITY = "eligibility"
+    CLAIM_STATUS = "claim_status"
+    STATUS_ANSWER = "status_answer"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Kind:
 KINDS: tuple[Kind, ...] = (
     Kind("837", ANY_GUIDE, "837", Handling.CLAIMS, "claims"),
     Kind("270", "005010X279A1", "270", Handling.ELIGIBILITY, "an eligibility inquiry"),
+    Kind("276", "005010X212", "276", Handling.CLAIM_STATUS, "a claim status request"),
+    Kind("277", "005010X212", "277", Handling.STATUS_ANSWER, "a claim status response"),
     Kind("999", ANY_GUIDE, "999", Handling.PAYER_ANSWER, "an implementation acknowledgment"),
     Kind("277", IMPLEMENTATION_277CA, "277CA", Handling.PAYER_ANSWER, "a claim acknowledgment"),
     Kind("835", ANY_GUIDE, "835", Handling.PAYER_ANSWER, "a remittance advice"),

@@ -21,7 +21,11 @@ def test_kinds() -> None:
     assert kind_of("270", "004010X092A1") is None  # 5010 only
     ack = kind_of("277", IMPLEMENTATION_277CA)
     assert ack is not None and ack.name == "277CA" and ack.handling is Handling.PAYER_ANSWER
-    assert kind_of("277", "005010X212") is None  # claim status: not a payer answer we forward
+    status = kind_of("276", "005010X212")
+    assert status is not None and status.handling is Handling.CLAIM_STATUS
+    answer = kind_of("277", "005010X212")  # claim status: not a payer answer we forward
+    assert answer is not None and answer.handling is Handling.STATUS_ANSWER
+    assert kind_of("276", "004010X093A1") is None
     assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [IMPLEMENTATION_277CA]
     assert payer_answer_names() == ["999", "277CA", "835"]
     assert carries_claims("837") and not carries_claims("270") and not carries_claims("835")
