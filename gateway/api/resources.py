@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from twisted.web import resource, server
 
 from gateway.api.auth import AuthFailure, Caller, authenticate
+from gateway.api.claim_status import post_claim_status
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
 from gateway.api.remittances import get_remittances
@@ -158,6 +159,8 @@ class ApiRoot(resource.Resource):
             table = {b"POST": Route("POST /api/v1/eligibility", self.post_eligibility)}
         elif path == [b"x12"]:
             table = {b"POST": Route("POST /api/v1/x12", self.post_x12)}
+        elif path == [b"claim-status"]:
+            table = {b"POST": Route("POST /api/v1/claim-status", self.post_claim_status)}
         elif path in ([b"mailbox"], [b"mailbox", b""]):
             table = {b"GET": Route("GET /api/v1/mailbox", self.get_mailbox)}
         elif path in ([b"remittances"], [b"remittances", b""]):
@@ -487,11 +490,14 @@ class ApiRoot(resource.Resource):
         )
         send_json(request, 200, out)
 
+    async def post_claim_status(self, request: Any, caller: Caller) -> None:
+        await post_claim_status(self, request, caller)
+
     async def post_x12(self, request: Any, caller: Caller) -> None:
         started = time.monotonic()
         data = self._small_body(request)
         if not data.strip():
-            raise ApiError(400, "empty_body", "send one 270 interchange as the request body")
+            raise ApiError(400, "empty_body", "send one 270 or 276 interchange as the request body")
         core = self.gateway.core
         if self._validator is None:
             from gateway.x12.engine import default_validator
@@ -533,6 +539,12 @@ class ApiRoot(resource.Resource):
                 outcome="999" if result.content else "rejected", elapsed_ms=elapsed,
             )  # fmt: skip
         for item in result.audit:
+            if item.pop("event", "") == "claim_status.answered":
+                self.gateway.audit(
+                    "claim_status.answered", channel="api-x12", partner=partner_id, **item,
+                    elapsed_ms=elapsed,
+                )  # fmt: skip
+                continue
             self.gateway.audit(
                 "eligibility.answered", channel="api-x12", partner=partner_id, **item,
                 elapsed_ms=elapsed,

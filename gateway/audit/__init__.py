@@ -96,6 +96,7 @@ EVENTS = frozenset(
         "eligibility.answered",
         "eligibility.rejected",
         "eligibility.refused",
+        "claim_status.answered",
         "as2.mdn.sent",
         "as2.received",
         "as2.rejected",

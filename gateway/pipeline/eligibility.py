@@ -41,6 +41,9 @@ from gateway.x12.kinds import Handling, kind_of
 from gateway.x12.results import FileAnalysis
 from gateway.x12.segments import Validator
 
+REAL_TIME = (Handling.ELIGIBILITY, Handling.CLAIM_STATUS)
+"""What ``POST /api/v1/x12`` answers in the same exchange: 270 → 271, 276 → 277."""
+
 
 def find_payer(
     payer_id: str, payers: Mapping[str, PayerConfig], partners: PartnerSet
@@ -87,12 +90,13 @@ def outcome_of(answer: EligibilityAnswer) -> str:
 @dataclass
 class X12Answer:
     status: int
-    """200 with a 271; 422 with the TA1/999 (or a text report) of a rejected 270;
-    400 when the payload is not a 270."""
+    """200 with a 271 (277); 422 with the TA1/999 (or a text report) of a rejected 270
+    (276); 400 when the payload is neither."""
     content: bytes
     content_type: str = "application/edi-x12"
     audit: list[dict[str, Any]] = field(default_factory=list)
-    """One entry per answered request (identifiers only)."""
+    """One entry per answered request (identifiers only; ``event``: the audit event when
+    not ``eligibility.answered``)."""
     message: str = ""
 
 
@@ -150,18 +154,32 @@ def answer_interchange(
 
     if interchange.ta1_code is not None:  # the envelope first (a 4010 270: TA1 003)
         return rejection()
+    handlings: set[Handling] = set()
     for group, transaction in transactions:
         guide = set_implementation(transaction.st01, transaction.st03 or "", group.gs08)
         kind = kind_of(transaction.st01, guide)
-        if kind is None or kind.handling is not Handling.ELIGIBILITY:
+        if kind is None or kind.handling not in REAL_TIME:
             return X12Answer(
                 400,
                 b"",
                 message=f"set {transaction.st02} is {transaction.st01} ({guide or 'no guide'}): "
-                "this endpoint answers 270 eligibility inquiries (005010X279A1) only",
+                "this endpoint answers 270 eligibility inquiries (005010X279A1) and 276 claim "
+                "status requests (005010X212) only",
             )
+        handlings.add(kind.handling)
+    if len(handlings) > 1:
+        return X12Answer(400, b"", message="send 270s or 276s in one interchange, not both")
     if not transactions or any(not set_accepted(g, t) for g, t in transactions):
         return rejection()
+    if handlings == {Handling.CLAIM_STATUS}:
+        from gateway.pipeline.claim_status import answer_276s
+
+        body, status_audit = answer_276s(
+            store, data, uploader=uploader, config=config, partners=partners, payers=payers,
+            receiver=(interchange.sender_qualifier, interchange.sender_id), control=control,
+            now=when, usage=interchange.usage_indicator,
+        )  # fmt: skip
+        return X12Answer(200, body, audit=status_audit)
     sets: list[SetAnswers] = []
     audit: list[dict[str, Any]] = []
     today = when.date()

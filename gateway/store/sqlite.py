@@ -6,6 +6,7 @@ storage: an engine layer plus a mixin per domain):
 - routes, batches, payer decisions, accumulators, paid history, 835s: gateway/store/routing.py
 - AS2 state: gateway/store/as2.py
 - the remittance ledger (posted 835s): gateway/store/ledger.py
+- claim status look-ups and the status request log: gateway/store/claim_status.py
 - read-only look-ups for ``gateway trace``: gateway/store/tracing.py
 
 Nothing outside gateway/store/ writes SQL or holds a connection: callers get typed records
@@ -23,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from gateway.store.claim_status import ClaimStatusTransaction
 from gateway.store.engine import Engine, Row, SqliteEngine, database_errors
 from gateway.store.files import (
     FAILED,
@@ -58,7 +60,7 @@ __all__ = [
 ]
 
 
-class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction):
+class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction, ClaimStatusTransaction):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 

@@ -583,8 +583,12 @@ def _person(answer: EligibilityAnswer, loop: str, birth: str, *, benefits: bool)
     return out
 
 
-def build_271(sets: Sequence[SetAnswers], envelope: Envelope) -> bytes:
-    """One interchange (one GS HB group) with one 271 per :class:`SetAnswers`."""
+def build_interchange(
+    envelope: Envelope, functional_id: str, st01: str, guide: str, bodies: Sequence[list[str]]
+) -> bytes:
+    """One interchange of one GS group (``functional_id``, e.g. ``HB``) with one ``st01`` set
+    per body: the envelope writer of the real-time answers (271, 277). A body is the set's
+    segments after ST and before SE; sets are ST02 0001, 0002..."""
     now = envelope.now
     control = f"{envelope.control % 1_000_000_000:09d}"
     gs06 = str(envelope.control % 1_000_000_000 or 1)
@@ -610,20 +614,32 @@ def build_271(sets: Sequence[SetAnswers], envelope: Envelope) -> bytes:
         ),
         _seg(
             "GS",
-            "HB",
+            functional_id,
             _clean(envelope.gs_sender or envelope.sender_id, 15),
             _clean(envelope.gs_receiver or envelope.receiver_id, 15) or "UNKNOWN",
             now.strftime("%Y%m%d"),
             now.strftime("%H%M"),
             gs06,
             "X",
-            GUIDE,
+            guide,
         ),
     ]
-    for index, answer_set in enumerate(sets, start=1):
+    for index, segments in enumerate(bodies, start=1):
         st02 = f"{index:04d}"
+        body = [_seg("ST", st01, st02, guide), *segments]
+        body.append(_seg("SE", str(len(body) + 1), st02))
+        lines += body
+    lines.append(_seg("GE", str(len(bodies)), gs06))
+    lines.append(_seg("IEA", "1", control))
+    return "".join(lines).encode("ascii")
+
+
+def build_271(sets: Sequence[SetAnswers], envelope: Envelope) -> bytes:
+    """One interchange (one GS HB group) with one 271 per :class:`SetAnswers`."""
+    now = envelope.now
+    bodies: list[list[str]] = []
+    for answer_set in sets:
         body = [
-            _seg("ST", "271", st02, GUIDE),
             _seg(
                 "BHT",
                 "0022",
@@ -637,11 +653,8 @@ def build_271(sets: Sequence[SetAnswers], envelope: Envelope) -> bytes:
         for answer in answer_set.answers:
             segments, hl = _answer_segments(answer, hl)
             body += segments
-        body.append(_seg("SE", str(len(body) + 1), st02))
-        lines += body
-    lines.append(_seg("GE", str(len(sets)), gs06))
-    lines.append(_seg("IEA", "1", control))
-    return "".join(lines).encode("ascii")
+        bodies.append(body)
+    return build_interchange(envelope, "HB", "271", GUIDE, bodies)
 
 
 # ------------------------------------------------------------------------------- JSON
