@@ -84,3 +84,167 @@ async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
         elapsed_ms=round((time.monotonic() - started) * 1000, 1),
     )
     send_json(request, 200, out)
+
+
+_STR = {"type": "string"}
+_DAY = {"type": "string", "pattern": "^[0-9]{8}$"}
+_MONEY = {"type": ["string", "null"], "pattern": "^-?[0-9]+\\.[0-9]{2}$"}
+_STATUS = {
+    "type": "object",
+    "required": ["statusCategoryCode", "statusCategoryCodeValue", "statusCode", "statusCodeValue"],
+    "properties": {
+        "statusCategoryCode": {"type": "string", "description": "X12 507, e.g. F1, P3, A4"},
+        "statusCategoryCodeValue": _STR,
+        "statusCode": {"type": "string", "description": "X12 508, e.g. 65, 297, 35"},
+        "statusCodeValue": _STR,
+        "entityCode": _STR,
+    },
+}
+_ADJUSTMENTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["groupCode", "reasonCode", "reason", "amount"],
+        "properties": {"groupCode": _STR, "reasonCode": _STR, "reason": _STR, "amount": _MONEY},
+    },
+}
+_CLAIM = {
+    "type": "object",
+    "required": ["status", "summary", "effectiveDate", "source", "trackingNumber"],
+    "properties": {
+        "tradingPartnerServiceId": _STR,
+        "payer": {"type": "object"},
+        "provider": {"type": "object"},
+        "trackingNumber": {"type": "string", "description": "TRN02 (yours, or ours)"},
+        "source": {"enum": ["payer", "clearinghouse"]},
+        "status": {"type": "array", "items": _STATUS},
+        "summary": {"type": "string", "description": "the first status in plain words"},
+        "effectiveDate": {"type": "string", "format": "date"},
+        "patientControlNumber": _STR,
+        "payerClaimControlNumber": {"type": ["string", "null"]},
+        "submittedAmount": _MONEY,
+        "amountPaid": _MONEY,
+        "serviceDate": {"type": "object"},
+        "adjudicatedDate": {"type": "string", "format": "date"},
+        "payment": {
+            "type": "object",
+            "description": "the 835 that paid it: TRN02 check/EFT trace number and date",
+            "properties": {
+                "traceNumber": _STR,
+                "date": {"type": ["string", "null"]},
+                "method": _STR,
+            },
+        },
+        "message": _STR,
+        "requestedInformation": {
+            "type": "object",
+            "description": "what the payer waits for (P3)",
+            "properties": {"item": _STR, "dueDate": {"type": ["string", "null"]}},
+        },
+        "adjustments": _ADJUSTMENTS,
+        "remarkCodes": {"type": "array", "items": _STR},
+        "serviceLines": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def openapi_paths(common: dict[str, Any], max_body: int) -> dict[str, Any]:
+    """This call's part of the OpenAPI document (``common``: the 401/429/503 answers)."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "/api/v1/claim-status": {
+            "post": {
+                "operationId": "claimStatus",
+                "summary": "Real-time claim status (276/277 005010X212) as JSON",
+                "description": (
+                    "Where is a claim? Answered from the claim's lifecycle: not found (A4), at "
+                    "the clearinghouse or rejected by its edits (source clearinghouse), pending "
+                    "at the payer (P1/P2/P3 with the reason or the requested information), "
+                    "finalized (F1 paid, F2 denied, F4 no payment, F3 revised) with amounts, "
+                    "CARCs in plain words and the 835's trace number and payment date. Only the "
+                    "caller's own claims are found. `?include=x12` adds the 277."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["tradingPartnerServiceId", "providers", "subscriber"],
+                                "properties": {
+                                    "tradingPartnerServiceId": {
+                                        "type": "string",
+                                        "description": "payer ID",
+                                    },
+                                    "providers": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "npi": {"type": "string"},
+                                                "organizationName": _STR,
+                                                "lastName": _STR,
+                                                "firstName": _STR,
+                                            },
+                                        },
+                                    },
+                                    "subscriber": {
+                                        "type": "object",
+                                        "required": ["memberId", "lastName"],
+                                        "properties": {
+                                            "memberId": _STR,
+                                            "firstName": _STR,
+                                            "lastName": _STR,
+                                            "dateOfBirth": _DAY,
+                                        },
+                                    },
+                                    "encounter": {
+                                        "type": "object",
+                                        "properties": {
+                                            "beginningDateOfService": _DAY,
+                                            "endDateOfService": _DAY,
+                                            "trackingNumber": _STR,
+                                            "submittedAmount": _STR,
+                                        },
+                                    },
+                                    "patientControlNumber": {
+                                        "type": "string",
+                                        "description": "the 837's CLM01",
+                                    },
+                                    "payerClaimControlNumber": {
+                                        "type": "string",
+                                        "description": "the 835's CLP07",
+                                    },
+                                    "includeX12": {"type": "boolean"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "the status of the claim",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["controlNumber", "claims"],
+                                    "properties": {
+                                        "controlNumber": _STR,
+                                        "claims": {"type": "array", "items": _CLAIM},
+                                        "x12": {"type": "string", "description": "the 277"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "400": {
+                        "description": "bad JSON, or a field missing or wrong (named)",
+                        **error,
+                    },
+                    "413": {"description": f"the body is over {max_body} bytes", **error},
+                    **common,
+                },
+            }
+        }
+    }
