@@ -716,3 +716,46 @@ def envelope_for(
 ) -> Envelope:
     """The envelope of a 277 from the gateway (``sender``) to ``receiver``."""
     return Envelope(sender[0], sender[1], receiver[0], receiver[1], control, usage, now)
+
+
+def status_table(answer: StatusAnswer) -> str:
+    """The answer as a plain-text table (``gateway claim-status``)."""
+    body = answer_json(answer)
+    rows: list[tuple[str, str]] = [
+        ("Claim", body["patientControlNumber"] or "-"),
+        ("Payer", f"{answer.request.payer_id} {body['payer']['name']}".strip()),
+        ("Tracking number", answer.request.trace or "-"),
+        ("Answered by", answer.source),
+    ]
+    for status in answer.statuses:
+        rows.append(("Status", f"{status.category}:{status.code}  {status.words}"))
+    rows.append(("Effective date", body["effectiveDate"]))
+    if body["payerClaimControlNumber"]:
+        rows.append(("Payer claim number", body["payerClaimControlNumber"]))
+    for key, label in (("submittedAmount", "Charge"), ("amountPaid", "Paid")):
+        if body.get(key) is not None:
+            rows.append((label, body[key]))
+    if "adjudicatedDate" in body:
+        rows.append(("Adjudicated", body["adjudicatedDate"]))
+    if "payment" in body:
+        payment = body["payment"]
+        rows.append(("Payment", f"{payment['method']} {payment['traceNumber']} on "
+                                f"{payment['date']}"))  # fmt: skip
+    if answer.requested:
+        due = f" (due {answer.due.isoformat()})" if answer.due else ""
+        rows.append(("Requested", answer.requested + due))
+    if answer.message and answer.message != answer.requested:
+        rows.append(("Note", answer.message))
+    for adjustment in body.get("adjustments", []):
+        rows.append(("Adjustment", f"{adjustment['groupCode']}-{adjustment['reasonCode']} "
+                                   f"{adjustment['amount']}  {adjustment['reason']}"))  # fmt: skip
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label:<{width}}  {value}" for label, value in rows]
+    if answer.lines:
+        lines.append("")
+        lines.append(f"{'Line':<5}{'Procedure':<14}{'Charge':>10}{'Paid':>10}  Status")
+        for n, line in enumerate(answer.lines, start=1):
+            code = ":".join([line.procedure, *line.modifiers])
+            statuses = ", ".join(f"{s.category}:{s.code}" for s in line.statuses)
+            lines.append(f"{n:<5}{code:<14}{line.charge:>10.2f}{line.paid:>10.2f}  {statuses}")
+    return "\n".join(lines) + "\n"
