@@ -15,7 +15,7 @@ The audit details are identifiers only (trace numbers, payer ID, status codes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,7 +37,7 @@ from gateway.x12.claim_status import (
     read_276,
     statuses_of,
 )
-from gateway.x12.claims import iter_transaction_sets
+from gateway.x12.claims import TransactionSet, iter_transaction_sets
 
 
 def _day(timestamp: float) -> date:
@@ -112,6 +112,36 @@ def payer_name_of(payer_id: str, payers: Mapping[str, PayerConfig], partners: Pa
     return ""
 
 
+def answer_in(
+    tx: Transaction,
+    request: StatusRequest,
+    *,
+    partner_id: str,
+    payers: Mapping[str, PayerConfig],
+    partners: PartnerSet,
+    channel: str,
+    now: datetime,
+) -> StatusAnswer:
+    """The answer to one request inside an open transaction, logged in ``status_requests``."""
+    payer_name = payer_name_of(request.payer_id, payers, partners)
+    claim = find_claim(tx, partner_id, request)
+    route_id = None
+    found = None
+    if claim is not None:
+        found, route_id = lifecycle(tx, claim)
+    answer = answer_status(request, found, payer_name=payer_name, today=now.date())
+    tx.record_status_requests(
+        [
+            StatusRequestRow(
+                now.timestamp(), partner_id, channel, request.payer_id, request.trace,
+                claim.clm01 if claim else request.claim_id, claim.id if claim else None,
+                route_id, statuses_of(answer), answer.source,
+            )
+        ]
+    )  # fmt: skip
+    return answer
+
+
 def answer_one(
     store: Store,
     request: StatusRequest,
@@ -122,32 +152,10 @@ def answer_one(
     channel: str,
     now: datetime,
 ) -> StatusAnswer:
-    """The answer to one request, logged in ``status_requests`` (call in the store thread)."""
-    payer_name = payer_name_of(request.payer_id, payers, partners)
+    """The answer to one request, in its own transaction (call in the store thread)."""
     with store.transaction() as tx:
-        claim = find_claim(tx, partner_id, request)
-        route_id = None
-        found = None
-        if claim is not None:
-            found, route_id = lifecycle(tx, claim)
-        answer = answer_status(request, found, payer_name=payer_name, today=now.date())
-        tx.record_status_requests(
-            [
-                StatusRequestRow(
-                    now.timestamp(),
-                    partner_id,
-                    channel,
-                    request.payer_id,
-                    request.trace,
-                    claim.clm01 if claim else request.claim_id,
-                    claim.id if claim else None,
-                    route_id,
-                    statuses_of(answer),
-                    answer.source,
-                )
-            ]
-        )
-    return answer
+        return answer_in(tx, request, partner_id=partner_id, payers=payers, partners=partners,
+                         channel=channel, now=now)  # fmt: skip
 
 
 def outcome_of(answer: StatusAnswer) -> str:
@@ -166,6 +174,37 @@ def audit_fields(answer: StatusAnswer) -> dict[str, Any]:
     }
 
 
+def status_sets(
+    tx: Transaction,
+    sets: Iterable[TransactionSet],
+    *,
+    partner_id: str,
+    payers: Mapping[str, PayerConfig],
+    partners: PartnerSet,
+    now: datetime,
+    channel: str,
+) -> tuple[list[SetAnswers], list[dict[str, Any]]]:
+    """The answers to the 276 sets (one :class:`SetAnswers` each, for one 277 each) inside an
+    open transaction, and one audit entry per claim asked about."""
+    answered: list[SetAnswers] = []
+    audit: list[dict[str, Any]] = []
+    for ts in sets:
+        requests = read_276(ts.segments, ts.delimiters)
+        answers = tuple(
+            answer_in(tx, r, partner_id=partner_id, payers=payers, partners=partners,
+                      channel=channel, now=now)
+            for r in requests
+        )  # fmt: skip
+        answered.append(SetAnswers(requests[0].reference if requests else "", answers))
+        st02 = ts.segments[0].elements[1] if len(ts.segments[0].elements) > 1 else ""
+        for answer in answers:
+            audit.append(
+                {"event": "claim_status.answered", "isa13": ts.isa13, "gs06": ts.gs06,
+                 "st02": st02, "bht03": answer.request.reference, **audit_fields(answer)}
+            )  # fmt: skip
+    return answered, audit
+
+
 def answer_276s(
     store: Store,
     data: bytes,
@@ -180,37 +219,18 @@ def answer_276s(
     usage: str = "P",
     channel: str = "api-x12",
 ) -> tuple[bytes, list[dict[str, Any]]]:
-    """The 277 interchange answering every 276 set of ``data`` (accepted by the engine),
-    and one audit entry per claim asked about."""
-    sets: list[SetAnswers] = []
-    audit: list[dict[str, Any]] = []
-    for ts in iter_transaction_sets(data):
-        requests = read_276(ts.segments, ts.delimiters)
-        answers = tuple(
-            answer_one(
-                store,
-                r,
-                partner_id=uploader,
-                payers=payers,
-                partners=partners,
-                channel=channel,
-                now=now,
-            )
-            for r in requests
+    """The 277 interchange answering every 276 set of ``data`` (accepted by the engine), in
+    one transaction, and one audit entry per claim asked about."""
+    with store.transaction() as tx:
+        sets, audit = status_sets(
+            tx,
+            iter_transaction_sets(data),
+            partner_id=uploader,
+            payers=payers,
+            partners=partners,
+            now=now,
+            channel=channel,
         )
-        sets.append(SetAnswers(requests[0].reference if requests else "", answers))
-        st02 = ts.segments[0].elements[1] if len(ts.segments[0].elements) > 1 else ""
-        for answer in answers:
-            audit.append(
-                {
-                    "event": "claim_status.answered",
-                    "isa13": ts.isa13,
-                    "gs06": ts.gs06,
-                    "st02": st02,
-                    "bht03": answer.request.reference,
-                    **audit_fields(answer),
-                }
-            )
     envelope = envelope_for(
         (config.interchange_qualifier, config.interchange_id), receiver, control(), now, usage
     )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest_twisted
 
 from tests.api.conftest import DEMO_TOKEN, EXT01_TOKEN, Api, MakeApi, bearer
+from tests.api.test_eligibility import x12_270
 from tests.api.test_resources import conforms, metric_samples, sleep
 from tests.pipeline.test_routing import _one_claim
 from tests.x12.test_claim_status import validate_277
@@ -122,3 +123,25 @@ async def test_claim_status_never_answers_for_another_partner(make_api: MakeApi)
                          {**bearer(DEMO_TOKEN), **JSON})  # fmt: skip
     assert bad.status == 400 and bad.json()["error"] == "invalid_field"
     assert "providers" in bad.json()["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_276_failing_the_guide_gets_a_999_never_a_277(make_api: MakeApi) -> None:
+    api = await make_api()
+    document = (await api.call("GET", "/api/v1/openapi.json")).json()
+    good = claim_status_276("SIM01", "1234567893", [("C1", "10.00", "MBR1", "DOE")],
+                            control=8701)  # fmt: skip
+    broken = good.replace(b"TRN*1*TRK1", b"TRN*9*TRK1")  # TRN01 must be 1
+    answer = await api.call("POST", "/api/v1/x12", broken, bearer())
+    assert answer.status == 422, answer.body
+    conforms(document, "POST", "/api/v1/x12", answer)
+    assert b"ST*999*" in answer.body and b"IK5*R" in answer.body and b"ST*277*" not in answer.body
+    assert api.named("claim_status.answered") == []
+    # a 270 and a 276 in one interchange: refused, naming why
+    text = good.decode()
+    eligibility = x12_270(control=8702).decode()
+    group_270 = eligibility[eligibility.index("GS*") : eligibility.index("IEA*")]
+    mixed = text.replace("IEA*1*", group_270 + "IEA*2*")
+    refused = await api.call("POST", "/api/v1/x12", mixed.encode(), bearer())
+    assert refused.status == 400, refused.body
+    assert "not both" in refused.json()["message"]
