@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check gateway tests scripts twisted
 	$(BIN)/ruff format --check gateway tests scripts twisted
 
-STRICT := gateway/x12 gateway/as2 gateway/payers gateway/config.py gateway/profiles.py gateway/errors.py
+STRICT := gateway/x12 gateway/as2 gateway/caqh gateway/payers gateway/config.py gateway/profiles.py gateway/errors.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy gateway

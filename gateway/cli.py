@@ -1,5 +1,5 @@
-"""The ``gateway`` command: run, check-config, validate, trace, payers, audit tail/verify,
-bans list/lift."""
+"""The ``gateway`` command: run, check-config, validate, trace, eligibility, payers, audit
+tail/verify, bans list/lift."""
 
 from __future__ import annotations
 
@@ -280,6 +280,16 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return run_trace(config, args.identifier, args.json)
 
 
+def cmd_eligibility(args: argparse.Namespace) -> int:
+    from gateway.eligibility_cli import run
+
+    try:
+        return run(args, lambda: _load(args))
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+
+
 def _login_blocks(args: argparse.Namespace) -> tuple[Store, LoginBlocks] | None:
     from gateway.store.logins import LoginBlocks
     from gateway.store.sqlite import Store
@@ -353,8 +363,8 @@ def cmd_bans_lift(args: argparse.Namespace) -> int:
 
 DESCRIPTION = (
     "Clearinghouse EDI gateway: run the daemon, check the configuration, validate X12 files, "
-    "trace a file or claim, run a payment cycle of the simulated payers, read the audit log, "
-    "list and lift SFTP login bans."
+    "trace a file, claim or inquiry, send an eligibility check, run a payment cycle of the "
+    "simulated payers, read the audit log, list and lift SFTP login bans."
 )
 
 
@@ -417,11 +427,34 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "identifier",
         help="file id, ISA13 (an inbound interchange, one of our acknowledgments, a routed "
-        "837 batch, a payer 277CA or an 835) or CLM01",
+        "837 batch, a payer 277CA or an 835), CLM01, or an inquiry's TRN02 or CORE PayloadID",
     )
     trace.add_argument("--json", action="store_true", help="print the trace as JSON")
     _add_config_args(trace, listeners=False)
     trace.set_defaults(func=cmd_trace)
+
+    elig = sub.add_parser(
+        "eligibility",
+        help="send an eligibility check (270/271) and print the answer as a table",
+        description="A JSON request (--json FILE, the fields of POST /api/v1/eligibility) "
+        "and/or flags; answered by the running daemon (--url, --token) or in-process from "
+        "this gateway's store and simulated payers.",
+    )
+    elig.add_argument("--json", metavar="FILE", help="JSON request ('-': stdin)")
+    elig.add_argument("--payer", help="payer ID (tradingPartnerServiceId), e.g. SIM01")
+    elig.add_argument("--npi", help="provider NPI")
+    elig.add_argument("--provider", help="provider organization name")
+    elig.add_argument("--member", help="subscriber member ID")
+    elig.add_argument("--first", help="subscriber first name")
+    elig.add_argument("--last", help="subscriber last name")
+    elig.add_argument("--dob", help="subscriber date of birth YYYYMMDD")
+    elig.add_argument("--service-type", action="append", help="service type code (repeat)")
+    elig.add_argument("--date", help="date of service YYYYMMDD")
+    elig.add_argument("--url", help="the daemon's HTTP base URL, e.g. http://127.0.0.1:8080")
+    elig.add_argument("--token", help="API bearer token (else env GATEWAY_TOKEN)")
+    elig.add_argument("--raw", action="store_true", help="print the JSON answer")
+    _add_config_args(elig, listeners=False)
+    elig.set_defaults(func=cmd_eligibility)
 
     audit = sub.add_parser("audit", help="read the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -143,8 +143,9 @@ class GatewayMetrics:
         )
         self.eligibility = Counter(
             "gateway_eligibility_requests",
-            "Real-time eligibility requests answered, by channel (api-json, api-x12), payer ID "
-            "and outcome (active, inactive, aaa:<code>; rejected: a 270 failing the guide)",
+            "Eligibility requests answered, by channel (api-json, api-x12, core-soap, core-mime, "
+            "batch), payer ID and outcome (active, inactive, aaa:<code>, forwarded; rejected: "
+            "a 270 failing the guide)",
             ["channel", "payer", "outcome"],
             registry=r,
         )
@@ -168,6 +169,20 @@ class GatewayMetrics:
             "Real-time claim status: request received to answer ready, by channel",
             ["channel"],
             buckets=ELIGIBILITY_BUCKETS,
+            registry=r,
+        )
+        self.core_errors = Counter(
+            "gateway_core_errors",
+            "CAQH CORE envelopes answered with an error, by channel and CORE ErrorCode "
+            "(UnAuthorized, PayloadIDIllegal, ChecksumMismatch, ...)",
+            ["channel", "error"],
+            registry=r,
+        )
+        self.eligibility_forward_failures = Counter(
+            "gateway_eligibility_forward_failures",
+            "Real-time inquiries an external payer's CORE endpoint did not answer in time or "
+            "usefully (answered AAA 42), by payer ID",
+            ["payer"],
             registry=r,
         )
         self.audit_events = Counter(
@@ -263,6 +278,14 @@ class GatewayMetrics:
         if isinstance(elapsed, int | float) and not isinstance(elapsed, bool):
             self.claim_status_latency.labels(channel=channel).observe(max(0.0, elapsed / 1000))
 
+    def _core_error(self, event: str, fields: Mapping[str, Any]) -> None:
+        error = "UnAuthorized" if event == "core.auth.failed" else str(fields.get("error"))
+        channel = str(fields.get("channel") or "unknown")
+        self.core_errors.labels(channel=channel, error=error[:40]).inc()
+
+    def _forward_failed(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.eligibility_forward_failures.labels(payer=str(fields.get("payer") or "-")[:20]).inc()
+
     _handlers: dict[str, Callable[[GatewayMetrics, str, Mapping[str, Any]], None]] = {
         "file.received": _file_received,
         "file.processing": _file_processing,
@@ -285,6 +308,9 @@ class GatewayMetrics:
         "eligibility.answered": _eligibility,
         "eligibility.rejected": _eligibility,
         "claim_status.answered": _claim_status,
+        "core.rejected": _core_error,
+        "core.auth.failed": _core_error,
+        "eligibility.forward.failed": _forward_failed,
     }
 
     # exposition ---------------------------------------------------------------------------

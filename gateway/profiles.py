@@ -49,6 +49,19 @@ class ApiToken:
 
 
 @dataclass(frozen=True)
+class CoreEndpoint:
+    """An external payer's CAQH CORE SOAP endpoint (real-time 270s are forwarded there)."""
+
+    url: str
+    user: str = ""
+    """WS-Security Username (empty: the gateway's ISA ID)."""
+    password_env: str = ""
+    """The environment variable that holds the password (never the profile itself)."""
+    timeout: float = 20.0
+    """The round-trip budget in seconds (CORE: 20)."""
+
+
+@dataclass(frozen=True)
 class As2Identity:
     """The partner's AS2 name, certificates (several during a rollover), policy for what it
     sends us, and whether we push its mailbox to it over AS2."""
@@ -108,6 +121,8 @@ class Partner:
     """The providers behind ``npis``/``tins``, in profile order (submitters only)."""
     api_tokens: tuple[ApiToken, ...] = ()
     """Bearer tokens of the HTTP API (hashes only)."""
+    core: CoreEndpoint | None = None
+    """An external payer's CAQH CORE endpoint (``<core url=... />``)."""
 
 
 @dataclass(frozen=True)
@@ -393,6 +408,23 @@ class _FileChecker:
             if billing_for is not None:
                 self.problem(billing_for, "<billing-for> is only for submitters")
 
+        core_node = _find(root, "p:core")
+        core: CoreEndpoint | None = None
+        if core_node is not None:
+            if role != "payer" or kind != "external":
+                self.problem(core_node, "<core> is only for external payers")
+            try:
+                timeout = float(_attr(core_node, "timeout") or "20")
+            except ValueError:
+                timeout = 0.0
+            if not 0 < timeout <= 300:
+                self.problem(core_node, "<core timeout> must be 0 < seconds <= 300")
+            core = CoreEndpoint(
+                _attr(core_node, "url"),
+                _attr(core_node, "user"),
+                _attr(core_node, "password-env"),
+                timeout,
+            )
         if self.problems:
             return None
         partner = Partner(
@@ -413,6 +445,7 @@ class _FileChecker:
             demo=_attr(root, "demo") in ("true", "1"),
             providers=tuple(providers),
             api_tokens=tuple(tokens),
+            core=core,
         )
         return _Loaded(
             partner=partner,

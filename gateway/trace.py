@@ -1,4 +1,6 @@
-"""``gateway trace <file id | ISA13 | CLM01>``: the lifecycle of a file or a claim, in order.
+"""``gateway trace <file id | ISA13 | CLM01 | TRN02 | PayloadID>``: the lifecycle of a file or a
+claim, in order; or a real-time/batch inquiry (270) by its TRN02 or its CAQH CORE PayloadID
+(from the audit log: channel, partner, payer, envelope control numbers, outcome, timing).
 
 Facts come from the store (what is true now: states, answers, routes, decisions, pick-ups)
 and the audit log (when each step happened). Output names identifiers and amounts, never
@@ -41,6 +43,43 @@ class Trace:
     remits: list[dict[str, Any]] = field(default_factory=list)
     """The 835s that pay the traced claims (trace number, date, file, pick-up)."""
     events: list[Mapping[str, Any]] = field(default_factory=list)
+    requests: list[Mapping[str, Any]] = field(default_factory=list)
+    """Inquiry events (eligibility.*, claim_status.*, core.*) naming the query as TRN02 or
+    PayloadID."""
+
+
+#: Audit events of inquiries (real time and batch) and CORE envelopes.
+_INQUIRY_EVENTS = frozenset(
+    {
+        "eligibility.answered",
+        "eligibility.rejected",
+        "eligibility.refused",
+        "eligibility.forward.failed",
+        "claim_status.answered",
+        "core.rejected",
+        "core.auth.failed",
+        "core.batch.received",
+        "core.batch.retrieved",
+    }
+)
+
+
+def _requests(audit_path: Any, query: str, trace: Trace) -> list[str]:
+    """Inquiry events naming ``query`` as TRN02 or PayloadID; the files they name."""
+    files: list[str] = []
+    for event in read_all_events(audit_path):
+        if event.get("event") not in _INQUIRY_EVENTS:
+            continue
+        if query == event.get("trn02"):
+            trace.matched_as.append("TRN02")
+        elif query == event.get("payload_id"):
+            trace.matched_as.append("CORE PayloadID")
+        else:
+            continue
+        trace.requests.append(event)
+        if event.get("file_id"):
+            files.append(str(event["file_id"]))
+    return files
 
 
 def _iso(ts: float | None) -> str | None:
@@ -157,6 +196,9 @@ def build_trace(
     trace = Trace(query)
     queries = TraceQueries(store)
     trace.file_ids = _file_ids(queries, query, trace, audit_path, read_blob)
+    for file_id in _requests(audit_path, query, trace):
+        if file_id not in trace.file_ids:
+            trace.file_ids.append(file_id)
     if trace.claim_hash is not None:
         rows = queries.claims_by_clm01(query)
     else:
@@ -318,13 +360,18 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
         json.dump(trace.__dict__, out, indent=2, default=str)
         out.write("\n")
         return
-    if not trace.file_ids:
+    if not trace.file_ids and not trace.requests:
         out.write(
             f"nothing known as {trace.query!r} (file id, ISA13 of an interchange, an "
-            "acknowledgment, a routed batch, a payer 277CA or an 835, or CLM01)\n"
+            "acknowledgment, a routed batch, a payer 277CA or an 835, CLM01, or an "
+            "inquiry's TRN02 or CORE PayloadID)\n"
         )
         return
     out.write(f"{trace.query}: {', '.join(dict.fromkeys(trace.matched_as))}\n")
+    if trace.requests:
+        out.write("\ninquiries\n")
+    for e in trace.requests:
+        out.write(f"  {e.get('ts', '')} {e.get('event', ''):<26} {_detail(e, (), empty=False)}\n")
     for f in trace.files:
         out.write(
             f"\nfile {f['file_id']} from {f['partner']} over {f['channel']}, received "
@@ -378,12 +425,21 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
     if trace.events:
         out.write("\ntimeline\n")
     for e in trace.events:
-        detail = " ".join(
-            f"{k}={v}"
-            for k, v in e.items()
-            if k not in ("ts", "event", "file_id", "partner") and not isinstance(v, list | dict)
-        )
-        out.write(f"  {e.get('ts', '')} {e.get('event', ''):<24} {detail}\n")
+        out.write(f"  {e.get('ts', '')} {e.get('event', ''):<24} {_detail(e)}\n")
+
+
+def _detail(
+    event: Mapping[str, Any], skip: Collection[str] = ("file_id", "partner"), empty: bool = True
+) -> str:
+    """``key=value`` of an event's scalar fields (not its time and name, nor ``skip``; without
+    ``empty``, not the None or empty ones either)."""
+    return " ".join(
+        f"{k}={v}"
+        for k, v in event.items()
+        if k not in ("ts", "event", *skip)
+        and (empty or v not in (None, ""))
+        and not isinstance(v, list | dict)
+    )
 
 
 def _remit_line(remit: Mapping[str, Any]) -> str:
@@ -415,4 +471,4 @@ def run_trace(config: GatewayConfig, query: str, as_json: bool, out: TextIO = sy
     finally:
         store.close()
     print_trace(trace, out, as_json)
-    return 0 if trace.file_ids else 1
+    return 0 if trace.file_ids or trace.requests else 1

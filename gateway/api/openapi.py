@@ -13,6 +13,15 @@ from gateway.api.limits import HttpLimits
 from gateway.api.remittances import openapi_paths as remittance_paths
 from gateway.states import FILE_STATES
 
+#: CAQH CORE's MIME form fields (the required ones: all but PayloadLength, Checksum, Payload).
+CORE_FORM_FIELDS = (
+    "PayloadType", "ProcessingMode", "PayloadID", "PayloadLength", "TimeStamp", "UserName",
+    "Password", "SenderID", "ReceiverID", "CORERuleVersion", "Checksum", "Payload",
+)  # fmt: skip
+CORE_FORM_REQUIRED = tuple(
+    f for f in CORE_FORM_FIELDS if f not in ("PayloadLength", "Checksum", "Payload")
+)
+
 REALTIME_MAX_BODY = 1 << 20
 """Real-time bodies (a JSON eligibility request, one 270 interchange) are read into memory."""
 
@@ -217,7 +226,8 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                 "post": {
                     "operationId": "realTimeX12",
                     "summary": "Real-time X12: one 270 (276) interchange in, the 271 (277) "
-                    "interchange out",
+                    "interchange out (for an external payer with a CORE endpoint: its 271, "
+                    "forwarded; no answer in time: AAA 42)",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -231,8 +241,8 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                             "content": {"application/edi-x12": {"schema": {"type": "string"}}},
                         },
                         "400": _error(
-                            "empty, not X12, more than one interchange, a set that is neither "
-                            "a 270 (005010X279A1) nor a 276 (005010X212), or both in one"
+                            "empty, not X12, more than one interchange, a set that is not "
+                            "an inquiry (270 005010X279A1, 276 005010X212), or two kinds in one"
                         ),
                         "413": _error(f"the body is over {REALTIME_MAX_BODY} bytes"),
                         "422": {
@@ -243,6 +253,77 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                         **_common(),
                     },
                 }
+            },
+            "/core": {
+                "get": {
+                    "operationId": "coreWsdl",
+                    "summary": "CAQH CORE Connectivity vC2.2.0: the WSDL (GET /core?wsdl)",
+                    "security": [],
+                    "parameters": [
+                        {
+                            "name": "wsdl",
+                            "in": "query",
+                            "required": True,
+                            "allowEmptyValue": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the WSDL (SOAP 1.2, document/literal; operations "
+                            "RealTimeTransaction, BatchSubmitTransaction, "
+                            "BatchResultsRetrievalTransaction)",
+                            "content": {"text/xml": {"schema": {"type": "string"}}},
+                        }
+                    },
+                },
+                "post": {
+                    "operationId": "coreEnvelope",
+                    "summary": "CAQH CORE Connectivity vC2.2.0: a SOAP 1.2 envelope "
+                    "(WS-Security UsernameToken) or MIME form fields; user name = partner id, "
+                    "password = one of its API tokens. RealTime 270 -> 271 in the same "
+                    "exchange; Batch stores the payload as a file (999 and _271.x12 follow in "
+                    "the mailbox); BatchResultsRetrieval returns the oldest waiting 271 file",
+                    "security": [],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/soap+xml": {"schema": {"type": "string"}},
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": list(CORE_FORM_REQUIRED),
+                                    "properties": {k: {"type": "string"} for k in CORE_FORM_FIELDS},
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "the CORE answer in the request's envelope: "
+                            "ErrorCode Success with the 271 (or the TA1/999 of a request "
+                            "failing the envelope or guide, or the batch receipt), or a CORE "
+                            "ErrorCode (PayloadTypeIllegal, PayloadIDRequired, "
+                            "PayloadIDIllegal, SenderIDIllegal, ReceiverIDIllegal, "
+                            "VersionMismatch, ChecksumMismatch, ...) with ErrorMessage",
+                            "content": {
+                                "application/soap+xml": {"schema": {"type": "string"}},
+                                "multipart/form-data": {"schema": {"type": "object"}},
+                            },
+                        },
+                        "400": {"description": "not a CORE envelope (SOAP Fault, or text)"},
+                        "401": {
+                            "description": "UnAuthorized (SOAP Fault "
+                            "wsse:FailedAuthentication, or MIME ErrorCode UnAuthorized)"
+                        },
+                        "415": {"description": "neither SOAP 1.2 nor multipart/form-data"},
+                        "429": {
+                            "description": "over this partner's share (ErrorCode "
+                            "Unavailable), with Retry-After",
+                            "headers": _RETRY,
+                        },
+                    },
+                },
             },
             "/api/v1/mailbox": {
                 "get": {

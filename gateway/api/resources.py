@@ -26,7 +26,15 @@ from gateway.api.claim_status import post_claim_status
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
 from gateway.api.remittances import get_remittances
+from gateway.pipeline.core_forward import (
+    ForwardError,
+    ForwardPlan,
+    answer_sets,
+    plan_forward,
+    post_core,
+)
 from gateway.pipeline.eligibility import (
+    RealtimeAnswer,
     answer_interchange,
     answer_one,
     check_interchange,
@@ -35,7 +43,9 @@ from gateway.pipeline.eligibility import (
 )
 from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
+from gateway.x12.acks import Gateway
 from gateway.x12.eligibility import FieldError, answer_json, request_from_json
+from gateway.x12.forward import rewrap
 
 REALM = "edi-gateway"
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
@@ -493,20 +503,17 @@ class ApiRoot(resource.Resource):
     async def post_claim_status(self, request: Any, caller: Caller) -> None:
         await post_claim_status(self, request, caller)
 
-    async def post_x12(self, request: Any, caller: Caller) -> None:
-        started = time.monotonic()
-        data = self._small_body(request)
-        if not data.strip():
-            raise ApiError(400, "empty_body", "send one 270 or 276 interchange as the request body")
+    async def answer_x12(self, data: bytes, partner_id: str, accept: Any = None) -> RealtimeAnswer:
+        """The real-time answer to one inquiry interchange (``/api/v1/x12``, ``/core``):
+        the guide check off the store thread (the pipeline's store work goes on meanwhile),
+        one at a time (the validator is not shared between threads), then the answer in the
+        store thread."""
         core = self.gateway.core
         if self._validator is None:
             from gateway.x12.engine import default_validator
 
             self._validator = default_validator()
-        partner_id = caller.partner.id
         partners = self.gateway.partners()
-        # the guide check off the store thread (the pipeline's store work goes on meanwhile),
-        # one at a time: the validator is not shared between threads
         async with self._validating:
             analysis = await threads.deferToThread(
                 check_interchange,
@@ -516,7 +523,12 @@ class ApiRoot(resource.Resource):
                 partners=partners,
                 validator=self._validator,
             )
-        result = await core.in_store(
+        plan = plan_forward(data, analysis, partners)
+        if plan is not None:
+            forwarded = await self._forward(plan, analysis, partner_id)
+            if forwarded is not None:
+                return forwarded
+        return await core.in_store(
             answer_interchange,
             core.store,
             data,
@@ -525,7 +537,64 @@ class ApiRoot(resource.Resource):
             partners=partners,
             payers=core.payers(),
             analysis=analysis,
+            accept=accept,
         )
+
+    async def _forward(
+        self, plan: ForwardPlan, analysis: Any, partner_id: str
+    ) -> RealtimeAnswer | None:
+        """The payer's answer through its CORE endpoint (see
+        :mod:`gateway.pipeline.core_forward`), or None when it did not answer in time or
+        usefully (then answered here: AAA 42)."""
+        core = self.gateway.core
+        config = core.config
+        gateway = Gateway(config.interchange_qualifier, config.interchange_id)
+        interchange = analysis.interchanges[0]
+        now = datetime.now(UTC)
+        started = time.monotonic()
+
+        def counter(name: str) -> Any:
+            def next_control() -> int:
+                with core.store.transaction() as tx:
+                    return int(tx.next_counter(name))
+
+            return next_control
+
+        outbound, _ = await core.in_store(
+            rewrap, list(plan.sets), gateway=gateway,
+            receiver=(plan.payer.isa_qualifier, plan.payer.isa_id),
+            usage=interchange.usage_indicator, next_control=counter(f"control:{plan.payer.id}"),
+            now=now,
+        )  # fmt: skip
+        reactor = getattr(self.gateway, "reactor", None) or default_reactor()
+        try:
+            payload = await post_core(
+                reactor, plan.endpoint, outbound, kind=plan.payload_kind,
+                sender_id=config.interchange_id, receiver_id=plan.payer_id, now=now,
+            )  # fmt: skip
+            sets = answer_sets(payload, plan.payload_kind.response.split("_")[1])
+        except ForwardError as exc:
+            self.gateway.audit(
+                "eligibility.forward.failed", partner=partner_id, payer=plan.payer_id,
+                payer_partner=plan.payer.id, reason=exc.reason,
+                elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            )  # fmt: skip
+            return None
+        content, _ = await core.in_store(
+            rewrap, sets, gateway=gateway,
+            receiver=(interchange.sender_qualifier, interchange.sender_id),
+            usage=interchange.usage_indicator, next_control=counter("control"), now=now,
+        )  # fmt: skip
+        audit = [{**item, "outcome": "forwarded"} for item in plan.audit]
+        return RealtimeAnswer(200, content, audit=audit)
+
+    async def post_x12(self, request: Any, caller: Caller) -> None:
+        started = time.monotonic()
+        data = self._small_body(request)
+        if not data.strip():
+            raise ApiError(400, "empty_body", "send one 270 or 276 interchange as the request body")
+        partner_id = caller.partner.id
+        result = await self.answer_x12(data, partner_id)
         elapsed = round((time.monotonic() - started) * 1000, 1)
         if result.status == 400:
             self.gateway.audit(
@@ -539,7 +608,7 @@ class ApiRoot(resource.Resource):
                 outcome="999" if result.content else "rejected", elapsed_ms=elapsed,
             )  # fmt: skip
         for item in result.audit:
-            if item.pop("event", "") == "claim_status.answered":
+            if result.kind is not None and result.kind.name == "276":
                 self.gateway.audit(
                     "claim_status.answered", channel="api-x12", partner=partner_id, **item,
                     elapsed_ms=elapsed,
@@ -557,3 +626,9 @@ class ApiRoot(resource.Resource):
         request.setHeader(b"content-length", str(len(result.content)).encode())
         request.write(result.content)
         request.finish()
+
+
+def default_reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor

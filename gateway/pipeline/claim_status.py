@@ -6,8 +6,9 @@ the pure cores.
   lifecycle from the store: front-end edits, route, payer decision, the 835 that paid it;
 - :func:`answer_one` answers one request (gateway/payers/claim_status.py) and logs it in
   ``status_requests`` (call in the store thread: ``core.in_store``);
-- :func:`answer_276s` answers the 276 sets of an interchange the engine accepted, as one 277
-  interchange (``POST /api/v1/x12``, through gateway/pipeline/eligibility.py).
+- :func:`answer_276_sets` is the 276 kind's answerer for gateway/pipeline/inquiries.py: the
+  276 sets of an interchange the engine accepted, as one 277 interchange (real time over
+  ``POST /api/v1/x12`` and CAQH CORE ``/core``; batch 276 files → ``_277.x12``).
 
 A claim of another partner (or another provider's NPI) is never found: "not found" (A4:35).
 The audit details are identifiers only (trace numbers, payer ID, status codes).
@@ -15,7 +16,7 @@ The audit details are identifiers only (trace numbers, payer ID, status codes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,7 @@ from gateway.payers.claim_status import ClaimLifecycle, Payment, answer_status
 from gateway.payers.codec import decision_from_json
 from gateway.payers.config import PayerConfig
 from gateway.payers.model import ClaimStatus, Outcome
+from gateway.pipeline.inquiries import Answered, AnswerEnvelope, InquiryContext
 from gateway.profiles import PartnerSet
 from gateway.store.claim_status import StatusClaim, StatusRequestRow
 from gateway.store.sqlite import Store, Transaction
@@ -37,7 +39,7 @@ from gateway.x12.claim_status import (
     read_276,
     statuses_of,
 )
-from gateway.x12.claims import TransactionSet, iter_transaction_sets
+from gateway.x12.claims import TransactionSet
 
 
 def _day(timestamp: float) -> date:
@@ -185,7 +187,7 @@ def status_sets(
     channel: str,
 ) -> tuple[list[SetAnswers], list[dict[str, Any]]]:
     """The answers to the 276 sets (one :class:`SetAnswers` each, for one 277 each) inside an
-    open transaction, and one audit entry per claim asked about."""
+    open transaction, and one audit entry per claim asked about (``inquiry``: ``276``)."""
     answered: list[SetAnswers] = []
     audit: list[dict[str, Any]] = []
     for ts in sets:
@@ -199,42 +201,41 @@ def status_sets(
         st02 = ts.segments[0].elements[1] if len(ts.segments[0].elements) > 1 else ""
         for answer in answers:
             audit.append(
-                {"event": "claim_status.answered", "isa13": ts.isa13, "gs06": ts.gs06,
-                 "st02": st02, "bht03": answer.request.reference, **audit_fields(answer)}
+                {"inquiry": "276", "isa13": ts.isa13, "gs06": ts.gs06, "st02": st02,
+                 "bht03": answer.request.reference, **audit_fields(answer)}
             )  # fmt: skip
     return answered, audit
 
 
-def answer_276s(
-    store: Store,
-    data: bytes,
-    *,
-    uploader: str,
-    config: GatewayConfig,
-    partners: PartnerSet,
-    payers: Mapping[str, PayerConfig],
-    receiver: tuple[str, str],
-    control: Callable[[], int],
-    now: datetime,
-    usage: str = "P",
-    channel: str = "api-x12",
-) -> tuple[bytes, list[dict[str, Any]]]:
-    """The 277 interchange answering every 276 set of ``data`` (accepted by the engine), in
-    one transaction, and one audit entry per claim asked about."""
-    with store.transaction() as tx:
-        sets, audit = status_sets(
-            tx,
-            iter_transaction_sets(data),
-            partner_id=uploader,
-            payers=payers,
-            partners=partners,
-            now=now,
-            channel=channel,
-        )
-    envelope = envelope_for(
-        (config.interchange_qualifier, config.interchange_id), receiver, control(), now, usage
+def _requester(partners: PartnerSet, qualifier: str, ident: str) -> str:
+    """The partner whose interchange ID this is (the engine checked the uploader's ISA)."""
+    for partner in partners.partners.values():
+        if (partner.isa_qualifier, partner.isa_id) == (qualifier, ident):
+            return partner.id
+    return ""
+
+
+def answer_276_sets(
+    ctx: InquiryContext, sets: Sequence[TransactionSet], envelope: AnswerEnvelope
+) -> Answered:
+    """The answerer of the 276 kind (:mod:`gateway.pipeline.inquiries`: real time over
+    ``POST /api/v1/x12`` and CAQH CORE, batch 276 files): one 277 X212 per 276 set, each
+    claim asked about answered from its lifecycle, among the claims of the partner the answer
+    goes to (the ISA sender of the 276) only."""
+    partner_id = _requester(ctx.partners, envelope.receiver_qualifier, envelope.receiver_id)
+    answered, audit = status_sets(
+        ctx.tx, sets, partner_id=partner_id, payers=ctx.payers, partners=ctx.partners,
+        now=ctx.now, channel="x12",
+    )  # fmt: skip
+    config = ctx.config
+    x12_envelope = envelope_for(
+        (config.interchange_qualifier, config.interchange_id),
+        (envelope.receiver_qualifier, envelope.receiver_id),
+        envelope.control,
+        envelope.now,
+        envelope.usage,
     )
-    return build_277(sets, envelope), audit
+    return Answered(build_277(answered, x12_envelope), audit)
 
 
 def json_277(

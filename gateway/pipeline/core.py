@@ -416,6 +416,7 @@ class GatewayCore(Service):
                 partners=partners,
                 config=self.config,
                 now=time.time(),
+                payers=self.payers(),
             )
             self._report_routing(routed)
 
@@ -441,6 +442,19 @@ class GatewayCore(Service):
                 file_name=placed.name,
                 **placed.details,
             )
+        for placed in routed.answer_files:
+            self.audit(
+                "inquiry.answers.written",
+                **base,
+                kind=placed.kind,
+                file_name=placed.name,
+                **placed.details,
+            )
+        for item in routed.inquiries:
+            if item.get("inquiry") == "276":
+                self.audit("claim_status.answered", **base, channel="batch", **item)
+                continue
+            self.audit("eligibility.answered", **base, channel="batch", **item)
         for problem in routed.problems:
             self.audit("payer.answer.rejected", **base, problem=problem)
         for warning in routed.warnings:

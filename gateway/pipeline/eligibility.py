@@ -13,9 +13,8 @@ No PHI leaves here but in the answers themselves: the audit details are identifi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +22,17 @@ from gateway.config import GatewayConfig
 from gateway.payers.adjudicate import Accumulator, AccumulatorKey
 from gateway.payers.config import PayerConfig
 from gateway.payers.eligibility import answer_eligibility, unknown_payer
-from gateway.pipeline.steps import partner_directory
+from gateway.pipeline import inquiries
+from gateway.pipeline.inquiries import (
+    Answered,
+    AnswerEnvelope,
+    InquiryContext,
+    RealtimeAnswer,
+    check_interchange,
+)
 from gateway.profiles import PartnerSet
-from gateway.store.sqlite import Store
-from gateway.x12.claims import iter_transaction_sets
+from gateway.store.sqlite import Store, Transaction
+from gateway.x12.claims import TransactionSet
 from gateway.x12.eligibility import (
     EligibilityAnswer,
     EligibilityRequest,
@@ -35,14 +41,15 @@ from gateway.x12.eligibility import (
     build_271,
     read_270,
 )
-from gateway.x12.engine import analyze, build_responses
-from gateway.x12.envelope import set_accepted, set_implementation
-from gateway.x12.kinds import Handling, kind_of
-from gateway.x12.results import FileAnalysis
-from gateway.x12.segments import Validator
 
-REAL_TIME = (Handling.ELIGIBILITY, Handling.CLAIM_STATUS)
-"""What ``POST /api/v1/x12`` answers in the same exchange: 270 → 271, 276 → 277."""
+__all__ = [
+    "RealtimeAnswer",
+    "answer_interchange",
+    "answer_one",
+    "check_interchange",
+    "json_271",
+    "outcome_of",
+]
 
 
 def find_payer(
@@ -66,18 +73,29 @@ def answer_one(
     today: date,
 ) -> EligibilityAnswer:
     """The answer to one request (call in the store thread)."""
+    with store.transaction() as tx:
+        return answer_in(tx, request, payers, partners, today)
+
+
+def answer_in(
+    tx: Transaction,
+    request: EligibilityRequest,
+    payers: Mapping[str, PayerConfig],
+    partners: PartnerSet,
+    today: date,
+) -> EligibilityAnswer:
+    """:func:`answer_one` within an open transaction."""
     config, external = find_payer(request.payer_id, payers, partners)
     if config is None:
         return unknown_payer(request, external=external)
-    with store.transaction() as tx:
 
-        def accumulators(key: AccumulatorKey) -> Accumulator | None:
-            row = tx.accumulator(key.payer_id, key.member_id, key.year)
-            if row is None:
-                return None
-            return Accumulator(Decimal(row.deductible_met), Decimal(row.oop_met))
+    def accumulators(key: AccumulatorKey) -> Accumulator | None:
+        row = tx.accumulator(key.payer_id, key.member_id, key.year)
+        if row is None:
+            return None
+        return Accumulator(Decimal(row.deductible_met), Decimal(row.oop_met))
 
-        return answer_eligibility(request, config, accumulators, today=today)
+    return answer_eligibility(request, config, accumulators, today=today)
 
 
 def outcome_of(answer: EligibilityAnswer) -> str:
@@ -87,106 +105,17 @@ def outcome_of(answer: EligibilityAnswer) -> str:
     return answer.status
 
 
-@dataclass
-class X12Answer:
-    status: int
-    """200 with a 271 (277); 422 with the TA1/999 (or a text report) of a rejected 270
-    (276); 400 when the payload is neither."""
-    content: bytes
-    content_type: str = "application/edi-x12"
-    audit: list[dict[str, Any]] = field(default_factory=list)
-    """One entry per answered request (identifiers only; ``event``: the audit event when
-    not ``eligibility.answered``)."""
-    message: str = ""
-
-
-def check_interchange(
-    data: bytes, *, uploader: str, config: GatewayConfig, partners: PartnerSet,
-    validator: Validator,
-) -> FileAnalysis:  # fmt: skip
-    """The engine's verdict on ``data`` (envelope and guide): no store, so it runs outside
-    the store thread (one at a time: the validator is not shared between threads)."""
-    directory = partner_directory(config, partners)
-    return analyze(data, uploader=uploader, directory=directory, validator=validator)
-
-
-def answer_interchange(
-    store: Store,
-    data: bytes,
-    *,
-    uploader: str,
-    config: GatewayConfig,
-    partners: PartnerSet,
-    payers: Mapping[str, PayerConfig],
-    validator: Validator | None = None,
-    analysis: FileAnalysis | None = None,
-    now: datetime | None = None,
-    next_control: Callable[[], int] | None = None,
-) -> X12Answer:
-    """``POST /api/v1/x12``: the 271 interchange answering the 270s of ``data`` (call in the
-    store thread), from ``analysis`` (:func:`check_interchange`) or checked here with
-    ``validator``."""
-    when = now or datetime.now(UTC)
-    directory = partner_directory(config, partners)
-    if analysis is None:
-        assert validator is not None, "give the analysis or a validator"
-        analysis = analyze(data, uploader=uploader, directory=directory, validator=validator)
-
-    def control() -> int:
-        if next_control is not None:
-            return next_control()
-        with store.transaction() as tx:
-            return tx.next_counter("control")
-
-    if not analysis.readable:
-        return X12Answer(400, b"", message=analysis.reject_reason or "not an X12 interchange")
-    if len(analysis.interchanges) != 1:
-        return X12Answer(400, b"", message="send exactly one interchange (ISA..IEA)")
-    interchange = analysis.interchanges[0]
-    transactions = [(g, t) for g in interchange.groups for t in g.transactions]
-
-    def rejection() -> X12Answer:
-        responses = build_responses(
-            analysis, directory=directory, duplicates=(), next_control=control, now=when
-        )
-        body = b"".join(r.content for r in responses)
-        return X12Answer(422, body, message="the 270 fails the envelope or the guide")
-
-    if interchange.ta1_code is not None:  # the envelope first (a 4010 270: TA1 003)
-        return rejection()
-    handlings: set[Handling] = set()
-    for group, transaction in transactions:
-        guide = set_implementation(transaction.st01, transaction.st03 or "", group.gs08)
-        kind = kind_of(transaction.st01, guide)
-        if kind is None or kind.handling not in REAL_TIME:
-            return X12Answer(
-                400,
-                b"",
-                message=f"set {transaction.st02} is {transaction.st01} ({guide or 'no guide'}): "
-                "this endpoint answers 270 eligibility inquiries (005010X279A1) and 276 claim "
-                "status requests (005010X212) only",
-            )
-        handlings.add(kind.handling)
-    if len(handlings) > 1:
-        return X12Answer(400, b"", message="send 270s or 276s in one interchange, not both")
-    if not transactions or any(not set_accepted(g, t) for g, t in transactions):
-        return rejection()
-    if handlings == {Handling.CLAIM_STATUS}:
-        from gateway.pipeline.claim_status import answer_276s
-
-        body, status_audit = answer_276s(
-            store, data, uploader=uploader, config=config, partners=partners, payers=payers,
-            receiver=(interchange.sender_qualifier, interchange.sender_id), control=control,
-            now=when, usage=interchange.usage_indicator,
-        )  # fmt: skip
-        return X12Answer(200, body, audit=status_audit)
-    sets: list[SetAnswers] = []
+def answer_270_sets(
+    ctx: InquiryContext, sets: Sequence[TransactionSet], envelope: AnswerEnvelope
+) -> Answered:
+    """The answerer of the 270 kind (:mod:`gateway.pipeline.inquiries`): one 271 per 270
+    set, each request (a 2000C/2000D loop with a TRN) answered by its payer, the TRN echoed."""
+    answered: list[SetAnswers] = []
     audit: list[dict[str, Any]] = []
-    today = when.date()
-    for ts in iter_transaction_sets(data):
+    for ts in sets:
         requests = read_270(ts.segments, ts.delimiters)
-        answers = tuple(answer_one(store, r, payers, partners, today) for r in requests)
-        sets.append(SetAnswers(requests[0].reference if requests else "", answers))
+        answers = tuple(answer_in(ctx.tx, r, ctx.payers, ctx.partners, ctx.today) for r in requests)
+        answered.append(SetAnswers(requests[0].reference if requests else "", answers))
         st02 = ts.segments[0].elements[1] if len(ts.segments[0].elements) > 1 else ""
         for answer in answers:
             audit.append(
@@ -200,16 +129,27 @@ def answer_interchange(
                     "outcome": outcome_of(answer),
                 }
             )
-    envelope = Envelope(
+    config = ctx.config
+    x12_envelope = Envelope(
         config.interchange_qualifier,
         config.interchange_id,
-        interchange.sender_qualifier,
-        interchange.sender_id,
-        control(),
-        interchange.usage_indicator,
-        when,
+        envelope.receiver_qualifier,
+        envelope.receiver_id,
+        envelope.control,
+        envelope.usage,
+        envelope.now,
     )
-    return X12Answer(200, build_271(sets, envelope), audit=audit)
+    return Answered(build_271(answered, x12_envelope), audit)
+
+
+#: The real-time answer (kept under its first name).
+X12Answer = RealtimeAnswer
+
+
+def answer_interchange(store: Store, data: bytes, **kwargs: Any) -> RealtimeAnswer:
+    """``POST /api/v1/x12``: the 271 interchange answering the 270s of ``data`` (call in the
+    store thread); see :func:`gateway.pipeline.inquiries.answer_interchange`."""
+    return inquiries.answer_interchange(store, data, **kwargs)
 
 
 def json_271(

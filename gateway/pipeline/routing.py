@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,6 +38,7 @@ from gateway.payers.codec import decision_from_json, decision_to_json
 from gateway.payers.config import PayerConfig
 from gateway.payers.inputs import claim_inputs
 from gateway.payers.model import ClaimDecision, Outcome, Payment
+from gateway.pipeline.inquiries import answer_file_inquiries
 from gateway.pipeline.posting import post_835
 from gateway.profiles import Partner, PartnerSet
 from gateway.states import REJECTED
@@ -51,7 +52,14 @@ from gateway.store.routing import (
     SavedDecision,
     WaitingRoute,
 )
-from gateway.store.sqlite import PROCESSED, FileRecord, Store, Transaction, utc_stamp
+from gateway.store.sqlite import (
+    PROCESSED,
+    AcceptedSet,
+    FileRecord,
+    Store,
+    Transaction,
+    utc_stamp,
+)
 from gateway.x12.acks import Gateway
 from gateway.x12.claims import Claim, TransactionSet, extract_claims, iter_transaction_sets
 from gateway.x12.envelope import set_implementation
@@ -139,6 +147,11 @@ class RouteOutcome:
     """Payer answers (999/277CA/835) forwarded to the partners they are for."""
     problems: list[str] = field(default_factory=list)
     """Why parts of a payer's file were not forwarded (reported to the payer; no PHI)."""
+    answer_files: list[Placed] = field(default_factory=list)
+    """Answers to inquiries (batch 270 → ``_271.x12``) placed for the submitter."""
+    inquiries: list[dict[str, object]] = field(default_factory=list)
+    """One audit entry per inquiry answered in batch (identifiers only)."""
+    inquiry_keys: set[tuple[str, str]] = field(default_factory=set)
 
 
 def payer_endpoint(partner: Partner, payer_id: str) -> PayerEndpoint:
@@ -155,6 +168,7 @@ def route_file(
     partners: PartnerSet,
     config: GatewayConfig,
     now: float,
+    payers: Mapping[str, PayerConfig] | None = None,
 ) -> RouteOutcome:
     with store.transaction() as tx:
         current = tx.get_file(record.id)
@@ -167,6 +181,14 @@ def route_file(
             tx.set_state(record.id, ROUTED if _usages(tx, record.id) else REJECTED)
             return outcome
         foreign = tx.accepted_sets_not_837(record.id)
+        answered = False
+        if foreign and uploader is not None:
+            answered = _answer_inquiries(
+                tx, blobs, record, uploader, foreign, partners, config, payers or {}, now,
+                outcome,
+            )  # fmt: skip
+            done = outcome.inquiry_keys
+            foreign = [r for r in foreign if (r.isa13, r.st02) not in done]
         if foreign:
             outcome.problems += [
                 f"{r.st01} set {r.st02} (interchange {r.isa13}): a submitter sends "
@@ -182,8 +204,45 @@ def route_file(
             usages = _usages(tx, record.id)
             _route_claims(tx, blobs, record, wanted, usages, partners, config, now, outcome)
         # see gateway/states.py: rejected = nothing in the file went on
-        tx.set_state(record.id, ROUTED if wanted else REJECTED)
+        tx.set_state(record.id, ROUTED if wanted or answered else REJECTED)
     return outcome
+
+
+def _answer_inquiries(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    uploader: Partner,
+    accepted: list[AcceptedSet],
+    partners: PartnerSet,
+    config: GatewayConfig,
+    payers: Mapping[str, PayerConfig],
+    now: float,
+    outcome: RouteOutcome,
+) -> bool:
+    """Batch inquiries (a 270 file): one answer interchange per source interchange, all in
+    ``<stamp>_<file id>_<answer kind>.x12`` for the submitter (see
+    :mod:`gateway.pipeline.inquiries`). True when some set was answered."""
+    found = answer_file_inquiries(
+        tx,
+        blobs.read(record.sha256),
+        {(r.isa13, r.st02) for r in accepted},
+        config=config,
+        partners=partners,
+        payers=payers,
+        usages={r.isa13: r.usage for r in accepted},
+        receiver=(uploader.isa_qualifier, uploader.isa_id),
+        now=datetime.fromtimestamp(now, UTC),
+    )
+    for kind_name, content in sorted(found.by_kind.items()):
+        _, name = _place(tx, blobs, record.partner_id, kind_name, record.id, content, now,
+                         record.id)  # fmt: skip
+        outcome.answer_files.append(
+            Placed(record.partner_id, kind_name, name, record.id, {"sets": found.sets})
+        )
+    outcome.inquiries += found.audit
+    outcome.inquiry_keys = found.answered
+    return bool(found.answered)
 
 
 def _route_claims(

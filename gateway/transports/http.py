@@ -1,5 +1,6 @@
 """The HTTP listener (twisted.web): health, readiness, metrics, the JSON API (``/api/v1``) and
-AS2 (``/as2``, when the gateway has an ``as2_receiver``; :mod:`gateway.transports.as2`).
+AS2 (``/as2``, when the gateway has an ``as2_receiver``; :mod:`gateway.transports.as2`) and
+CAQH CORE (``/core``; :mod:`gateway.api.core`).
 
 Request bodies are guarded before twisted.web buffers them: :class:`GatewayRequest` looks at
 the declared length as soon as the headers are in (413 or 503 straight away, without reading
@@ -705,6 +706,9 @@ def make_site(gateway: Any, limits: HttpLimits | None = None, reactor: Any = Non
     api_root = ApiRoot(gateway, limits)
     api.putChild(b"v1", api_root)
     root.putChild(b"api", api)
+    from gateway.api.core import CoreResource
+
+    root.putChild(b"core", CoreResource(gateway, api_root))
     receiver = getattr(gateway, "as2_receiver", None)
     if receiver is not None:
         from gateway.transports.as2 import As2Resource
@@ -724,6 +728,12 @@ def make_site(gateway: Any, limits: HttpLimits | None = None, reactor: Any = Non
                 return Admission(admitted, lambda: limiter.release(admitted))
             extra = {k.decode("latin-1"): v.decode("latin-1") for k, v in admitted.headers.items()}
             return Refusal.json(admitted.status, admitted.code, admitted.message, extra)
+        if path == b"/core" or path.startswith(b"/core?"):
+            # CAQH CORE: the credentials are inside the envelope, checked once it is read
+            if method != b"POST":
+                plain = ("Content-Type", "text/plain; charset=utf-8")
+                return Refusal(405, [plain, ("Allow", "GET, POST")], b"POST CORE envelopes\n")
+            return Admission()
         if receiver is not None and (path == b"/as2" or path.startswith(b"/as2/")):
             if method != b"POST":
                 return Refusal(

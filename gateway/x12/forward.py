@@ -15,7 +15,15 @@ from gateway.x12.acks import Gateway, format_control
 from gateway.x12.claims import TransactionSet
 
 #: GS01 functional identifier code by transaction set (ST01).
-FUNCTIONAL_IDS = {"835": "HP", "277": "HN", "999": "FA", "837": "HC", "271": "HB", "276": "HR"}
+FUNCTIONAL_IDS = {
+    "835": "HP",
+    "277": "HN",
+    "999": "FA",
+    "837": "HC",
+    "270": "HS",
+    "271": "HB",
+    "276": "HR",
+}
 
 
 def rewrap(

@@ -7,14 +7,19 @@ The pipeline asks :func:`kind_of` instead of branching on ``st01 == ...``:
   clearinghouse 277CA, routing to the payers;
 - ``PAYER_ANSWER`` (999, 277CA, 835 from a payer): matched back through the routes and
   forwarded to the partner they are for (:attr:`Kind.name` is the mailbox kind);
-- ``ELIGIBILITY`` (270 X279A1): answered with a 271 (real time: ``POST /api/v1/x12`` and
-  ``/api/v1/eligibility``; batch 270 files are not built yet);
-- ``CLAIM_STATUS`` (276 X212): answered with a 277 X212 from the claim's lifecycle in the
-  store (real time: ``POST /api/v1/x12`` and ``/api/v1/claim-status``);
+- ``INQUIRY`` (270 X279A1; ``ELIGIBILITY`` is the same member): a request whose sets are
+  answered ONE-TO-ONE by another set (:attr:`Kind.answer`, the 271), in real time
+  (``POST /api/v1/x12``, ``/api/v1/eligibility``, CAQH CORE ``/core``) or in batch (a file
+  over SFTP/API/AS2/CORE gets its 999, then ``<stamp>_<file id>_<answer>.x12`` in the
+  submitter's mailbox, one answer set per request set, matched by TRN). The 276 X212 claim
+  status request (``CLAIM_STATUS``, the same member) is one too: answered by a 277 X212 from
+  the claim's lifecycle in the store (gateway/pipeline/claim_status.py registers its answerer);
 - ``STATUS_ANSWER`` (277 X212): what answers a 276 (we emit it; inbound ones from external
   payers are not matched back yet).
 
-A later set (275 attachments) is one more entry here and one handler.
+A later set is one more entry here and one handler: an inquiry kind, plus its answerer
+registered in :mod:`gateway.pipeline.inquiries` (``register_answerer(name, ...)``) and its CORE
+PayloadTypes in :mod:`gateway.caqh.payloads`.
 """
 
 from __future__ import annotations
@@ -30,9 +35,12 @@ ANY_GUIDE = ""
 class Handling(StrEnum):
     CLAIMS = "claims"
     PAYER_ANSWER = "payer_answer"
-    ELIGIBILITY = "eligibility"
-    CLAIM_STATUS = "claim_status"
+    INQUIRY = "inquiry"
+    """Answered one-to-one by :attr:`Kind.answer` (real time or batch)."""
+    ELIGIBILITY = "inquiry"  # an alias of INQUIRY (the 270 was the first)
+    CLAIM_STATUS = "inquiry"  # an alias of INQUIRY (the 276)
     STATUS_ANSWER = "status_answer"
+    """A 277 X212 claim status response: what answers a 276."""
 
 
 @dataclass(frozen=True)
@@ -45,12 +53,15 @@ class Kind:
     handling: Handling
     description: str = ""
     """Plain words (in reports to partners)."""
+    answer: str = ""
+    """For an ``INQUIRY``: the short name of the set answering it (``271``; the mailbox kind
+    of a batch's answers)."""
 
 
 KINDS: tuple[Kind, ...] = (
     Kind("837", ANY_GUIDE, "837", Handling.CLAIMS, "claims"),
-    Kind("270", "005010X279A1", "270", Handling.ELIGIBILITY, "an eligibility inquiry"),
-    Kind("276", "005010X212", "276", Handling.CLAIM_STATUS, "a claim status request"),
+    Kind("270", "005010X279A1", "270", Handling.INQUIRY, "an eligibility inquiry", "271"),
+    Kind("276", "005010X212", "276", Handling.CLAIM_STATUS, "a claim status request", "277"),
     Kind("277", "005010X212", "277", Handling.STATUS_ANSWER, "a claim status response"),
     Kind("999", ANY_GUIDE, "999", Handling.PAYER_ANSWER, "an implementation acknowledgment"),
     Kind("277", IMPLEMENTATION_277CA, "277CA", Handling.PAYER_ANSWER, "a claim acknowledgment"),
@@ -79,3 +90,9 @@ def carries_claims(st01: str) -> bool:
 def payer_answer_names() -> list[str]:
     """What a payer may send back, in registry order (``999``, ``277CA``, ``835``)."""
     return [k.name for k in KINDS if k.handling is Handling.PAYER_ANSWER]
+
+
+def is_inquiry(st01: str, guide: str) -> Kind | None:
+    """The kind of a set answered one-to-one (a 270), else None."""
+    kind = kind_of(st01, guide)
+    return kind if kind is not None and kind.handling is Handling.INQUIRY else None

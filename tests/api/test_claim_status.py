@@ -144,4 +144,4 @@ async def test_a_276_failing_the_guide_gets_a_999_never_a_277(make_api: MakeApi)
     mixed = text.replace("IEA*1*", group_270 + "IEA*2*")
     refused = await api.call("POST", "/api/v1/x12", mixed.encode(), bearer())
     assert refused.status == 400, refused.body
-    assert "not both" in refused.json()["message"]
+    assert "one kind of inquiry" in refused.json()["message"]

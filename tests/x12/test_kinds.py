@@ -30,3 +30,15 @@ def test_kinds() -> None:
     assert payer_answer_names() == ["999", "277CA", "835"]
     assert carries_claims("837") and not carries_claims("270") and not carries_claims("835")
     assert kind_of("834", "005010X220A1") is None
+
+
+def test_inquiries_are_answered_one_to_one() -> None:
+    from gateway.x12.kinds import is_inquiry
+
+    found = is_inquiry("270", "005010X279A1")
+    assert found is not None and found.answer == "271"
+    assert found.handling is Handling.INQUIRY is Handling.ELIGIBILITY
+    status = is_inquiry("276", "005010X212")
+    assert status is not None and status.answer == "277"
+    assert status.handling is Handling.CLAIM_STATUS is Handling.INQUIRY
+    assert is_inquiry("837", "005010X222A1") is None

@@ -1,0 +1,174 @@
+"""Real-time inquiries for an external payer with a CAQH CORE endpoint (its profile's
+``<core url=... timeout=... />``): forwarded in a CORE SOAP 1.2 envelope (twisted.web client),
+within the endpoint's round-trip budget (CORE: 20 s).
+
+:func:`plan_forward` decides (PURE): every inquiry of the interchange names one payer, that
+payer is external and has an endpoint, and the interchange passed its envelope and guide
+checks. The request sets are re-enveloped from the gateway to the payer
+(:func:`gateway.x12.forward.rewrap`); the payer's answer sets are re-enveloped from the gateway
+back to the submitter. A timeout, a connection or HTTP error, a SOAP fault, a CORE ErrorCode
+other than Success or an answer without answer sets raises :class:`ForwardError`: the caller
+then answers as for an unreachable payer (AAA 42 in 2100A, "unable to respond at current
+time").
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from typing import Any
+
+from twisted.internet import defer
+from twisted.web.client import Agent, FileBodyProducer, readBody
+from twisted.web.http_headers import Headers
+
+from gateway.caqh.envelope import (
+    REALTIME,
+    RULE_VERSION,
+    Malformed,
+    Operation,
+    parse_soap_response,
+    soap_request,
+    timestamp_text,
+)
+from gateway.caqh.payloads import PAYLOAD_KINDS, PayloadKind
+from gateway.profiles import CoreEndpoint, Partner, PartnerSet
+from gateway.x12.claims import TransactionSet, iter_transaction_sets
+from gateway.x12.eligibility import read_270
+from gateway.x12.envelope import set_accepted
+from gateway.x12.results import FileAnalysis
+
+
+class ForwardError(Exception):
+    """The payer's endpoint did not answer usefully (``reason`` is safe to log: no PHI)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ForwardPlan:
+    payer: Partner
+    payer_id: str
+    endpoint: CoreEndpoint
+    payload_kind: PayloadKind
+    sets: tuple[TransactionSet, ...]
+    audit: tuple[dict[str, Any], ...]
+    """One entry per request (identifiers only)."""
+
+
+def plan_forward(data: bytes, analysis: FileAnalysis, partners: PartnerSet) -> ForwardPlan | None:
+    """The forward of ``data`` to an external payer's CORE endpoint, or None (answered here)."""
+    if not analysis.readable or len(analysis.interchanges) != 1:
+        return None
+    interchange = analysis.interchanges[0]
+    if interchange.ta1_code is not None:
+        return None
+    transactions = [(g, t) for g in interchange.groups for t in g.transactions]
+    if not transactions or any(not set_accepted(g, t) for g, t in transactions):
+        return None
+    sets = tuple(iter_transaction_sets(data))
+    payer_ids: set[str] = set()
+    audit: list[dict[str, Any]] = []
+    kind = next(k for k in PAYLOAD_KINDS if k.st01 == "270")
+    for ts in sets:
+        if not ts.segments or ts.segments[0].elements[:1] != ("270",):
+            return None  # the forward speaks 270 only (a 276 endpoint is one more kind)
+        st02 = ts.segments[0].elements[1] if len(ts.segments[0].elements) > 1 else ""
+        for request in read_270(ts.segments, ts.delimiters):
+            payer_ids.add(request.payer_id)
+            audit.append(
+                {"isa06": interchange.sender_id, "isa08": interchange.receiver_id,
+                 "isa13": ts.isa13, "gs06": ts.gs06, "st02": st02,
+                 "bht03": request.reference, "trn02": request.trace,
+                 "payer": request.payer_id}
+            )  # fmt: skip
+    if len(payer_ids) != 1:
+        return None
+    (payer_id,) = payer_ids
+    payer = partners.by_payer_id(payer_id)
+    if payer is None or payer.kind != "external" or payer.core is None:
+        return None
+    return ForwardPlan(payer, payer_id, payer.core, kind, sets, tuple(audit))
+
+
+async def post_core(
+    reactor: Any,
+    endpoint: CoreEndpoint,
+    payload: bytes,
+    *,
+    kind: PayloadKind,
+    sender_id: str,
+    receiver_id: str,
+    now: datetime,
+) -> bytes:
+    """POST ``payload`` to ``endpoint`` in a RealTime envelope; the answer's payload, or
+    :class:`ForwardError` (the whole exchange is bounded by ``endpoint.timeout``)."""
+    fields = [
+        ("PayloadType", kind.request),
+        ("ProcessingMode", REALTIME),
+        ("PayloadID", str(uuid.uuid4())),
+        ("TimeStamp", timestamp_text(now)),
+        ("SenderID", sender_id),
+        ("ReceiverID", receiver_id),
+        ("CORERuleVersion", RULE_VERSION),
+    ]
+    password = os.environ.get(endpoint.password_env, "") if endpoint.password_env else ""
+    body = soap_request(
+        Operation.REALTIME, fields, payload, username=endpoint.user or sender_id,
+        password=password,
+    )  # fmt: skip
+
+    async def exchange() -> tuple[int, bytes]:
+        agent = Agent(reactor, connectTimeout=endpoint.timeout)
+        soap = b'application/soap+xml; charset=utf-8; action="RealTimeTransaction"'
+        headers = Headers({b"content-type": [soap]})
+        producer: Any = FileBodyProducer(BytesIO(body))
+        response = await agent.request(b"POST", endpoint.url.encode(), headers, producer)
+        content = await readBody(response)
+        return int(response.code), bytes(content)
+
+    d = defer.ensureDeferred(exchange())
+    expired: list[bool] = []
+
+    def expire() -> None:
+        expired.append(True)
+        d.cancel()
+
+    timer = reactor.callLater(endpoint.timeout, expire)
+    try:
+        status, content = await d
+    except Exception as exc:
+        if expired:
+            raise ForwardError(f"no answer within {endpoint.timeout:g} s") from exc
+        raise ForwardError(f"{type(exc).__name__}") from exc
+    finally:
+        if timer.active():
+            timer.cancel()
+    try:
+        parsed = parse_soap_response(content)
+    except Malformed as exc:
+        raise ForwardError(f"HTTP {status}: {exc}") from exc
+    if parsed.fault:
+        raise ForwardError(f"SOAP fault: {parsed.fault[:120]}")
+    code = parsed.fields.get("ErrorCode", "")
+    if code != "Success":
+        raise ForwardError(f"CORE ErrorCode {code[:40] or '(none)'}")
+    if not parsed.payload or parsed.fields.get("PayloadType") != kind.response:
+        raise ForwardError(f"no {kind.response} in the answer")
+    return parsed.payload
+
+
+def answer_sets(payload: bytes, st01: str) -> list[TransactionSet]:
+    """The answer sets (``st01``) of the payer's payload, or :class:`ForwardError`."""
+    try:
+        sets = [ts for ts in iter_transaction_sets(payload) if ts.segments]
+    except Exception as exc:
+        raise ForwardError("the answer is not X12") from exc
+    if not sets or any(ts.segments[0].elements[:1] != (st01,) for ts in sets):
+        raise ForwardError(f"the answer holds no {st01}")
+    return sets
