@@ -9,8 +9,10 @@ import time
 from typing import Any
 
 import pytest_twisted
+from twisted.internet import threads
 
 from tests.api.conftest import DEMO_TOKEN, EXT01_TOKEN, Api, MakeApi, bearer
+from tests.api.test_core import mime_post, soap_call
 from tests.api.test_eligibility import x12_270
 from tests.api.test_resources import conforms, metric_samples, sleep
 from tests.pipeline.test_routing import _one_claim
@@ -145,3 +147,38 @@ async def test_a_276_failing_the_guide_gets_a_999_never_a_277(make_api: MakeApi)
     refused = await api.call("POST", "/api/v1/x12", mixed.encode(), bearer())
     assert refused.status == 400, refused.body
     assert "one kind of inquiry" in refused.json()["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_core_real_time_276_gets_a_277(make_api: MakeApi) -> None:
+    """CAQH CORE: PayloadType X12_276_Request_005010X212 over SOAP (zeep) and MIME."""
+    api = await make_api()
+    data = _one_claim(8503)
+    facts = claim_facts(data)
+    submitted = await api.call("POST", "/api/v1/files?filename=c.837", data, bearer())
+    await until_routed(api, submitted.json()["file_id"])
+    raw = claim_status_276("SIM01", facts["npi"],
+                           [(facts["clm01"], facts["charge"], facts["member"], facts["last"])],
+                           control=8801, date=facts["date"])  # fmt: skip
+    answer = await threads.deferToThread(
+        soap_call, api, raw.decode(), PayloadType="X12_276_Request_005010X212"
+    )
+    assert answer.ErrorCode == "Success", answer.ErrorMessage
+    assert answer.PayloadType == "X12_277_Response_005010X212"
+    assert validate_277(answer.Payload.encode()) == [] and "STC*P1:20*" in answer.Payload
+    status, parts = await threads.deferToThread(
+        mime_post, api, claim_status_276("SIM01", facts["npi"],
+                                         [("NOSUCH", "1.00", facts["member"], facts["last"])],
+                                         control=8802),
+        PayloadType="X12_276_Request_005010X212",
+    )  # fmt: skip
+    assert status == 200 and parts["PayloadType"] == b"X12_277_Response_005010X212"
+    assert validate_277(parts["Payload"]) == [] and b"STC*A4:35*" in parts["Payload"]
+    # a 276 under the 270's PayloadType is refused
+    wrong = await threads.deferToThread(
+        soap_call, api, raw.decode(), PayloadType="X12_270_Request_005010X279A1"
+    )
+    assert wrong.ErrorCode == "PayloadTypeIllegal"
+    events = api.named("claim_status.answered")
+    assert [e["channel"] for e in events] == ["core-soap", "core-mime"]
+    assert all(e["payload_id"] for e in events)

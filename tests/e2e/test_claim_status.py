@@ -1,8 +1,9 @@
 """Claim status end to end over the real daemon: claims uploaded over SFTP, their status while
 they wait for the payer (JSON and a raw 276 with curl), a payer cycle (``gateway payers
 run-cycle``), then F1 with the trace number of the 835 in the mailbox for the paid claim and
-P3 "waiting for information" for the pended one, released (F1) by the next cycle;
-``gateway claim-status`` and ``gateway trace`` show the same."""
+P3 "waiting for information" for the pended one (raw 276, a CAQH CORE MIME envelope, a batch
+276 file over SFTP → ``_277.x12``), released (F1) by the next cycle; ``gateway claim-status``
+and ``gateway trace`` show the same."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import io
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
+from gateway.caqh.envelope import parse_mime_response
 from tests.e2e.conftest import ROOT, Daemon, outbound, paramiko_client, private_key_copy, wait_for
-from tests.e2e.test_http_api import curl
+from tests.e2e.test_core import META, sha1
+from tests.e2e.test_http_api import DEMO_TOKEN, curl
 from tests.pipeline.test_routing import _one_claim
 from tests.x12.test_claim_status import validate_277
 from tests.x12files import claim_status_276, segments
@@ -106,6 +110,36 @@ def test_status_pending_then_paid_with_the_835_trace(tmp_path: Path) -> None:
         assert validate_277(answer) == []
         assert f"*{trn[2]}".encode() in answer and b"STC*P3:297*" in answer
 
+        # the same 276 in a CAQH CORE MIME envelope (curl form fields)
+        form = [f"{k}={v}" for k, v in META.items()]
+        form += ["PayloadType=X12_276_Request_005010X212", f"PayloadID={uuid.uuid4()}",
+                 "UserName=demo-billing", f"Password={DEMO_TOKEN}",
+                 f"Checksum={sha1(raw.read_bytes())}", f"Payload=<{raw}"]  # fmt: skip
+        command = ["curl", "-sS", "-i", "--max-time", "60"]
+        for item in form:
+            command += ["-F", item]
+        url = f"http://127.0.0.1:{daemon.ports['http']}/core"
+        out = subprocess.run([*command, url], capture_output=True, timeout=90, check=True).stdout
+        head, _, body = out.partition(b"\r\n\r\n")
+        content_type = next(line.split(b":", 1)[1].strip().decode()
+                            for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"content-type:"))  # fmt: skip
+        fields = parse_mime_response(content_type, body)
+        assert fields["ErrorCode"] == b"Success", fields
+        assert fields["PayloadType"] == b"X12_277_Response_005010X212"
+        assert validate_277(fields["Payload"]) == [] and f"*{trn[2]}".encode() in fields["Payload"]
+
+        # and as a batch file over SFTP: the 999, then _277.x12
+        batch = claim_status_276(
+            "SIM01", paid["npi"], [(paid["clm01"], paid["charge"], paid["member"], paid["last"])],
+            control=8912, date=paid["date"],
+        )  # fmt: skip
+        sftp.putfo(io.BytesIO(batch), "/inbound/status.276")
+        (batch_name,) = wait_for(lambda: outbound(sftp, "_277.x12"))  # type: ignore[misc]
+        buffer = io.BytesIO()
+        sftp.getfo(f"/outbound/{batch_name}", buffer, max_concurrent_prefetch_requests=16)
+        assert validate_277(buffer.getvalue()) == [] and b"STC*F1:65*" in buffer.getvalue()
+
         trace = gateway("trace", pended["clm01"], "--data-dir", str(data_dir))
         assert "waiting for information" in trace.stdout and "status asked" in trace.stdout
         again = gateway("payers", "run-cycle", "--config", str(config), "--data-dir",
@@ -118,7 +152,7 @@ def test_status_pending_then_paid_with_the_835_trace(tmp_path: Path) -> None:
                         "--data-dir", str(data_dir))  # fmt: skip
         assert table.returncode == 0 and "F1:65" in table.stdout, table.stderr
         events = [e for e in daemon.audit_events() if e["event"] == "claim_status.answered"]
-        assert {e["channel"] for e in events} >= {"api-json", "api-x12"}
+        assert {e["channel"] for e in events} >= {"api-json", "api-x12", "core-mime", "batch"}
         logged = json.dumps(events)
         assert paid["clm01"] not in logged and paid["member"] not in logged
         sftp.close()

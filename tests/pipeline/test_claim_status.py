@@ -16,7 +16,7 @@ from gateway.x12.eligibility import Person
 from gateway.x12.remit_read import read_835
 from tests.pipeline.test_routing import NOW, Env, _one_claim, _replacement, env  # noqa: F401
 from tests.x12.test_claim_status import validate_277
-from tests.x12files import segments
+from tests.x12files import claim_status_276, segments
 
 LATER = datetime.fromtimestamp(NOW + 600, UTC)
 
@@ -132,3 +132,31 @@ def test_rejected_by_our_edits_is_a_clearinghouse_answer(env: Env) -> None:  # n
     env.upload(bad)
     answer = ask(env, request_for(bad))
     assert answer.source == "clearinghouse" and statuses_of(answer) == "A7:400"
+
+
+def test_batch_276_file_gets_its_999_then_a_277(env: Env) -> None:  # noqa: F811
+    """A 276 file (SFTP/API/AS2 alike): the 999, then ``<stamp>_<file id>_277.x12`` with one
+    277 per 276 set, each claim answered from its lifecycle."""
+    data = _one_claim(807)
+    route(env, data)
+    env.cycle("sim01")
+    asked = request_for(data)
+    status_file = claim_status_276(
+        "SIM01", asked.provider_npi,
+        [(asked.claim_id, str(asked.charge), asked.subscriber.member_id,
+          asked.subscriber.last_name), ("NOSUCH", "1.00", "MBR1", "X")],
+        control=8807, date=next(s for s in segments(data) if s[0] == "DTP")[3],
+    )  # fmt: skip
+    record = env.upload(status_file)
+    (ack,) = [a for a in env.mailbox("demo-billing", "999") if b"AK1*HR*" in a]
+    assert b"AK9*A*1*1*1" in ack
+    outcome = route_file(env.store, env.blobs, record, partners=env.partners,
+                         config=env.config, now=NOW, payers=env.payers)  # fmt: skip
+    (content,) = env.mailbox("demo-billing", "277")
+    (placed,) = outcome.answer_files
+    assert placed.name.endswith(f"_{record.id}_277.x12")
+    assert validate_277(content) == []
+    text = content.decode()
+    assert "TRN*2*TRK1~STC*F1:65*" in text and "TRN*2*TRK2~STC*A4:35*" in text
+    assert [e["outcome"] for e in outcome.inquiries] == ["F1", "A4"]
+    assert all(e["inquiry"] == "276" for e in outcome.inquiries)
