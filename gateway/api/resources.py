@@ -46,6 +46,7 @@ from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
 from gateway.x12.acks import Gateway
 from gateway.x12.eligibility import FieldError, answer_json, request_from_json
 from gateway.x12.forward import rewrap
+from gateway.x12.kinds import kind_of
 
 REALM = "edi-gateway"
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
@@ -586,7 +587,8 @@ class ApiRoot(resource.Resource):
             usage=interchange.usage_indicator, next_control=counter("control"), now=now,
         )  # fmt: skip
         audit = [{**item, "outcome": "forwarded"} for item in plan.audit]
-        return RealtimeAnswer(200, content, audit=audit)
+        kind = kind_of(plan.payload_kind.st01, plan.payload_kind.guide)
+        return RealtimeAnswer(200, content, audit=audit, kind=kind)
 
     async def post_x12(self, request: Any, caller: Caller) -> None:
         started = time.monotonic()

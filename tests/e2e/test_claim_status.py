@@ -158,3 +158,37 @@ def test_status_pending_then_paid_with_the_835_trace(tmp_path: Path) -> None:
         sftp.close()
     finally:
         assert daemon.stop() == 0, daemon.output()
+
+
+def test_core_batch_276_and_its_277_results(daemon: Daemon) -> None:
+    """CORE BatchSubmitTransaction of a 276 (stored as a file: 999, then ``_277.x12``) and
+    BatchResultsRetrievalTransaction ``X12_005010_Request_Batch_Results_277``."""
+    import base64
+
+    import zeep
+    from zeep.wsse.username import UsernameToken
+
+    url = f"http://127.0.0.1:{daemon.ports['http']}/core"
+    client = zeep.Client(f"{url}?wsdl", wsse=UsernameToken("demo-billing", DEMO_TOKEN))
+    data = claim_status_276("SIM01", "1234567893", [("NOSUCH1", "10.00", "MBR1", "DOE")],
+                            control=8921)  # fmt: skip
+    batch = {**META, "ProcessingMode": "Batch"}
+    receipt = client.service.BatchSubmitTransaction(
+        PayloadType="X12_276_Request_005010X212", PayloadID=str(uuid.uuid4()),
+        PayloadLength=len(data), CheckSum=sha1(data), Payload=data, **batch,
+    )  # fmt: skip
+    assert receipt.ErrorCode == "Success", receipt.ErrorMessage
+
+    def results() -> object:
+        answer = client.service.BatchResultsRetrievalTransaction(
+            PayloadType="X12_005010_Request_Batch_Results_277", PayloadID=str(uuid.uuid4()),
+            **batch,
+        )  # fmt: skip
+        return answer if answer.Payload else None
+
+    answer = wait_for(results, timeout=60, interval=0.5)
+    assert answer.PayloadType == "X12_277_Response_005010X212"  # type: ignore[attr-defined]
+    content = answer.Payload  # type: ignore[attr-defined]
+    if isinstance(content, str):
+        content = base64.b64decode(content)
+    assert validate_277(content) == [] and b"TRN*2*TRK1~STC*A4:35*" in content
