@@ -142,6 +142,8 @@ def test_status_pending_then_paid_with_the_835_trace(tmp_path: Path) -> None:
 
         trace = gateway("trace", pended["clm01"], "--data-dir", str(data_dir))
         assert "waiting for information" in trace.stdout and "status asked" in trace.stdout
+        by_trn = gateway("trace", "TRK2", "--data-dir", str(data_dir))  # the 276's TRN02
+        assert "TRN02" in by_trn.stdout and "claim_status.answered" in by_trn.stdout
         again = gateway("payers", "run-cycle", "--config", str(config), "--data-dir",
                         str(data_dir))  # fmt: skip
         assert again.returncode == 0, again.stderr
