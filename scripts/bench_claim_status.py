@@ -10,7 +10,9 @@ payers' cycle every second) on loopback ports, uploads an 837P of ``--claims`` c
 them, then asks for random claims' status from ``--clients`` threads, each with its own
 keep-alive connection, for ``--seconds`` per channel. Prints requests/s, p50, p99 and the
 answers' status categories. The client runs on the same machine (2 cores here): it takes CPU
-from the daemon, so the figures are a floor. Nothing here asserts a time.
+from the daemon, so the figures are a floor. Then, the daemon stopped, the same look-ups
+in-process on its store (``answer_one`` + the 277, no HTTP, one thread): the cost of the
+answer itself. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -152,11 +154,49 @@ def run(port: int, claims: list[dict[str, str]], channel: str, seconds: float,
     )
 
 
+def in_process(data_dir: Path, claims: list[dict[str, str]], count: int) -> None:
+    """``answer_one`` and the 277 of one claim, ``count`` times, on the daemon's store."""
+    from datetime import UTC, datetime
+
+    from gateway.config import GatewayConfig
+    from gateway.payers.loader import load_simulated_payers
+    from gateway.pipeline.claim_status import answer_one, json_277
+    from gateway.profiles import load_partners
+    from gateway.store.sqlite import Store
+    from gateway.x12.claim_status import request_from_json
+
+    partners = load_partners(str(ROOT / "partners"))
+    payers = load_simulated_payers(partners, ROOT / "partners")
+    store = Store(data_dir / "gateway.sqlite3")
+    config = GatewayConfig(source="bench", data_dir=data_dir, partners_dir=ROOT / "partners")
+    rng = random.Random(7)
+    latencies: list[float] = []
+    try:
+        for n in range(count):
+            request = request_from_json(json.loads(json_body(rng.choice(claims))))
+            started = time.perf_counter()
+            now = datetime.now(UTC)
+            answer = answer_one(store, request, partner_id="demo-billing", payers=payers,
+                                partners=partners, channel="bench", now=now)  # fmt: skip
+            json_277(answer, config=config, receiver=("ZZ", "DEMOBILLING"), control=n + 1,
+                     now=now)  # fmt: skip
+            latencies.append(time.perf_counter() - started)
+    finally:
+        store.close()
+    latencies.sort()
+    total = sum(latencies)
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    print(f"core  {count / total:8.0f} answers/s   p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+          f"(in-process, one thread, {count} answers, each logged in the store)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--claims", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--in-process", type=int, default=2000, help="answers timed in-process")
     args = parser.parse_args()
     e2e = _e2e()
     with tempfile.TemporaryDirectory(prefix="bench-status-") as tmp:
@@ -186,6 +226,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+        in_process(work / "data", claims, args.in_process)
 
 
 if __name__ == "__main__":

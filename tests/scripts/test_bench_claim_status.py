@@ -37,10 +37,11 @@ def test_the_benchmarks_276_is_guide_valid() -> None:
 def test_bench_claim_status_small_run() -> None:
     result = subprocess.run(
         [sys.executable, "scripts/bench_claim_status.py", "--claims", "20", "--seconds", "1",
-         "--clients", "2"],
+         "--clients", "2", "--in-process", "50"],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if "requests/s" in line]
     assert [r.split()[0] for r in rows] == ["json", "x12"]
     assert all("http" not in r and "'A4'" not in r for r in rows), rows
+    assert result.stdout.splitlines()[-1].startswith("core ")  # the in-process figure
