@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.pipeline.claim_status import answer_one, audit_fields, json_277
+from gateway.pipeline.claim_status import answer_in, audit_fields, json_277
 from gateway.x12.claim_status import answer_json, request_from_json
 from gateway.x12.eligibility import FieldError
 
@@ -39,25 +39,26 @@ async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
     now = datetime.now(UTC)
 
     def work() -> tuple[Any, bytes | None]:
+        # one transaction (one commit): the tracking number, the answer and its log row
         with core.store.transaction() as tx:
             number = tx.next_counter("claim-status-trace")
             control = tx.next_counter("control") if want_x12 else 0
-        traced = replace(
-            status_request,
-            trace=status_request.trace or f"{number:09d}",
-            reference=f"{number:09d}",
-            receiver_name=partner.name.upper()[:60],
-            receiver_id=partner.isa_id,
-        )
-        answer = answer_one(
-            core.store,
-            traced,
-            partner_id=partner.id,
-            payers=payers,
-            partners=partners,
-            channel="api-json",
-            now=now,
-        )
+            traced = replace(
+                status_request,
+                trace=status_request.trace or f"{number:09d}",
+                reference=f"{number:09d}",
+                receiver_name=partner.name.upper()[:60],
+                receiver_id=partner.isa_id,
+            )
+            answer = answer_in(
+                tx,
+                traced,
+                partner_id=partner.id,
+                payers=payers,
+                partners=partners,
+                channel="api-json",
+                now=now,
+            )
         x12 = None
         if want_x12:
             x12 = json_277(
