@@ -13,6 +13,7 @@ from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, Overrides, load_c
 from gateway.errors import ConfigError
 
 if TYPE_CHECKING:
+    from gateway.profiles import PartnerSet
     from gateway.store.logins import LoginBlocks
     from gateway.store.sqlite import Store
 
@@ -144,6 +145,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
     )
 
 
+def config_and_partners(args: argparse.Namespace) -> tuple[GatewayConfig, PartnerSet] | None:
+    """The config and the partner profiles of a command that works on an existing store
+    (None: a problem, printed, or no store there: never creates one)."""
+    from gateway.profiles import load_partners
+
+    try:
+        config = _load(args)
+        partners = load_partners(
+            str(config.partners_dir),
+            own_interchange=(config.interchange_qualifier, config.interchange_id),
+        )
+    except ConfigError as exc:
+        _print_problems(exc)
+        return None
+    if config.database_url is None and not config.database_path.exists():
+        print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
+        return None
+    return config, partners
+
+
 def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     """One payment cycle of the simulated payers, now, against the gateway's store."""
     import time
@@ -152,22 +173,17 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     from gateway.payers.loader import load_simulated_payers
     from gateway.pipeline.core import report_cycles
     from gateway.pipeline.routing import run_payer_cycle
-    from gateway.profiles import load_partners
     from gateway.store.blobs import BlobStore
     from gateway.store.sqlite import Store
 
+    loaded = config_and_partners(args)
+    if loaded is None:
+        return 2
+    config, partners = loaded
     try:
-        config = _load(args)
-        partners = load_partners(
-            str(config.partners_dir),
-            own_interchange=(config.interchange_qualifier, config.interchange_id),
-        )
         payers = load_simulated_payers(partners, config.partners_dir)
     except ConfigError as exc:
         _print_problems(exc)
-        return 2
-    if config.database_url is None and not config.database_path.exists():
-        print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
         return 2
     chosen = {
         pid: cfg
@@ -417,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the JSON answer")
     _add_config_args(status, listeners=False)
     status.set_defaults(func=cmd_claim_status)
+
+    from gateway.billing_cli import add_parsers as add_billing_parsers
+
+    add_billing_parsers(sub, _add_config_args)
 
     trace = sub.add_parser(
         "trace",

@@ -137,6 +137,11 @@ class PayersConfig:
     cycle_seconds: float = 10.0
     """How often each simulated payer adjudicates what it received and pays (the demo is
     short: results within seconds; production payers run daily or weekly)."""
+    statements: bool = True
+    """The patient statement cycle runs after each payment cycle (the demo's choice; off:
+    ``gateway statements run`` from cron, e.g. monthly)."""
+    statement_due_days: int = 21
+    """Days from the statement date to its due date."""
 
 
 @dataclass(frozen=True)
@@ -438,6 +443,8 @@ def load_config(
     )
     payers = PayersConfig(
         cycle_seconds=r.get("payers", "cycle_seconds", float, 10.0, _positive),
+        statements=r.get("payers", "statements", bool, True),
+        statement_due_days=r.get("payers", "statement_due_days", int, 21, _non_negative),
     )
     log = LogConfig(
         level=r.get("log", "level", str, "info", _level).lower(),

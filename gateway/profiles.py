@@ -59,6 +59,13 @@ class CoreEndpoint:
     """The environment variable that holds the password (never the profile itself)."""
     timeout: float = 20.0
     """The round-trip budget in seconds (CORE: 20)."""
+    client_certificate: str = ""
+    """Mutual TLS: our client certificate (PEM, absolute path); empty: none."""
+    client_key: str = ""
+    """Its private key (PEM, absolute path)."""
+    ca: str = ""
+    """The CA certificate(s) the payer's server certificate must chain to (PEM); empty: the
+    system's trust store."""
 
 
 @dataclass(frozen=True)
@@ -419,11 +426,21 @@ class _FileChecker:
                 timeout = 0.0
             if not 0 < timeout <= 300:
                 self.problem(core_node, "<core timeout> must be 0 < seconds <= 300")
+            tls: dict[str, str] = {}
+            for attr in ("client-certificate", "client-key", "ca"):
+                if _attr(core_node, attr):
+                    path = _certificate_path(self.path.parent, _attr(core_node, attr))
+                    if not path.is_file():
+                        self.problem(core_node, f"<core {attr}> {path} does not exist")
+                    tls[attr.replace("-", "_")] = str(path)
+            if ("client_certificate" in tls) != ("client_key" in tls):
+                self.problem(core_node, "<core> needs client-certificate and client-key together")
             core = CoreEndpoint(
                 _attr(core_node, "url"),
                 _attr(core_node, "user"),
                 _attr(core_node, "password-env"),
                 timeout,
+                **tls,
             )
         if self.problems:
             return None

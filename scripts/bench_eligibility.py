@@ -200,7 +200,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--only", choices=("json", "soap"), help="one envelope only")
     parser.add_argument(
-        "--rates", default="0,300",
+        "--rates", default="300,0",
         help="offered loads in requests/s, comma-separated; 0 = closed loop (each client sends "
         "its next request when the answer is in: the maximum throughput)",
     )  # fmt: skip

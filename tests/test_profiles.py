@@ -530,3 +530,25 @@ def test_payer_tin_is_optional_and_must_be_nine_digits(tmp_path: Path) -> None:
     write(tmp_path, "pay1.xml", payer().replace("<payer-ids>", '<payer-ids tin="36-1234567">'))
     problem = only(problems_of(tmp_path), "tin")
     assert problem.line == 7
+
+
+def test_core_endpoint_of_an_external_payer(tmp_path: Path) -> None:
+    from gateway.errors import ConfigError
+
+    for name in ("demo-billing.xml", "sim01.xml", "sim02.xml"):
+        shutil.copy(PROJECT_ROOT / "partners" / name, tmp_path / name)
+    (tmp_path / "ca.pem").write_text("x")
+    text = (PROJECT_ROOT / "partners" / "ext01.xml").read_text()
+    core = (
+        '<core url="https://payer.example/core" password-env="EXT01_PW" timeout="5" ca="ca.pem"/>'
+    )
+    (tmp_path / "ext01.xml").write_text(text.replace("</partner>", f"  {core}\n</partner>"))
+    found = load_partners(str(tmp_path)).partners["ext01"].core
+    assert found is not None and found.timeout == 5.0 and found.password_env == "EXT01_PW"
+    assert found.ca == str((tmp_path / "ca.pem").resolve()) and not found.client_certificate
+    bad = core.replace('ca="ca.pem"', 'client-certificate="nope.pem"')
+    (tmp_path / "ext01.xml").write_text(text.replace("</partner>", f"  {bad}\n</partner>"))
+    with pytest.raises(ConfigError) as caught:
+        load_partners(str(tmp_path))
+    text_problems = " ".join(str(p) for p in caught.value.problems)
+    assert "nope.pem" in text_problems and "client-key together" in text_problems

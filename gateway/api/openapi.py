@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.billing import ERROR_CODES as BILLING_ERRORS
+from gateway.api.billing import openapi_paths as billing_paths
 from gateway.api.claim_status import openapi_paths as claim_status_paths
 from gateway.api.limits import HttpLimits
 from gateway.api.remittances import openapi_paths as remittance_paths
@@ -192,7 +194,9 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                 "post": {
                     "operationId": "checkEligibility",
                     "summary": "Real-time eligibility (270/271) in JSON: Change Healthcare / "
-                    "Stedi field names in, a readable answer out",
+                    "Stedi field names in, a readable answer out (a simulated payer answers "
+                    "here; an external payer with a CORE endpoint is asked there, AAA 42 "
+                    "when it does not answer within its budget)",
                     "parameters": [
                         {
                             "name": "include",
@@ -364,6 +368,7 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
             },
             **remittance_paths(_common()),
             **claim_status_paths(_common(), REALTIME_MAX_BODY),
+            **billing_paths(_common()),
         },
         "components": {
             "securitySchemes": {
@@ -395,6 +400,7 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                                 "too_many_requests",
                                 "unauthorized",
                                 "unavailable",
+                                *BILLING_ERRORS,
                             ],
                         },
                         "message": {"type": "string"},

@@ -21,6 +21,7 @@ from twisted.protocols.basic import FileSender
 from twisted.python.failure import Failure
 from twisted.web import resource, server
 
+from gateway.api import billing as billing_api
 from gateway.api.auth import AuthFailure, Caller, authenticate
 from gateway.api.claim_status import post_claim_status
 from gateway.api.limits import HttpLimits, Limiter
@@ -30,13 +31,15 @@ from gateway.pipeline.core_forward import (
     ForwardError,
     ForwardPlan,
     answer_sets,
+    external_endpoint,
+    forward_request,
     plan_forward,
     post_core,
 )
 from gateway.pipeline.eligibility import (
     RealtimeAnswer,
+    answer_in,
     answer_interchange,
-    answer_one,
     check_interchange,
     json_271,
     outcome_of,
@@ -49,6 +52,8 @@ from gateway.x12.forward import rewrap
 from gateway.x12.kinds import kind_of
 
 REALM = "edi-gateway"
+#: Real-time counter values (JSON TRN02s, ISA13s of real-time answers) reserved per write.
+COUNTER_BLOCK = 1000
 _FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: Stored as the file's name (metadata only: never used as a path).
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
@@ -155,6 +160,9 @@ class ApiRoot(resource.Resource):
         self._openapi = json.dumps(openapi_document(self.limits), indent=1).encode() + b"\n"
         self._validator: Any = None
         self._validating = defer.DeferredLock()
+        self._blocks: dict[str, list[int]] = {}
+        """Reserved counter values (TRN02 of JSON requests, ISA13 of real-time answers), the
+        next one last; used in the store thread only."""
 
     # routing ----------------------------------------------------------------------------
     def route(self, method: bytes, path: list[bytes]) -> Route:
@@ -176,6 +184,33 @@ class ApiRoot(resource.Resource):
             table = {b"GET": Route("GET /api/v1/mailbox", self.get_mailbox)}
         elif path in ([b"remittances"], [b"remittances", b""]):
             table = {b"GET": Route("GET /api/v1/remittances", self.get_remittances)}
+        elif path in ([b"claims"], [b"claims", b""]):
+            table = {b"GET": Route("GET /api/v1/claims", self.billing(billing_api.get_claims))}
+        elif len(path) == 2 and path[0] == b"claims" and path[1]:
+            table = {b"GET": Route("GET /api/v1/claims/{id}", self.billing(billing_api.get_claim))}
+        elif len(path) == 3 and path[0] == b"claims" and path[2] == b"appeals":
+            table = {
+                b"POST": Route(
+                    "POST /api/v1/claims/{id}/appeals", self.billing(billing_api.post_appeal)
+                )
+            }
+        elif len(path) == 3 and path[0] == b"claims" and path[2] == b"write-offs":
+            table = {
+                b"POST": Route(
+                    "POST /api/v1/claims/{id}/write-offs", self.billing(billing_api.post_writeoff)
+                )
+            }
+        elif path == [b"denials"]:
+            table = {b"GET": Route("GET /api/v1/denials", self.billing(billing_api.get_denials))}
+        elif path == [b"ar-aging"]:
+            table = {b"GET": Route("GET /api/v1/ar-aging", self.billing(billing_api.get_ar_aging))}
+        elif path == [b"patient-payments"]:
+            table = {
+                b"POST": Route(
+                    "POST /api/v1/patient-payments",
+                    self.billing(billing_api.post_patient_payment),
+                )
+            }
         elif len(path) == 2 and path[0] == b"mailbox" and path[1]:
             table = {
                 b"GET": Route("GET /api/v1/mailbox/{name}", self.download),
@@ -369,6 +404,14 @@ class ApiRoot(resource.Resource):
     async def get_remittances(self, request: Any, caller: Caller) -> None:
         await get_remittances(self, request, caller)
 
+    def billing(self, handler: Any) -> Callable[..., Coroutine[Any, Any, None]]:
+        """A billing call (gateway/api/billing.py) as this resource's handler."""
+
+        async def handle(request: Any, caller: Caller) -> None:
+            await handler(self, request, caller)
+
+        return handle
+
     def _name(self, request: Any) -> str:
         try:
             return str(request.postpath[1].decode("utf-8"))
@@ -463,30 +506,43 @@ class ApiRoot(resource.Resource):
         partners = self.gateway.partners()
         now = datetime.now(UTC)
 
-        def work() -> tuple[Any, bytes | None]:
-            with core.store.transaction() as tx:
-                trace = tx.next_counter("eligibility-trace")
-                control = tx.next_counter("control") if want_x12 else 0
-            originator = "9" + "".join(c for c in core.config.interchange_id if c.isalnum())[:9]
-            traced = replace(
-                eligibility,
-                trace=f"{trace:09d}",
-                trace_originator=originator,
-                reference=f"{trace:09d}",
-            )
-            answer = answer_one(core.store, traced, payers, partners, now.date())
-            x12 = None
-            if want_x12:
-                x12 = json_271(
-                    answer,
-                    config=core.config,
-                    receiver=(partner.isa_qualifier, partner.isa_id),
-                    control=control,
-                    now=now,
-                )
-            return answer, x12
+        originator = ("9" + "".join(c for c in core.config.interchange_id if c.isalnum()))[:10]
+        payer = external_endpoint(eligibility.payer_id, partners)
 
-        answer, x12 = await core.in_store(work)
+        def traced(tx: Any) -> tuple[Any, int]:
+            trace = self._reserved(tx, "eligibility-trace")
+            control = self._reserved(tx, "control") if want_x12 else 0
+            number = f"{trace:09d}"
+            return replace(eligibility, trace=number, trace_originator=originator,
+                           reference=number), control  # fmt: skip
+
+        def work(forwarded: Any = None, asked: Any = None) -> tuple[Any, int]:
+            # one transaction: the trace (and control) number and the accumulators' reads
+            with core.store.transaction() as tx:
+                if forwarded is not None:  # the payer's answer: only the control number
+                    return forwarded, self._reserved(tx, "control") if want_x12 else 0
+                if asked is None:
+                    asked, control = traced(tx)
+                else:  # the external payer did not answer: AAA 42, same trace number
+                    control = self._reserved(tx, "control") if want_x12 else 0
+                return answer_in(tx, asked, payers, partners, now.date()), control
+
+        forwarded = asked = None
+        if payer is not None:  # an external payer with a CORE endpoint: ask it
+
+            def prepare() -> tuple[Any, int]:
+                with core.store.transaction() as tx:
+                    asked, _ = traced(tx)
+                    return asked, tx.next_counter(f"control:{payer.id}")
+
+            asked, payer_control = await core.in_store(prepare)
+            forwarded = await self._forward_json(asked, payer, partner.id, payer_control, now)
+        answer, control = await core.in_store(work, forwarded, asked)
+        x12 = None
+        if want_x12:
+            x12 = json_271(answer, config=core.config,
+                           receiver=(partner.isa_qualifier, partner.isa_id), control=control,
+                           now=now)  # fmt: skip
         out = answer_json(answer)
         if x12 is not None:
             out["x12"] = x12.decode("ascii")
@@ -503,6 +559,50 @@ class ApiRoot(resource.Resource):
 
     async def post_claim_status(self, request: Any, caller: Caller) -> None:
         await post_claim_status(self, request, caller)
+
+    def _reserved(self, tx: Any, name: str) -> int:
+        """The next number of counter ``name`` (in the store thread): reserved
+        :data:`COUNTER_BLOCK` at a time, so a real-time request needs no store write of its
+        own (numbers a stopped process reserved are skipped, never reused)."""
+        pool = self._blocks.setdefault(name, [])
+        if not pool:
+            first = tx.reserve_counter(name, COUNTER_BLOCK)
+            pool.extend(range(first + COUNTER_BLOCK - 1, first - 1, -1))
+        return pool.pop()
+
+    def _next_control(self) -> int:
+        """An ISA13 for a real-time answer (call in the store thread)."""
+        pool = self._blocks.get("control")
+        if pool:
+            return pool.pop()
+        with self.gateway.core.store.transaction() as tx:
+            return self._reserved(tx, "control")
+
+    async def _forward_json(
+        self, asked: Any, payer: Any, partner_id: str, control: int, now: datetime
+    ) -> Any:
+        """A JSON request asked of an external payer's CORE endpoint (as a 270); its answer,
+        or None when it did not answer in time or usefully (then answered here: AAA 42)."""
+        config = self.gateway.core.config
+        reactor = getattr(self.gateway, "reactor", None) or default_reactor()
+        started = time.monotonic()
+        try:
+            return await forward_request(
+                reactor, payer, asked, control=control, now=now,
+                gateway=(config.interchange_qualifier, config.interchange_id),
+            )  # fmt: skip
+        except ForwardError as exc:
+            self._forward_failed(partner_id, asked.payer_id, payer.id, exc, started)
+            return None
+
+    def _forward_failed(
+        self, partner_id: str, payer_id: str, payer_partner: str, error: Any, started: float
+    ) -> None:
+        self.gateway.audit(
+            "eligibility.forward.failed", partner=partner_id, payer=payer_id,
+            payer_partner=payer_partner, reason=error.reason,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )  # fmt: skip
 
     async def answer_x12(self, data: bytes, partner_id: str, accept: Any = None) -> RealtimeAnswer:
         """The real-time answer to one inquiry interchange (``/api/v1/x12``, ``/core``):
@@ -539,6 +639,7 @@ class ApiRoot(resource.Resource):
             payers=core.payers(),
             analysis=analysis,
             accept=accept,
+            next_control=self._next_control,
         )
 
     async def _forward(
@@ -575,11 +676,7 @@ class ApiRoot(resource.Resource):
             )  # fmt: skip
             sets = answer_sets(payload, plan.payload_kind.response.split("_")[1])
         except ForwardError as exc:
-            self.gateway.audit(
-                "eligibility.forward.failed", partner=partner_id, payer=plan.payer_id,
-                payer_partner=plan.payer.id, reason=exc.reason,
-                elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-            )  # fmt: skip
+            self._forward_failed(partner_id, plan.payer_id, plan.payer.id, exc, started)
             return None
         content, _ = await core.in_store(
             rewrap, sets, gateway=gateway,

@@ -83,6 +83,105 @@ PLB_REASONS: dict[str, str] = {
 }
 
 
+CORRECTED = "corrected claim"
+VOID = "void"
+APPEAL = "appeal"
+BILL_PATIENT = "bill the patient"
+WRITE_OFF = "write off"
+
+NEXT_STEPS: dict[str, tuple[str, str]] = {
+    "4": (CORRECTED, "Fix the modifier and send a corrected claim (frequency 7)"),
+    "5": (CORRECTED, "Fix the place of service and send a corrected claim (frequency 7)"),
+    "11": (
+        CORRECTED,
+        "Check the diagnosis pointed to; send a corrected claim (frequency 7) "
+        "with the diagnosis that supports the service",
+    ),
+    "16": (
+        CORRECTED,
+        "Add the missing information (see the remarks) and send a corrected claim (frequency 7)",
+    ),
+    "18": (
+        VOID,
+        "A duplicate: if it was sent twice by mistake, void it (frequency 8); if the "
+        "service was really done twice, send a corrected claim with a modifier",
+    ),
+    "22": (
+        CORRECTED,
+        "Another payer is primary: bill it first, then send a corrected claim "
+        "(frequency 7) with its payment (COB)",
+    ),
+    "26": (
+        BILL_PATIENT,
+        "Not covered yet on the date of service: verify eligibility; bill the "
+        "right payer or the patient",
+    ),
+    "27": (
+        BILL_PATIENT,
+        "Coverage had ended: verify eligibility; bill the patient's new payer or the patient",
+    ),
+    "29": (
+        APPEAL,
+        "Appeal with proof of timely filing (e.g. the 999/277CA of the first "
+        "submission); else write it off",
+    ),
+    "31": (
+        CORRECTED,
+        "Check the member ID and name against the insurance card; send a "
+        "corrected claim (frequency 7)",
+    ),
+    "50": (APPEAL, "Appeal with the medical records that show the service was necessary"),
+    "96": (
+        BILL_PATIENT,
+        "Not covered by the plan: bill the patient if they agreed in advance "
+        "(waiver/ABN), else write it off",
+    ),
+    "97": (
+        WRITE_OFF,
+        "Bundled into another service: write it off (or correct the coding "
+        "with a modifier if it was distinct)",
+    ),
+    "109": (VOID, "Not this payer's claim: void it (frequency 8) and bill the right payer"),
+    "119": (BILL_PATIENT, "The benefit maximum was reached: bill the patient"),
+    "151": (APPEAL, "Appeal with the documentation that supports the number of services"),
+    "167": (
+        APPEAL,
+        "Appeal with the records supporting the diagnosis, or bill the patient if "
+        "they agreed in advance",
+    ),
+    "181": (
+        CORRECTED,
+        "The code was not valid on that date: send a corrected claim "
+        "(frequency 7) with a valid code",
+    ),
+    "197": (
+        CORRECTED,
+        "Authorization was missing: if one was obtained, send a corrected "
+        "claim (frequency 7) with its number (REF*G1); else appeal with the records",
+    ),
+    "204": (
+        BILL_PATIENT,
+        "Not covered by the patient's plan: bill the patient if they agreed "
+        "in advance, else write it off",
+    ),
+    "242": (
+        BILL_PATIENT,
+        "Out of network: bill the patient per the plan's out-of-network "
+        "rules, or appeal if the plan allowed it",
+    ),
+}
+"""CARC → (next step, advice) for the denial worklist: the usual first move of a billing
+office for each reason (after the CMS and X12 code descriptions, the same sources as
+above). A reason not listed: :data:`DEFAULT_STEP`."""
+
+DEFAULT_STEP = (APPEAL, "Review the reason and remarks; appeal if you disagree, else write it off")
+
+
+def next_step(carc: str) -> tuple[str, str]:
+    """(the recommended next step, advice in plain words) for a denial reason."""
+    return NEXT_STEPS.get(carc, DEFAULT_STEP)
+
+
 def group_words(group: str) -> str:
     return GROUPS.get(group, f"Group {group}")
 

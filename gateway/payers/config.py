@@ -226,6 +226,9 @@ class PayerConfig:
     remit: RemitInfo = field(default_factory=RemitInfo)
     source: str = ""
     """Where it was loaded from (for messages)."""
+    appeal_days: int | None = None
+    """``[payer] appeal_days``: days from a denial's payment date to appeal it (None: the
+    profile does not say)."""
 
     def member(self, member_id: str) -> Member | None:
         """The roster entry for ``member_id`` (named, else by the enrollment rule)."""

@@ -217,7 +217,8 @@ def answer_eligibility(
 def unknown_payer(request: EligibilityRequest, *, external: bool = False) -> EligibilityAnswer:
     """The gateway's own answer when no simulated payer answers for the payer ID: AAA 79
     (invalid participant identification) in 2100A, or T4 when the ID is missing; an external
-    payer (real-time forwarding is not built yet) gets 42, unable to respond now."""
+    payer that was not reached (no CORE endpoint, or no useful answer within its budget) gets
+    42, unable to respond now."""
     if not request.payer_id:
         error = Aaa("T4", "2100A")
     elif external:

@@ -306,10 +306,17 @@ class _Loader:
         node = self.table(file, file.data.get("payer", {}), "payer")
         if "payer" not in file.data:
             self.problem(file, None, "[payer] is required")
-        self.known(file, "payer", node, {"id", "name"})
+        self.known(file, "payer", node, {"id", "name", "appeal_days"})
         payer_id = self.text(file, node, "payer", "id", required=True)
         name = self.text(file, node, "payer", "name", required=False) or payer_id
         return payer_id, name
+
+    def appeal_days(self, file: _File) -> int | None:
+        """``[payer] appeal_days``: the appeal window after a denial (optional)."""
+        node = file.data.get("payer", {})
+        if not isinstance(node, dict) or "appeal_days" not in node:
+            return None
+        return self.integer(file, node, "payer", "appeal_days", minimum=1)
 
     def remit(self, file: _File) -> RemitInfo:
         """``[remit]``: what the 835 says about the payer (address, TIN, contact)."""
@@ -667,6 +674,7 @@ def load_payer(directory: Path | str) -> PayerConfig:
     remit = RemitInfo()
     if payer_file is not None:
         payer_id, name = loader.payer(payer_file)
+        appeal_days = loader.appeal_days(payer_file)
         remit = loader.remit(payer_file)
         categories = loader.categories(payer_file)
         fee_schedule = loader.fee_schedule(payer_file)
@@ -696,6 +704,7 @@ def load_payer(directory: Path | str) -> PayerConfig:
         pend_rules=pend,
         remit=remit,
         source=str(directory),
+        appeal_days=appeal_days,
     )
 
 

@@ -79,6 +79,7 @@ class GatewayCore(Service):
         self.store = Store(config.database, where=config.database_url_source)
         self.blobs = BlobStore(data / "blobs")
         self._db_pool = ThreadPool(minthreads=1, maxthreads=1, name="gateway-store")
+        self._billing_pool = ThreadPool(minthreads=0, maxthreads=1, name="gateway-statements")
         self._executor: concurrent.futures.Executor | None = None
         self._running: dict[str, Deferred[None]] = {}
         self._limit = defer.DeferredSemaphore(max(1, config.pipeline.workers))
@@ -95,6 +96,7 @@ class GatewayCore(Service):
     def startService(self) -> None:
         super().startService()
         self._db_pool.start()
+        self._billing_pool.start()
         if self.config.pipeline.workers > 0:
             self._executor = make_pool(self.config.pipeline.workers)  # die with the daemon
             # start the workers now and load their guides and code sets, so the first
@@ -122,6 +124,7 @@ class GatewayCore(Service):
         if self._executor is not None:
             executor, self._executor = self._executor, None
             yield threads.deferToThread(executor.shutdown, wait=True, cancel_futures=True)
+        self._billing_pool.stop()  # a statement run in progress finishes first
         self._db_pool.stop()
         self.store.close()
         yield defer.maybeDeferred(super().stopService)
@@ -450,6 +453,15 @@ class GatewayCore(Service):
                 file_name=placed.name,
                 **placed.details,
             )
+        for placed in routed.inquiry_batches:
+            self.audit(
+                "inquiries.routed",
+                **base,
+                to_partner=placed.partner_id,
+                kind=placed.kind,
+                file_name=placed.name,
+                **placed.details,
+            )
         for item in routed.inquiries:
             if item.get("inquiry") == "276":
                 self.audit("claim_status.answered", **base, channel="batch", **item)
@@ -494,7 +506,38 @@ class GatewayCore(Service):
 
         d = self.in_store(run_all)
         d.addCallback(self._report_cycles)
-        return d
+        done: Deferred[list[CycleOutcome]] = d.addCallback(self._statements_after)
+        return done
+
+    def _statements_after(
+        self, outcomes: list[CycleOutcome]
+    ) -> list[CycleOutcome] | Deferred[list[CycleOutcome]]:
+        """``[payers] statements``: the patient statement cycle after a payment cycle that paid
+        anything, in a thread of its own (rendering PDFs must not hold up the store thread);
+        its failure is audited (the exception's type only: statements are PHI) and never
+        fails the payment cycle."""
+        if self._stopping or not self.config.payers.statements:
+            return outcomes
+        if not any(o.placed for o in outcomes):
+            return outcomes
+        from gateway.pipeline.statements import run_statements
+
+        d = threads.deferToThreadPool(
+            self.reactor, self._billing_pool, run_statements, self.store, self.blobs,
+            self.partners(), time.time(), due_days=self.config.payers.statement_due_days,
+        )  # fmt: skip
+
+        def report(run: Any) -> list[CycleOutcome]:
+            if run.statements:  # counts and file names only
+                self.audit("statements.run", statements=run.statements, files=run.files,
+                           partners=run.partners, trigger="payment-cycle")  # fmt: skip
+            return outcomes
+
+        def failed(failure: Failure) -> list[CycleOutcome]:
+            self.audit("statements.failed", error=type(failure.value).__name__)
+            return outcomes
+
+        return d.addCallbacks(report, failed)
 
     def _report_cycles(self, outcomes: list[CycleOutcome]) -> list[CycleOutcome]:
         report_cycles(self.audit, outcomes)

@@ -21,11 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
-from twisted.internet import defer
-from twisted.web.client import Agent, FileBodyProducer, readBody
+from twisted.internet import defer, ssl
+from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
+from twisted.web.iweb import IPolicyForHTTPS
+from zope.interface import implementer
 
 from gateway.caqh.envelope import (
     REALTIME,
@@ -40,7 +43,14 @@ from gateway.caqh.payloads import PAYLOAD_KINDS, PayloadKind
 from gateway.profiles import CoreEndpoint, Partner, PartnerSet
 from gateway.x12.claim_status import read_276
 from gateway.x12.claims import TransactionSet, iter_transaction_sets
-from gateway.x12.eligibility import read_270
+from gateway.x12.eligibility import (
+    EligibilityAnswer,
+    EligibilityRequest,
+    Envelope,
+    build_270,
+    read_270,
+    read_271,
+)
 from gateway.x12.envelope import set_accepted
 from gateway.x12.results import FileAnalysis
 from gateway.x12.segments import Delimiters, Segment
@@ -104,8 +114,8 @@ def plan_forward(data: bytes, analysis: FileAnalysis, partners: PartnerSet) -> F
     if len(payer_ids) != 1:
         return None
     (payer_id,) = payer_ids
-    payer = partners.by_payer_id(payer_id)
-    if payer is None or payer.kind != "external" or payer.core is None:
+    payer = external_endpoint(payer_id, partners)
+    if payer is None or payer.core is None:
         return None
     return ForwardPlan(payer, payer_id, payer.core, kind, sets, tuple(audit))
 
@@ -138,7 +148,7 @@ async def post_core(
     )  # fmt: skip
 
     async def exchange() -> tuple[int, bytes]:
-        agent = Agent(reactor, connectTimeout=endpoint.timeout)
+        agent = Agent(reactor, tls_policy(endpoint), connectTimeout=endpoint.timeout)
         soap = b'application/soap+xml; charset=utf-8; action="RealTimeTransaction"'
         headers = Headers({b"content-type": [soap]})
         producer: Any = FileBodyProducer(BytesIO(body))
@@ -175,6 +185,70 @@ async def post_core(
     if not parsed.payload or parsed.fields.get("PayloadType") != kind.response:
         raise ForwardError(f"no {kind.response} in the answer")
     return parsed.payload
+
+
+@implementer(IPolicyForHTTPS)
+class _MutualTls:
+    """TLS to a payer's endpoint: its server certificate checked against ``ca`` (else the
+    system's trust store) and the host name; our client certificate when configured."""
+
+    def __init__(self, endpoint: CoreEndpoint) -> None:
+        self.trust = (
+            ssl.Certificate.loadPEM(Path(endpoint.ca).read_bytes()) if endpoint.ca else None
+        )
+        self.client = None
+        if endpoint.client_certificate:
+            pem = Path(endpoint.client_certificate).read_bytes()
+            key = Path(endpoint.client_key).read_bytes()
+            self.client = ssl.PrivateCertificate.loadPEM(pem + b"\n" + key)
+
+    def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+        return ssl.optionsForClientTLS(
+            hostname.decode("ascii"),
+            trustRoot=self.trust if self.trust is not None else ssl.platformTrust(),
+            clientCertificate=self.client,
+        )
+
+
+def tls_policy(endpoint: CoreEndpoint) -> Any:
+    """The TLS policy of ``endpoint`` (mutual TLS when it names a client certificate)."""
+    if endpoint.ca or endpoint.client_certificate:
+        return _MutualTls(endpoint)
+    return BrowserLikePolicyForHTTPS()
+
+
+def external_endpoint(payer_id: str, partners: PartnerSet) -> Partner | None:
+    """The external payer with a CORE endpoint that answers ``payer_id``, else None."""
+    payer = partners.by_payer_id(payer_id)
+    if payer is None or payer.kind != "external" or payer.core is None:
+        return None
+    return payer
+
+
+async def forward_request(
+    reactor: Any,
+    payer: Partner,
+    request: EligibilityRequest,
+    *,
+    gateway: tuple[str, str],
+    control: int,
+    now: datetime,
+) -> EligibilityAnswer:
+    """One JSON request asked of ``payer``'s CORE endpoint as a 270 (the gateway the
+    submitter), its 271 read back into the typed answer; :class:`ForwardError` otherwise."""
+    assert payer.core is not None
+    envelope = Envelope(gateway[0], gateway[1], payer.isa_qualifier, payer.isa_id, control,
+                        "P", now)  # fmt: skip
+    kind = next(k for k in PAYLOAD_KINDS if k.st01 == "270")
+    payload = await post_core(
+        reactor, payer.core, build_270([request], envelope), kind=kind,
+        sender_id=gateway[1], receiver_id=request.payer_id, now=now,
+    )  # fmt: skip
+    for ts in answer_sets(payload, "271"):
+        answer = read_271(ts.segments, ts.delimiters, request)
+        if any(s.id == "TRN" and s.elements[1:2] == (request.trace,) for s in ts.segments):
+            return answer
+    raise ForwardError("no 271 answers the request's TRN")
 
 
 def answer_sets(payload: bytes, st01: str) -> list[TransactionSet]:

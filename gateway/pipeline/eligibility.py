@@ -44,6 +44,7 @@ from gateway.x12.eligibility import (
 
 __all__ = [
     "RealtimeAnswer",
+    "answer_in",
     "answer_interchange",
     "answer_one",
     "check_interchange",

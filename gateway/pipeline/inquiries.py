@@ -203,13 +203,12 @@ def answer_interchange(
     if not transactions or any(not set_accepted(g, t) for g, t in transactions):
         return rejection()
     (kind,) = kinds
+    envelope = AnswerEnvelope(
+        interchange.sender_qualifier, interchange.sender_id, control(),
+        interchange.usage_indicator, when,
+    )  # fmt: skip
     sets = list(iter_transaction_sets(data))
-    with store.transaction() as tx:  # one commit: the answer's control number and the answer
-        number = next_control() if next_control is not None else tx.next_counter("control")
-        envelope = AnswerEnvelope(
-            interchange.sender_qualifier, interchange.sender_id, number,
-            interchange.usage_indicator, when,
-        )  # fmt: skip
+    with store.transaction() as tx:
         ctx = InquiryContext(tx, config, partners, payers, when.date(), when)
         answered = answerer_for(kind)(ctx, sets, envelope)
     groups = {g.gs06: g for g in interchange.groups}

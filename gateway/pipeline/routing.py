@@ -38,12 +38,13 @@ from gateway.payers.codec import decision_from_json, decision_to_json
 from gateway.payers.config import PayerConfig
 from gateway.payers.inputs import claim_inputs
 from gateway.payers.model import ClaimDecision, Outcome, Payment
-from gateway.pipeline.inquiries import answer_file_inquiries
+from gateway.pipeline.inquiries import answer_file_inquiries, inquiry_of, st02_of
 from gateway.pipeline.posting import post_835
 from gateway.profiles import Partner, PartnerSet
 from gateway.states import REJECTED
 from gateway.store.blobs import BlobStore
 from gateway.store.routing import (
+    InquiryRoute,
     NewBatch,
     NewRemit,
     NewRoute,
@@ -152,6 +153,8 @@ class RouteOutcome:
     inquiries: list[dict[str, object]] = field(default_factory=list)
     """One audit entry per inquiry answered in batch (identifiers only)."""
     inquiry_keys: set[tuple[str, str]] = field(default_factory=set)
+    inquiry_batches: list[Placed] = field(default_factory=list)
+    """Batch inquiries routed to external payers' mailboxes (one file per payer)."""
 
 
 def payer_endpoint(partner: Partner, payer_id: str) -> PayerEndpoint:
@@ -220,17 +223,23 @@ def _answer_inquiries(
     now: float,
     outcome: RouteOutcome,
 ) -> bool:
-    """Batch inquiries (a 270 file): one answer interchange per source interchange, all in
-    ``<stamp>_<file id>_<answer kind>.x12`` for the submitter (see
-    :mod:`gateway.pipeline.inquiries`). True when some set was answered."""
+    """Batch inquiries (a 270 file): the sets for an external payer are routed to its mailbox
+    (:func:`_route_inquiries`); the others are answered here, one answer interchange per source
+    interchange, all in ``<stamp>_<file id>_<answer kind>.x12`` for the submitter (see
+    :mod:`gateway.pipeline.inquiries`). True when some set was routed or answered."""
+    data = blobs.read(record.sha256)
+    keys = {(r.isa13, r.st02) for r in accepted}
+    usages = {r.isa13: r.usage for r in accepted}
+    routed = _route_inquiries(tx, blobs, record, data, keys, usages, partners, config, now,
+                              outcome)  # fmt: skip
     found = answer_file_inquiries(
         tx,
-        blobs.read(record.sha256),
-        {(r.isa13, r.st02) for r in accepted},
+        data,
+        keys - routed,
         config=config,
         partners=partners,
         payers=payers,
-        usages={r.isa13: r.usage for r in accepted},
+        usages=usages,
         receiver=(uploader.isa_qualifier, uploader.isa_id),
         now=datetime.fromtimestamp(now, UTC),
     )
@@ -241,8 +250,104 @@ def _answer_inquiries(
             Placed(record.partner_id, kind_name, name, record.id, {"sets": found.sets})
         )
     outcome.inquiries += found.audit
-    outcome.inquiry_keys = found.answered
-    return bool(found.answered)
+    outcome.inquiry_keys = found.answered | routed
+    return bool(outcome.inquiry_keys)
+
+
+def _set_payers(ts: TransactionSet) -> set[str]:
+    """The payer IDs an inquiry set names (NM1*PR NM109, loop 2100A of 270 and 276)."""
+    return {
+        s.elements[8] for s in ts.segments
+        if s.id == "NM1" and s.elements[:1] == ("PR",) and len(s.elements) > 8
+    }  # fmt: skip
+
+
+def _route_inquiries(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    data: bytes,
+    keys: set[tuple[str, str]],
+    usages: Mapping[str, str],
+    partners: PartnerSet,
+    config: GatewayConfig,
+    now: float,
+    outcome: RouteOutcome,
+) -> set[tuple[str, str]]:
+    """The accepted inquiry sets whose requests all name one external payer: re-enveloped to
+    it (per payer and usage) into its mailbox as ``<stamp>_<file id>_<kind>.x12``, one
+    :class:`InquiryRoute` per TRN02 so its answers are matched back. Returns their keys."""
+    by_payer: dict[tuple[str, str], list[TransactionSet]] = defaultdict(list)
+    for ts in iter_transaction_sets(data):
+        key = (ts.isa13, st02_of(ts))
+        if key not in keys or inquiry_of(ts) is None:
+            continue
+        payers = {partners.by_payer_id(p) for p in _set_payers(ts)}
+        if len(payers) != 1:
+            continue
+        (payer,) = payers
+        if payer is None or payer.kind != "external":
+            continue
+        by_payer[(payer.id, usages.get(ts.isa13, "P"))].append(ts)
+    gateway = Gateway(config.interchange_qualifier, config.interchange_id)
+    when = datetime.fromtimestamp(now, UTC)
+    routed: set[tuple[str, str]] = set()
+    for (payer_id, usage), sets in sorted(by_payer.items()):
+        payer = partners.get(payer_id)
+        assert payer is not None
+        kind = inquiry_of(sets[0])
+        assert kind is not None
+        counter = f"control:{payer_id}"
+        content, isa13 = rewrap(
+            sets, gateway=gateway, receiver=(payer.isa_qualifier, payer.isa_id), usage=usage,
+            next_control=lambda: tx.next_counter(counter),  # noqa: B023 - used right here
+            now=when,
+        )  # fmt: skip
+        gs06 = next(iter_transaction_sets(content)).gs06
+        _, name = _place(tx, blobs, payer_id, kind.name, record.id, content, now, record.id)
+        rows = [
+            InquiryRoute(payer_id, seg.elements[1], record.id, record.partner_id, ts.isa13,
+                         st02_of(ts), usage, isa13, gs06, now)
+            for ts in sets
+            for seg in ts.segments
+            if seg.id == "TRN" and seg.elements[:1] == ("1",) and len(seg.elements) > 1
+        ]  # fmt: skip
+        tx.add_inquiry_routes(rows)
+        routed |= {(ts.isa13, st02_of(ts)) for ts in sets}
+        outcome.inquiry_batches.append(
+            Placed(payer_id, kind.name, name, record.id,
+                   {"isa13": isa13, "sets": len(sets), "requests": len(rows)})
+        )  # fmt: skip
+    return routed
+
+
+def _match_inquiry_answer(
+    tx: Transaction,
+    payer: Partner,
+    partners: PartnerSet,
+    ts: TransactionSet,
+    where: str,
+    now: float,
+    outcome: RouteOutcome,
+) -> list[Partner]:
+    """A payer's answer to batch inquiries (a 271): matched by the TRN02s it echoes (TRN*2)
+    to the inquiries sent to it; forwarded once to their submitters."""
+    traces = [
+        s.elements[1] for s in ts.segments
+        if s.id == "TRN" and s.elements[:1] == ("2",) and len(s.elements) > 1
+    ]  # fmt: skip
+    found = [r for t in dict.fromkeys(traces) for r in tx.inquiry_routes(payer.id, trn02=t)]
+    if not found:
+        outcome.problems.append(f"{where}: answers no inquiry we sent you (TRN02 unknown)")
+        return []
+    waiting = [r for r in found if r.answered_at is None]
+    if not waiting:
+        outcome.problems.append(f"{where}: answers inquiries already answered; not forwarded again")
+        return []
+    for route in waiting:
+        tx.answer_inquiry_route(route, now)
+    targets = {r.submitter_partner_id for r in waiting}
+    return [p for p in (partners.get(t) for t in sorted(targets)) if p is not None]
 
 
 def _route_claims(
@@ -748,6 +853,8 @@ def _payer_answers(
             targets = _match_835(tx, payer, partners, remit, where, now, outcome)
         elif kind.name == "277CA":
             targets = _match_277(tx, payer, partners, ts, where, now, outcome)
+        elif kind.answer_to:
+            targets = _match_inquiry_answer(tx, payer, partners, ts, where, now, outcome)
         else:
             targets = _match_999(tx, payer, partners, ts, where, now, outcome)
         for target in targets:
@@ -852,19 +959,22 @@ def _match_835(
     payment = remit.payment
     if not _payer_identified(payer, remit, where, outcome):
         return []
+    # a claim that matches none the gateway routed is still the payee's money: the 835 is
+    # forwarded and that claim posts unmatched ("needs attention"), never refused or dropped
     matched: list[tuple[RouteRecord, Any]] = []
-    for n, claim in enumerate(remit.claims, start=1):
+    unmatched = 0
+    for claim in remit.claims:
         routes = _routes_by_clm01(tx, payer, claim.decision.claim_id)
         npi_routes = [r for r in routes if r.billing_npi == payment.payee_npi] or routes
         if not npi_routes:
-            outcome.problems.append(
-                f"{where}: claim {n} (CLP at position {claim.position}) matches no claim "
-                "the gateway sent to this payer"
-            )
+            unmatched += 1
             continue
         matched.append((npi_routes[0], claim))
-    if len(matched) != len(remit.claims):
-        return []
+    if unmatched:
+        outcome.warnings.append(
+            f"{where}: {unmatched} of {len(remit.claims)} claims match no claim the gateway "
+            "sent to this payer; forwarded and posted as unmatched"
+        )
     # the payer is the partner that uploaded the file; its payer ID is the one the 835
     # states (checked above) or the one the matched claims were routed to
     payer_id = payment.payer_id or (matched[0][0].payer_id if matched else payer.payer_ids[0])
@@ -877,7 +987,9 @@ def _match_835(
     submitter = matched[0][0].submitter_partner_id if matched else ""
     target = _payee_partner(partners, payment.payee_npi, payment.payee_tin, submitter)
     if target is None:
-        outcome.problems.append(f"{where}: no partner is enrolled for the payee")
+        outcome.problems.append(
+            f"{where}: no partner is enrolled for the payee (NPI {payment.payee_npi})"
+        )
         return []
     tx.set_route_decisions(
         RouteDecision(ADJUDICATED, claim.decision.payer_claim_id or None,
@@ -942,6 +1054,10 @@ def _match_999(
 ) -> list[Partner]:
     gs06, sets = read_999(ts)
     routes = tx.routes_by_gs06(payer.id, gs06)
+    inquiries = tx.inquiry_routes(payer.id, gs06=gs06) if not routes else []
+    if inquiries:  # a 999 of batch inquiries routed to the payer: to their submitters
+        targets = {r.submitter_partner_id for r in inquiries}
+        return [p for p in (partners.get(t) for t in sorted(targets)) if p is not None]
     if not routes:
         outcome.problems.append(f"{where}: acknowledges group {gs06}, which we never sent you")
         return []

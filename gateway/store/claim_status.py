@@ -1,6 +1,6 @@
 """Claim status look-ups (276 → 277): a partner's own claims by CLM01 or payer claim control
 number, their routes and the 835 that paid them (the posted ledger), and the log of status
-requests (``status_requests``, delta 6). The answer itself is gateway/payers/claim_status.py's.
+requests (``status_requests``, delta 8). The answer itself is gateway/payers/claim_status.py's.
 
 Every look-up is scoped to the requesting partner (the submitter of the claim's file): a
 request never finds another partner's claim.

@@ -200,6 +200,21 @@ class FilesTransaction(StoreTransaction):
         )
         return value
 
+    def reserve_counter(self, name: str, count: int, modulo: int = 999_999_999) -> int:
+        """Reserve ``count`` consecutive values of a durable counter in one write; returns the
+        first (the block restarts at 1 when it would pass ``modulo``). Values a process
+        reserved and did not use are skipped, never handed out twice."""
+        row = self._sql.select_one("SELECT value FROM counters WHERE name = ?", (name,))
+        first = (row["value"] % modulo) + 1 if row else 1
+        if first + count - 1 > modulo:
+            first = 1
+        self._sql.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, first + count - 1),
+        )
+        return first
+
     def seen_interchanges(
         self, keys: Iterable[tuple[str, str, str]], exclude_file: str
     ) -> set[tuple[str, str, str]]:

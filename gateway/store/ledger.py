@@ -11,6 +11,9 @@ gateway/pipeline/posting.py, inside the transaction that places the 835 in the m
 ``ledger_adjustments`` every CAS amount, claim level (``line_number`` 0) and line level.
 ``ledger_plb``         provider-level adjustments.
 
+(Delta 6 adds the patient of each posted claim, NM1*QC, for patient billing:
+gateway/store/billing.py.)
+
 Amounts are TEXT decimals (exact); callers get :class:`~decimal.Decimal`.
 """
 
@@ -109,6 +112,20 @@ def _claim(row: Row) -> LedgerClaim:
     )  # fmt: skip
 
 
+def _unmatched_query(partner_id: str | None) -> tuple[str, tuple[object, ...]]:
+    select = (
+        "SELECT c.payer_key, c.trace, c.seq, c.route_id, c.patient_control, c.payer_claim_id, "
+        "c.status_code, c.kind, c.original_payer_claim_id, c.billing_npi, c.service_date, "
+        "c.billed, c.allowed, c.paid, c.contractual, c.patient_responsibility, c.other, "
+        "c.state, c.remarks FROM ledger_claims c JOIN ledger_payments p "
+        "ON p.payer_key = c.payer_key AND p.trace = c.trace WHERE c.route_id IS NULL"
+    )
+    order = " ORDER BY p.posted_at, c.payer_key, c.trace, c.seq"
+    if partner_id is None:
+        return select + order, ()
+    return select + " AND p.partner_id = ?" + order, (partner_id,)
+
+
 class LedgerTransaction(StoreTransaction):
     def post_remittance(
         self,
@@ -141,14 +158,15 @@ class LedgerTransaction(StoreTransaction):
             "INSERT INTO ledger_claims (payer_key, trace, seq, route_id, patient_control, "
             "payer_claim_id, status_code, kind, original_payer_claim_id, billing_npi, "
             "service_date, billed, allowed, paid, contractual, patient_responsibility, other, "
-            "state, remarks) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "state, remarks, member_id, patient_last, patient_first) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (key, trace, c.seq, route_id, c.patient_control, c.payer_claim_id,
                  c.status_code, c.kind, c.original_payer_claim_id, posting.payee_npi,
                  c.service_date.isoformat() if c.service_date else None, _s(c.billed),
                  _s(c.allowed), _s(c.paid), _s(c.contractual), _s(c.patient_responsibility),
-                 _s(c.other), c.state, " ".join(c.remarks))
+                 _s(c.other), c.state, " ".join(c.remarks), c.member_id, c.patient_last,
+                 c.patient_first)
                 for c, route_id in zip(posting.claims, route_ids, strict=True)
             ],
         )  # fmt: skip
@@ -220,19 +238,7 @@ class LedgerTransaction(StoreTransaction):
 
     def ledger_unmatched(self, partner_id: str | None = None) -> list[LedgerClaim]:
         """Posted claims that match no claim the gateway routed ("needs attention")."""
-        select = (
-            "SELECT c.payer_key, c.trace, c.seq, c.route_id, c.patient_control, c.payer_claim_id, "
-            "c.status_code, c.kind, c.original_payer_claim_id, c.billing_npi, c.service_date, "
-            "c.billed, c.allowed, c.paid, c.contractual, c.patient_responsibility, c.other, "
-            "c.state, c.remarks FROM ledger_claims c JOIN ledger_payments p "
-            "ON p.payer_key = c.payer_key AND p.trace = c.trace WHERE c.route_id IS NULL"
-        )
-        order = " ORDER BY p.posted_at, c.payer_key, c.trace, c.seq"
-        if partner_id is None:
-            rows = self._sql.select(select + order)
-        else:
-            rows = self._sql.select(select + " AND p.partner_id = ?" + order, (partner_id,))
-        return [_claim(r) for r in rows]
+        return [_claim(r) for r in self._sql.select(*_unmatched_query(partner_id))]
 
 
 class LedgerStore:
@@ -240,6 +246,11 @@ class LedgerStore:
 
     def _select(self, sql: str, args: tuple[object, ...] = ()) -> list[Row]:
         raise NotImplementedError
+
+    def unmatched(self, partner_id: str) -> list[LedgerClaim]:
+        """The partner's posted claims that match no claim the gateway routed ("needs
+        attention"), oldest first."""
+        return [_claim(r) for r in self._select(*_unmatched_query(partner_id))]
 
     def remittances(
         self, partner_id: str, limit: int = 1000

@@ -145,7 +145,55 @@ class AccumulatorRow(NamedTuple):
     oop_met: str
 
 
+class InquiryRoute(NamedTuple):
+    """A batch inquiry (one request, by its TRN02) sent to an external payer."""
+
+    payer_partner_id: str
+    trn02: str
+    file_id: str
+    submitter_partner_id: str
+    source_isa13: str
+    source_st02: str
+    usage: str
+    out_isa13: str
+    out_gs06: str
+    created_at: float
+    answered_at: float | None = None
+
+
 class RoutingTransaction(StoreTransaction):
+    # batch inquiries routed to external payers --------------------------------------------
+    def add_inquiry_routes(self, rows: Iterable[InquiryRoute]) -> None:
+        self._sql.execute_many(
+            "INSERT INTO inquiry_routes (payer_partner_id, trn02, file_id, "
+            "submitter_partner_id, source_isa13, source_st02, usage, out_isa13, out_gs06, "
+            "created_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [tuple(r) for r in rows],
+        )
+
+    def inquiry_routes(
+        self, payer_partner_id: str, *, trn02: str | None = None, gs06: str | None = None
+    ) -> list[InquiryRoute]:
+        """The inquiries sent to the payer with this TRN02 (or in the group with this GS06)."""
+        by_trn = trn02 is not None
+        rows = self._sql.select(
+            "SELECT payer_partner_id, trn02, file_id, submitter_partner_id, source_isa13, "
+            "source_st02, usage, out_isa13, out_gs06, created_at, answered_at "
+            "FROM inquiry_routes WHERE payer_partner_id = ? "
+            + ("AND trn02 = ? " if by_trn else "AND out_gs06 = ? ")
+            + "ORDER BY created_at, file_id",
+            (payer_partner_id, trn02 if by_trn else gs06),
+        )
+        return [InquiryRoute(*r) for r in rows]
+
+    def answer_inquiry_route(self, route: InquiryRoute, now: float) -> None:
+        self._sql.execute(
+            "UPDATE inquiry_routes SET answered_at = ? "
+            "WHERE payer_partner_id = ? AND trn02 = ? AND file_id = ?",
+            (now, route.payer_partner_id, route.trn02, route.file_id),
+        )
+
     # batches and routes ------------------------------------------------------------------
     def add_batch(self, batch: NewBatch) -> int:
         return self._sql.insert(

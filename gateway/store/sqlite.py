@@ -6,6 +6,8 @@ storage: an engine layer plus a mixin per domain):
 - routes, batches, payer decisions, accumulators, paid history, 835s: gateway/store/routing.py
 - AS2 state: gateway/store/as2.py
 - the remittance ledger (posted 835s): gateway/store/ledger.py
+- patient billing (claim histories, patient payments, statements, appeals):
+  gateway/store/billing.py
 - claim status look-ups and the status request log: gateway/store/claim_status.py
 - read-only look-ups for ``gateway trace``: gateway/store/tracing.py
 
@@ -24,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from gateway.store.billing import BillingStore, BillingTransaction
 from gateway.store.claim_status import ClaimStatusTransaction
 from gateway.store.engine import Engine, Row, SqliteEngine, database_errors
 from gateway.store.files import (
@@ -60,7 +63,13 @@ __all__ = [
 ]
 
 
-class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction, ClaimStatusTransaction):
+class Transaction(
+    FilesTransaction,
+    RoutingTransaction,
+    LedgerTransaction,
+    BillingTransaction,
+    ClaimStatusTransaction,
+):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 
@@ -79,7 +88,7 @@ def make_engine(location: Path | str, where: str = "") -> Engine:
     return SqliteEngine(Path(location))
 
 
-class Store(FilesStore, LedgerStore):
+class Store(FilesStore, LedgerStore, BillingStore):
     """The store at ``location``: a SQLite file, or a PostgreSQL URL
     (``GatewayConfig.database``; ``where`` names the setting for error messages)."""
 

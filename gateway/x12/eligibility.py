@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -587,7 +587,7 @@ def build_interchange(
     envelope: Envelope, functional_id: str, st01: str, guide: str, bodies: Sequence[list[str]]
 ) -> bytes:
     """One interchange of one GS group (``functional_id``, e.g. ``HB``) with one ``st01`` set
-    per body: the envelope writer of the real-time answers (271, 277). A body is the set's
+    per body: the envelope writer of the real-time sets (270, 271, 277). A body is the set's
     segments after ST and before SE; sets are ST02 0001, 0002..."""
     now = envelope.now
     control = f"{envelope.control % 1_000_000_000:09d}"
@@ -647,7 +647,7 @@ def build_271(sets: Sequence[SetAnswers], envelope: Envelope) -> bytes:
                 _clean(answer_set.reference, 50),
                 now.strftime("%Y%m%d"),
                 now.strftime("%H%M"),
-            ),
+            )
         ]
         hl = 1
         for answer in answer_set.answers:
@@ -655,6 +655,113 @@ def build_271(sets: Sequence[SetAnswers], envelope: Envelope) -> bytes:
             body += segments
         bodies.append(body)
     return build_interchange(envelope, "HB", "271", GUIDE, bodies)
+
+
+def build_270(requests: Sequence[EligibilityRequest], envelope: Envelope) -> bytes:
+    """One interchange (GS HS) with one 270 per request (the gateway asking a payer)."""
+    now = envelope.now
+    bodies: list[list[str]] = []
+    for req in requests:
+        dependent = req.dependent
+        body = [
+            _seg("BHT", "0022", "13", _clean(req.reference or req.trace, 50),
+                 now.strftime("%Y%m%d"), now.strftime("%H%M")),
+            _seg("HL", "1", "", "20", "1"),
+            _name_segment("PR", "2", req.payer_name or req.payer_id, "", "PI", req.payer_id),
+            _seg("HL", "2", "1", "21", "1"),
+            _name_segment("1P", "1" if req.provider_first else "2", req.provider_name,
+                          req.provider_first, req.provider_id_qualifier or "XX",
+                          req.provider_npi),
+            _seg("HL", "3", "2", "22", "1" if dependent else "0"),
+        ]  # fmt: skip
+        trn = _seg(
+            "TRN", "1", _clean(req.trace, 50) or "0",
+            _clean(req.trace_originator, 10) or NO_ORIGINATOR,
+        )  # fmt: skip
+        enquiry = [_seg("EQ", REPETITION.join(req.service_types or ("30",)))]
+        service = [_seg("DTP", "291", "D8", req.service_date[:8])] if req.service_day else []
+        sub = req.subscriber
+        person = [_name_segment("IL", "1", sub.last_name, sub.first_name, "MI", sub.member_id)]
+        if parse_day(sub.birth_date) is not None:
+            person.append(_seg("DMG", "D8", sub.birth_date))
+        if dependent is None:
+            body += [trn, *person, *service, *enquiry]
+        else:
+            body += person
+            patient = _name_segment("03", "1", dependent.last_name, dependent.first_name)
+            body += [_seg("HL", "4", "3", "23", "0"), trn, patient]
+            if parse_day(dependent.birth_date) is not None:
+                body.append(_seg("DMG", "D8", dependent.birth_date))
+            body += [*service, *enquiry]
+        bodies.append(body)
+    return build_interchange(envelope, "HS", "270", GUIDE, bodies)
+
+
+def _decimal(value: str) -> Decimal | None:
+    try:
+        return Decimal(value) if value else None
+    except ArithmeticError:
+        return None
+
+
+def read_271(
+    segments: Sequence[Segment], delimiters: Delimiters, request: EligibilityRequest
+) -> EligibilityAnswer:
+    """The answer in one 271 set (a payer's, to one ``request``): payer name, AAA errors by
+    loop, names and date of birth, plan (REF 18/6P, DTP 346/347), every EB with its MSGs."""
+    repetition = delimiters.repetition or REPETITION
+    loop = ""
+    payer_name = first = last = birth = plan_id = plan_name = group = ""
+    begin: date | None = None
+    end: date | None = None
+    errors: list[Aaa] = []
+    benefits: list[Benefit] = []
+    for segment in segments:
+        sid = segment.id
+        if sid == "NM1":
+            entity = _el(segment, 1)
+            loop = {"PR": "2100A", "1P": "2100B", "IL": "2100C", "03": "2100D"}.get(entity, loop)
+            if entity == "PR":
+                payer_name = _el(segment, 3)
+            elif entity == "IL":
+                last, first = _el(segment, 3), _el(segment, 4)
+        elif sid == "AAA" and loop:
+            errors.append(Aaa(_el(segment, 3), loop, _el(segment, 4) or "C",
+                              _el(segment, 1) == "Y"))  # fmt: skip
+        elif sid == "DMG" and loop == "2100C":
+            birth = _el(segment, 2)
+        elif sid == "REF" and _el(segment, 1) == "18":
+            plan_id = _el(segment, 2)
+        elif sid == "REF" and _el(segment, 1) == "6P":
+            group, plan_name = _el(segment, 2), _el(segment, 3) or plan_name
+        elif sid == "DTP" and _el(segment, 1) in ("346", "347"):
+            day = parse_day(_el(segment, 3)[:8])
+            begin, end = (day, end) if _el(segment, 1) == "346" else (begin, day)
+        elif sid == "EB":
+            percent = _decimal(_el(segment, 8))
+            benefits.append(
+                Benefit(
+                    _el(segment, 1),
+                    tuple(c for c in _el(segment, 3).split(repetition) if c),
+                    _el(segment, 2),
+                    _el(segment, 5),
+                    _el(segment, 6),
+                    _decimal(_el(segment, 7)),
+                    percent,
+                    _el(segment, 11) == "Y",
+                    _el(segment, 12),
+                )
+            )
+            plan_name = plan_name or _el(segment, 5)
+        elif sid == "MSG" and benefits:
+            last_benefit = benefits[-1]
+            benefits[-1] = replace(last_benefit, messages=(*last_benefit.messages, _el(segment, 1)))
+    active = any(b.info == "1" for b in benefits)
+    return EligibilityAnswer(
+        request, payer_name=payer_name, errors=tuple(errors), active=active, plan_id=plan_id,
+        plan_name=plan_name, group_number=group, plan_begin=begin, plan_end=end,
+        first_name=first, last_name=last, birth_date=birth, benefits=tuple(benefits),
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- JSON

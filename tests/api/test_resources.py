@@ -398,6 +398,13 @@ async def test_openapi_document_is_served_and_covers_every_route(make_api: MakeA
         ("POST", "eligibility"),
         ("POST", "x12"),
         ("POST", "claim-status"),
+        ("GET", "claims"),
+        ("GET", "claims/1"),
+        ("POST", "claims/1/appeals"),
+        ("GET", "ar-aging"),
+        ("GET", "denials"),
+        ("POST", "claims/1/write-offs"),
+        ("POST", "patient-payments"),
     }
     served = {
         ApiRoot.route(root, m.encode(), [p.encode() for p in path.split("/")]).name

@@ -89,6 +89,14 @@ def test_claims_to_three_payers_come_back_as_acks_277cas_and_835s(tmp_path: Path
                 assert read.ok, read.errors  # balanced at line, claim and payment level
                 payers.add(read.payment.payer_id)
         assert payers == {"SIM01", "SIM02", "EXT01"}
+        # the statement cycle ran after the payment cycle: patients who owe a copay get a
+        # statement each, listed in a manifest for a print-and-mail vendor
+        statements = wait_for(
+            lambda: [n for n in outbound(billing) if n.endswith("_STATEMENT.pdf")] or None
+        )
+        assert isinstance(statements, list)
+        assert _get(billing, statements[0]).startswith(b"%PDF")
+        assert any(n.endswith("_STATEMENTS.csv") for n in outbound(billing))
         billing.close()
         ext.close()
 
@@ -101,7 +109,7 @@ def test_claims_to_three_payers_come_back_as_acks_277cas_and_835s(tmp_path: Path
         assert "C9001X3 -> EXT01" in trace.stdout and "adjudicated" in trace.stdout
         events = {e["event"] for e in daemon.audit_events()}
         for name in ("claims.routed", "claim.adjudicated", "remit.835.built",
-                     "payer.answer.forwarded", "file.picked_up"):  # fmt: skip
+                     "payer.answer.forwarded", "file.picked_up", "statements.run"):  # fmt: skip
             assert name in events
     finally:
         assert daemon.stop() == 0, daemon.output()

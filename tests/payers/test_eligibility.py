@@ -237,3 +237,34 @@ def test_json_request_fields() -> None:
         assert caught.value.field == field
     with pytest.raises(FieldError):
         request_from_json([1])
+
+
+def test_270_writer_and_271_reader_round_trip(sim01: PayerConfig) -> None:
+    """The gateway asking an external payer: its 270 validates; a 271 reads back as the
+    same answer (what the JSON API shows for a forwarded request)."""
+    from gateway.x12.eligibility import build_270, read_271
+
+    asks = [
+        request(types=("30", "98"), trace="T1", trace_originator="9CLEARINGH"),
+        request(dependent=Person("KID", "MET", "", "20150101"), trace="T2"),
+    ]
+    content = build_270(asks, ENVELOPE)
+    sets = list(iter_transaction_sets(content))
+    assert len(sets) == 2
+    for ts in sets:
+        assert ts.segments[0].elements[:1] == ("270",)
+        found, _ = VALIDATOR.validate(list(ts.segments), ts.delimiters, GUIDE)
+        assert found == []
+    again = [r for ts in sets for r in read_270(ts.segments, ts.delimiters)]
+    assert [r.trace for r in again] == ["T1", "T2"]
+    assert again[0].service_types == ("30", "98") and again[1].dependent is not None
+    answer = answer_eligibility(asks[0], sim01, no_accumulators, today=TODAY)
+    (ts,) = iter_transaction_sets(emit(answer))
+    back = read_271(ts.segments, ts.delimiters, asks[0])
+    assert answer_json(back)["serviceTypes"] == answer_json(answer)["serviceTypes"]
+    assert back.plan_id == answer.plan_id and back.group_number == answer.group_number
+    error = read_271(
+        next(iter(iter_transaction_sets(emit(unknown_payer(asks[0], external=True))))).segments,
+        ts.delimiters, asks[0],
+    )  # fmt: skip
+    assert [(e.code, e.loop) for e in error.errors] == [("42", "2100A")]

@@ -5,6 +5,7 @@ from the answers validates against our X212 map."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -160,3 +161,48 @@ def test_batch_276_file_gets_its_999_then_a_277(env: Env) -> None:  # noqa: F811
     assert "TRN*2*TRK1~STC*F1:65*" in text and "TRN*2*TRK2~STC*A4:35*" in text
     assert [e["outcome"] for e in outcome.inquiries] == ["F1", "A4"]
     assert all(e["inquiry"] == "276" for e in outcome.inquiries)
+
+
+def test_batch_276s_for_an_external_payer_go_to_its_mailbox_and_back(env: Env) -> None:  # noqa: F811
+    """A 276 file naming an external payer: routed to its mailbox (``_276.x12``); its 277
+    X212 (TRN echoed) comes back through the inquiry routes and reaches the submitter."""
+    from datetime import UTC, datetime
+
+    from gateway.x12.claim_status import (
+        SetAnswers,
+        Status,
+        StatusAnswer,
+        build_277,
+        envelope_for,
+        read_276,
+    )
+    from gateway.x12.claims import iter_transaction_sets
+    from tests.pipeline.test_inquiries import upload_as
+
+    status_file = claim_status_276("EXT01", "1234567893", [("C9X1", "10.00", "MBR1", "DOE"),
+                                                           ("C9X2", "20.00", "MBR2", "ROE")],
+                                   control=8830)  # fmt: skip
+    record = env.upload(status_file)
+    outcome = route_file(env.store, env.blobs, record, partners=env.partners,
+                         config=env.config, now=NOW, payers=env.payers)  # fmt: skip
+    assert not outcome.problems and env.mailbox("demo-billing", "277") == []
+    (sent,) = env.mailbox("ext01", "276")
+    assert b"GS*HR*CLEARINGHOUSE*EXT01PAYER*" in sent
+    when = datetime(2026, 11, 25, tzinfo=UTC)
+    answers = [
+        SetAnswers(r.reference, (StatusAnswer(r, (Status("F1", "65"),), when.date()),))
+        for ts in iter_transaction_sets(sent)
+        for r in read_276(ts.segments, ts.delimiters)
+    ]
+    answer = build_277(answers, envelope_for(("ZZ", "EXT01PAYER"), ("ZZ", "CLEARINGHOUSE"),
+                                             5601, when, "T"))  # fmt: skip
+    assert validate_277(answer) == []
+    back = upload_as(env, "ext01", answer)
+    routed = route_file(env.store, env.blobs, back, partners=env.partners,  # type: ignore[arg-type]
+                        config=env.config, now=NOW + 5, payers=env.payers)  # fmt: skip
+    assert not routed.problems, routed.problems
+    forwarded = env.mailbox("demo-billing", "277")  # one per answer set
+    assert forwarded and all(validate_277(f) == [] for f in forwarded)
+    assert sorted(re.findall(rb"TRN\*2\*([^~]+)~", b"".join(forwarded))) == [b"TRK1", b"TRK2"]
+    assert b"".join(forwarded).count(b"STC*F1:65*") == 2
+    assert b"*ZZ*CLEARINGHOUSE  *ZZ*DEMOBILLING    *" in forwarded[0]

@@ -8,6 +8,14 @@ import re
 from gateway.pipeline.routing import route_file
 from gateway.states import REJECTED, ROUTED
 from gateway.x12.claims import iter_transaction_sets
+from gateway.x12.eligibility import (
+    Benefit,
+    EligibilityAnswer,
+    Envelope,
+    SetAnswers,
+    build_271,
+    read_270,
+)
 from tests.payers.test_eligibility import validate_271
 from tests.pipeline.test_routing import NOW, Env, env  # noqa: F401 (fixture)
 from tests.x12files import corpus_file, readdress
@@ -36,7 +44,7 @@ def test_batch_270_file_gets_a_271_per_set_matched_by_trn(env: Env) -> None:  # 
     data = file_270(
         one_set("0001", "TRACE-A", "MBR123456780"),
         one_set("0002", "TRACE-B", "NOPE12345"),
-        one_set("0003", "TRACE-C", "MBR123456785", payer="EXT01"),
+        one_set("0003", "TRACE-C", "MBR123456785", payer="SIM02"),
     )
     record = env.upload(data)
     assert len(env.mailbox("demo-billing", "999")) == 1
@@ -54,8 +62,68 @@ def test_batch_270_file_gets_a_271_per_set_matched_by_trn(env: Env) -> None:  # 
     assert "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*DEMOBILLING    *" in text
     traces = re.findall(r"TRN\*2\*([^*~]+)\*", text)
     assert traces == ["TRACE-A", "TRACE-B", "TRACE-C"]
-    assert [e["outcome"] for e in outcome.inquiries] == ["active", "aaa:75", "aaa:42"]
+    assert [e["outcome"] for e in outcome.inquiries] == ["active", "aaa:75", "active"]
     assert [e["trn02"] for e in outcome.inquiries] == ["TRACE-A", "TRACE-B", "TRACE-C"]
+
+
+def upload_as(where: Env, partner_id: str, data: bytes) -> object:
+    from gateway.pipeline.steps import analyze_blob, commit_answers
+
+    sha = where.blobs.put(data)
+    record = where.store.add_file(partner_id, "sftp", "x.x12", sha, len(data))
+    found = analyze_blob(str(where.blobs.path(sha)), partner_id, where.directory)
+    commit_answers(where.store, where.blobs, record, found, where.directory, NOW)
+    return where.store.get_file(record.id)
+
+
+def test_batch_270s_for_an_external_payer_go_to_its_mailbox_and_back(env: Env) -> None:  # noqa: F811
+
+    data = file_270(
+        one_set("0001", "LOCAL-1", "MBR123456780"),
+        one_set("0002", "EXT-1", "MBR123456785", payer="EXT01"),
+        one_set("0003", "EXT-2", "MBR123456786", payer="EXT01"),
+        control=4410,
+    )
+    record = env.upload(data)
+    outcome = route_file(env.store, env.blobs, record, partners=env.partners, config=env.config,
+                         now=NOW, payers=env.payers)  # fmt: skip
+    assert not outcome.problems
+    (local,) = env.mailbox("demo-billing", "271")
+    assert re.findall(rb"TRN\*2\*([^*~]+)\*", local) == [b"LOCAL-1"]
+    (sent,) = env.mailbox("ext01", "270")
+    (batch,) = outcome.inquiry_batches
+    assert batch.partner_id == "ext01" and batch.details["requests"] == 2
+    assert b"*ZZ*CLEARINGHOUSE  *ZZ*EXT01PAYER     *" in sent and b"GS*HS*" in sent
+    # the payer answers each 270 set with a 271, TRN echoed
+    requests = [
+        r for ts in iter_transaction_sets(sent) for r in read_270(ts.segments, ts.delimiters)
+    ]
+    answers = [SetAnswers(r.reference, (EligibilityAnswer(r, "EXTERNAL PAYER", active=True,
+               benefits=(Benefit("1", ("30",)),)),)) for r in requests]  # fmt: skip
+    from datetime import UTC, datetime
+
+    envelope = Envelope("ZZ", "EXT01PAYER", "ZZ", "CLEARINGHOUSE", 5501, "T",
+                        datetime(2026, 11, 24, tzinfo=UTC))  # fmt: skip
+    answer = upload_as(env, "ext01", build_271(answers, envelope))
+    routed = route_file(env.store, env.blobs, answer, partners=env.partners,  # type: ignore[arg-type]
+                        config=env.config, now=NOW + 5, payers=env.payers)  # fmt: skip
+    assert not routed.problems, routed.problems
+    forwarded = [p for p in routed.forwarded if p.kind == "271"]
+    assert [p.partner_id for p in forwarded] == ["demo-billing"] * 2
+    back = env.mailbox("demo-billing", "271")[1:]
+    assert all(validate_271(c) == [] for c in back)
+    assert sorted(re.findall(rb"TRN\*2\*([^*~]+)\*", b"".join(back))) == [b"EXT-1", b"EXT-2"]
+    assert b"*ZZ*CLEARINGHOUSE  *ZZ*DEMOBILLING    *" in back[0]
+    again = upload_as(env, "ext01", build_271(answers, replace_control(envelope, 5502)))
+    twice = route_file(env.store, env.blobs, again, partners=env.partners,  # type: ignore[arg-type]
+                       config=env.config, now=NOW + 9, payers=env.payers)  # fmt: skip
+    assert twice.problems and "already answered" in twice.problems[0]
+
+
+def replace_control(envelope: object, control: int) -> object:
+    import dataclasses
+
+    return dataclasses.replace(envelope, control=control)  # type: ignore[type-var]
 
 
 def test_a_270_failing_the_guide_gets_only_its_999(env: Env) -> None:  # noqa: F811

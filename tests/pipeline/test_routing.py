@@ -15,7 +15,7 @@ from gateway.config import GatewayConfig
 from gateway.payers.loader import load_simulated_payers
 from gateway.pipeline.routing import ROUTED, route_file, run_payer_cycle
 from gateway.pipeline.steps import analyze_blob, commit_answers, edit_context, partner_directory
-from gateway.profiles import PartnerSet, load_partners
+from gateway.profiles import Partner, PartnerSet, load_partners
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import FileRecord, Store
 from gateway.x12.remit_read import read_835
@@ -73,6 +73,19 @@ class Env:
             config=self.config,
             now=now,
         )
+
+    def route(self, data: bytes) -> FileRecord:
+        """Upload ``data`` as demo-billing and route it."""
+        record = self.upload(data)
+        route_file(self.store, self.blobs, record, partners=self.partners, config=self.config,
+                   now=NOW)  # fmt: skip
+        return record
+
+    @property
+    def demo(self) -> Partner:
+        partner = self.partners.get("demo-billing")
+        assert partner is not None
+        return partner
 
     def mailbox(self, partner_id: str, kind: str) -> list[bytes]:
         return [
@@ -209,15 +222,44 @@ def test_unbalanced_or_unknown_835_is_reported_to_the_payer_not_forwarded(env: E
         env.store, env.blobs, bad, partners=env.partners, config=env.config, now=NOW
     )
     assert outcome.problems and "balance" in outcome.problems[0]
-    unknown_claim = ext01_835(ext_batch, control=7100)
-    unknown = _upload_as(env, "ext01", unknown_claim.replace(b"CLP*C506X3*", b"CLP*NOSUCHCLAIM*"))
+    assert env.mailbox("demo-billing", "835") == []
+    reports = env.mailbox("ext01", "REPORT")
+    assert len(reports) == 1 and b"NOT forwarded" in reports[0]
+
+
+def test_835_with_an_unknown_claim_is_forwarded_and_posts_unmatched(env: Env) -> None:
+    """The payer is authenticated and the 835 balances: a claim the gateway never routed is
+    still the provider's money. It is forwarded, the known claim posts matched and the unknown
+    one unmatched ("needs attention"); the same payment again is neither forwarded nor posted
+    twice. (Before: the whole 835 was refused back to the payer.)"""
+    record = env.upload(batch(6, 506))
+    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+    (ext_batch,) = env.mailbox("ext01", "837")
+    remit = ext01_835(ext_batch, control=7100).replace(b"CLP*C506X3*", b"CLP*NOSUCHCLAIM*")
+    unknown = _upload_as(env, "ext01", remit)
     outcome = route_file(
         env.store, env.blobs, unknown, partners=env.partners, config=env.config, now=NOW
     )
-    assert any("matches no claim" in p for p in outcome.problems)
-    assert env.mailbox("demo-billing", "835") == []
-    reports = env.mailbox("ext01", "REPORT")
-    assert len(reports) == 2 and b"NOT forwarded" in reports[0]
+    assert outcome.problems == []
+    assert any("posted as unmatched" in w for w in outcome.warnings)
+    (forwarded,) = env.mailbox("demo-billing", "835")
+    assert b"CLP*NOSUCHCLAIM*" in forwarded
+    with env.store.transaction() as tx:
+        (payment,) = tx.ledger_payments("demo-billing")
+        claims = tx.ledger_claims(payment.payer_key, payment.trace)
+        (needs_attention,) = tx.ledger_unmatched("demo-billing")
+    assert len(claims) == 2 and needs_attention.patient_control == "NOSUCHCLAIM"
+    states = [
+        r["state"] for r in env.store.query("SELECT state FROM routes WHERE payer_id='EXT01'")
+    ]
+    assert sorted(states) == ["adjudicated", "routed"]  # the unanswered claim still waits
+    again_remit = ext01_835(ext_batch, control=7101)
+    again = _upload_as(env, "ext01", again_remit.replace(b"CLP*C506X3*", b"CLP*NOSUCHCLAIM*"))
+    outcome = route_file(env.store, env.blobs, again, partners=env.partners, config=env.config,
+                         now=NOW)  # fmt: skip
+    assert any("already received" in p for p in outcome.problems)
+    assert len(env.mailbox("demo-billing", "835")) == 1
+    assert env.store.query("SELECT COUNT(*) FROM ledger_claims")[0][0] == 2
 
 
 # ------------------------------------------- who the payer of an uploaded 835 is
@@ -415,8 +457,9 @@ def test_submitter_sending_an_835_gets_a_report(env: Env) -> None:
 
 
 def test_payer_claim_status_277_is_reported_not_dropped(env: Env) -> None:
-    """A 277 that is not a 277CA (a claim status answer, 005010X212) from an external payer:
-    our 999 accepts it (guide-valid) and the payer is told it was not forwarded."""
+    """A 277 that is not a 277CA (a claim status answer, 005010X212) from an external payer,
+    answering no 276 the gateway routed to it: our 999 accepts it (guide-valid) and the payer
+    is told it was not forwarded (tests/pipeline/test_claim_status.py: one that answers)."""
     from tests.x12files import corpus_file, readdress
 
     status = readdress(
@@ -428,10 +471,10 @@ def test_payer_claim_status_277_is_reported_not_dropped(env: Env) -> None:
     outcome = route_file(
         env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW
     )
-    assert any("005010X212" in p and "277CA" not in p for p in outcome.problems), outcome.problems
+    assert any("answers no inquiry we sent you" in p for p in outcome.problems), outcome.problems
     (report,) = env.mailbox("ext01", "REPORT")
-    assert b"005010X212" in report and b"NOT forwarded" in report
-    assert env.mailbox("demo-billing", "277CA") == []
+    assert b"NOT forwarded" in report
+    assert env.mailbox("demo-billing", "277CA") == [] and env.mailbox("demo-billing", "277") == []
 
 
 def _clm01s(doc: bytes) -> list[str]:

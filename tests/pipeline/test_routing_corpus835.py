@@ -148,21 +148,24 @@ def test_broken_corpus_835_gets_a_999_and_reaches_nobody(env: Env, name: str) ->
 
 def test_corpus_835_with_a_claim_we_never_routed(env: Env) -> None:
     """Eight of the nine CLPs are claims we routed to EXT01, the ninth is not: the payment is
-    not split, nothing is forwarded, the payer gets a report naming the CLP by position (not
-    by its CLP01), and the eight claims keep waiting for a correct 835."""
+    not split and not refused (EXT01 is authenticated and the 835 balances): it is forwarded
+    whole, the eight post matched and the ninth unmatched ("needs attention"). (Before: the
+    whole payment was refused back to the payer and the eight kept waiting.)"""
     source = _corpus("stupidedi-multiple-claims-single-check.edi")
     clm01s = _routed_to_ext01(env, 8, 630)
     remit = as_ext01(source, clm01s, control=7720)
     (stranger,) = [s[1] for s in segments(remit) if s[0] == "CLP"][8:]
     problems, _ = _replay(env, remit)
-    (problem,) = problems
-    assert "claim 9 (CLP at position" in problem and "matches no claim" in problem
-    assert stranger not in problem
-    assert env.mailbox("demo-billing", "835") == []
-    (report,) = env.mailbox("ext01", "REPORT")
-    assert b"NOT forwarded" in report and stranger.encode() not in report
+    assert problems == []
+    (forwarded,) = env.mailbox("demo-billing", "835")
+    assert f"CLP*{stranger}*".encode() in forwarded
+    assert env.mailbox("ext01", "REPORT") == []
+    (needs_attention,) = env.store.query(
+        "SELECT patient_control FROM ledger_claims WHERE route_id IS NULL"
+    )
+    assert needs_attention["patient_control"] == stranger
     states = env.store.query("SELECT state FROM routes WHERE payer_id = 'EXT01'")
-    assert [r["state"] for r in states] == ["routed"] * 8
+    assert [r["state"] for r in states] == ["adjudicated"] * 8
 
 
 def test_unbalanced_corpus_835_is_reported_not_forwarded(env: Env) -> None:

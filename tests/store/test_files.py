@@ -34,3 +34,16 @@ def test_accepted_sets_and_mailbox_names(tmp_path: Path) -> None:
             assert tx.mailbox_name_taken("sub", "x.x12")  # picked up, the name stays taken
     finally:
         store.close()
+
+
+def test_reserved_counter_blocks_never_overlap(tmp_path: Path) -> None:
+    store = Store(dbs.location(tmp_path / "g.sqlite3"))
+    try:
+        with store.transaction() as tx:
+            first = tx.reserve_counter("t", 1000)
+            second = tx.reserve_counter("t", 1000)
+            assert (first, second) == (1, 1001)
+            assert tx.next_counter("t") == 2001
+            assert tx.reserve_counter("t", 10, modulo=2005) == 1  # wraps before passing it
+    finally:
+        store.close()

@@ -23,11 +23,15 @@ def test_kinds() -> None:
     assert ack is not None and ack.name == "277CA" and ack.handling is Handling.PAYER_ANSWER
     status = kind_of("276", "005010X212")
     assert status is not None and status.handling is Handling.CLAIM_STATUS
-    answer = kind_of("277", "005010X212")  # claim status: not a payer answer we forward
-    assert answer is not None and answer.handling is Handling.STATUS_ANSWER
+    answer = kind_of("277", "005010X212")  # an external payer's answer to routed 276s
+    assert answer is not None and answer.handling is Handling.PAYER_ANSWER
+    assert answer.answer_to == "276" and answer.name == "277"
     assert kind_of("276", "004010X093A1") is None
-    assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [IMPLEMENTATION_277CA]
-    assert payer_answer_names() == ["999", "277CA", "835"]
+    assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [
+        IMPLEMENTATION_277CA,
+        "005010X212",
+    ]
+    assert payer_answer_names() == ["999", "277CA", "835", "271", "277"]
     assert carries_claims("837") and not carries_claims("270") and not carries_claims("835")
     assert kind_of("834", "005010X220A1") is None
 

@@ -1,4 +1,4 @@
--- Delta 6: claim status requests (276 / POST /api/v1/claim-status, gateway/store/claim_status.py):
+-- Delta 8: claim status requests (276 / POST /api/v1/claim-status, gateway/store/claim_status.py):
 -- one row per claim asked about, with what the answer said, for `gateway trace` and audits.
 -- Identifiers and codes only; CLM01 as the claims table keeps it. One SQL for every engine.
 CREATE TABLE IF NOT EXISTS status_requests (
