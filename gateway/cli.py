@@ -223,6 +223,68 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_claim_status(args: argparse.Namespace) -> int:
+    """Ask for a claim's status as a partner would (POST /api/v1/claim-status), against the
+    gateway's store; print the answer as a table (or JSON)."""
+    import json
+    from datetime import UTC, datetime
+
+    from gateway.audit import AuditLog
+    from gateway.payers.loader import load_simulated_payers
+    from gateway.pipeline.claim_status import answer_one, audit_fields
+    from gateway.profiles import load_partners
+    from gateway.store.sqlite import Store
+    from gateway.x12.claim_status import answer_json, request_from_json, status_table
+    from gateway.x12.eligibility import FieldError
+
+    try:
+        config = _load(args)
+        partners = load_partners(
+            str(config.partners_dir),
+            own_interchange=(config.interchange_qualifier, config.interchange_id),
+        )
+        payers = load_simulated_payers(partners, config.partners_dir)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    partner = partners.get(args.partner)
+    if partner is None:
+        print(f"error: no partner {args.partner!r}", file=sys.stderr)
+        return 2
+    if config.database_url is None and not config.database_path.exists():
+        print(f"error: no gateway store at {config.database_path}", file=sys.stderr)
+        return 2
+    body: dict[str, object] = {
+        "tradingPartnerServiceId": args.payer,
+        "providers": [{"npi": args.npi, "organizationName": "PROVIDER"}],
+        "subscriber": {"memberId": args.member, "lastName": args.last_name},
+        "encounter": {"trackingNumber": args.tracking or "CLI"},
+        "patientControlNumber": args.claim or "",
+        "payerClaimControlNumber": args.payer_claim or "",
+    }
+    if args.charge:
+        body["submittedAmount"] = args.charge
+    try:
+        request = request_from_json(body)
+    except FieldError as exc:
+        print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
+        return 2
+    store = Store(config.database, where=config.database_url_source)
+    audit = AuditLog(config.audit_log_path)
+    try:
+        answer = answer_one(store, request, partner_id=partner.id, payers=payers,
+                            partners=partners, channel="cli", now=datetime.now(UTC))  # fmt: skip
+        audit("claim_status.answered", channel="cli", partner=partner.id, **audit_fields(answer))
+    finally:
+        audit.close()
+        store.close()
+    if args.json:
+        print(json.dumps(answer_json(answer), indent=1))
+    else:
+        print(status_table(answer), end="")
+    return 0
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
     from gateway.trace import run_trace
 
@@ -352,6 +414,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(cycle, listeners=False)
     cycle.add_argument("--payer", help="payer ID or partner id (default: every simulated payer)")
     cycle.set_defaults(func=cmd_payers_run_cycle)
+
+    status = sub.add_parser(
+        "claim-status",
+        help="a claim's status (as a partner asks it), as a table",
+        description="Where is a claim? The answer POST /api/v1/claim-status gives the partner: "
+        "status category and code in plain words, amounts, the 835's trace number and date.",
+    )
+    status.add_argument("--partner", required=True, help="the submitter asking (partner id)")
+    status.add_argument("--payer", required=True, help="payer ID (2010BB)")
+    status.add_argument("--npi", required=True, help="billing provider NPI")
+    status.add_argument("--member", required=True, help="subscriber member ID")
+    status.add_argument("--last-name", required=True, help="subscriber last name")
+    status.add_argument("--claim", help="the claim's CLM01 (patient control number)")
+    status.add_argument("--payer-claim", help="or the payer claim control number (CLP07)")
+    status.add_argument("--charge", help="the claim's total charge (checked when given)")
+    status.add_argument("--tracking", help="tracking number (TRN02)")
+    status.add_argument("--json", action="store_true", help="print the JSON answer")
+    _add_config_args(status, listeners=False)
+    status.set_defaults(func=cmd_claim_status)
 
     from gateway.billing_cli import add_parsers as add_billing_parsers
 

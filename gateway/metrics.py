@@ -156,6 +156,21 @@ class GatewayMetrics:
             buckets=ELIGIBILITY_BUCKETS,
             registry=r,
         )
+        self.claim_status = Counter(
+            "gateway_claim_status_requests",
+            "Real-time claim status requests answered (one per claim asked about), by channel "
+            "(api-json, api-x12), status category (F1, P3, A4...) and source (payer, "
+            "clearinghouse)",
+            ["channel", "outcome", "source"],
+            registry=r,
+        )
+        self.claim_status_latency = Histogram(
+            "gateway_claim_status_latency_seconds",
+            "Real-time claim status: request received to answer ready, by channel",
+            ["channel"],
+            buckets=ELIGIBILITY_BUCKETS,
+            registry=r,
+        )
         self.core_errors = Counter(
             "gateway_core_errors",
             "CAQH CORE envelopes answered with an error, by channel and CORE ErrorCode "
@@ -254,6 +269,15 @@ class GatewayMetrics:
         if isinstance(elapsed, int | float) and not isinstance(elapsed, bool):
             self.eligibility_latency.labels(channel=channel).observe(max(0.0, elapsed / 1000))
 
+    def _claim_status(self, event: str, fields: Mapping[str, Any]) -> None:
+        channel = str(fields.get("channel") or "unknown")
+        outcome = str(fields.get("outcome") or "none")[:4]
+        source = "clearinghouse" if fields.get("source") == "clearinghouse" else "payer"
+        self.claim_status.labels(channel=channel, outcome=outcome, source=source).inc()
+        elapsed = fields.get("elapsed_ms")
+        if isinstance(elapsed, int | float) and not isinstance(elapsed, bool):
+            self.claim_status_latency.labels(channel=channel).observe(max(0.0, elapsed / 1000))
+
     def _core_error(self, event: str, fields: Mapping[str, Any]) -> None:
         error = "UnAuthorized" if event == "core.auth.failed" else str(fields.get("error"))
         channel = str(fields.get("channel") or "unknown")
@@ -283,6 +307,7 @@ class GatewayMetrics:
         "as2.mdn.sent": _mdn,
         "eligibility.answered": _eligibility,
         "eligibility.rejected": _eligibility,
+        "claim_status.answered": _claim_status,
         "core.rejected": _core_error,
         "core.auth.failed": _core_error,
         "eligibility.forward.failed": _forward_failed,

@@ -44,7 +44,8 @@ class Trace:
     """The 835s that pay the traced claims (trace number, date, file, pick-up)."""
     events: list[Mapping[str, Any]] = field(default_factory=list)
     requests: list[Mapping[str, Any]] = field(default_factory=list)
-    """Inquiry events (eligibility.*, core.*) naming the query as TRN02 or PayloadID."""
+    """Inquiry events (eligibility.*, claim_status.*, core.*) naming the query as TRN02 or
+    PayloadID."""
 
 
 #: Audit events of inquiries (real time and batch) and CORE envelopes.
@@ -54,6 +55,7 @@ _INQUIRY_EVENTS = frozenset(
         "eligibility.rejected",
         "eligibility.refused",
         "eligibility.forward.failed",
+        "claim_status.answered",
         "core.rejected",
         "core.auth.failed",
         "core.batch.received",
@@ -219,6 +221,17 @@ def build_trace(
                 "front_end": "accepted" if row["accepted"] else "rejected",
                 "codes": row["codes"].split(),
                 "routes": [_route(r, remits.for_route(r)) for r in routes],
+                "status_requests": [
+                    {
+                        "at": _iso(q["requested_at"]),
+                        "partner": q["partner_id"],
+                        "channel": q["channel"],
+                        "trace": q["trace"],
+                        "status": q["status"],
+                        "source": q["source"],
+                    }
+                    for q in queries.status_requests_of(row["id"])
+                ],
             }
         )
     only = payers if trace.claim_hash is not None else None
@@ -393,9 +406,16 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
                     f", CLP02 {r['status']} paid {r['paid']} patient {r['patient_responsibility']}"
                     f" {' '.join(r['carcs'])}"
                 )
+            if (r.get("payer_status") or "").startswith("P3") and r["state"] == "pended":
+                line += f" {r['payer_status']} (waiting for information)"
             out.write(line + "\n")
             if r["remit"] is not None:
                 out.write(f"      {_remit_line(r['remit'])}\n")
+        for q in c.get("status_requests", []):
+            out.write(
+                f"    status asked {q['at']} by {q['partner']} over {q['channel']} "
+                f"(TRN {q['trace']}): {q['status']} from the {q['source']}\n"
+            )
     if trace.remits:
         out.write("\n835s\n")
     for remit in trace.remits:

@@ -184,3 +184,38 @@ def test_an_unreachable_database_is_an_error_naming_the_setting(tmp_path: Path) 
     result = gateway("trace", "X", "--config", str(config), env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"(set by [store] url in {config}:5): cannot connect" in result.stderr
+
+
+def test_claim_status_prints_the_answer_as_a_table(tmp_path: Path) -> None:
+    from gateway.pipeline.routing import route_file
+    from gateway.store.sqlite import Store
+    from tests.pipeline.test_claim_status import request_for
+    from tests.pipeline.test_routing import NOW, Env, _one_claim
+
+    env = Env(tmp_path)
+    env.store.close()
+    env.store = Store(dbs.configured(tmp_path / "gateway.sqlite3"))
+    data = _one_claim(8801)
+    record = env.upload(data)
+    route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)
+    env.cycle("sim01")
+    env.store.close()
+    asked = request_for(data)
+    args = ("claim-status", "--partner", "demo-billing", "--payer", "SIM01",
+            "--npi", asked.provider_npi, "--member", asked.subscriber.member_id,
+            "--last-name", asked.subscriber.last_name, "--claim", asked.claim_id,
+            "--data-dir", str(tmp_path))  # fmt: skip
+    shown = gateway(*args)
+    assert shown.returncode == 0, shown.stderr
+    assert "F1:65  Finalized: payment" in shown.stdout
+    assert "Payment" in shown.stdout and "check SIM01" in shown.stdout
+    assert "Procedure" in shown.stdout  # the service lines
+    as_json = json.loads(gateway(*args, "--json").stdout)
+    assert as_json["status"][0]["statusCategoryCode"] == "F1"
+    other = gateway(*args[:-2], "--partner", "ext01", "--data-dir", str(tmp_path))
+    assert other.returncode == 0 and "A4:35" in other.stdout
+    bad = gateway(*args[:-2], "--npi", "123", "--data-dir", str(tmp_path))
+    assert bad.returncode == 2 and "providers[].npi" in bad.stderr
+    traced = gateway("trace", asked.claim_id, "--data-dir", str(tmp_path))
+    assert traced.returncode == 0, traced.stderr
+    assert "status asked" in traced.stdout and "over cli" in traced.stdout

@@ -124,3 +124,37 @@ def engine_verdicts(content: bytes) -> list[tuple[str, bool, list[str]]]:
                 messages = [f"{e.segment_id}@{e.segment_position}: {e.message}" for e in tx.errors]
                 out.append((tx.st01, set_accepted(group, tx), messages))
     return out
+
+
+def claim_status_276(
+    payer: str, npi: str, claims: list[tuple[str, str, str, str]], *, control: int,
+    date: str = "20261120",
+) -> bytes:  # fmt: skip
+    """A 276 X212 interchange from the demo submitter asking about ``claims`` (CLM01, charge,
+    member ID, subscriber last name) of one billing provider; TRN02 ``TRK<n>``."""
+    segments = [
+        "ST*276*0001*005010X212",
+        "BHT*0010*13*REF276*20261124*1200",
+        "HL*1**20*1",
+        f"NM1*PR*2*PAYER*****PI*{payer}",
+        "HL*2*1*21*1",
+        "NM1*41*2*DEMO BILLING*****46*DEMOBILLING",
+        "HL*3*2*19*1",
+        f"NM1*1P*2*DEMO FAMILY PRACTICE*****XX*{npi}",
+    ]
+    for n, (clm01, charge, member, last) in enumerate(claims, start=1):
+        segments += [
+            f"HL*{3 + n}*3*22*0",
+            f"NM1*IL*1*{last}*ANY****MI*{member}",
+            f"TRN*1*TRK{n}",
+            f"REF*EJ*{clm01}",
+            f"AMT*T3*{charge}",
+            f"DTP*472*D8*{date}",
+        ]
+    segments.append(f"SE*{len(segments) + 1}*0001")
+    isa = (
+        f"ISA*00*          *00*          *ZZ*{'DEMOBILLING':<15}*ZZ*{'CLEARINGHOUSE':<15}*"
+        f"261124*1200*^*00501*{control:09d}*0*T*:"
+    )
+    gs = f"GS*HR*DEMOBILLING*CLEARINGHOUSE*20261124*1200*{control}*X*005010X212"
+    return "~".join([isa, gs, *segments, f"GE*1*{control}", f"IEA*1*{control:09d}", ""]).encode()

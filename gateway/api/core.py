@@ -240,6 +240,9 @@ class CoreResource(resource.Resource):
                          payload=result.content)  # fmt: skip
             return
         for item in result.audit:
+            if kind.st01 == "276":
+                self.gateway.audit("claim_status.answered", **base, **item, elapsed_ms=elapsed)
+                continue
             self.gateway.audit("eligibility.answered", **base, **item, elapsed_ms=elapsed)
         self._answer(request, parsed, None, started, payload_type=kind.response,
                      payload=result.content)  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.api.billing import ERROR_CODES as BILLING_ERRORS
 from gateway.api.billing import openapi_paths as billing_paths
+from gateway.api.claim_status import openapi_paths as claim_status_paths
 from gateway.api.limits import HttpLimits
 from gateway.api.remittances import openapi_paths as remittance_paths
 from gateway.states import FILE_STATES
@@ -228,9 +229,9 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
             "/api/v1/x12": {
                 "post": {
                     "operationId": "realTimeX12",
-                    "summary": "Real-time X12: one 270 interchange in, the 271 interchange out "
-                    "(for an external payer with a CORE endpoint: its answer, forwarded; no "
-                    "answer in time: AAA 42)",
+                    "summary": "Real-time X12: one 270 (276) interchange in, the 271 (277) "
+                    "interchange out (for an external payer with a CORE endpoint: its 271, "
+                    "forwarded; no answer in time: AAA 42)",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -239,16 +240,17 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": {
-                            "description": "the 271 interchange (one 271 per 270 set)",
+                            "description": "the 271 interchange (one 271 per 270 set), or the "
+                            "277 X212 (one 277 per 276 set: each claim's status)",
                             "content": {"application/edi-x12": {"schema": {"type": "string"}}},
                         },
                         "400": _error(
-                            "empty, not X12, more than one interchange, or a set that is not "
-                            "an inquiry (270 005010X279A1)"
+                            "empty, not X12, more than one interchange, a set that is not "
+                            "an inquiry (270 005010X279A1, 276 005010X212), or two kinds in one"
                         ),
                         "413": _error(f"the body is over {REALTIME_MAX_BODY} bytes"),
                         "422": {
-                            "description": "the 270 fails the envelope or the guide: the "
+                            "description": "the 270/276 fails the envelope or the guide: the "
                             "TA1 / 999 rejection, as X12",
                             "content": {"application/edi-x12": {"schema": {"type": "string"}}},
                         },
@@ -365,6 +367,7 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                 },
             },
             **remittance_paths(_common()),
+            **claim_status_paths(_common(), REALTIME_MAX_BODY),
             **billing_paths(_common()),
         },
         "components": {

@@ -23,6 +23,7 @@ from twisted.web import resource, server
 
 from gateway.api import billing as billing_api
 from gateway.api.auth import AuthFailure, Caller, authenticate
+from gateway.api.claim_status import post_claim_status
 from gateway.api.limits import HttpLimits, Limiter
 from gateway.api.openapi import REALTIME_MAX_BODY, openapi_document
 from gateway.api.remittances import get_remittances
@@ -48,6 +49,7 @@ from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
 from gateway.x12.acks import Gateway
 from gateway.x12.eligibility import FieldError, answer_json, request_from_json
 from gateway.x12.forward import rewrap
+from gateway.x12.kinds import kind_of
 
 REALM = "edi-gateway"
 #: Real-time counter values (JSON TRN02s, ISA13s of real-time answers) reserved per write.
@@ -176,6 +178,8 @@ class ApiRoot(resource.Resource):
             table = {b"POST": Route("POST /api/v1/eligibility", self.post_eligibility)}
         elif path == [b"x12"]:
             table = {b"POST": Route("POST /api/v1/x12", self.post_x12)}
+        elif path == [b"claim-status"]:
+            table = {b"POST": Route("POST /api/v1/claim-status", self.post_claim_status)}
         elif path in ([b"mailbox"], [b"mailbox", b""]):
             table = {b"GET": Route("GET /api/v1/mailbox", self.get_mailbox)}
         elif path in ([b"remittances"], [b"remittances", b""]):
@@ -563,6 +567,9 @@ class ApiRoot(resource.Resource):
         )
         send_json(request, 200, out)
 
+    async def post_claim_status(self, request: Any, caller: Caller) -> None:
+        await post_claim_status(self, request, caller)
+
     def _reserved(self, tx: Any, name: str) -> int:
         """The next number of counter ``name`` (in the store thread): reserved
         :data:`COUNTER_BLOCK` at a time, so a real-time request needs no store write of its
@@ -687,13 +694,14 @@ class ApiRoot(resource.Resource):
             usage=interchange.usage_indicator, next_control=counter("control"), now=now,
         )  # fmt: skip
         audit = [{**item, "outcome": "forwarded"} for item in plan.audit]
-        return RealtimeAnswer(200, content, audit=audit)
+        kind = kind_of(plan.payload_kind.st01, plan.payload_kind.guide)
+        return RealtimeAnswer(200, content, audit=audit, kind=kind)
 
     async def post_x12(self, request: Any, caller: Caller) -> None:
         started = time.monotonic()
         data = self._small_body(request)
         if not data.strip():
-            raise ApiError(400, "empty_body", "send one 270 interchange as the request body")
+            raise ApiError(400, "empty_body", "send one 270 or 276 interchange as the request body")
         partner_id = caller.partner.id
         result = await self.answer_x12(data, partner_id)
         elapsed = round((time.monotonic() - started) * 1000, 1)
@@ -709,6 +717,12 @@ class ApiRoot(resource.Resource):
                 outcome="999" if result.content else "rejected", elapsed_ms=elapsed,
             )  # fmt: skip
         for item in result.audit:
+            if result.kind is not None and result.kind.name == "276":
+                self.gateway.audit(
+                    "claim_status.answered", channel="api-x12", partner=partner_id, **item,
+                    elapsed_ms=elapsed,
+                )  # fmt: skip
+                continue
             self.gateway.audit(
                 "eligibility.answered", channel="api-x12", partner=partner_id, **item,
                 elapsed_ms=elapsed,

@@ -101,6 +101,7 @@ EVENTS = frozenset(
         "eligibility.answered",
         "eligibility.rejected",
         "eligibility.refused",
+        "claim_status.answered",
         "eligibility.forward.failed",
         "inquiry.answers.written",
         "inquiries.routed",

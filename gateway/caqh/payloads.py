@@ -36,6 +36,13 @@ PAYLOAD_KINDS: tuple[PayloadKind, ...] = (
         "005010X279A1",
         "X12_005010_Request_Batch_Results_271",
     ),
+    PayloadKind(
+        "X12_276_Request_005010X212",
+        "X12_277_Response_005010X212",
+        "276",
+        "005010X212",
+        "X12_005010_Request_Batch_Results_277",
+    ),
 )
 
 ACK_999 = "X12_999_Response_005010X231A1"

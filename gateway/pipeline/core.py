@@ -463,6 +463,9 @@ class GatewayCore(Service):
                 **placed.details,
             )
         for item in routed.inquiries:
+            if item.get("inquiry") == "276":
+                self.audit("claim_status.answered", **base, channel="batch", **item)
+                continue
             self.audit("eligibility.answered", **base, channel="batch", **item)
         for problem in routed.problems:
             self.audit("payer.answer.rejected", **base, problem=problem)

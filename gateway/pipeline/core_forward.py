@@ -8,14 +8,16 @@ checks. The request sets are re-enveloped from the gateway to the payer
 (:func:`gateway.x12.forward.rewrap`); the payer's answer sets are re-enveloped from the gateway
 back to the submitter. A timeout, a connection or HTTP error, a SOAP fault, a CORE ErrorCode
 other than Success or an answer without answer sets raises :class:`ForwardError`: the caller
-then answers as for an unreachable payer (AAA 42 in 2100A, "unable to respond at current
-time").
+then answers as for an unreachable payer (a 270: AAA 42 in 2100A, "unable to respond at
+current time"; a 276: from what the gateway saw of the claim). 270s and 276s alike (the
+PayloadType registry's kinds with a request reader in :data:`_READERS`).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -39,6 +41,7 @@ from gateway.caqh.envelope import (
 )
 from gateway.caqh.payloads import PAYLOAD_KINDS, PayloadKind
 from gateway.profiles import CoreEndpoint, Partner, PartnerSet
+from gateway.x12.claim_status import read_276
 from gateway.x12.claims import TransactionSet, iter_transaction_sets
 from gateway.x12.eligibility import (
     EligibilityAnswer,
@@ -50,6 +53,7 @@ from gateway.x12.eligibility import (
 )
 from gateway.x12.envelope import set_accepted
 from gateway.x12.results import FileAnalysis
+from gateway.x12.segments import Delimiters, Segment
 
 
 class ForwardError(Exception):
@@ -71,6 +75,14 @@ class ForwardPlan:
     """One entry per request (identifiers only)."""
 
 
+_READERS: dict[str, Callable[[Sequence[Segment], Delimiters], Sequence[Any]]] = {
+    "270": read_270,
+    "276": read_276,
+}
+"""The request reader of each inquiry the forward speaks (payer ID, BHT03 and TRN02 of each
+request: whom to forward to, and the audit)."""
+
+
 def plan_forward(data: bytes, analysis: FileAnalysis, partners: PartnerSet) -> ForwardPlan | None:
     """The forward of ``data`` to an external payer's CORE endpoint, or None (answered here)."""
     if not analysis.readable or len(analysis.interchanges) != 1:
@@ -84,12 +96,14 @@ def plan_forward(data: bytes, analysis: FileAnalysis, partners: PartnerSet) -> F
     sets = tuple(iter_transaction_sets(data))
     payer_ids: set[str] = set()
     audit: list[dict[str, Any]] = []
-    kind = next(k for k in PAYLOAD_KINDS if k.st01 == "270")
+    kinds = {ts.segments[0].elements[0] if ts.segments else "" for ts in sets}
+    kind = next((k for k in PAYLOAD_KINDS if {k.st01} == kinds), None)
+    reader = _READERS.get(kind.st01) if kind is not None else None
+    if kind is None or reader is None:
+        return None  # one kind of inquiry per forward: 270s or 276s
     for ts in sets:
-        if not ts.segments or ts.segments[0].elements[:1] != ("270",):
-            return None  # the forward speaks 270 only (a 276 endpoint is one more kind)
         st02 = ts.segments[0].elements[1] if len(ts.segments[0].elements) > 1 else ""
-        for request in read_270(ts.segments, ts.delimiters):
+        for request in reader(ts.segments, ts.delimiters):
             payer_ids.add(request.payer_id)
             audit.append(
                 {"isa06": interchange.sender_id, "isa08": interchange.receiver_id,

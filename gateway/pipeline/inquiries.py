@@ -92,10 +92,14 @@ def answerer_for(kind: Kind) -> SetAnswerer:
 
 
 def _load_answerers() -> None:
-    if not ANSWERERS:
+    if "270" not in ANSWERERS:
         from gateway.pipeline.eligibility import answer_270_sets
 
         register_answerer("270", answer_270_sets)
+    if "276" not in ANSWERERS:
+        from gateway.pipeline.claim_status import answer_276_sets
+
+        register_answerer("276", answer_276_sets)
 
 
 def inquiry_of(ts: TransactionSet) -> Kind | None:
@@ -190,7 +194,8 @@ def answer_interchange(
                 400,
                 b"",
                 message=f"set {transaction.st02} is {transaction.st01} ({guide or 'no guide'}): "
-                "this endpoint answers inquiries such as 270 eligibility (005010X279A1) only",
+                "this endpoint answers inquiries: 270 eligibility (005010X279A1) and 276 claim "
+                "status (005010X212)",
             )
         kinds.add(kind)
     if len(kinds) > 1:

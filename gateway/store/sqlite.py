@@ -8,6 +8,7 @@ storage: an engine layer plus a mixin per domain):
 - the remittance ledger (posted 835s): gateway/store/ledger.py
 - patient billing (claim histories, patient payments, statements, appeals):
   gateway/store/billing.py
+- claim status look-ups and the status request log: gateway/store/claim_status.py
 - read-only look-ups for ``gateway trace``: gateway/store/tracing.py
 
 Nothing outside gateway/store/ writes SQL or holds a connection: callers get typed records
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.store.billing import BillingStore, BillingTransaction
+from gateway.store.claim_status import ClaimStatusTransaction
 from gateway.store.engine import Engine, Row, SqliteEngine, database_errors
 from gateway.store.files import (
     FAILED,
@@ -61,7 +63,13 @@ __all__ = [
 ]
 
 
-class Transaction(FilesTransaction, RoutingTransaction, LedgerTransaction, BillingTransaction):
+class Transaction(
+    FilesTransaction,
+    RoutingTransaction,
+    LedgerTransaction,
+    BillingTransaction,
+    ClaimStatusTransaction,
+):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
 

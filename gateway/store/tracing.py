@@ -40,6 +40,14 @@ class TraceQueries:
     def routes_of_claim(self, claim_row_id: int) -> list[Row]:
         return self._q("SELECT * FROM routes WHERE claim_row_id = ? ORDER BY id", claim_row_id)
 
+    def status_requests_of(self, claim_row_id: int) -> list[Row]:
+        """Claim status requests (276 / claim-status API) that found this claim, in order."""
+        return self._q(
+            "SELECT requested_at, partner_id, channel, trace, status, source "
+            "FROM status_requests WHERE claim_row_id = ? ORDER BY requested_at",
+            claim_row_id,
+        )
+
     # answers -----------------------------------------------------------------------------
     def answers_of_file(self, file_id: str) -> list[Row]:
         """The clearinghouse's own answers (TA1/999/277CA/REJECT) with their mailbox entry."""

@@ -583,12 +583,15 @@ def _person(answer: EligibilityAnswer, loop: str, birth: str, *, benefits: bool)
     return out
 
 
-def _interchange(envelope: Envelope, functional_id: str, bodies: Sequence[list[str]]) -> bytes:
-    """ISA/GS around ``bodies`` (each one set's segments after ST, before SE), ST/SE added."""
+def build_interchange(
+    envelope: Envelope, functional_id: str, st01: str, guide: str, bodies: Sequence[list[str]]
+) -> bytes:
+    """One interchange of one GS group (``functional_id``, e.g. ``HB``) with one ``st01`` set
+    per body: the envelope writer of the real-time sets (270, 271, 277). A body is the set's
+    segments after ST and before SE; sets are ST02 0001, 0002..."""
     now = envelope.now
     control = f"{envelope.control % 1_000_000_000:09d}"
     gs06 = str(envelope.control % 1_000_000_000 or 1)
-    st01 = {"HB": "271", "HS": "270"}[functional_id]
     lines = [
         _seg(
             "ISA",
@@ -618,14 +621,14 @@ def _interchange(envelope: Envelope, functional_id: str, bodies: Sequence[list[s
             now.strftime("%H%M"),
             gs06,
             "X",
-            GUIDE,
+            guide,
         ),
     ]
-    for index, body in enumerate(bodies, start=1):
+    for index, segments in enumerate(bodies, start=1):
         st02 = f"{index:04d}"
-        lines.append(_seg("ST", st01, st02, GUIDE))
+        body = [_seg("ST", st01, st02, guide), *segments]
+        body.append(_seg("SE", str(len(body) + 1), st02))
         lines += body
-        lines.append(_seg("SE", str(len(body) + 2), st02))
     lines.append(_seg("GE", str(len(bodies)), gs06))
     lines.append(_seg("IEA", "1", control))
     return "".join(lines).encode("ascii")
@@ -651,7 +654,7 @@ def build_271(sets: Sequence[SetAnswers], envelope: Envelope) -> bytes:
             segments, hl = _answer_segments(answer, hl)
             body += segments
         bodies.append(body)
-    return _interchange(envelope, "HB", bodies)
+    return build_interchange(envelope, "HB", "271", GUIDE, bodies)
 
 
 def build_270(requests: Sequence[EligibilityRequest], envelope: Envelope) -> bytes:
@@ -691,7 +694,7 @@ def build_270(requests: Sequence[EligibilityRequest], envelope: Envelope) -> byt
                 body.append(_seg("DMG", "D8", dependent.birth_date))
             body += [*service, *enquiry]
         bodies.append(body)
-    return _interchange(envelope, "HS", bodies)
+    return build_interchange(envelope, "HS", "270", GUIDE, bodies)
 
 
 def _decimal(value: str) -> Decimal | None:

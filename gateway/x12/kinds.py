@@ -5,19 +5,20 @@ The pipeline asks :func:`kind_of` instead of branching on ``st01 == ...``:
 
 - ``CLAIMS`` (837P/I/D from a submitter): claim extraction, front-end edits, the
   clearinghouse 277CA, routing to the payers;
-- ``PAYER_ANSWER`` (999, 277CA, 835, 271 from a payer): matched back through the routes
-  (a 271: through the batch inquiries routed to that payer, by TRN02) and forwarded to the
-  partner they are for (:attr:`Kind.name` is the mailbox kind);
+- ``PAYER_ANSWER`` (999, 277CA, 835, 271, 277 X212 from a payer): matched back through the
+  routes (a 271 or a 277 X212: through the batch inquiries routed to that payer, by TRN02)
+  and forwarded to the partner they are for (:attr:`Kind.name` is the mailbox kind);
 - ``INQUIRY`` (270 X279A1; ``ELIGIBILITY`` is the same member): a request whose sets are
   answered ONE-TO-ONE by another set (:attr:`Kind.answer`, the 271), in real time
   (``POST /api/v1/x12``, ``/api/v1/eligibility``, CAQH CORE ``/core``) or in batch (a file
   over SFTP/API/AS2/CORE gets its 999, then ``<stamp>_<file id>_<answer>.x12`` in the
-  submitter's mailbox, one answer set per request set, matched by TRN).
+  submitter's mailbox, one answer set per request set, matched by TRN). The 276 X212 claim
+  status request (``CLAIM_STATUS``, the same member) is one too: answered by a 277 X212 from
+  the claim's lifecycle in the store (gateway/pipeline/claim_status.py registers its answerer).
 
-A later set is one more entry here and one handler. Claim status, for instance, is
-``Kind("276", "005010X212", "276", Handling.INQUIRY, "a claim status inquiry", answer="277")``
-here, plus its answerer registered in :mod:`gateway.pipeline.inquiries`
-(``register_answerer("276", ...)``) and its CORE PayloadTypes in :mod:`gateway.caqh.payloads`.
+A later set is one more entry here and one handler: an inquiry kind, plus its answerer
+registered in :mod:`gateway.pipeline.inquiries` (``register_answerer(name, ...)``) and its CORE
+PayloadTypes in :mod:`gateway.caqh.payloads`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Handling(StrEnum):
     INQUIRY = "inquiry"
     """Answered one-to-one by :attr:`Kind.answer` (real time or batch)."""
     ELIGIBILITY = "inquiry"  # an alias of INQUIRY (the 270 was the first)
+    CLAIM_STATUS = "inquiry"  # an alias of INQUIRY (the 276)
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,14 @@ class Kind:
 KINDS: tuple[Kind, ...] = (
     Kind("837", ANY_GUIDE, "837", Handling.CLAIMS, "claims"),
     Kind("270", "005010X279A1", "270", Handling.INQUIRY, "an eligibility inquiry", "271"),
+    Kind("276", "005010X212", "276", Handling.CLAIM_STATUS, "a claim status request", "277"),
     Kind("999", ANY_GUIDE, "999", Handling.PAYER_ANSWER, "an implementation acknowledgment"),
     Kind("277", IMPLEMENTATION_277CA, "277CA", Handling.PAYER_ANSWER, "a claim acknowledgment"),
     Kind("835", ANY_GUIDE, "835", Handling.PAYER_ANSWER, "a remittance advice"),
     Kind("271", "005010X279A1", "271", Handling.PAYER_ANSWER, "an eligibility answer",
          answer_to="270"),
+    Kind("277", "005010X212", "277", Handling.PAYER_ANSWER, "a claim status answer",
+         answer_to="276"),
 )  # fmt: skip
 
 _EXACT = {(k.st01, k.guide): k for k in KINDS if k.guide != ANY_GUIDE}

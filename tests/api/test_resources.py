@@ -397,6 +397,7 @@ async def test_openapi_document_is_served_and_covers_every_route(make_api: MakeA
         ("GET", "remittances"),
         ("POST", "eligibility"),
         ("POST", "x12"),
+        ("POST", "claim-status"),
         ("GET", "claims"),
         ("GET", "claims/1"),
         ("POST", "claims/1/appeals"),

@@ -73,8 +73,11 @@ class PayerEndpoint(resource.Resource):
         return soap_response(answer)
 
 
-async def setup(make: MakeApi, timeout: float) -> tuple[Any, PayerEndpoint, Any]:
-    endpoint = PayerEndpoint()
+async def setup(
+    make: MakeApi, timeout: float, endpoint: Any = None
+) -> tuple[Any, PayerEndpoint, Any]:
+    """The API with ext01 given a CORE endpoint: ``endpoint`` (a 270 payer by default)."""
+    endpoint = endpoint or PayerEndpoint()
     port = await TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(server.Site(endpoint))
     partners = load_partners(PROJECT_ROOT / "partners")
     url = f"http://127.0.0.1:{port.getHost().port}/core"

@@ -168,7 +168,7 @@ def claim_error_rule(segments: Sequence[Segment], _d: Delimiters) -> list[IgErro
                     None,
                     "782",
                     "7",
-                    seg.elements[1],
+                    seg.elements[1] if len(seg.elements) > 1 else "",  # a mutation may drop it
                     claim_id=claim,
                     line=seg.line,
                     message="charge invalid",

@@ -21,9 +21,17 @@ def test_kinds() -> None:
     assert kind_of("270", "004010X092A1") is None  # 5010 only
     ack = kind_of("277", IMPLEMENTATION_277CA)
     assert ack is not None and ack.name == "277CA" and ack.handling is Handling.PAYER_ANSWER
-    assert kind_of("277", "005010X212") is None  # claim status: not a payer answer we forward
-    assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [IMPLEMENTATION_277CA]
-    assert payer_answer_names() == ["999", "277CA", "835", "271"]
+    status = kind_of("276", "005010X212")
+    assert status is not None and status.handling is Handling.CLAIM_STATUS
+    answer = kind_of("277", "005010X212")  # an external payer's answer to routed 276s
+    assert answer is not None and answer.handling is Handling.PAYER_ANSWER
+    assert answer.answer_to == "276" and answer.name == "277"
+    assert kind_of("276", "004010X093A1") is None
+    assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [
+        IMPLEMENTATION_277CA,
+        "005010X212",
+    ]
+    assert payer_answer_names() == ["999", "277CA", "835", "271", "277"]
     assert carries_claims("837") and not carries_claims("270") and not carries_claims("835")
     assert kind_of("834", "005010X220A1") is None
 
@@ -34,4 +42,7 @@ def test_inquiries_are_answered_one_to_one() -> None:
     found = is_inquiry("270", "005010X279A1")
     assert found is not None and found.answer == "271"
     assert found.handling is Handling.INQUIRY is Handling.ELIGIBILITY
+    status = is_inquiry("276", "005010X212")
+    assert status is not None and status.answer == "277"
+    assert status.handling is Handling.CLAIM_STATUS is Handling.INQUIRY
     assert is_inquiry("837", "005010X222A1") is None

@@ -1,0 +1,251 @@
+"""``POST /api/v1/claim-status``: a JSON claim status request (Change Healthcare / Stedi field
+names, :func:`gateway.x12.claim_status.request_from_json`) answered in the same exchange from
+the claim's lifecycle (gateway/pipeline/claim_status.py): ``{"controlNumber", "claims": [...]}``
+with the status category and code in plain words, amounts, the 835's trace number and
+payment date; ``?include=x12`` (or ``"includeX12": true``) adds the 277 X212."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.pipeline.claim_status import answer_in, audit_fields, json_277
+from gateway.x12.claim_status import answer_json, request_from_json
+from gateway.x12.eligibility import FieldError
+
+
+async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
+    from gateway.api.resources import ApiError, send_json
+
+    started = time.monotonic()
+    raw = api._small_body(request)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json", "the body must be a JSON object") from exc
+    try:
+        status_request = request_from_json(body)
+    except FieldError as exc:
+        raise ApiError(400, "invalid_field", f"{exc.field}: {exc.message}") from exc
+    include = request.args.get(b"include") or []
+    want_x12 = b"x12" in include or (isinstance(body, dict) and body.get("includeX12") is True)
+    core = api.gateway.core
+    partner = caller.partner
+    payers = core.payers()
+    partners = api.gateway.partners()
+    now = datetime.now(UTC)
+
+    def work() -> tuple[Any, bytes | None]:
+        # one transaction (one commit): the tracking number, the answer and its log row
+        with core.store.transaction() as tx:
+            number = tx.next_counter("claim-status-trace")
+            control = tx.next_counter("control") if want_x12 else 0
+            traced = replace(
+                status_request,
+                trace=status_request.trace or f"{number:09d}",
+                reference=f"{number:09d}",
+                receiver_name=partner.name.upper()[:60],
+                receiver_id=partner.isa_id,
+            )
+            answer = answer_in(
+                tx,
+                traced,
+                partner_id=partner.id,
+                payers=payers,
+                partners=partners,
+                channel="api-json",
+                now=now,
+            )
+        x12 = None
+        if want_x12:
+            x12 = json_277(
+                answer,
+                config=core.config,
+                receiver=(partner.isa_qualifier, partner.isa_id),
+                control=control,
+                now=now,
+            )
+        return answer, x12
+
+    answer, x12 = await core.in_store(work)
+    out: dict[str, Any] = {
+        "controlNumber": answer.request.reference,
+        "claims": [answer_json(answer)],
+    }
+    if x12 is not None:
+        out["x12"] = x12.decode("ascii")
+    api.gateway.audit(
+        "claim_status.answered",
+        channel="api-json",
+        partner=partner.id,
+        **audit_fields(answer),
+        elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+    )
+    send_json(request, 200, out)
+
+
+_STR = {"type": "string"}
+_DAY = {"type": "string", "pattern": "^[0-9]{8}$"}
+_MONEY = {"type": ["string", "null"], "pattern": "^-?[0-9]+\\.[0-9]{2}$"}
+_STATUS = {
+    "type": "object",
+    "required": ["statusCategoryCode", "statusCategoryCodeValue", "statusCode", "statusCodeValue"],
+    "properties": {
+        "statusCategoryCode": {"type": "string", "description": "X12 507, e.g. F1, P3, A4"},
+        "statusCategoryCodeValue": _STR,
+        "statusCode": {"type": "string", "description": "X12 508, e.g. 65, 297, 35"},
+        "statusCodeValue": _STR,
+        "entityCode": _STR,
+    },
+}
+_ADJUSTMENTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["groupCode", "reasonCode", "reason", "amount"],
+        "properties": {"groupCode": _STR, "reasonCode": _STR, "reason": _STR, "amount": _MONEY},
+    },
+}
+_CLAIM = {
+    "type": "object",
+    "required": ["status", "summary", "effectiveDate", "source", "trackingNumber"],
+    "properties": {
+        "tradingPartnerServiceId": _STR,
+        "payer": {"type": "object"},
+        "provider": {"type": "object"},
+        "trackingNumber": {"type": "string", "description": "TRN02 (yours, or ours)"},
+        "source": {"enum": ["payer", "clearinghouse"]},
+        "status": {"type": "array", "items": _STATUS},
+        "summary": {"type": "string", "description": "the first status in plain words"},
+        "effectiveDate": {"type": "string", "format": "date"},
+        "patientControlNumber": _STR,
+        "payerClaimControlNumber": {"type": ["string", "null"]},
+        "submittedAmount": _MONEY,
+        "amountPaid": _MONEY,
+        "serviceDate": {"type": "object"},
+        "adjudicatedDate": {"type": "string", "format": "date"},
+        "payment": {
+            "type": "object",
+            "description": "the 835 that paid it: TRN02 check/EFT trace number and date",
+            "properties": {
+                "traceNumber": _STR,
+                "date": {"type": ["string", "null"]},
+                "method": _STR,
+            },
+        },
+        "message": _STR,
+        "requestedInformation": {
+            "type": "object",
+            "description": "what the payer waits for (P3)",
+            "properties": {"item": _STR, "dueDate": {"type": ["string", "null"]}},
+        },
+        "adjustments": _ADJUSTMENTS,
+        "remarkCodes": {"type": "array", "items": _STR},
+        "serviceLines": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def openapi_paths(common: dict[str, Any], max_body: int) -> dict[str, Any]:
+    """This call's part of the OpenAPI document (``common``: the 401/429/503 answers)."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "/api/v1/claim-status": {
+            "post": {
+                "operationId": "claimStatus",
+                "summary": "Real-time claim status (276/277 005010X212) as JSON",
+                "description": (
+                    "Where is a claim? Answered from the claim's lifecycle: not found (A4), at "
+                    "the clearinghouse or rejected by its edits (source clearinghouse), pending "
+                    "at the payer (P1/P2/P3 with the reason or the requested information), "
+                    "finalized (F1 paid, F2 denied, F4 no payment, F3 revised) with amounts, "
+                    "CARCs in plain words and the 835's trace number and payment date. Only the "
+                    "caller's own claims are found. `?include=x12` adds the 277."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["tradingPartnerServiceId", "providers", "subscriber"],
+                                "properties": {
+                                    "tradingPartnerServiceId": {
+                                        "type": "string",
+                                        "description": "payer ID",
+                                    },
+                                    "providers": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "npi": {"type": "string"},
+                                                "organizationName": _STR,
+                                                "lastName": _STR,
+                                                "firstName": _STR,
+                                            },
+                                        },
+                                    },
+                                    "subscriber": {
+                                        "type": "object",
+                                        "required": ["memberId", "lastName"],
+                                        "properties": {
+                                            "memberId": _STR,
+                                            "firstName": _STR,
+                                            "lastName": _STR,
+                                            "dateOfBirth": _DAY,
+                                        },
+                                    },
+                                    "encounter": {
+                                        "type": "object",
+                                        "properties": {
+                                            "beginningDateOfService": _DAY,
+                                            "endDateOfService": _DAY,
+                                            "trackingNumber": _STR,
+                                            "submittedAmount": _STR,
+                                        },
+                                    },
+                                    "patientControlNumber": {
+                                        "type": "string",
+                                        "description": "the 837's CLM01",
+                                    },
+                                    "payerClaimControlNumber": {
+                                        "type": "string",
+                                        "description": "the 835's CLP07",
+                                    },
+                                    "includeX12": {"type": "boolean"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "the status of the claim",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["controlNumber", "claims"],
+                                    "properties": {
+                                        "controlNumber": _STR,
+                                        "claims": {"type": "array", "items": _CLAIM},
+                                        "x12": {"type": "string", "description": "the 277"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "400": {
+                        "description": "bad JSON, or a field missing or wrong (named)",
+                        **error,
+                    },
+                    "413": {"description": f"the body is over {max_body} bytes", **error},
+                    **common,
+                },
+            }
+        }
+    }
