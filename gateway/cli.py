@@ -178,7 +178,7 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
         print(f"error: no simulated payer {args.payer!r}", file=sys.stderr)
         return 2
     store = Store(config.database, where=config.database_url_source)
-    blobs = BlobStore(config.data_dir / "blobs")
+    blobs = BlobStore(config.blob_dir)
     audit = AuditLog(config.audit_log_path)
     try:
         outcomes = []

@@ -77,7 +77,8 @@ class GatewayCore(Service):
         self.staging_dir = data / "staging"
         self.staging_dir.mkdir(exist_ok=True)
         self.store = Store(config.database, where=config.database_url_source)
-        self.blobs = BlobStore(data / "blobs")
+        self.blobs = BlobStore(config.blob_dir)
+        self.node_id = config.node_id
         self._db_pool = ThreadPool(minthreads=1, maxthreads=1, name="gateway-store")
         self._executor: concurrent.futures.Executor | None = None
         self._running: dict[str, Deferred[None]] = {}
