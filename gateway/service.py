@@ -200,7 +200,12 @@ class GatewayService(MultiService):
             mailbox=self.core,
             audit=self.audit,
             reactor=reactor,
-            blocks=StoredBlocks(LoginBlocks(self.core.store), self.core.in_store),
+            blocks=StoredBlocks(
+                LoginBlocks(self.core.store),
+                self.core.in_store,
+                window=config.sftp.lockout.window,
+                node=config.node_id,
+            ),
         )
         self.sftp = _SftpListener(
             "sftp", serverFromString(reactor, config.sftp.listen), self.sftp_factory, reactor
