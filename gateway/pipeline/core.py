@@ -93,7 +93,8 @@ class GatewayCore(Service):
         self._stopping = False
         self._cycles: LoopingCall | None = None
         self._resumer: LoopingCall | None = None
-        self.resume_seconds = RESUME_SECONDS
+        # a dead node's files are taken up soon after its leases lapse
+        self.resume_seconds = min(RESUME_SECONDS, self.lease_seconds)
         #: Crash tests hold the pipeline (files stay ``received``) with GATEWAY_PIPELINE_HOLD=1.
         self.hold = os.environ.get("GATEWAY_PIPELINE_HOLD") == "1"
         #: Test hook: called with the file id when a file's step has committed.
@@ -251,6 +252,10 @@ class GatewayCore(Service):
         def audited(ok: bool) -> bool:
             return ok and (flush is None or bool(flush()))
 
+        if hasattr(self.store.engine, "probe"):
+            # PostgreSQL: not queued behind the store thread, which may be waiting for a
+            # database that is away (the probe itself gives up within seconds)
+            return threads.deferToThread(self._probe).addCallback(audited)
         return self.in_store(self._probe).addCallback(audited)
 
     # Mailbox ----------------------------------------------------------------------------
@@ -388,6 +393,18 @@ class GatewayCore(Service):
             yield self._steps(record)
         except Exception as exc:
             failure = Failure()
+            if isinstance(exc, database_errors()) and not storage_full(exc):
+                # The database went away (a blip, a failover): not the file's fault either.
+                # Its committed steps stand; the periodic resume takes it again once the
+                # database answers (never counted towards ``failed``).
+                self.audit(
+                    "file.retry",
+                    file_id=record.id,
+                    partner=record.partner_id,
+                    attempts=attempts,
+                    reason="store_unavailable",
+                )
+                return
             if storage_full(exc):
                 # Not the file's fault: it stays where it is and the periodic resume takes it
                 # again once the store takes writes (never counted towards ``failed``).
@@ -569,7 +586,11 @@ class GatewayCore(Service):
             "file.retry",
             file_id=record.id,
             partner=record.partner_id,
-            reason="storage_full" if storage_full(failure.value) else "unexpected",
+            reason="storage_full"
+            if storage_full(failure.value)
+            else "store_unavailable"
+            if isinstance(failure.value, database_errors())
+            else "unexpected",
             error=failure.type.__name__ if failure.type else "error",
         )
 

@@ -88,7 +88,7 @@ def redact(url: str) -> str:
 class PostgresEngine:
     name = "postgresql"
 
-    def __init__(self, url: str, *, where: str = "", max_size: int = 8, timeout: float = 30.0):
+    def __init__(self, url: str, *, where: str = "", max_size: int = 8, timeout: float = 10.0):
         self.url = url
         self.where = where
         self.max_size = max_size
@@ -108,8 +108,11 @@ class PostgresEngine:
             conninfo,
             min_size=1,
             max_size=self.max_size,
-            kwargs={"row_factory": _row_factory, "connect_timeout": 10},
+            kwargs={"row_factory": _row_factory, "connect_timeout": 5},
             timeout=self.timeout,
+            # a connection is checked as it leaves the pool: after the server went away
+            # and came back, a broken one is replaced instead of failing a transaction
+            check=ConnectionPool.check_connection,
             open=False,
             name="gateway-store",
         )
@@ -150,6 +153,15 @@ class PostgresEngine:
 
     def migration_lock(self, sql: Sql) -> None:
         sql.conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+
+    def probe(self, timeout: float = 3.0) -> None:
+        """A harmless write within ``timeout`` seconds, without the write lock (``/readyz``:
+        is the database there and taking writes?); raises :class:`psycopg.Error` if not."""
+        with self._connections().connection(timeout=timeout) as conn, conn.transaction():
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",)
+            )
+            conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
 
     def read(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         with self._connections().connection() as conn:

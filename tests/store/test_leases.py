@@ -126,5 +126,6 @@ def test_postgresql_sequence_starts_after_a_counter_kept_before(tmp_path: Path) 
             assert tx.next_counter("control") == 42
         rows = store.query("SELECT sequencename FROM pg_sequences")
         assert any(r[0].startswith("gw_ctr_control_") for r in rows)
+        assert store.writable()  # /readyz's probe (a write within seconds, no write lock)
     finally:
         store.close()
