@@ -202,6 +202,10 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
             pass
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=3)
@@ -210,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sftp-port", type=int, default=2222)
     parser.add_argument("--http-port", type=int, default=8080)
     args = parser.parse_args(argv)
+    # a SIGTERM (a service manager, `timeout`) stops the cluster like Ctrl-C does
+    signal.signal(signal.SIGTERM, _interrupt)
     schema = None
     url = args.database
     if url is None:
