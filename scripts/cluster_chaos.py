@@ -10,7 +10,8 @@
    once, and that no claim is paid twice in the 835s: 0 lost, 0 duplicated.
 2. Throughput: the same load (``--load-files`` batches of ``--load-claims`` claims over HTTP)
    on 1, 2 and 3 nodes on PostgreSQL and on one node on SQLite: files/s and claims/s from the
-   first upload until every file is done and every claim adjudicated.
+   first upload until every file is answered (999, 277CA) and routed to its payers (the payer
+   cycles' own period is left out), best of ``--repeat`` runs.
 
 Figures are printed, never asserted (README "Run a cluster" quotes a run). Needs PostgreSQL
 at ``GATEWAY_TEST_DATABASE`` (default ``postgresql://postgres@127.0.0.1:5432/test``); each
@@ -110,14 +111,18 @@ class Cluster:
         for node in self.nodes:
             node.stop()
 
-    def wait_done(self, store: Store, expected: int, timeout: float = 900.0) -> float:
-        """Until ``expected`` files are final and no claim waits for its payer."""
+    def wait_done(
+        self, store: Store, expected: int, timeout: float = 900.0, *, payers: bool = True
+    ) -> float:
+        """Until ``expected`` files are final and (``payers``) no claim waits for its payer."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             files = store.query("SELECT state, COUNT(*) FROM files GROUP BY state")
             counts = {r[0]: r[1] for r in files}
             final = sum(counts.get(s, 0) for s in FINAL)
-            waiting = store.query("SELECT COUNT(*) FROM routes WHERE state = 'routed'")[0][0]
+            waiting = 0
+            if payers:
+                waiting = store.query("SELECT COUNT(*) FROM routes WHERE state = 'routed'")[0][0]
             if final >= expected and sum(counts.values()) == final and waiting == 0:
                 return time.monotonic()
             time.sleep(0.25)
@@ -269,7 +274,10 @@ def report_chaos(
 
 
 def throughput(args: argparse.Namespace, work: Path) -> None:
-    print(f"== throughput: {args.load_files} files x {args.load_claims} claims over HTTP ==")
+    print(
+        f"== throughput: {args.load_files} files x {args.load_claims} claims over HTTP, "
+        f"until every file is answered and routed (best of {args.repeat}) =="
+    )
     results: dict[str, float] = {}
     for label, nodes, postgres in (
         ("SQLite, 1 node", 1, False),
@@ -277,30 +285,10 @@ def throughput(args: argparse.Namespace, work: Path) -> None:
         ("PostgreSQL, 2 nodes", 2, True),
         ("PostgreSQL, 3 nodes", 3, True),
     ):
-        schema = None
-        url: str | None = None
-        if postgres:
-            url, schema = fresh_schema()
-        cluster = Cluster(work / label.replace(" ", "").replace(",", "-"), nodes, url, 30.0)
-        try:
-            cluster.start()
-            store = Store(cluster.database, migrate=False)
-            bodies = [batch(300_000_000 + i, args.load_claims) for i in range(args.load_files)]
-            started = time.monotonic()
-
-            def send(i: int) -> None:
-                node = cluster.nodes[i % nodes]  # noqa: B023 - used right here
-                post(node.ports["http"], f"load-{i:04d}.837", bodies[i])  # noqa: B023
-
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(send, range(args.load_files)))
-            done = cluster.wait_done(store, args.load_files)
-            store.close()
-        finally:
-            cluster.stop()
-            if schema:
-                drop_schema(schema)
-        seconds = done - started
+        name = label.replace(" ", "").replace(",", "-")
+        seconds = min(
+            _load_run(args, work / f"{name}-{n}", nodes, postgres) for n in range(args.repeat)
+        )
         results[label] = args.load_files / seconds
         print(f"{label:22} {seconds:6.1f} s  {args.load_files / seconds:6.2f} files/s  "
               f"{args.load_files * args.load_claims / seconds:7.1f} claims/s")  # fmt: skip
@@ -312,6 +300,33 @@ def throughput(args: argparse.Namespace, work: Path) -> None:
     )
 
 
+def _load_run(args: argparse.Namespace, root: Path, nodes: int, postgres: bool) -> float:
+    """Seconds from the first upload until every file is done, on a fresh cluster."""
+    schema = None
+    url: str | None = None
+    if postgres:
+        url, schema = fresh_schema()
+    cluster = Cluster(root, nodes, url, 30.0)
+    bodies = [batch(300_000_000 + i, args.load_claims) for i in range(args.load_files)]
+    try:
+        cluster.start()
+        store = Store(cluster.database, migrate=False)
+
+        def send(i: int) -> None:
+            post(cluster.nodes[i % nodes].ports["http"], f"load-{i:04d}.837", bodies[i])
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(send, range(args.load_files)))
+        done = cluster.wait_done(store, args.load_files, payers=False)
+        store.close()
+    finally:
+        cluster.stop()
+        if schema:
+            drop_schema(schema)
+    return done - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uploads", type=int, default=500)
@@ -319,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=5, help="at least this many kill -9")
     parser.add_argument("--clients", type=int, default=6, help="concurrent uploaders")
     parser.add_argument("--lease", type=float, default=5.0, help="GATEWAY_LEASE_SECONDS")
-    parser.add_argument("--load-files", type=int, default=60)
+    parser.add_argument("--load-files", type=int, default=120)
+    parser.add_argument("--repeat", type=int, default=2, help="throughput runs per setup")
     parser.add_argument("--load-claims", type=int, default=20)
     parser.add_argument("--skip-chaos", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")

@@ -140,27 +140,24 @@ class Node:
             proc.kill()
             proc.wait()
 
-    def audit_events(self) -> list[dict[str, object]]:
-        path = self.data_dir / "log" / "audit.jsonl"
-        events = []
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    pass
-        return events
-
 
 class Balancer:
     """Round-robin TCP forwarding from one listening port to the live nodes' ports (what
-    HAProxy does in docs/cluster/; a node that refuses is skipped)."""
+    HAProxy does in docs/cluster/; a node that refuses is skipped). :meth:`down` drops every
+    connection and refuses new ones until ``up`` is set again (tests/e2e/test_cluster.py
+    puts one in front of PostgreSQL to make a database blip)."""
 
-    def __init__(self, port: int, backends: Callable[[], list[int]]) -> None:
+    def __init__(
+        self, port: int, backends: Callable[[], list[int]], host: str = "127.0.0.1"
+    ) -> None:
         self.backends = backends
+        self.host = host
         self.listener = socket.create_server(("127.0.0.1", port))
         self.port = self.listener.getsockname()[1]
+        self.up = True
         self._next = 0
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -172,20 +169,34 @@ class Balancer:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        ports = list(self.backends())
+        ports = list(self.backends()) if self.up else []
         for _ in range(len(ports)):
             self._next = (self._next + 1) % len(ports)
             try:
-                server = socket.create_connection(("127.0.0.1", ports[self._next]), timeout=5)
+                server = socket.create_connection((self.host, ports[self._next]), timeout=5)
             except OSError:
                 continue
             server.settimeout(None)
+            with self._lock:
+                self._open += [client, server]
             threading.Thread(target=_pipe, args=(server, client), daemon=True).start()
             _pipe(client, server)
             return
         client.close()
 
+    def down(self) -> None:
+        self.up = False
+        with self._lock:
+            dropped, self._open = self._open, []
+        for s in dropped:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
     def close(self) -> None:
+        self.down()
         self.listener.close()
 
 

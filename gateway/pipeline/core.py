@@ -393,27 +393,18 @@ class GatewayCore(Service):
             yield self._steps(record)
         except Exception as exc:
             failure = Failure()
-            if isinstance(exc, database_errors()) and not storage_full(exc):
-                # The database went away (a blip, a failover): not the file's fault either.
-                # Its committed steps stand; the periodic resume takes it again once the
-                # database answers (never counted towards ``failed``).
+            reason = _store_fault(exc)
+            if reason is not None:
+                # Not the file's fault (a full disk; the database away: a blip, a failover):
+                # its committed steps stand, it stays where it is, and the periodic resume
+                # takes it again once the store takes writes (never counted towards
+                # ``failed``).
                 self.audit(
                     "file.retry",
                     file_id=record.id,
                     partner=record.partner_id,
                     attempts=attempts,
-                    reason="store_unavailable",
-                )
-                return
-            if storage_full(exc):
-                # Not the file's fault: it stays where it is and the periodic resume takes it
-                # again once the store takes writes (never counted towards ``failed``).
-                self.audit(
-                    "file.retry",
-                    file_id=record.id,
-                    partner=record.partner_id,
-                    attempts=attempts,
-                    reason="storage_full",
+                    reason=reason,
                 )
                 return
             if attempts >= self.config.pipeline.max_retries:
@@ -586,11 +577,7 @@ class GatewayCore(Service):
             "file.retry",
             file_id=record.id,
             partner=record.partner_id,
-            reason="storage_full"
-            if storage_full(failure.value)
-            else "store_unavailable"
-            if isinstance(failure.value, database_errors())
-            else "unexpected",
+            reason=_store_fault(failure.value) or "unexpected",
             error=failure.type.__name__ if failure.type else "error",
         )
 
@@ -649,6 +636,16 @@ class GatewayCore(Service):
             interchanges=len(analysis.interchanges),
             answers=[p.name for p in outcome.placed],
         )
+
+
+def _store_fault(exc: BaseException | None) -> str | None:
+    """Why the store failed a step when it is not the file's fault: ``storage_full``,
+    ``store_unavailable`` (the database is away), else None."""
+    if storage_full(exc):
+        return "storage_full"
+    if isinstance(exc, database_errors()):
+        return "store_unavailable"
+    return None
 
 
 def report_cycles(audit: Audit, outcomes: list[CycleOutcome]) -> None:

@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -31,6 +29,7 @@ import paramiko
 import pytest
 
 from gateway.store.sqlite import Store
+from scripts.cluster_local import Balancer
 from tests.e2e.conftest import ROOT, Daemon, paramiko_client, private_key_copy, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -176,72 +175,12 @@ def test_a_node_killed_after_the_999_is_finished_by_the_other_node(
         survivor.stop()
 
 
-class BlipProxy:
-    """A TCP proxy in front of PostgreSQL that can drop every connection and refuse new
-    ones for a while (a database blip, as the gateway sees it)."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.up = True
-        self._lock = threading.Lock()
-        self._open: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        for s in (source, sink):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def down(self) -> None:
-        self.up = False
-        with self._lock:
-            dropped, self._open = self._open, []
-        for s in dropped:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def close(self) -> None:
-        self.down()
-        self.listener.close()
-
-
 def test_a_database_blip_refuses_uploads_keeps_logins_and_readiness_recovers(
     tmp_path: Path, pg_schema: str
 ) -> None:
     parts = urlsplit(pg_schema)
     target = (parts.hostname or "127.0.0.1", parts.port or 5432)
-    proxy = BlipProxy(target)
+    proxy = Balancer(0, lambda: [target[1]], host=target[0])  # a database blip on demand
     netloc = parts.netloc.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{proxy.port}")
     if netloc == parts.netloc:  # no port in the URL
         netloc = parts.netloc.replace(str(parts.hostname), f"127.0.0.1:{proxy.port}")
