@@ -174,6 +174,7 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     from gateway.pipeline.core import report_cycles
     from gateway.pipeline.routing import run_payer_cycle
     from gateway.store.blobs import BlobStore
+    from gateway.store.leases import CYCLE, Holder
     from gateway.store.sqlite import Store
 
     loaded = config_and_partners(args)
@@ -194,22 +195,30 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
         print(f"error: no simulated payer {args.payer!r}", file=sys.stderr)
         return 2
     store = Store(config.database, where=config.database_url_source)
-    blobs = BlobStore(config.data_dir / "blobs")
-    audit = AuditLog(config.audit_log_path)
+    blobs = BlobStore(config.blob_dir)
+    audit = AuditLog(config.audit_log_path, node=config.node_id)
+    # one cycle per payer at a time, across the nodes of a cluster and this command
+    holder = Holder.for_node(f"{config.node_id}-cli")
     try:
         outcomes = []
         for pid, cfg in sorted(chosen.items()):
             partner = partners.get(pid)
             assert partner is not None
-            outcome = run_payer_cycle(
-                store,
-                blobs,
-                payer=partner,
-                payer_config=cfg,
-                partners=partners,
-                config=config,
-                now=time.time(),
-            )
+            if not store.take_lease(CYCLE, pid, holder, config.cluster.lease_seconds):
+                print(f"{cfg.payer_id}: its cycle is running on a gateway node; try again soon")
+                continue
+            try:
+                outcome = run_payer_cycle(
+                    store,
+                    blobs,
+                    payer=partner,
+                    payer_config=cfg,
+                    partners=partners,
+                    config=config,
+                    now=time.time(),
+                )
+            finally:
+                store.release_lease(CYCLE, pid, holder)
             outcomes.append(outcome)
             print(
                 f"{cfg.payer_id}: {outcome.decided} decided ({outcome.paid} paid, "

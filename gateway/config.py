@@ -89,6 +89,33 @@ class HttpConfig:
     """Header fields of one request (431 beyond)."""
 
 
+def default_node_id() -> str:
+    """The node id when none is configured: the host name (letters, digits, ``.``, ``-``,
+    ``_``; at most 64 characters)."""
+    import socket
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:64].strip("-.")
+    return name or "node"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """What one node of several sharing a database needs (README "Run a cluster")."""
+
+    node_id: str = field(default_factory=default_node_id)
+    """``[cluster] node_id`` / ``GATEWAY_NODE_ID``: names this node in leases and audit
+    events; every running process needs its own."""
+    blob_dir: Path | None = None
+    """``[cluster] blob_dir`` / ``GATEWAY_BLOB_DIR``: the payload store all nodes share;
+    ``None``: ``<data_dir>/blobs``."""
+    host_keys_dir: Path | None = None
+    """``[cluster] host_keys_dir`` / ``GATEWAY_HOST_KEYS_DIR``: the SSH host keys every node
+    presents; ``None``: ``<data_dir>/host_keys``."""
+    lease_seconds: float = 30.0
+    """``[cluster] lease_seconds`` / ``GATEWAY_LEASE_SECONDS``: how long a claim on a piece
+    of work (a file, a payer cycle, an AS2 send) outlives its node's last renewal."""
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     workers: int = 2
@@ -170,6 +197,21 @@ class GatewayConfig:
     the data directory."""
     database_url_source: str = ""
     """Where :attr:`database_url` was set (``file:line`` or the variable), for messages."""
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+
+    @property
+    def node_id(self) -> str:
+        return self.cluster.node_id
+
+    @property
+    def blob_dir(self) -> Path:
+        """The payload store (shared by the nodes of a cluster)."""
+        return self.cluster.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def host_keys_dir(self) -> Path:
+        """The SSH host keys (the same on every node of a cluster)."""
+        return self.cluster.host_keys_dir or self.data_dir / "host_keys"
 
     @property
     def database(self) -> Path | str:
@@ -194,6 +236,10 @@ class Overrides:
     http_listen: str | None = None
     partners_dir: str | None = None
     database_url: str | None = None
+    node_id: str | None = None
+    blob_dir: str | None = None
+    host_keys_dir: str | None = None
+    lease_seconds: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Overrides:
@@ -203,6 +249,10 @@ class Overrides:
             http_listen=env.get("GATEWAY_HTTP_LISTEN") or None,
             partners_dir=env.get("GATEWAY_PARTNERS_DIR") or None,
             database_url=env.get("GATEWAY_DATABASE_URL") or None,
+            node_id=env.get("GATEWAY_NODE_ID") or None,
+            blob_dir=env.get("GATEWAY_BLOB_DIR") or None,
+            host_keys_dir=env.get("GATEWAY_HOST_KEYS_DIR") or None,
+            lease_seconds=env.get("GATEWAY_LEASE_SECONDS") or None,
         )
 
     def over(self, other: Overrides) -> Overrides:
@@ -213,6 +263,10 @@ class Overrides:
             http_listen=self.http_listen or other.http_listen,
             partners_dir=self.partners_dir or other.partners_dir,
             database_url=self.database_url or other.database_url,
+            node_id=self.node_id or other.node_id,
+            blob_dir=self.blob_dir or other.blob_dir,
+            host_keys_dir=self.host_keys_dir or other.host_keys_dir,
+            lease_seconds=self.lease_seconds or other.lease_seconds,
         )
 
 
@@ -454,6 +508,10 @@ def load_config(
     database_url = r.get("store", "url", str, "", _database_url) or None
     url_line = key_line(text, "store", "url")
     url_source = f"[store] url in {path}" + (f":{url_line}" if url_line else "")
+    node_id = r.get("cluster", "node_id", str, "", _node_id) or default_node_id()
+    blob_dir = r.get("cluster", "blob_dir", str, "")
+    host_keys_dir = r.get("cluster", "host_keys_dir", str, "")
+    lease_seconds = r.get("cluster", "lease_seconds", float, 30.0, _positive)
     r.unknown_keys()
 
     env_source = "environment or command line"
@@ -463,6 +521,15 @@ def load_config(
         r.problems.append(Problem(env_source, None, f"HTTP listen endpoint: {msg}"))
     if effective.database_url and (msg := _database_url(effective.database_url)):
         r.problems.append(Problem("GATEWAY_DATABASE_URL", None, msg))
+    if effective.node_id and (msg := _node_id(effective.node_id)):
+        r.problems.append(Problem("GATEWAY_NODE_ID", None, msg))
+    if effective.lease_seconds:
+        try:
+            lease_seconds = float(effective.lease_seconds)
+            if not lease_seconds > 0:
+                raise ValueError
+        except ValueError:
+            r.problems.append(Problem("GATEWAY_LEASE_SECONDS", None, "must be a number > 0"))
     if r.problems:
         raise ConfigError(r.problems)
 
@@ -484,6 +551,12 @@ def load_config(
         as2=as2,
         database_url=database_url,
         database_url_source=url_source if database_url else "",
+        cluster=ClusterConfig(
+            node_id=effective.node_id or node_id,
+            blob_dir=_path_or_none(effective.blob_dir, blob_dir, resolve),
+            host_keys_dir=_path_or_none(effective.host_keys_dir, host_keys_dir, resolve),
+            lease_seconds=lease_seconds,
+        ),
     )
     if effective.database_url:
         config = replace(
@@ -498,6 +571,20 @@ def load_config(
     if effective.http_listen:
         config = replace(config, http=replace(config.http, listen=effective.http_listen))
     return config
+
+
+def _node_id(value: str) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        return None
+    return "must be 1-64 characters of A-Z a-z 0-9 . _ - (starting with a letter or digit)"
+
+
+def _path_or_none(env: str | None, file: str, resolve: Callable[[str], Path]) -> Path | None:
+    """A directory from the environment (absolute as given), else the file's (resolved like
+    the other paths), else None."""
+    if env:
+        return Path(env).expanduser().absolute()
+    return resolve(file) if file else None
 
 
 def _as2_name(value: str) -> str | None:

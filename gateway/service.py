@@ -171,7 +171,9 @@ class GatewayService(MultiService):
         self.config = config
         self.reactor = reactor
         self.audit = AuditLog(
-            config.audit_log_path, console_stream() if console and config.log.console else None
+            config.audit_log_path,
+            console_stream() if console and config.log.console else None,
+            node=config.node_id,
         )
         # Metrics follow the audit events (no other module knows about them).
         self.metrics = GatewayMetrics()
@@ -191,14 +193,19 @@ class GatewayService(MultiService):
 
         self.sftp_factory = make_sftp_factory(
             config=config.sftp,
-            host_key_dir=config.data_dir / "host_keys",
+            host_key_dir=config.host_keys_dir,
             staging_dir=self.core.staging_dir,
             partners=self.partners,
             intake=self.core,
             mailbox=self.core,
             audit=self.audit,
             reactor=reactor,
-            blocks=StoredBlocks(LoginBlocks(self.core.store), self.core.in_store),
+            blocks=StoredBlocks(
+                LoginBlocks(self.core.store),
+                self.core.in_store,
+                window=config.sftp.lockout.window,
+                node=config.node_id,
+            ),
         )
         self.sftp = _SftpListener(
             "sftp", serverFromString(reactor, config.sftp.listen), self.sftp_factory, reactor

@@ -460,7 +460,7 @@ def run_trace(config: GatewayConfig, query: str, as_json: bool, out: TextIO = sy
         where=config.database_url_source,
         migrate=config.database_url is None,
     )
-    blobs = config.data_dir / "blobs"
+    blobs = config.blob_dir
     try:
         trace = build_trace(
             store,

@@ -219,3 +219,18 @@ def test_claim_status_prints_the_answer_as_a_table(tmp_path: Path) -> None:
     traced = gateway("trace", asked.claim_id, "--data-dir", str(tmp_path))
     assert traced.returncode == 0, traced.stderr
     assert "status asked" in traced.stdout and "over cli" in traced.stdout
+def test_run_cycle_skips_a_payer_whose_cycle_runs_on_a_node(tmp_path: Path) -> None:
+    """One cycle per payer at a time, across the nodes of a cluster and this command."""
+    from gateway.store.leases import CYCLE, Holder
+    from gateway.store.sqlite import Store
+
+    data = tmp_path / "data"
+    store = Store(dbs.configured(data / "gateway.sqlite3"))  # the command's store
+    try:
+        assert store.take_lease(CYCLE, "sim01", Holder("gw-2", "gw-2/1"), 60.0)
+    finally:
+        store.close()
+    result = gateway("payers", "run-cycle", "--data-dir", str(data))
+    assert result.returncode == 0, result.stderr
+    assert "SIM01: its cycle is running on a gateway node" in result.stdout
+    assert "SIM02: 0 decided" in result.stdout

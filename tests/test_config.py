@@ -328,3 +328,42 @@ def test_a_store_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
     assert (problem.line, "not a PostgreSQL URL" in problem.message) == (4, True)
     with pytest.raises(ConfigError, match=r"GATEWAY_DATABASE_URL.*not a PostgreSQL URL"):
         load_config(write(tmp_path, ""), env={"GATEWAY_DATABASE_URL": "mysql://x"})
+
+
+def test_cluster_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[cluster]\nnode_id = "gw-a"\nblob_dir = "shared/blobs"\nlease_seconds = 5\n',
+    )
+    config = load_config(path, env={})
+    assert config.node_id == "gw-a"
+    assert config.blob_dir == tmp_path / "shared" / "blobs"
+    assert config.host_keys_dir == config.data_dir / "host_keys"
+    assert config.cluster.lease_seconds == 5.0
+    env = {
+        "GATEWAY_NODE_ID": "gw-b",
+        "GATEWAY_BLOB_DIR": "/mnt/shared/blobs",
+        "GATEWAY_HOST_KEYS_DIR": "/mnt/shared/keys",
+        "GATEWAY_LEASE_SECONDS": "2.5",
+    }
+    config = load_config(path, env=env)
+    assert config.node_id == "gw-b"
+    assert config.blob_dir == Path("/mnt/shared/blobs")
+    assert config.host_keys_dir == Path("/mnt/shared/keys")
+    assert config.cluster.lease_seconds == 2.5
+
+
+def test_cluster_defaults_and_bad_values(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""), env={})
+    assert config.node_id  # the host name
+    assert config.blob_dir == config.data_dir / "blobs"
+    with pytest.raises(ConfigError) as info:
+        load_config(
+            write(tmp_path, '[cluster]\nnode_id = "no spaces"\n'),
+            env={"GATEWAY_NODE_ID": "-x", "GATEWAY_LEASE_SECONDS": "soon"},
+        )
+    problems = info.value.problems
+    text = " ".join(p.message for p in problems)
+    assert "cluster.node_id" in text
+    assert any(p.file == "GATEWAY_NODE_ID" for p in problems)
+    assert any(p.file == "GATEWAY_LEASE_SECONDS" for p in problems)

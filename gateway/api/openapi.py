@@ -175,6 +175,13 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                         "413": _error(f"the body is over {limits.max_body} bytes"),
                         "507": {**_error("no space to store it: nothing kept"), "headers": _RETRY},
                         **_common(),
+                        "503": {
+                            **_error(
+                                "the gateway is busy, or its database is unreachable "
+                                "(store_unavailable): nothing kept"
+                            ),
+                            "headers": _RETRY,
+                        },
                     },
                 }
             },

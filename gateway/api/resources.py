@@ -44,6 +44,7 @@ from gateway.pipeline.eligibility import (
     json_271,
     outcome_of,
 )
+from gateway.store.engine import database_errors
 from gateway.store.faults import storage_full
 from gateway.store.sqlite import FileRecord, MailboxRecord, ResponseRecord
 from gateway.x12.acks import Gateway
@@ -356,6 +357,13 @@ class ApiRoot(resource.Resource):
             path.unlink(missing_ok=True)
             if storage_full(exc):  # nothing was stored: say so, and when to come back
                 raise self._no_space() from exc
+            if isinstance(exc, database_errors()):  # the database is away: nothing recorded
+                raise ApiError(
+                    503,
+                    "store_unavailable",
+                    "the gateway cannot record the file right now; nothing was kept, retry later",
+                    {b"retry-after": str(self.limits.retry_after).encode()},
+                ) from exc
             raise
         location = f"/api/v1/files/{file_id}"
         send_json(

@@ -240,8 +240,12 @@ class AuditLog:
         console: TextIO | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         quiet: frozenset[str] = PER_CLAIM_EVENTS,
+        node: str | None = None,
     ) -> None:
+        """``node``: the node id every event carries (``"node"``; see README "Run a
+        cluster")."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.node = node
         self.path = path
         self._closed = False
         #: Console lines that could not be written (the audit file is what counts).
@@ -281,6 +285,8 @@ class AuditLog:
             return
         # Never raises: a line that cannot be written waits (see _ChainSink); a step of the
         # pipeline must not fail because its audit line did.
+        if self.node is not None:
+            fields.setdefault("node", self.node)
         self._json.info(event, **fields)
         if self._console is not None and event not in self._quiet:
             try:

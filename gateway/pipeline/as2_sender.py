@@ -40,6 +40,7 @@ from gateway.config import As2Config
 from gateway.pipeline.as2_inbound import As2Answer, As2Directory, short_disposition
 from gateway.profiles import Partner
 from gateway.store import as2 as as2_state
+from gateway.store.leases import AS2_DELIVERY, AS2_MDN
 
 _CONTENT_TYPES = {"x12": "application/edi-x12", "txt": "text/plain; charset=utf-8"}
 
@@ -153,8 +154,12 @@ class As2Sender(Service):
         core = self.core
         started: list[defer.Deferred[None]] = []
         for queued in await core.in_store(as2_state.due_mdns, core.store, time.time()):
-            if queued.id not in self._mdns_in_flight:
-                started.append(self._track(self._mdns_in_flight, queued.id, self._send_mdn(queued)))
+            if queued.id not in self._mdns_in_flight and await self._lease(AS2_MDN, queued.id):
+                started.append(
+                    self._track(
+                        self._mdns_in_flight, queued.id, self._send_mdn(queued), lease=AS2_MDN
+                    )
+                )
         partners = self.delivery_partners()
         ids = [p.id for p in partners]
         if ids:
@@ -166,21 +171,38 @@ class As2Sender(Service):
             )
             now = time.time()
             for delivery in await core.in_store(as2_state.due_deliveries, core.store, now, ids):
-                if delivery.id not in self._deliveries_in_flight:
+                if delivery.id not in self._deliveries_in_flight and await self._lease(
+                    AS2_DELIVERY, delivery.id
+                ):
                     started.append(
                         self._track(
-                            self._deliveries_in_flight, delivery.id, self._deliver(delivery)
+                            self._deliveries_in_flight,
+                            delivery.id,
+                            self._deliver(delivery),
+                            lease=AS2_DELIVERY,
                         )
                     )
         if started:
             await defer.DeferredList(started, consumeErrors=True)
 
-    def _track(self, table: dict[int, defer.Deferred[None]], key: int, coro: Any) -> Any:
+    async def _lease(self, kind: str, row_id: int) -> bool:
+        """This node takes the send (another node of the cluster may be sending it)."""
+        lease = getattr(self.core, "lease", None)
+        if lease is None:  # a core without leases (unit tests' doubles)
+            return True
+        return bool(await lease(kind, str(row_id)))
+
+    def _track(
+        self, table: dict[int, defer.Deferred[None]], key: int, coro: Any, lease: str = ""
+    ) -> Any:
         d: defer.Deferred[None] = defer.ensureDeferred(coro)
         table[key] = d
 
         def done(result: Any) -> Any:
             table.pop(key, None)
+            unlease = getattr(self.core, "unlease", None)
+            if lease and unlease is not None and not self._stopping:
+                unlease(lease, str(key))
             if isinstance(result, Failure) and not result.check(defer.CancelledError):
                 self._loop_failed(result)
                 return None

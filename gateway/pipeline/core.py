@@ -43,7 +43,9 @@ from gateway.pipeline.workers import make_pool
 from gateway.ports import Audit, MailboxEntry
 from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
+from gateway.store.engine import database_errors
 from gateway.store.faults import StorageFull, storage_full
+from gateway.store.leases import CYCLE, FILE, Holder
 from gateway.store.sqlite import PROCESSED, RECEIVED, FileRecord, Store
 from gateway.x12 import FileAnalysis
 
@@ -77,7 +79,13 @@ class GatewayCore(Service):
         self.staging_dir = data / "staging"
         self.staging_dir.mkdir(exist_ok=True)
         self.store = Store(config.database, where=config.database_url_source)
-        self.blobs = BlobStore(data / "blobs")
+        self.blobs = BlobStore(config.blob_dir)
+        self.node_id = config.node_id
+        #: This process's leases on work (README "Run a cluster"): taken with each file, payer
+        #: cycle and AS2 send, renewed every third of ``lease_seconds`` while the work runs.
+        self.holder = Holder.for_node(config.node_id)
+        self.lease_seconds = config.cluster.lease_seconds
+        self._renewer: LoopingCall | None = None
         self._db_pool = ThreadPool(minthreads=1, maxthreads=1, name="gateway-store")
         self._billing_pool = ThreadPool(minthreads=0, maxthreads=1, name="gateway-statements")
         self._executor: concurrent.futures.Executor | None = None
@@ -86,11 +94,15 @@ class GatewayCore(Service):
         self._stopping = False
         self._cycles: LoopingCall | None = None
         self._resumer: LoopingCall | None = None
-        self.resume_seconds = RESUME_SECONDS
+        # a dead node's files are taken up soon after its leases lapse
+        self.resume_seconds = min(RESUME_SECONDS, self.lease_seconds)
         #: Crash tests hold the pipeline (files stay ``received``) with GATEWAY_PIPELINE_HOLD=1.
         self.hold = os.environ.get("GATEWAY_PIPELINE_HOLD") == "1"
         #: Test hook: called with the file id when a file's step has committed.
         self.on_processed: Callable[[str], None] | None = None
+        #: Fault hook (the cluster test kills a node here): GATEWAY_FAULT_PAUSE_AFTER_ACKS=1
+        #: stops a file for an hour after its TA1/999 committed, its lease still renewed.
+        self.pause_after_acks = os.environ.get("GATEWAY_FAULT_PAUSE_AFTER_ACKS") == "1"
 
     # service ----------------------------------------------------------------------------
     def startService(self) -> None:
@@ -104,7 +116,12 @@ class GatewayCore(Service):
             for _ in range(self.config.pipeline.workers):
                 self._executor.submit(warm_up)
         self.reactor.callWhenRunning(self._clean_staging)
-        self.reactor.callWhenRunning(self.resume)
+        # at start, this node's own leases are taken back at once: the process that held
+        # them is gone (other nodes' wait for their expiry)
+        self.reactor.callWhenRunning(self.resume, True)
+        self._renewer = LoopingCall(self._renew_leases)
+        self._renewer.clock = self.reactor
+        self._renewer.start(self.lease_seconds / 3, now=False)
         self._cycles = LoopingCall(self._cycle_tick)
         self._cycles.clock = self.reactor
         self._cycles.start(self.config.payers.cycle_seconds, now=False)
@@ -121,6 +138,13 @@ class GatewayCore(Service):
         running = list(self._running.values())
         if running:
             yield defer.DeferredList(running, consumeErrors=True)
+        if self._renewer is not None and self._renewer.running:
+            self._renewer.stop()
+        try:  # a clean stop hands its unfinished work to the other nodes at once
+            yield self.in_store(self.store.release_leases, self.holder)
+        except Exception as exc:
+            if not isinstance(exc, database_errors()):
+                raise
         if self._executor is not None:
             executor, self._executor = self._executor, None
             yield threads.deferToThread(executor.shutdown, wait=True, cancel_futures=True)
@@ -164,7 +188,9 @@ class GatewayCore(Service):
 
     def _accept(self, partner_id: str, channel: str, name: str, temp_path: Path) -> FileRecord:
         sha, size = self.blobs.adopt(temp_path)
-        return self.store.add_file(partner_id, channel, name, sha, size)
+        return self.store.add_file(
+            partner_id, channel, name, sha, size, lease=(self.holder, self.lease_seconds)
+        )
 
     @defer.inlineCallbacks
     def accept_upload(self, partner_id: str, channel: str, name: str, temp_path: Path):  # type: ignore[no-untyped-def]
@@ -229,6 +255,10 @@ class GatewayCore(Service):
         def audited(ok: bool) -> bool:
             return ok and (flush is None or bool(flush()))
 
+        if hasattr(self.store.engine, "probe"):
+            # PostgreSQL: not queued behind the store thread, which may be waiting for a
+            # database that is away (the probe itself gives up within seconds)
+            return threads.deferToThread(self._probe).addCallback(audited)
         return self.in_store(self._probe).addCallback(audited)
 
     # Mailbox ----------------------------------------------------------------------------
@@ -263,12 +293,36 @@ class GatewayCore(Service):
 
         return self.in_store(self.store.pick_up, partner_id, name).addCallback(done)
 
+    # Leases ---------------------------------------------------------------------------
+    def lease(self, kind: str, item: str) -> Deferred[bool]:
+        """Take (or keep) this process's lease on a piece of work: False while another node
+        holds it."""
+        return self.in_store(self.store.take_lease, kind, item, self.holder, self.lease_seconds)
+
+    def unlease(self, kind: str, item: str) -> Deferred[None]:
+        """Give the lease back (the work is done, or left for whoever comes next)."""
+        d = self.in_store(self.store.release_lease, kind, item, self.holder)
+        d.addErrback(lambda _: None)  # it lapses on its own
+        return d
+
+    def _renew_leases(self) -> Deferred[Any]:
+        """Keep this process's leases alive. Not in the store thread: a long commit queued
+        there must not let them lapse."""
+        d = threads.deferToThread(self.store.renew_leases, self.holder, self.lease_seconds)
+        d.addErrback(lambda _: None)  # the database blipped: tried again at the next tick
+        return d
+
     # Pipeline ---------------------------------------------------------------------------
-    def resume(self) -> Deferred[None]:
-        """Restart every file that had not finished when the daemon stopped."""
+    def resume(self, reclaim: bool = False) -> Deferred[None]:
+        """Take up every unfinished file no live node works on: at start (``reclaim``) also
+        the ones this node held before it stopped; later, those whose lease expired (their
+        node died) or that nobody leased."""
+
+        if self.hold or self._stopping:
+            return defer.succeed(None)
 
         def unfinished() -> list[FileRecord]:
-            return self.store.files_in_state(RECEIVED) + self.store.files_in_state(PROCESSED)
+            return self.store.claim_files(self.holder, self.lease_seconds, reclaim=reclaim)
 
         def go(records: list[FileRecord]) -> None:
             for record in records:
@@ -286,7 +340,10 @@ class GatewayCore(Service):
         self._running[record.id] = d
 
         def forget(result: Any) -> Any:
-            self._running.pop(record.id, None)
+            if self._running.get(record.id) is d:
+                self._running.pop(record.id, None)
+                if not self._stopping:
+                    self.unlease(FILE, record.id)
             return result
 
         d.addBoth(forget)
@@ -328,6 +385,9 @@ class GatewayCore(Service):
     def _process(self, record: FileRecord):  # type: ignore[no-untyped-def]
         if self._stopping:
             return
+        mine = yield self.lease(FILE, record.id)
+        if not mine:  # another node works on it (it resumes it if that node dies)
+            return
         attempts = yield self.in_store(self.store.note_attempt, record.id)
         self.audit(
             "file.processing", file_id=record.id, partner=record.partner_id, attempt=attempts
@@ -336,15 +396,18 @@ class GatewayCore(Service):
             yield self._steps(record)
         except Exception as exc:
             failure = Failure()
-            if storage_full(exc):
-                # Not the file's fault: it stays where it is and the periodic resume takes it
-                # again once the store takes writes (never counted towards ``failed``).
+            reason = _store_fault(exc)
+            if reason is not None:
+                # Not the file's fault (a full disk; the database away: a blip, a failover):
+                # its committed steps stand, it stays where it is, and the periodic resume
+                # takes it again once the store takes writes (never counted towards
+                # ``failed``).
                 self.audit(
                     "file.retry",
                     file_id=record.id,
                     partner=record.partner_id,
                     attempts=attempts,
-                    reason="storage_full",
+                    reason=reason,
                 )
                 return
             if attempts >= self.config.pipeline.max_retries:
@@ -401,6 +464,8 @@ class GatewayCore(Service):
                     commit_acks, self.store, self.blobs, current, analysis, directory, time.time()
                 )
                 self._report(answered, analysis)
+                if self.pause_after_acks:
+                    yield defer.Deferred.fromCoroutine(self._sleep(3600.0))
             try:
                 found = yield self._edit(current, analysis, context)
                 outcome: Outcome = yield self.in_store(
@@ -491,17 +556,24 @@ class GatewayCore(Service):
             for partner, cfg in todo:
                 if partner is None:
                     continue
-                out.append(
-                    run_payer_cycle(
-                        self.store,
-                        self.blobs,
-                        payer=partner,
-                        payer_config=cfg,
-                        partners=partners,
-                        config=self.config,
-                        now=time.time(),
+                # one cycle per payer at a time across the cluster: the node holding the
+                # payer's cycle lease runs it, the others skip it this time
+                if not self.store.take_lease(CYCLE, partner.id, self.holder, self.lease_seconds):
+                    continue
+                try:
+                    out.append(
+                        run_payer_cycle(
+                            self.store,
+                            self.blobs,
+                            payer=partner,
+                            payer_config=cfg,
+                            partners=partners,
+                            config=self.config,
+                            now=time.time(),
+                        )
                     )
-                )
+                finally:
+                    self.store.release_lease(CYCLE, partner.id, self.holder)
             return out
 
         d = self.in_store(run_all)
@@ -562,7 +634,7 @@ class GatewayCore(Service):
             "file.retry",
             file_id=record.id,
             partner=record.partner_id,
-            reason="storage_full" if storage_full(failure.value) else "unexpected",
+            reason=_store_fault(failure.value) or "unexpected",
             error=failure.type.__name__ if failure.type else "error",
         )
 
@@ -621,6 +693,16 @@ class GatewayCore(Service):
             interchanges=len(analysis.interchanges),
             answers=[p.name for p in outcome.placed],
         )
+
+
+def _store_fault(exc: BaseException | None) -> str | None:
+    """Why the store failed a step when it is not the file's fault: ``storage_full``,
+    ``store_unavailable`` (the database is away), else None."""
+    if storage_full(exc):
+        return "storage_full"
+    if isinstance(exc, database_errors()):
+        return "store_unavailable"
+    return None
 
 
 def report_cycles(audit: Audit, outcomes: list[CycleOutcome]) -> None:

@@ -9,6 +9,8 @@ made for each file, and durable control-number counters.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 import time
 from collections.abc import Iterable
@@ -181,6 +183,12 @@ def fingerprint_accepted(sql: Sql, fingerprint: str, exclude_file: str) -> bool:
     return row is not None
 
 
+def sequence_name(counter: str) -> str:
+    """The PostgreSQL sequence of a counter: ``gw_ctr_<readable part>_<hash>``."""
+    readable = re.sub(r"[^a-z0-9]+", "_", counter.lower())[:32]
+    return f"gw_ctr_{readable}_{hashlib.sha256(counter.encode()).hexdigest()[:8]}"
+
+
 class StoreTransaction:
     """Base of every domain's transaction part: the statements of one open transaction."""
 
@@ -190,7 +198,12 @@ class StoreTransaction:
 
 class FilesTransaction(StoreTransaction):
     def next_counter(self, name: str, modulo: int = 999_999_999) -> int:
-        """Next value of a durable counter, 1..modulo (wrapping)."""
+        """Next value of a durable counter, 1..modulo (wrapping): on PostgreSQL from a
+        database sequence (unique across the nodes of a cluster whatever their transactions
+        do; a rolled-back transaction leaves a gap, as control numbers may), on SQLite from
+        the ``counters`` table."""
+        if self._sql.engine.name == "postgresql":
+            return self._next_from_sequence(name, modulo)
         row = self._sql.select_one("SELECT value FROM counters WHERE name = ?", (name,))
         value = (row["value"] % modulo) + 1 if row else 1
         self._sql.execute(
@@ -203,7 +216,17 @@ class FilesTransaction(StoreTransaction):
     def reserve_counter(self, name: str, count: int, modulo: int = 999_999_999) -> int:
         """Reserve ``count`` consecutive values of a durable counter in one write; returns the
         first (the block restarts at 1 when it would pass ``modulo``). Values a process
-        reserved and did not use are skipped, never handed out twice."""
+        reserved and did not use are skipped, never handed out twice. On PostgreSQL the block
+        comes from the same sequence :meth:`next_counter` uses (advanced past the block under
+        the write lock), so reserved and single numbers never meet."""
+        if self._sql.engine.name == "postgresql":
+            first = self._next_from_sequence(name, modulo)
+            if first + count - 1 > modulo:
+                first = 1
+            self._sql.select_one(
+                "SELECT setval(CAST(? AS regclass), ?)", (sequence_name(name), first + count - 1)
+            )
+            return first
         row = self._sql.select_one("SELECT value FROM counters WHERE name = ?", (name,))
         first = (row["value"] % modulo) + 1 if row else 1
         if first + count - 1 > modulo:
@@ -214,6 +237,23 @@ class FilesTransaction(StoreTransaction):
             (name, first + count - 1),
         )
         return first
+    def _next_from_sequence(self, name: str, modulo: int) -> int:
+        """``nextval`` of the counter's sequence, made on first use to continue from the
+        ``counters`` row a database kept before (schema delta 9 and older nodes)."""
+        sequence = sequence_name(name)
+        # looked up every time (a catalogue read): a sequence made in a transaction that
+        # rolled back is not there, so no "made" cache can be trusted
+        row = self._sql.select_one("SELECT to_regclass(?)", (sequence,))
+        if row is None or row[0] is None:
+            old = self._sql.select_one("SELECT value FROM counters WHERE name = ?", (name,))
+            start = (int(old["value"]) % modulo) + 1 if old else 1
+            self._sql.execute(
+                f"CREATE SEQUENCE IF NOT EXISTS {sequence} MINVALUE 1 "
+                f"MAXVALUE {int(modulo)} START {start} CYCLE"
+            )
+        row = self._sql.select_one("SELECT nextval(CAST(? AS regclass))", (sequence,))
+        assert row is not None
+        return int(row[0])
 
     def seen_interchanges(
         self, keys: Iterable[tuple[str, str, str]], exclude_file: str

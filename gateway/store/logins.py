@@ -4,6 +4,10 @@
                   is locked; key logins still work) or ``address`` (the address is refused);
                   ``until`` is a POSIX time. Rows past ``until`` are dead and are purged.
 
+``login_failures`` the failed logins that count towards a block, of every node sharing the
+                  database (schema delta 9): a password lock or an address ban engages on the
+                  cluster's count within the window, not one node's.
+
 Synchronous, like :class:`gateway.store.sqlite.Store`: the daemon calls it from the store
 thread, ``gateway bans`` directly. The table is schema delta 3
 (gateway/store/schema/0003_login_blocks.sqlite.sql).
@@ -29,15 +33,74 @@ class LoginBlock:
     created_at: float
 
 
+@dataclass(frozen=True)
+class FailureCounts:
+    """Failed logins within the window, across the cluster: of the user's password, from the
+    address, and the distinct user names that failed from the address."""
+
+    user: int
+    address: int
+    address_users: int
+
+
 class LoginBlocks:
     """The ``login_blocks`` table of one store."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def put(self, block: LoginBlock) -> None:
-        """Record (or extend) a block."""
+    def record_failure(
+        self,
+        address: str,
+        username: str,
+        *,
+        password: bool,
+        now: float,
+        window: float,
+        node: str,
+    ) -> FailureCounts:
+        """Count one failed login (``password``: towards the user's password lock too) and
+        return the cluster's counts within ``window`` seconds (older rows are purged)."""
+        since = now - window
         with self.store.transaction() as tx:
+            sql = tx._sql
+            sql.execute("DELETE FROM login_failures WHERE at <= ?", (since,))
+            rows = [(ADDRESS, address, username, now, node)]
+            if password:
+                rows.append((USER, username, username, now, node))
+            sql.execute_many(
+                "INSERT INTO login_failures (kind, subject, username, at, node) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            user = sql.select_one(
+                "SELECT COUNT(*) FROM login_failures WHERE kind = ? AND subject = ? AND at > ?",
+                (USER, username, since),
+            )
+            seen = sql.select_one(
+                "SELECT COUNT(*), COUNT(DISTINCT username) FROM login_failures "
+                "WHERE kind = ? AND subject = ? AND at > ?",
+                (ADDRESS, address, since),
+            )
+        return FailureCounts(
+            int(user[0]) if user else 0, int(seen[0]) if seen else 0, int(seen[1]) if seen else 0
+        )
+
+    def forget_failures(self, kind: str, subject: str) -> None:
+        """A right password clears the user's count (``kind`` user); a block engaged clears
+        what led to it."""
+        with self.store.transaction() as tx:
+            tx._sql.execute(
+                "DELETE FROM login_failures WHERE kind = ? AND subject = ?", (kind, subject)
+            )
+
+    def put(self, block: LoginBlock) -> None:
+        """Record (or extend) a block; the failures that led to it are forgotten."""
+        with self.store.transaction() as tx:
+            tx._sql.execute(
+                "DELETE FROM login_failures WHERE kind = ? AND subject = ?",
+                (block.kind, block.subject),
+            )
             tx._sql.execute(
                 "INSERT INTO login_blocks (kind, subject, until, reason, created_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, subject) DO UPDATE SET "

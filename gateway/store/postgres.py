@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import psycopg
@@ -88,11 +89,18 @@ def redact(url: str) -> str:
 class PostgresEngine:
     name = "postgresql"
 
-    def __init__(self, url: str, *, where: str = "", max_size: int = 8, timeout: float = 30.0):
+    def __init__(self, url: str, *, where: str = "", max_size: int = 8, timeout: float = 5.0):
         self.url = url
         self.where = where
         self.max_size = max_size
         self.timeout = timeout
+        """Seconds a transaction waits for a connection (the store's users are a thread or
+        two per process: only an unreachable server makes them wait)."""
+        self.retry_after = 5.0
+        """After a connection could not be had, transactions fail at once for this long
+        (the database is away: intake refuses at once instead of queueing up behind waits);
+        ``/readyz``'s probe still tries, and its success ends the wait."""
+        self._down_until = 0.0
         self._pool: ConnectionPool[Any] | None = None
 
     def open(self) -> None:
@@ -108,8 +116,15 @@ class PostgresEngine:
             conninfo,
             min_size=1,
             max_size=self.max_size,
-            kwargs={"row_factory": _row_factory, "connect_timeout": 10},
+            kwargs={"row_factory": _row_factory, "connect_timeout": 5},
             timeout=self.timeout,
+            # a connection is checked as it leaves the pool: after the server went away
+            # and came back, a broken one is replaced instead of failing a transaction
+            check=ConnectionPool.check_connection,
+            # give up a reconnection after 10 s (its backoff doubles without limit before
+            # that): the next transaction that needs a connection starts a fresh attempt, so
+            # the pool is back within seconds of the server, however long it was away
+            reconnect_timeout=10.0,
             open=False,
             name="gateway-store",
         )
@@ -135,24 +150,49 @@ class PostgresEngine:
         return self._pool
 
     @contextmanager
+    def _borrow(self, timeout: float | None = None) -> Iterator[Any]:
+        """A pooled connection (see :attr:`retry_after`); ``timeout``: the probe's own."""
+        if timeout is None and time.monotonic() < self._down_until:
+            raise psycopg.OperationalError(
+                f"the database {self.describe()} did not answer a moment ago"
+            )
+        with ExitStack() as stack:
+            try:
+                conn = stack.enter_context(self._connections().connection(timeout=timeout))
+            except psycopg.OperationalError:  # psycopg_pool.PoolTimeout among them
+                self._down_until = time.monotonic() + self.retry_after
+                raise
+            self._down_until = 0.0
+            yield conn
+
+    @contextmanager
     def transaction(self) -> Iterator[Sql]:
         """A write transaction holding :data:`WRITE_LOCK` (see the module's docstring)."""
-        with self._connections().connection() as conn, conn.transaction():
+        with self._borrow() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield Sql(self, conn)
 
     @contextmanager
     def read_only(self) -> Iterator[Sql]:
         """A ``READ ONLY`` transaction: one snapshot, no lock, nothing written."""
-        with self._connections().connection() as conn, conn.transaction():
+        with self._borrow() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield Sql(self, conn)
 
     def migration_lock(self, sql: Sql) -> None:
         sql.conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
 
+    def probe(self, timeout: float = 3.0) -> None:
+        """A harmless write within ``timeout`` seconds, without the write lock (``/readyz``:
+        is the database there and taking writes?); raises :class:`psycopg.Error` if not."""
+        with self._borrow(timeout) as conn, conn.transaction():
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",)
+            )
+            conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+
     def read(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
-        with self._connections().connection() as conn:
+        with self._borrow() as conn:
             rows: list[Row] = conn.execute(convert(sql), self.adapt(args)).fetchall()
             return rows
 

@@ -9,6 +9,7 @@ storage: an engine layer plus a mixin per domain):
 - patient billing (claim histories, patient payments, statements, appeals):
   gateway/store/billing.py
 - claim status look-ups and the status request log: gateway/store/claim_status.py
+- work leases of the nodes of a cluster: gateway/store/leases.py
 - read-only look-ups for ``gateway trace``: gateway/store/tracing.py
 
 Nothing outside gateway/store/ writes SQL or holds a connection: callers get typed records
@@ -43,6 +44,8 @@ from gateway.store.files import (
     new_file_id,
     utc_stamp,
 )
+from gateway.store.leases import FILE as FILE_LEASE
+from gateway.store.leases import Holder, LeasesTransaction
 from gateway.store.ledger import LedgerStore, LedgerTransaction
 from gateway.store.migrations import check_database, prepare_database
 from gateway.store.routing import RoutingTransaction
@@ -69,6 +72,7 @@ class Transaction(
     LedgerTransaction,
     BillingTransaction,
     ClaimStatusTransaction,
+    LeasesTransaction,
 ):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 
@@ -132,7 +136,13 @@ class Store(FilesStore, LedgerStore, BillingStore):
         return self.engine.read(sql, args)
 
     def writable(self) -> bool:
+        """The database takes a write (PostgreSQL: within a few seconds, without waiting
+        for the cluster's write lock)."""
         try:
+            probe = getattr(self.engine, "probe", None)
+            if probe is not None:
+                probe()
+                return True
             with self.transaction() as tx:
                 tx.touch()
         except Exception as exc:
@@ -143,15 +153,54 @@ class Store(FilesStore, LedgerStore, BillingStore):
 
     # files ------------------------------------------------------------------------------
     def add_file(
-        self, partner_id: str, channel: str, name: str, sha256: str, size: int
+        self,
+        partner_id: str,
+        channel: str,
+        name: str,
+        sha256: str,
+        size: int,
+        *,
+        lease: tuple[Holder, float] | None = None,
     ) -> FileRecord:
+        """Record a received file; with ``lease`` (holder, seconds) the receiving node leases
+        it in the same transaction, so no other node starts on it meanwhile."""
         now = time.time()
         record = FileRecord(
             new_file_id(now), partner_id, channel, name, sha256, size, now, RECEIVED, 0, None
         )
         with self.transaction() as tx:
             tx.add_file(record, now)
+            if lease is not None:
+                tx.take_lease(FILE_LEASE, record.id, lease[0], now, lease[1])
         return record
+
+    # leases -----------------------------------------------------------------------------
+    def take_lease(
+        self, kind: str, item: str, holder: Holder, seconds: float, *, reclaim: bool = False
+    ) -> bool:
+        with self.transaction() as tx:
+            return tx.take_lease(kind, item, holder, time.time(), seconds, reclaim=reclaim)
+
+    def release_lease(self, kind: str, item: str, holder: Holder) -> None:
+        with self.transaction() as tx:
+            tx.release_lease(kind, item, holder)
+
+    def renew_leases(self, holder: Holder, seconds: float) -> int:
+        with self.transaction() as tx:
+            return tx.renew_leases(holder, time.time(), seconds)
+
+    def release_leases(self, holder: Holder) -> int:
+        with self.transaction() as tx:
+            return tx.release_leases(holder)
+
+    def claim_files(
+        self, holder: Holder, seconds: float, *, reclaim: bool = False
+    ) -> list[FileRecord]:
+        """Lease the unfinished files (received or processed) no live node works on."""
+        with self.transaction() as tx:
+            return tx.claim_files(
+                (RECEIVED, PROCESSED), holder, time.time(), seconds, reclaim=reclaim
+            )
 
     def note_attempt(self, file_id: str) -> int:
         with self.transaction() as tx:

@@ -83,3 +83,11 @@ def test_per_claim_events_stay_off_the_console(tmp_path: Path) -> None:
     assert "claim." not in console.getvalue() and "file.processed" in console.getvalue()
     events = [e["event"] for e in read_events(tmp_path / "log" / "audit.jsonl")]
     assert events == ["claim.accepted", "claim.adjudicated", "file.processed"]  # all kept
+
+
+def test_events_carry_the_node_id(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", node="gw-2")
+    log("file.received", file_id="F1", partner="demo-billing")
+    log.close()
+    (event,) = read_events(tmp_path / "audit.jsonl")
+    assert event["node"] == "gw-2" and event["file_id"] == "F1"

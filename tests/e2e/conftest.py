@@ -38,13 +38,15 @@ class Daemon:
     ports: dict[str, int] = field(default_factory=dict)
     log: Path | None = None
     extra_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables set for the daemon on top of the test's environment."""
 
     def start(self, timeout: float = 30.0) -> None:
         ports_file = self.data_dir / "ports.json"
         if ports_file.exists():
             ports_file.unlink()
         self.log = self.workdir / f"daemon-{time.time_ns()}.log"
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [

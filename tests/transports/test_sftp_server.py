@@ -26,6 +26,7 @@ from gateway.transports.sftp import make_sftp_factory
 from gateway.transports.sftp.auth import BANNED_MESSAGE, GatewayUserAuthServer
 from gateway.transports.sftp.bans import StoredBlocks
 from gateway.transports.sftp.hostkeys import ED25519_FILE, RSA_FILE
+from tests import dbs
 
 from .conftest import PASSWORD, Keys, Server, connect, sftp_client
 
@@ -239,6 +240,41 @@ async def test_bans_survive_a_restart_and_can_be_lifted(make_server: Any, tmp_pa
         transport.close()
     finally:
         await server.stop()
+        store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_logins_count_across_the_nodes_of_a_cluster(
+    make_server: Any, tmp_path: Path
+) -> None:
+    """Two nodes on one database: wrong passwords spread over both lock the user, and the
+    other node refuses the password once it has read the lock (its refresh)."""
+    lockout = SftpLockoutConfig(max_failures=3, window=60, lockout=60)
+    store = Store(dbs.location(tmp_path / "gateway.sqlite"))
+    table = LoginBlocks(store)
+    one: Server = await make_server(
+        lockout=lockout, blocks=StoredBlocks(table, deferToThread, window=60, node="gw-1")
+    )
+    two: Server = await make_server(
+        lockout=lockout, blocks=StoredBlocks(table, deferToThread, window=60, node="gw-2")
+    )
+    try:
+        for server in (one, two):  # 2 + 1 = 3: neither node saw 3 on its own
+            with pytest.raises(paramiko.AuthenticationException):
+                await deferToThread(connect, server.number, password="guess-1")
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, one.number, password="guess-2")
+        await wait_for(lambda: [b.subject for b in table.active()] == ["acme"])
+        engaged = [e for e in one.named("sftp.login.locked") if e["action"] == "engaged"]
+        assert [e["scope"] for e in engaged] == ["user"]
+        await two.factory.authenticator.refresh()
+        with pytest.raises(paramiko.AuthenticationException):
+            await deferToThread(connect, two.number, password=PASSWORD)
+        refused = [e for e in two.named("sftp.login.locked") if e["action"] == "refused"]
+        assert refused and refused[0]["scope"] == "user"
+    finally:
+        await one.stop()
+        await two.stop()
         store.close()
 
 

@@ -78,6 +78,17 @@ class BlockStore(Protocol):
     def load(self, now: float) -> Deferred[list[Block]]: ...
 
 
+class SharedFailures(Protocol):
+    """Failed logins counted across the nodes of a cluster (the daemon's
+    :class:`gateway.transports.sftp.bans.StoredBlocks`): each call returns a Deferred."""
+
+    def failure(
+        self, address: str, username: str, password: bool, now: float
+    ) -> Deferred[tuple[int, int, int]]: ...
+
+    def success(self, username: str) -> Deferred[None]: ...
+
+
 #: Signature algorithms accepted for user keys (no SHA-1 ``ssh-rsa``, no DSA, no ECDSA).
 USER_KEY_ALGORITHMS = frozenset({b"ssh-ed25519", b"rsa-sha2-256", b"rsa-sha2-512"})
 
@@ -293,6 +304,9 @@ class Authenticator:
             # Only a right password clears the wrong ones: a partner's key-based job logging
             # in every few minutes must not reset an attacker's count of guesses.
             self.guard.success(username)
+            shared = self._shared()
+            if shared is not None:
+                shared.success(username).addErrback(self._shared_failed)
         self.audit(
             "sftp.login.ok",
             username=username,
@@ -314,9 +328,35 @@ class Authenticator:
             reason=reason,
         )
         if count:
-            for block in self.guard.failure(address, username, password=method == "password"):
+            password = method == "password"
+            for block in self.guard.failure(address, username, password=password):
                 self._engaged(block, username, address, method)
+            shared = self._shared()
+            if shared is not None:
+                d = shared.failure(address, username, password, self.reactor.seconds())
+
+                def counted(counts: tuple[int, int, int]) -> None:
+                    user, total, users = counts
+                    for block in self.guard.shared(
+                        address,
+                        username,
+                        user_failures=user,
+                        address_failures=total,
+                        address_users=users,
+                    ):
+                        self._engaged(block, username, address, method)
+
+                d.addCallbacks(counted, self._shared_failed)
         return UnauthorizedLogin(reason)
+
+    def _shared(self) -> SharedFailures | None:
+        """The cluster's failure counts, when the block store keeps them."""
+        shared = self.blocks
+        return shared if hasattr(shared, "failure") else None  # type: ignore[return-value]
+
+    def _shared_failed(self, reason: Failure) -> None:
+        # the database blipped: this node's own counts still lock and ban
+        log.warn("cannot count SFTP login failures: {error}", error=reason.getErrorMessage())
 
 
 class ConnectionPortal:

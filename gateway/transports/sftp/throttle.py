@@ -114,6 +114,33 @@ class LoginGuard:
             self._purge(since)
         return engaged
 
+    def shared(
+        self,
+        address: str,
+        user: str,
+        *,
+        user_failures: int,
+        address_failures: int,
+        address_users: int,
+    ) -> list[Block]:
+        """The blocks the cluster's counts (every node's failures within the window, from the
+        database) engage that this node's own counts did not."""
+        now = self.clock()
+        engaged: list[Block] = []
+        if self.password_locked(user) is None and user_failures >= self.config.max_failures:
+            self._users.pop(user, None)
+            engaged.append(self._engage(USER, user, now, self.config.lockout, "wrong passwords"))
+        if self.banned(address) is None:
+            reason = None
+            if address_users >= self.config.ban_users:
+                reason = f"{address_users} user names failed"
+            elif address_failures >= self.config.ban_failures:
+                reason = f"{address_failures} failed logins"
+            if reason is not None:
+                self._addresses.pop(address, None)
+                engaged.append(self._engage(ADDRESS, address, now, self.config.ban_time, reason))
+        return engaged
+
     def success(self, user: str) -> None:
         self._users.pop(user, None)
 
