@@ -23,6 +23,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from gateway.x12.fastinit import quick_init
 from gateway.x12.segments import Delimiters, Segment
 from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
 
@@ -71,6 +72,7 @@ _TAXONOMY_ENTITIES = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN"
 # ----------------------------------------------------------------------------- model
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a value sits: segment ID, position in the set (ST = 1), file line, element."""
@@ -95,6 +97,7 @@ class Place:
         return text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Party:
     """An NM1: entity code, type, name, identifier."""
@@ -114,6 +117,7 @@ class Party:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Address:
     """The N4 of a provider or facility loop (2010AA/AB/AC, 2310x, 2420x); people's
@@ -133,6 +137,7 @@ class Address:
     street_where: Place | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DateValue:
     """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
@@ -149,6 +154,7 @@ class DateValue:
         return self.start is not None and self.end is not None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     qualifier: str
@@ -162,6 +168,7 @@ class Diagnosis:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
     qualifier: str
@@ -171,6 +178,7 @@ class Taxonomy:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Drug:
     """LIN/CTP of a service line (2410)."""
@@ -183,6 +191,7 @@ class Drug:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     number: str
@@ -219,6 +228,7 @@ class ServiceLine:
         return tuple(d for d in self.dates if d.qualifier == "472")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SetHeader:
     """What the 277CA echoes from the 837's header (1000A/1000B, ST, BHT)."""
@@ -236,6 +246,7 @@ class SetHeader:
     segment_count: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One CLM with its hierarchy. Holds PHI: never log it (see the module docstring)."""
@@ -859,6 +870,7 @@ def extract_claims(
 # ------------------------------------------------------------------ file convenience
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TransactionSet:
     """One ST..SE of a file, with where it sits in the envelopes (indexes are 0-based and

@@ -42,6 +42,7 @@ from gateway.x12.claims import (
     Taxonomy,
     parse_decimal,
 )
+from gateway.x12.fastinit import quick_init
 from gateway.x12.identifiers import npi_valid
 
 IcdStatus = Literal["billable", "header", "unknown"]
@@ -178,6 +179,7 @@ _MAX_POINTER = 12
 # ----------------------------------------------------------------------------- model
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Hit:
     """What a check function reports; ``None`` fields take the edit's defaults."""
@@ -224,6 +226,7 @@ class Edit:
     check: CheckFn
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Failure:
     """One failed edit for a claim (no PHI in ``message``)."""

@@ -34,7 +34,14 @@ from decimal import Decimal
 from typing import IO, Any, cast, overload
 
 from gateway.x12.acks import Gateway
-from gateway.x12.ca277 import AckBatch, AckVerdict, build_277ca, write_277ca
+from gateway.x12.ca277 import (
+    AckBatch,
+    AckPlan,
+    AckPlanner,
+    AckVerdict,
+    build_277ca,
+    write_277ca,
+)
 from gateway.x12.claims import (
     IMPLEMENTATION_KINDS,
     Claim,
@@ -63,6 +70,7 @@ from gateway.x12.edits import (
     verdict_audit,
 )
 from gateway.x12.envelope import set_accepted
+from gateway.x12.fastinit import quick_init
 from gateway.x12.kinds import carries_claims
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
 from gateway.x12.segments import Delimiters, Segment
@@ -262,6 +270,7 @@ def _answer_277cas(
                 clearinghouse_ids=_ClearinghouseIds(
                     f"{trace_prefix}-{edited.st02}", len(edited.verdicts)
                 ),
+                plan=edited.plan if isinstance(edited, SpilledSetEdits) else None,
             )
             for edited in group
         ]
@@ -476,6 +485,7 @@ def _walk(
 # ------------------------------------------------------------------ slim records
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimClaim:
     """What the pipeline keeps of a :class:`Claim` after the edits: what the 277CA echoes
@@ -528,6 +538,7 @@ class SlimClaim:
         return self.period
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimVerdict:
     """A :class:`ClaimVerdict` with a :class:`SlimClaim`."""
@@ -806,6 +817,8 @@ class SpilledSetEdits:
     verdicts: SpilledVerdicts
     accepted_count: int = 0
     rejected_count: int = 0
+    plan: AckPlan | None = None
+    """The 277CA's totals and provider groups, made while the verdicts were written."""
 
     def close(self) -> None:
         self.verdicts.close()
@@ -870,6 +883,7 @@ def recheck_spill(
         for spilled in spill.sets:
             start = len(offsets)
             accepted = 0
+            planner = AckPlanner()
             for _ in range(spilled.count):
                 data = _load(source)
                 if spilled.isa13 in skip:
@@ -881,6 +895,7 @@ def recheck_spill(
                 offsets.append(position)
                 position += _dump(data, out)
                 accepted += verdict.accepted
+                planner.add(verdict)
                 if each is not None:
                     each(spilled, verdict)
             if spilled.isa13 in skip:
@@ -896,6 +911,7 @@ def recheck_spill(
                     SpilledVerdicts(final_path, offsets, start, len(offsets), spilled.header),
                     accepted,
                     count - accepted,
+                    planner.plan(),
                 )
             )
     return tuple(result)
