@@ -54,6 +54,7 @@ from gateway.x12.claims import (
     _el,
     _feed_level,
     _Level,
+    _padded,
     extract_claims,
     iter_transaction_sets_stream,
     read_header,
@@ -382,9 +383,8 @@ class _ClaimStream:
             if self.claim is not None:
                 out.append(self._build(self.claim))
                 self.claim = None
-            level = _Level(
-                hl_id=_el(segment, 1), parent=_el(segment, 2), code=_el(segment, 3), where=where
-            )
+            e = _padded(segment, 3)
+            level = _Level(hl_id=e[0], parent=e[1], code=e[2], where=where)
             if level.hl_id:
                 self._remember(level)
             self.level = level
@@ -592,10 +592,12 @@ def _unpack_party(data: Any) -> Party | None:
                  _unpack_place(data[8]))  # fmt: skip
 
 
-def _pack(verdict: SlimVerdict) -> _Packed:
-    """A marshal-able tuple (the header is kept once per set, not per claim)."""
+def _pack(verdict: SlimVerdict | ClaimVerdict) -> _Packed:
+    """A marshal-able tuple (the header is kept once per set, not per claim); from a full
+    verdict, the same tuple as from its :meth:`SlimVerdict.of`, without making that."""
     c = verdict.claim
-    period = None if c.period is None else (c.period[0].toordinal(), c.period[1].toordinal())
+    span = c.service_period()
+    period = None if span is None else (span[0].toordinal(), span[1].toordinal())
     failures = tuple(
         (f.edit, f.category, f.status, f.entity, f.message, _pack_place(f.location), f.line)
         for f in verdict.failures
@@ -730,7 +732,7 @@ def spill_edits(
             )
             header = header or item.header
             count += 1
-            _dump(_pack(SlimVerdict.of(verdict)), out)
+            _dump(_pack(verdict), out)
         close_set()
     return EditSpill(path, tuple(sets))
 
