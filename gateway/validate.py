@@ -144,7 +144,7 @@ def check_file(
     from gateway.x12.tokenizer import read_chunks
 
     uploader = _uploader(path, partners)
-    analysis = analyze_file(path, uploader=uploader, directory=directory)
+    analysis = analyze_file(path, uploader=uploader, directory=directory, claim_ids=True)
     if tune_gc:
         _tune_gc_once()
     duplicates = _duplicate_interchanges(analysis, history)

@@ -694,22 +694,27 @@ def spill_edits(
     the segment stream, edited and written to ``path`` as a slim record, then dropped.
 
     The CLM01 uniqueness edit needs the counts of the whole batch before the first claim is
-    judged: ``recount()`` gives the file's chunks again for a first pass that only counts the
-    CLM01s of the accepted sets (``None``: the chunks are listed and read twice, fine for
-    data already in memory). The verdicts are those :func:`edit_stream` gives, claim for
+    judged: the guide pass took them (``analysis.repeated_claim_ids``); for an analysis
+    without them, ``recount()`` gives the file's chunks again for a first pass that only
+    counts the CLM01s of the accepted sets (``None``: the chunks are listed and read twice,
+    fine for data already in memory). The verdicts are those :func:`edit_stream` gives, claim for
     claim (except ``header.segment_count``, 0: unknown while streaming)."""
     wanted = _accepted_837_sets(analysis)
     sets: list[SpilledSet] = []
     if not wanted:
         open(path, "wb").close()
         return EditSpill(path, ())
-    if recount is None:
-        chunks = list(chunks)
-    listed = chunks
-    again = recount if recount is not None else (lambda: listed)
-    counts: Counter[str] = Counter(
-        item for item in _walk(again(), wanted, claims=False) if isinstance(item, str)
-    )
+    counts: Counter[str]
+    if analysis.repeated_claim_ids is not None:  # counted by the guide pass
+        counts = Counter(analysis.repeated_claim_ids)  # a CLM01 not in it occurs once
+    else:
+        if recount is None:
+            chunks = list(chunks)
+        listed = chunks
+        again = recount if recount is not None else (lambda: listed)
+        counts = Counter(
+            item for item in _walk(again(), wanted, claims=False) if isinstance(item, str)
+        )
     accepted: set[str] = set()
     current: _SetStart | None = None
     header: SetHeader | None = None
