@@ -49,6 +49,8 @@ MAX_STC_PER_CLAIM = 10
 MAX_TEXT = 264
 """STC12 maximum length."""
 _ZERO = Decimal(0)
+_E = OUTBOUND.element
+_ACCEPTED = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
 _TEXT_MAP = str.maketrans({":": ";", "*": " ", "~": " ", "^": " "})
 """Free text keeps its sense when a character is one of our delimiters."""
 
@@ -308,9 +310,8 @@ def _stc_code(failure: Failure) -> str:
 
 def _claim_stcs(verdict: AckVerdict, day: str) -> list[str]:
     amount = _amount(verdict.claim)
-    if verdict.accepted:
-        code = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
-        return [_stc(code, "WQ", amount, day=day)]
+    if verdict.accepted:  # _stc(A1:20, "WQ", amount): no text, so nothing after STC04
+        return [f"STC{_E}{_ACCEPTED}{_E}{day}{_E}WQ{_E}{format_amount(amount)}{SEGMENT_END}"]
     groups: dict[str, list[Failure]] = {}
     for failure in verdict.failures:
         groups.setdefault(_stc_code(failure), []).append(failure)
@@ -489,9 +490,10 @@ def _body(
                 if batch.clearinghouse_ids is not None and index < len(batch.clearinghouse_ids)
                 else f"{batch.trace}-{index + 1}"
             )
-            yield _segment("HL", str(hl), str(provider_hl), "PT")
+            # what _segment makes of these (no element is empty), without its list work
+            yield f"HL{_E}{hl}{_E}{provider_hl}{_E}PT{SEGMENT_END}"
             yield _patient_nm1(claim)
-            yield _segment("TRN", "2", _id(claim.claim_id, 50, "0"))
+            yield f"TRN{_E}2{_E}{_id(claim.claim_id, 50, '0')}{SEGMENT_END}"
             if answers is None:
                 yield from _claim_stcs(verdict, day)
             else:
@@ -499,7 +501,7 @@ def _body(
                 yield from _answer_stcs(answer, _amount(claim), day)
                 if clean(answer.payer_claim_id, 50):
                     yield _segment("REF", "1K", clean(answer.payer_claim_id, 50))
-            yield _segment("REF", "D9", _id(ch_id, 50, str(index + 1)))
+            yield f"REF{_E}D9{_E}{_id(ch_id, 50, str(index + 1))}{SEGMENT_END}"
             if claim.kind == "institutional" and clean(claim.bill_type, 50):
                 yield _segment("REF", "BLT", clean(claim.bill_type, 50))
             yield _service_dtp(claim, batch.received)
