@@ -142,6 +142,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         partners=partners,
         ack_dir=Path(args.ack_dir) if args.ack_dir else None,
         as_json=args.json,
+        tune_gc=True,  # a process of its own
     )
 
 

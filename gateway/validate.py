@@ -128,9 +128,15 @@ def check_file(
     ack_dir: Path | None = None,
     acks: list[str] | None = None,
     stem: str | None = None,
+    tune_gc: bool = False,
 ) -> _Checked:
     """The daemon's worker path for one file, with bounded memory (see the module docstring):
-    TA1/999/REJECT responses (in memory, small), the 277CA streamed to ``ack_dir``."""
+    TA1/999/REJECT responses (in memory, small), the 277CA streamed to ``ack_dir``.
+
+    ``tune_gc`` (the ``gateway validate`` process): once the file's guide is loaded, the
+    collector is tuned as in the daemon's workers (:mod:`gateway.gctune`: what is loaded is
+    frozen, young collections are rarer), so it does not walk the compiled guides again and
+    again while the claims are edited."""
     from gateway.pipeline.steps import edit_context
     from gateway.x12 import build_responses
     from gateway.x12.engine import analyze_file
@@ -138,7 +144,9 @@ def check_file(
     from gateway.x12.tokenizer import read_chunks
 
     uploader = _uploader(path, partners)
-    analysis = analyze_file(path, uploader=uploader, directory=directory)
+    analysis = analyze_file(path, uploader=uploader, directory=directory, claim_ids=True)
+    if tune_gc:
+        _tune_gc_once()
     duplicates = _duplicate_interchanges(analysis, history)
     responses = build_responses(
         analysis, directory=directory, duplicates=duplicates, next_control=controls, now=now
@@ -189,6 +197,17 @@ def check_file(
     for index in {e.interchange_index for e in edited}:
         claims.accepted.setdefault(index, 0)
     return checked
+
+
+_gc_tuned: list[bool] = []
+
+
+def _tune_gc_once() -> None:
+    if not _gc_tuned:
+        from gateway import gctune
+
+        gctune.tune()
+        _gc_tuned.append(True)
 
 
 def _write_responses(ack_dir: Path, stem: str, responses: Sequence[Response]) -> list[str]:
@@ -310,7 +329,9 @@ def run_validate(
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
     now: datetime | None = None,
+    tune_gc: bool = False,
 ) -> int:
+    """``gateway validate``; ``tune_gc``: this process only validates (see :func:`check_file`)."""
     from gateway.pipeline.steps import partner_directory
 
     directory = partner_directory(config, partners)
@@ -350,6 +371,7 @@ def run_validate(
                 ack_dir=ack_dir,
                 acks=acks,
                 stem=path.name if count == 1 else f"{path.name}.{count}",
+                tune_gc=tune_gc,
             )
             summary = summarise(str(path), checked.analysis, checked.claims, checked.duplicates)
             summary.acks = acks

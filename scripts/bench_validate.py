@@ -146,6 +146,7 @@ def whole_path(path: Path, ack_dir: Path) -> int:
         now=datetime.now(UTC),
         ack_dir=ack_dir,
         acks=acks,
+        tune_gc=True,  # as the command does
     )
     assert len(acks) == 2, acks  # 999 + 277CA
     return sum(checked.claims.accepted.values())

@@ -120,8 +120,8 @@ def warm_up() -> int:
 
 def analyze_only(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
     """Worker entry point: envelope and implementation guide only (what the TA1/999 need),
-    the file read in 1 MiB chunks."""
-    return analyze_file(path, uploader=uploader, directory=directory)
+    the file read in 1 MiB chunks; the CLM01s counted on the way for :func:`edit_blob`."""
+    return analyze_file(path, uploader=uploader, directory=directory, claim_ids=True)
 
 
 def analyze_blob(

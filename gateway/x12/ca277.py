@@ -49,6 +49,8 @@ MAX_STC_PER_CLAIM = 10
 MAX_TEXT = 264
 """STC12 maximum length."""
 _ZERO = Decimal(0)
+_E = OUTBOUND.element
+_ACCEPTED = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
 _TEXT_MAP = str.maketrans({":": ";", "*": " ", "~": " ", "^": " "})
 """Free text keeps its sense when a character is one of our delimiters."""
 
@@ -130,6 +132,10 @@ class AckBatch:
     submitter_id: str = ""
     answers: Sequence[ClaimAnswer] | None = None
     """Per verdict, the statuses to send instead of the verdict's (None = the edits')."""
+    plan: AckPlan | None = None
+    """The totals and provider groups of ``verdicts``, when the caller already made them
+    (:class:`AckPlanner`, e.g. while it read a spill file): the verdicts are then read once,
+    not twice. Ignored with ``answers``."""
 
 
 @dataclass
@@ -153,6 +159,43 @@ class _Totals:
         return self.accepted_amount + self.rejected_amount
 
 
+_ProviderKey = tuple[str, str, str, str]
+
+
+@dataclass
+class AckPlan:
+    """What the 277CA needs before its first claim: the set's totals, and the claims grouped
+    by billing provider (in order of first appearance) with each group's totals and first
+    claim (for its NM1*85)."""
+
+    totals: _Totals
+    groups: dict[_ProviderKey, tuple[list[int], _Totals, AckClaim]]
+    count: int
+
+
+class AckPlanner:
+    """Builds an :class:`AckPlan` from the verdicts of one batch, given in order."""
+
+    def __init__(self) -> None:
+        self._totals = _Totals()
+        self._groups: dict[_ProviderKey, tuple[list[int], _Totals, AckClaim]] = {}
+        self._count = 0
+
+    def add(self, verdict: AckVerdict, accepted: bool | None = None) -> None:
+        index = self._count
+        self._count += 1
+        self._totals.add(verdict, accepted)
+        key = _provider_key(verdict.claim)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = ([], _Totals(), verdict.claim)
+        group[0].append(index)
+        group[1].add(verdict, accepted)
+
+    def plan(self) -> AckPlan:
+        return AckPlan(self._totals, self._groups, self._count)
+
+
 def _segment(seg_id: str, *elements: str) -> str:
     values = list(elements)
     while values and values[-1] == "":
@@ -169,10 +212,36 @@ def _amount(claim: AckClaim) -> Decimal:
 
 def format_amount(value: Decimal) -> str:
     """An X12 R value: at most 2 decimals, no trailing zeros, no exponent (``125``, ``12.5``)."""
+    finite = value.is_finite()
+    if finite and value in _AMOUNTS:
+        return _AMOUNTS[value]
     text = format(value.quantize(Decimal("0.01")), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+    text = "0" if text in ("", "-0") else text
+    if finite:
+        if len(_AMOUNTS) >= 4096:
+            _AMOUNTS.clear()
+        _AMOUNTS[value] = text
+    return text
+
+
+_AMOUNTS: dict[Decimal, str] = {}
+"""format_amount's recent answers (claims repeat their charges; equal finite Decimals, such
+as 1.5 and 1.50, have the same answer)."""
+
+
+def _d8(day: date) -> str:
+    """``day.strftime("%Y%m%d")``, memoised (claims share their service dates)."""
+    text = _D8.get(day)
+    if text is None:
+        if len(_D8) >= 4096:
+            _D8.clear()
+        text = _D8[day] = day.strftime("%Y%m%d")
+    return text
+
+
+_D8: dict[date, str] = {}
 
 
 def _id(value: str, max_len: int, fallback: str) -> str:
@@ -241,9 +310,8 @@ def _stc_code(failure: Failure) -> str:
 
 def _claim_stcs(verdict: AckVerdict, day: str) -> list[str]:
     amount = _amount(verdict.claim)
-    if verdict.accepted:
-        code = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
-        return [_stc(code, "WQ", amount, day=day)]
+    if verdict.accepted:  # _stc(A1:20, "WQ", amount): no text, so nothing after STC04
+        return [f"STC{_E}{_ACCEPTED}{_E}{day}{_E}WQ{_E}{format_amount(amount)}{SEGMENT_END}"]
     groups: dict[str, list[Failure]] = {}
     for failure in verdict.failures:
         groups.setdefault(_stc_code(failure), []).append(failure)
@@ -279,11 +347,11 @@ def _answer_stcs(answer: ClaimAnswer, amount: Decimal, day: str) -> list[str]:
 def _service_dtp(claim: AckClaim, fallback: date) -> str:
     period = claim.service_period()
     if period is None:
-        return _segment("DTP", "472", "D8", fallback.strftime("%Y%m%d"))
+        return _segment("DTP", "472", "D8", _d8(fallback))
     start, end = period
     if start == end:
-        return _segment("DTP", "472", "D8", start.strftime("%Y%m%d"))
-    return _segment("DTP", "472", "RD8", f"{start:%Y%m%d}-{end:%Y%m%d}")
+        return _segment("DTP", "472", "D8", _d8(start))
+    return _segment("DTP", "472", "RD8", f"{_d8(start)}-{_d8(end)}")
 
 
 def _provider_key(claim: AckClaim) -> tuple[str, str, str, str]:
@@ -335,21 +403,18 @@ def _transaction(
     def accepted(index: int) -> bool | None:
         return answers[index].accepted if answers is not None else None
 
-    header = verdicts[0].claim.header if verdicts else None
-    totals = _Totals()
-    # one pass: overall totals, the provider groups (in order of first appearance) and
-    # their totals, and the first claim of each group (for its NM1*85)
-    groups: dict[tuple[str, str, str, str], tuple[list[int], _Totals, AckClaim]] = {}
-    for index in range(len(verdicts)):
-        verdict = verdicts[index]
-        flag = accepted(index)
-        totals.add(verdict, flag)
-        key = _provider_key(verdict.claim)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = ([], _Totals(), verdict.claim)
-        group[0].append(index)
-        group[1].add(verdict, flag)
+    plan = batch.plan if answers is None else None
+    if plan is not None and plan.count != len(verdicts):
+        raise ValueError("AckBatch.plan must be the plan of its verdicts")
+    if plan is None:
+        # one pass: overall totals, the provider groups (in order of first appearance) and
+        # their totals, and the first claim of each group (for its NM1*85)
+        planner = AckPlanner()
+        for index in range(len(verdicts)):
+            planner.add(verdicts[index], accepted(index))
+        plan = planner.plan()
+    totals, groups = plan.totals, plan.groups
+    header = next(iter(groups.values()))[2].header if groups else None
     if source is None:
         source = InformationSource(
             "AY",
@@ -425,9 +490,10 @@ def _body(
                 if batch.clearinghouse_ids is not None and index < len(batch.clearinghouse_ids)
                 else f"{batch.trace}-{index + 1}"
             )
-            yield _segment("HL", str(hl), str(provider_hl), "PT")
+            # what _segment makes of these (no element is empty), without its list work
+            yield f"HL{_E}{hl}{_E}{provider_hl}{_E}PT{SEGMENT_END}"
             yield _patient_nm1(claim)
-            yield _segment("TRN", "2", _id(claim.claim_id, 50, "0"))
+            yield f"TRN{_E}2{_E}{_id(claim.claim_id, 50, '0')}{SEGMENT_END}"
             if answers is None:
                 yield from _claim_stcs(verdict, day)
             else:
@@ -435,7 +501,7 @@ def _body(
                 yield from _answer_stcs(answer, _amount(claim), day)
                 if clean(answer.payer_claim_id, 50):
                     yield _segment("REF", "1K", clean(answer.payer_claim_id, 50))
-            yield _segment("REF", "D9", _id(ch_id, 50, str(index + 1)))
+            yield f"REF{_E}D9{_E}{_id(ch_id, 50, str(index + 1))}{SEGMENT_END}"
             if claim.kind == "institutional" and clean(claim.bill_type, 50):
                 yield _segment("REF", "BLT", clean(claim.bill_type, 50))
             yield _service_dtp(claim, batch.received)

@@ -23,6 +23,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from gateway.x12.fastinit import quick_init
 from gateway.x12.segments import Delimiters, Segment
 from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
 
@@ -71,6 +72,7 @@ _TAXONOMY_ENTITIES = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN"
 # ----------------------------------------------------------------------------- model
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a value sits: segment ID, position in the set (ST = 1), file line, element."""
@@ -95,6 +97,7 @@ class Place:
         return text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Party:
     """An NM1: entity code, type, name, identifier."""
@@ -114,6 +117,7 @@ class Party:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Address:
     """The N4 of a provider or facility loop (2010AA/AB/AC, 2310x, 2420x); people's
@@ -133,6 +137,7 @@ class Address:
     street_where: Place | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DateValue:
     """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
@@ -149,6 +154,7 @@ class DateValue:
         return self.start is not None and self.end is not None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     qualifier: str
@@ -162,6 +168,7 @@ class Diagnosis:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
     qualifier: str
@@ -171,6 +178,7 @@ class Taxonomy:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Drug:
     """LIN/CTP of a service line (2410)."""
@@ -183,6 +191,7 @@ class Drug:
     where: Place
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     number: str
@@ -216,9 +225,13 @@ class ServiceLine:
 
     @property
     def service_dates(self) -> tuple[DateValue, ...]:
-        return tuple(d for d in self.dates if d.qualifier == "472")
+        dates = self.dates
+        if len(dates) == 1:  # the usual line: one DTP*472 (a hot path of the edits)
+            return dates if dates[0].qualifier == "472" else ()
+        return tuple(d for d in dates if d.qualifier == "472")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SetHeader:
     """What the 277CA echoes from the 837's header (1000A/1000B, ST, BHT)."""
@@ -236,6 +249,7 @@ class SetHeader:
     segment_count: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One CLM with its hierarchy. Holds PHI: never log it (see the module docstring)."""
@@ -347,7 +361,21 @@ class Claim:
 
 
 def parse_decimal(value: str) -> Decimal | None:
-    """An X12 R/N value as a Decimal (None when empty or not a finite number)."""
+    """An X12 R/N value as a Decimal (None when empty or not a finite number); memoised
+    (charges and units repeat from claim to claim; a Decimal is immutable)."""
+    if value in _DECIMAL_MEMO:
+        return _DECIMAL_MEMO[value]
+    parsed = _parse_decimal(value)
+    if len(_DECIMAL_MEMO) >= _D8_MEMO_LIMIT:
+        _DECIMAL_MEMO.clear()
+    _DECIMAL_MEMO[value] = parsed
+    return parsed
+
+
+_DECIMAL_MEMO: dict[str, Decimal | None] = {}
+
+
+def _parse_decimal(value: str) -> Decimal | None:
     text = value.strip()
     if not text or len(text) > 32:
         return None
@@ -411,18 +439,21 @@ def _components(value: str, delimiters: Delimiters) -> list[str]:
     return value.split(delimiters.component)
 
 
+_BLANKS = ("",) * 16
+
+
+def _padded(segment: Segment, count: int) -> tuple[str, ...]:
+    """The segment's elements, with at least ``count`` (<= 16) of them (missing ones ``""``,
+    as :func:`_el` reads them): one length check instead of one per element."""
+    elements = segment.elements
+    if len(elements) >= count:
+        return elements
+    return elements + _BLANKS[: count - len(elements)]
+
+
 def _party(segment: Segment, where: Place) -> Party:
-    return Party(
-        entity=_el(segment, 1),
-        entity_type=_el(segment, 2),
-        last_or_org=_el(segment, 3),
-        first=_el(segment, 4),
-        middle=_el(segment, 5),
-        suffix=_el(segment, 7),
-        id_qualifier=_el(segment, 8),
-        id=_el(segment, 9),
-        where=where,
-    )
+    e = _padded(segment, 9)
+    return Party(e[0], e[1], e[2], e[3], e[4], e[6], e[7], e[8], where)
 
 
 @dataclass
@@ -612,25 +643,26 @@ class _ClaimBuilder:
             return
         line.segment = sid
         line.where = where
+        e = _padded(segment, 11)
         if sid == "SV2":
-            line.revenue_code = _el(segment, 1)
-            proc = _components(_el(segment, 2), self.delimiters)
-            line.charge_raw = _el(segment, 3)
-            line.unit_basis = _el(segment, 4)
-            line.units_raw = _el(segment, 5)
+            line.revenue_code = e[0]
+            proc = e[1].split(self.delimiters.component)
+            line.charge_raw = e[2]
+            line.unit_basis = e[3]
+            line.units_raw = e[4]
         else:
-            proc = _components(_el(segment, 1), self.delimiters)
-            line.charge_raw = _el(segment, 2)
+            proc = e[0].split(self.delimiters.component)
+            line.charge_raw = e[1]
             if sid == "SV1":
-                line.unit_basis = _el(segment, 3)
-                line.units_raw = _el(segment, 4)
-                line.place_of_service = _el(segment, 5)
-                pointers = _el(segment, 7)
+                line.unit_basis = e[2]
+                line.units_raw = e[3]
+                line.place_of_service = e[4]
+                pointers = e[6]
             else:  # SV3
-                line.place_of_service = _el(segment, 3)
-                line.units_raw = _el(segment, 6)
-                pointers = _el(segment, 11)
-            line.pointers = tuple(p for p in _components(pointers, self.delimiters) if p)
+                line.place_of_service = e[2]
+                line.units_raw = e[5]
+                pointers = e[10]
+            line.pointers = tuple(p for p in pointers.split(self.delimiters.component) if p)
         if proc and any(proc):
             line.procedure_qualifier = proc[0]
             line.procedure_code = proc[1] if len(proc) > 1 else ""
@@ -823,9 +855,8 @@ def extract_claims(
             if claim is not None:
                 claims.append(claim.build(header))
                 claim = None
-            level = _Level(
-                hl_id=_el(segment, 1), parent=_el(segment, 2), code=_el(segment, 3), where=where
-            )
+            e = _padded(segment, 3)
+            level = _Level(hl_id=e[0], parent=e[1], code=e[2], where=where)
             if level.hl_id:
                 levels[level.hl_id] = level  # a repeated HL01 means the latest one
             chain = _chain(level, levels)
@@ -859,6 +890,7 @@ def extract_claims(
 # ------------------------------------------------------------------ file convenience
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TransactionSet:
     """One ST..SE of a file, with where it sits in the envelopes (indexes are 0-based and

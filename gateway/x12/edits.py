@@ -42,6 +42,7 @@ from gateway.x12.claims import (
     Taxonomy,
     parse_decimal,
 )
+from gateway.x12.fastinit import quick_init
 from gateway.x12.identifiers import npi_valid
 
 IcdStatus = Literal["billable", "header", "unknown"]
@@ -178,6 +179,7 @@ _MAX_POINTER = 12
 # ----------------------------------------------------------------------------- model
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Hit:
     """What a check function reports; ``None`` fields take the edit's defaults."""
@@ -224,6 +226,7 @@ class Edit:
     check: CheckFn
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Failure:
     """One failed edit for a claim (no PHI in ``message``)."""
@@ -412,7 +415,18 @@ def icd10_status(code: str) -> IcdStatus:
 def _norm_amount(value: Decimal | None, raw: str) -> str:
     if value is None:
         return "?" + raw.strip()
-    return format(value.normalize(), "f") if value else "0"
+    known = _NORMALISED.get(raw)
+    if known is not None and known[0] is value:  # parse_decimal(raw) hands out one Decimal
+        return known[1]
+    text = format(value.normalize(), "f") if value else "0"
+    if len(_NORMALISED) >= 4096:
+        _NORMALISED.clear()
+    _NORMALISED[raw] = (value, text)
+    return text
+
+
+_NORMALISED: dict[str, tuple[Decimal, str]] = {}
+"""_norm_amount's recent answers, by raw text (with the Decimal they were made from)."""
 
 
 def claim_fingerprint(claim: Claim) -> str:

@@ -17,16 +17,24 @@ Response policy:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from os import PathLike
 from typing import BinaryIO
 
 from gateway.x12.acks import BuiltAck, Gateway, build_999, build_ta1
-from gateway.x12.envelope import ACK_FUNCTIONAL_ID, read_interchanges
+from gateway.x12.envelope import ACK_FUNCTIONAL_ID, read_interchanges, set_accepted
+from gateway.x12.kinds import carries_claims
 from gateway.x12.report import describe_start, unreadable_report
-from gateway.x12.results import FileAnalysis, InterchangeResult, PartnerDirectory, Response
+from gateway.x12.results import (
+    FileAnalysis,
+    InterchangeResult,
+    PartnerDirectory,
+    Response,
+    TransactionResult,
+)
 from gateway.x12.segments import Validator
 from gateway.x12.tokenizer import CHUNK_SIZE, read_chunks, tokenize_runs
 
@@ -62,11 +70,17 @@ def analyze_file(
     uploader: str,
     directory: PartnerDirectory,
     validator: Validator | None = None,
+    claim_ids: bool = False,
 ) -> FileAnalysis:
     """:func:`analyze` for a file (a path, or a binary file object read from where it
-    stands), read 1 MiB at a time: memory does not grow with the file's size."""
+    stands), read 1 MiB at a time: memory does not grow with the file's size (except with
+    ``claim_ids``, see :func:`analyze_stream`)."""
     return analyze_stream(
-        read_chunks(source), uploader=uploader, directory=directory, validator=validator
+        read_chunks(source),
+        uploader=uploader,
+        directory=directory,
+        validator=validator,
+        claim_ids=claim_ids,
     )
 
 
@@ -76,16 +90,55 @@ def analyze_stream(
     uploader: str,
     directory: PartnerDirectory,
     validator: Validator | None = None,
+    claim_ids: bool = False,
 ) -> FileAnalysis:
-    """:func:`analyze` over the file's bytes in ``chunks`` (cut anywhere)."""
+    """:func:`analyze` over the file's bytes in ``chunks`` (cut anywhere).
+
+    With ``claim_ids`` the guide pass also keeps the CLM01s of the 837 sets (memory then
+    grows with the claims, a string each until the end of the pass) and the analysis
+    names those that occur more than once (:attr:`FileAnalysis.repeated_claim_ids`): the
+    front-end edits then need no pass of their own to count them."""
     checker = validator if validator is not None else default_validator()
     probe = _Probe(chunks)
+    collected: list[tuple[TransactionResult, list[str] | None]] | None = [] if claim_ids else None
     interchanges = read_interchanges(
-        tokenize_runs(probe), directory=directory, uploader=uploader, validator=checker
+        tokenize_runs(probe),
+        directory=directory,
+        uploader=uploader,
+        validator=checker,
+        claim_ids=collected,
     )
     if not interchanges:  # then the tokenizer read to the end: the probe saw it all
         return FileAnalysis(readable=False, reject_reason=probe.unreadable_reason())
-    return FileAnalysis(readable=True, interchanges=tuple(interchanges))
+    return FileAnalysis(
+        readable=True,
+        interchanges=tuple(interchanges),
+        repeated_claim_ids=(
+            None if collected is None else _repeated_claim_ids(interchanges, collected)
+        ),
+    )
+
+
+def _repeated_claim_ids(
+    interchanges: Sequence[InterchangeResult],
+    claim_ids: Sequence[tuple[TransactionResult, Sequence[str] | None]],
+) -> dict[str, int] | None:
+    """CLM01s that occur more than once in the accepted 837 sets (the sets the front-end
+    edits take), with their counts; None when a set's CLM01s were not collected."""
+    by_set = {id(result): ids for result, ids in claim_ids}
+    counts: Counter[str] = Counter()
+    for interchange in interchanges:
+        if interchange.ta1_code is not None:
+            continue
+        for group in interchange.groups:
+            for transaction in group.transactions:
+                if not carries_claims(transaction.st01) or not set_accepted(group, transaction):
+                    continue
+                ids = by_set.get(id(transaction))
+                if ids is None:
+                    return None
+                counts.update(ids)
+    return {claim_id: count for claim_id, count in counts.items() if count > 1}
 
 
 _BOM = b"\xef\xbb\xbf"

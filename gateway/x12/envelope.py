@@ -304,8 +304,11 @@ class _Walker:
     """Consumes tokens; streams each open set's segments into a validator session, so memory
     does not grow with the file (the session keeps only what the guide needs)."""
 
-    def __init__(self, validator: Validator) -> None:
+    def __init__(self, validator: Validator, collect_claim_ids: bool = False) -> None:
         self.validator = validator
+        self.collect_claim_ids = collect_claim_ids
+        self.claim_ids: list[tuple[TransactionResult, list[str] | None]] = []
+        """The CLM01s of each clean set (see :func:`read_interchanges`)."""
         self.done: list[_OpenInterchange] = []
         self.current: _OpenInterchange | None = None
         self.open_set: _OpenSet | None = None
@@ -463,6 +466,11 @@ class _Walker:
             session = begin_session(
                 self.validator, ich.header.delimiters, implementation, MAX_STORED_ERRORS
             )
+            if self.collect_claim_ids and hasattr(session, "claim_ids"):
+                from gateway.x12.kinds import carries_claims  # kinds imports this module
+
+                if carries_claims(_el(st, 0)):
+                    session.claim_ids = []  # the igvalidator's sessions collect CLM01s
             session.feed(st)
         self.open_set = _OpenSet(st, supported, session)
 
@@ -492,17 +500,18 @@ class _Walker:
             if st03_error is not None:
                 errors.insert(0, st03_error)
                 codes.append("I5")
-        group.sets.append(
-            TransactionResult(
-                st01=_el(st, 0),
-                st02=st02,
-                st03=st03,
-                errors=tuple(errors[:MAX_STORED_ERRORS]),
-                set_error_codes=tuple(dict.fromkeys(codes)),
-                claim_count=claims,
-                segment_count=open_set.count,
-            )
+        result = TransactionResult(
+            st01=_el(st, 0),
+            st02=st02,
+            st03=st03,
+            errors=tuple(errors[:MAX_STORED_ERRORS]),
+            set_error_codes=tuple(dict.fromkeys(codes)),
+            claim_count=claims,
+            segment_count=open_set.count,
         )
+        group.sets.append(result)
+        if result.accepted:
+            self.claim_ids.append((result, getattr(open_set.session, "claim_ids", None)))
 
 
 def _st03_not_used_error(st: Segment, gs: Segment) -> IgError | None:
@@ -561,14 +570,20 @@ def read_interchanges(
     directory: PartnerDirectory,
     uploader: str,
     validator: Validator,
+    claim_ids: list[tuple[TransactionResult, list[str] | None]] | None = None,
 ) -> list[InterchangeResult]:
     """Every interchange in ``tokens`` with its envelope verdict and set/group results.
 
     ``tokens`` come from :func:`~gateway.x12.tokenizer.tokenize` or, faster, as runs from
-    :func:`~gateway.x12.tokenizer.tokenize_runs`."""
-    walker = _Walker(validator)
+    :func:`~gateway.x12.tokenizer.tokenize_runs`. ``claim_ids`` receives, for every set
+    without errors of its own, the set's result and its CLM01s in order (None: the
+    validator's session does not collect them); whether the set is accepted depends on its
+    group and interchange too."""
+    walker = _Walker(validator, collect_claim_ids=claim_ids is not None)
     for token in tokens:
         walker.feed(token)
+    if claim_ids is not None:
+        claim_ids.extend(walker.claim_ids)
     results: list[InterchangeResult] = []
     seen: set[tuple[str, str, str]] = set()
     for ich in walker.finish():

@@ -34,7 +34,14 @@ from decimal import Decimal
 from typing import IO, Any, cast, overload
 
 from gateway.x12.acks import Gateway
-from gateway.x12.ca277 import AckBatch, AckVerdict, build_277ca, write_277ca
+from gateway.x12.ca277 import (
+    AckBatch,
+    AckPlan,
+    AckPlanner,
+    AckVerdict,
+    build_277ca,
+    write_277ca,
+)
 from gateway.x12.claims import (
     IMPLEMENTATION_KINDS,
     Claim,
@@ -47,6 +54,7 @@ from gateway.x12.claims import (
     _el,
     _feed_level,
     _Level,
+    _padded,
     extract_claims,
     iter_transaction_sets_stream,
     read_header,
@@ -63,6 +71,7 @@ from gateway.x12.edits import (
     verdict_audit,
 )
 from gateway.x12.envelope import set_accepted
+from gateway.x12.fastinit import quick_init
 from gateway.x12.kinds import carries_claims
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
 from gateway.x12.segments import Delimiters, Segment
@@ -262,6 +271,7 @@ def _answer_277cas(
                 clearinghouse_ids=_ClearinghouseIds(
                     f"{trace_prefix}-{edited.st02}", len(edited.verdicts)
                 ),
+                plan=edited.plan if isinstance(edited, SpilledSetEdits) else None,
             )
             for edited in group
         ]
@@ -373,9 +383,8 @@ class _ClaimStream:
             if self.claim is not None:
                 out.append(self._build(self.claim))
                 self.claim = None
-            level = _Level(
-                hl_id=_el(segment, 1), parent=_el(segment, 2), code=_el(segment, 3), where=where
-            )
+            e = _padded(segment, 3)
+            level = _Level(hl_id=e[0], parent=e[1], code=e[2], where=where)
             if level.hl_id:
                 self._remember(level)
             self.level = level
@@ -476,6 +485,7 @@ def _walk(
 # ------------------------------------------------------------------ slim records
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimClaim:
     """What the pipeline keeps of a :class:`Claim` after the edits: what the 277CA echoes
@@ -528,6 +538,7 @@ class SlimClaim:
         return self.period
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimVerdict:
     """A :class:`ClaimVerdict` with a :class:`SlimClaim`."""
@@ -581,10 +592,12 @@ def _unpack_party(data: Any) -> Party | None:
                  _unpack_place(data[8]))  # fmt: skip
 
 
-def _pack(verdict: SlimVerdict) -> _Packed:
-    """A marshal-able tuple (the header is kept once per set, not per claim)."""
+def _pack(verdict: SlimVerdict | ClaimVerdict) -> _Packed:
+    """A marshal-able tuple (the header is kept once per set, not per claim); from a full
+    verdict, the same tuple as from its :meth:`SlimVerdict.of`, without making that."""
     c = verdict.claim
-    period = None if c.period is None else (c.period[0].toordinal(), c.period[1].toordinal())
+    span = c.service_period()
+    period = None if span is None else (span[0].toordinal(), span[1].toordinal())
     failures = tuple(
         (f.edit, f.category, f.status, f.entity, f.message, _pack_place(f.location), f.line)
         for f in verdict.failures
@@ -681,22 +694,27 @@ def spill_edits(
     the segment stream, edited and written to ``path`` as a slim record, then dropped.
 
     The CLM01 uniqueness edit needs the counts of the whole batch before the first claim is
-    judged: ``recount()`` gives the file's chunks again for a first pass that only counts the
-    CLM01s of the accepted sets (``None``: the chunks are listed and read twice, fine for
-    data already in memory). The verdicts are those :func:`edit_stream` gives, claim for
+    judged: the guide pass took them (``analysis.repeated_claim_ids``); for an analysis
+    without them, ``recount()`` gives the file's chunks again for a first pass that only
+    counts the CLM01s of the accepted sets (``None``: the chunks are listed and read twice,
+    fine for data already in memory). The verdicts are those :func:`edit_stream` gives, claim for
     claim (except ``header.segment_count``, 0: unknown while streaming)."""
     wanted = _accepted_837_sets(analysis)
     sets: list[SpilledSet] = []
     if not wanted:
         open(path, "wb").close()
         return EditSpill(path, ())
-    if recount is None:
-        chunks = list(chunks)
-    listed = chunks
-    again = recount if recount is not None else (lambda: listed)
-    counts: Counter[str] = Counter(
-        item for item in _walk(again(), wanted, claims=False) if isinstance(item, str)
-    )
+    counts: Counter[str]
+    if analysis.repeated_claim_ids is not None:  # counted by the guide pass
+        counts = Counter(analysis.repeated_claim_ids)  # a CLM01 not in it occurs once
+    else:
+        if recount is None:
+            chunks = list(chunks)
+        listed = chunks
+        again = recount if recount is not None else (lambda: listed)
+        counts = Counter(
+            item for item in _walk(again(), wanted, claims=False) if isinstance(item, str)
+        )
     accepted: set[str] = set()
     current: _SetStart | None = None
     header: SetHeader | None = None
@@ -719,7 +737,7 @@ def spill_edits(
             )
             header = header or item.header
             count += 1
-            _dump(_pack(SlimVerdict.of(verdict)), out)
+            _dump(_pack(verdict), out)
         close_set()
     return EditSpill(path, tuple(sets))
 
@@ -806,6 +824,8 @@ class SpilledSetEdits:
     verdicts: SpilledVerdicts
     accepted_count: int = 0
     rejected_count: int = 0
+    plan: AckPlan | None = None
+    """The 277CA's totals and provider groups, made while the verdicts were written."""
 
     def close(self) -> None:
         self.verdicts.close()
@@ -870,6 +890,7 @@ def recheck_spill(
         for spilled in spill.sets:
             start = len(offsets)
             accepted = 0
+            planner = AckPlanner()
             for _ in range(spilled.count):
                 data = _load(source)
                 if spilled.isa13 in skip:
@@ -881,6 +902,7 @@ def recheck_spill(
                 offsets.append(position)
                 position += _dump(data, out)
                 accepted += verdict.accepted
+                planner.add(verdict)
                 if each is not None:
                     each(spilled, verdict)
             if spilled.isa13 in skip:
@@ -896,6 +918,7 @@ def recheck_spill(
                     SpilledVerdicts(final_path, offsets, start, len(offsets), spilled.header),
                     accepted,
                     count - accepted,
+                    planner.plan(),
                 )
             )
     return tuple(result)

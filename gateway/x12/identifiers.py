@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 
+
+@lru_cache(maxsize=4096)  # a file names the same few providers again and again
 def npi_valid(npi: str) -> bool:
     """An NPI: 10 ASCII digits, first 1 or 2, and the Luhn check digit computed over the
     ISO 7812 card-issuer prefix ``80840`` followed by the first nine digits."""

@@ -160,6 +160,10 @@ class ValidationSession:
         self.hl = _HlIndex()
         self.hl_count = 0
         self.claims = 0
+        self.claim_ids: list[str] | None = None
+        """When a list (the caller's choice: it grows with the claims), the CLM01 of every
+        CLM is appended, in order: the front-end edits' CLM01 uniqueness check needs the
+        counts of the whole file, and taken here the file is not tokenized again for them."""
         self.position = 0
         """Segments fed so far (the last one's position)."""
         self.last_line: int | None = None
@@ -182,6 +186,8 @@ class ValidationSession:
             self._pick_set(el[0])
         if sid == "CLM":
             self.claims += 1
+            if self.claim_ids is not None:
+                self.claim_ids.append(el[0] if el else "")
         stack = self.stack
         top = depth = len(stack) - 1
         frame = stack[depth]

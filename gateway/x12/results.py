@@ -125,6 +125,10 @@ class FileAnalysis:
     """False when no ISA could be read at all: answer with a human-readable report."""
     reject_reason: str = ""
     interchanges: tuple[InterchangeResult, ...] = ()
+    repeated_claim_ids: Mapping[str, int] | None = field(default=None, compare=False)
+    """CLM01s found more than once in the 837 sets the file's 999s accept, with their
+    counts (the front-end edits' uniqueness check, without reading the file again); None
+    when not known (an analysis stored by an earlier release)."""
 
 
 ResponseKind = Literal["TA1", "999", "277CA", "REJECT"]

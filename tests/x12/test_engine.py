@@ -15,12 +15,15 @@ from gateway.x12.report import describe_start, interchange_report
 from gateway.x12.results import FileAnalysis, IgError, Response
 from gateway.x12.segments import Delimiters, Segment
 from tests.x12.conftest import (
+    CLAIM_BODY,
     CORPUS,
     DIRECTORY,
     UPLOADER,
     FakeValidator,
     corpus,
+    make_group,
     make_interchange,
+    make_set,
     pyx12_check,
     retarget,
 )
@@ -274,3 +277,42 @@ def test_igvalidator_integration() -> None:
     responses, _ = respond(analysis)
     assert [r.kind for r in responses] == ["999"]
     assert_pyx12_valid(responses)
+
+
+# ------------------------------------------------------------------ CLM01 counts
+
+
+def _claim(number: int, clm01: str) -> list[str]:
+    return [
+        f"HL*{number + 1}*1*22*0",
+        "SBR*P*18*******CI",
+        f"NM1*IL*1*DOE*JOHN****MI*ABC{number}",
+        "NM1*PR*2*PAYER*****PI*12345",
+        f"CLM*{clm01}*100***11:B:1*Y*A*Y*I",
+        "HI*ABK:J20",
+        "LX*1",
+        "SV1*HC:99213*100*UN*1***1",
+        "DTP*472*D8*20240110",
+    ]
+
+
+def test_the_guide_pass_names_the_repeated_claim_ids_of_accepted_sets() -> None:
+    from gateway.x12.engine import analyze_stream
+
+    header = CLAIM_BODY[: CLAIM_BODY.index("HL*2*1*22*0")]
+    first = make_set("0001", [*header, *_claim(1, "PCN1"), *_claim(2, "PCN1"), *_claim(3, "X")])
+    second = make_set("0002", [*header, *_claim(1, "PCN2"), *_claim(2, "X")])
+    rejected = make_set("0003", [*header, *_claim(1, "PCN2")], se_count=99)
+    data = make_interchange([make_group([first, second, rejected])])
+    counted = analyze_stream([data], uploader=UPLOADER, directory=DIRECTORY, claim_ids=True)
+    transactions = counted.interchanges[0].groups[0].transactions
+    assert [t.accepted for t in transactions] == [True, True, False]
+    # PCN2 twice, but once in a set the 999 rejects: only the accepted sets count
+    assert counted.repeated_claim_ids == {"PCN1": 2, "X": 2}
+    plain = analyze_stream([data], uploader=UPLOADER, directory=DIRECTORY)
+    assert plain.repeated_claim_ids is None and plain == counted
+    # a validator whose sessions do not collect CLM01s: unknown, never "no repeats"
+    fake = analyze_stream(
+        [data], uploader=UPLOADER, directory=DIRECTORY, validator=FakeValidator(), claim_ids=True
+    )
+    assert fake.repeated_claim_ids is None

@@ -1,0 +1,51 @@
+"""A faster ``__init__`` for the frozen, slotted dataclasses of the claim model.
+
+A frozen dataclass's generated ``__init__`` sets each field with ``object.__setattr__(self,
+"name", value)``, which looks the attribute up by name every time: a 5-field ``Place`` takes
+~1.1 µs to make, four times a plain class. The claim path makes a few dozen such records per
+claim (places, parties, dates, diagnoses, lines, the claim, its slim copy, failures), so
+:func:`quick_init` replaces that ``__init__`` with one that calls each slot's descriptor
+directly (~2x faster). Everything else stays the dataclass's own: the signature and defaults,
+``__eq__``/``__hash__``/``__repr__``, immutability (assignment still raises
+``FrozenInstanceError``), ``dataclasses.replace``.
+
+Only for what it can do exactly: a frozen dataclass with ``__slots__``, every field in
+``__init__``, no ``default_factory``, no keyword-only field and no ``__post_init__``;
+anything else is refused when the class is defined.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def quick_init(cls: type[T]) -> type[T]:
+    """Class decorator, applied after ``@dataclass(frozen=True, slots=True)``."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__}: quick_init needs a frozen dataclass with slots")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: quick_init cannot call __post_init__")
+    namespace: dict[str, object] = {}
+    arguments: list[str] = []
+    lines: list[str] = []
+    for number, f in enumerate(dataclasses.fields(cls)):  # type: ignore[arg-type]
+        if not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: not a plain positional field")
+        namespace[f"_set{number}"] = cls.__dict__[f.name].__set__
+        if f.default is dataclasses.MISSING:
+            arguments.append(f.name)
+        else:
+            namespace[f"_default{number}"] = f.default
+            arguments.append(f"{f.name}=_default{number}")
+        lines.append(f"    _set{number}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(arguments)}):\n" + "\n".join(lines or ["    pass"])
+    exec(source, namespace)  # noqa: S102 - made above from the class's own field names
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    init.__doc__ = cls.__init__.__doc__
+    setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses a direct assignment
+    return cls
