@@ -219,6 +219,8 @@ def test_claim_status_prints_the_answer_as_a_table(tmp_path: Path) -> None:
     traced = gateway("trace", asked.claim_id, "--data-dir", str(tmp_path))
     assert traced.returncode == 0, traced.stderr
     assert "status asked" in traced.stdout and "over cli" in traced.stdout
+
+
 def test_run_cycle_skips_a_payer_whose_cycle_runs_on_a_node(tmp_path: Path) -> None:
     """One cycle per payer at a time, across the nodes of a cluster and this command."""
     from gateway.store.leases import CYCLE, Holder

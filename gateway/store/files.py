@@ -237,6 +237,7 @@ class FilesTransaction(StoreTransaction):
             (name, first + count - 1),
         )
         return first
+
     def _next_from_sequence(self, name: str, modulo: int) -> int:
         """``nextval`` of the counter's sequence, made on first use to continue from the
         ``counters`` row a database kept before (schema delta 9 and older nodes)."""
