@@ -6,12 +6,21 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import pytest_twisted
 from twisted.internet import threads
 
 from gateway.cli import main
 from gateway.eligibility_cli import build_request, print_answer
 from tests.api.conftest import DEMO_TOKEN, MakeApi, make_api  # noqa: F401 (fixture)
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process answers read no store: the PostgreSQL pass's GATEWAY_DATABASE_URL (an empty
+    schema) must not stand in for the ``--data-dir`` these tests name."""
+    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
+
 
 FLAGS = ["--payer", "SIM01", "--npi", "1234567893", "--provider", "Demo Family Practice",
          "--member", "MBR900000002", "--first", "Bruno", "--last", "Met", "--dob", "19810702",
