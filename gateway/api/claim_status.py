@@ -6,7 +6,6 @@ payment date; ``?include=x12`` (or ``"includeX12": true``) adds the 277 X212."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,24 +13,13 @@ from typing import Any
 
 from gateway.pipeline.claim_status import answer_in, audit_fields, json_277
 from gateway.x12.claim_status import answer_json, request_from_json
-from gateway.x12.eligibility import FieldError
 
 
 async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
-    from gateway.api.resources import ApiError, send_json
+    from gateway.api.resources import send_json
 
     started = time.monotonic()
-    raw = api._small_body(request)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_json", "the body must be a JSON object") from exc
-    try:
-        status_request = request_from_json(body)
-    except FieldError as exc:
-        raise ApiError(400, "invalid_field", f"{exc.field}: {exc.message}") from exc
-    include = request.args.get(b"include") or []
-    want_x12 = b"x12" in include or (isinstance(body, dict) and body.get("includeX12") is True)
+    status_request, want_x12 = api._json_inquiry(request, request_from_json)
     core = api.gateway.core
     partner = caller.partner
     payers = core.payers()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet import defer, threads
 from twisted.protocols.basic import FileSender
@@ -51,6 +51,8 @@ from gateway.x12.acks import Gateway
 from gateway.x12.eligibility import FieldError, answer_json, request_from_json
 from gateway.x12.forward import rewrap
 from gateway.x12.kinds import kind_of
+
+T = TypeVar("T")
 
 REALM = "edi-gateway"
 #: Real-time counter values (JSON TRN02s, ISA13s of real-time answers) reserved per write.
@@ -505,19 +507,24 @@ class ApiRoot(resource.Resource):
         content.seek(0)
         return bytes(content.read(REALTIME_MAX_BODY + 1))
 
-    async def post_eligibility(self, request: Any, caller: Caller) -> None:
-        started = time.monotonic()
-        raw = self._small_body(request)
+    def _json_inquiry(self, request: Any, parse: Callable[[Any], T]) -> tuple[T, bool]:
+        """A JSON inquiry's body read by ``parse`` (400 ``bad_json`` / ``invalid_field``), and
+        whether the raw X12 answer is asked for (``?include=x12`` or ``includeX12``)."""
         try:
-            body = json.loads(raw)
+            body = json.loads(self._small_body(request))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "bad_json", "the body must be a JSON object") from exc
         try:
-            eligibility = request_from_json(body)
+            parsed = parse(body)
         except FieldError as exc:
             raise ApiError(400, "invalid_field", f"{exc.field}: {exc.message}") from exc
         include = request.args.get(b"include") or []
         want_x12 = b"x12" in include or (isinstance(body, dict) and body.get("includeX12") is True)
+        return parsed, want_x12
+
+    async def post_eligibility(self, request: Any, caller: Caller) -> None:
+        started = time.monotonic()
+        eligibility, want_x12 = self._json_inquiry(request, request_from_json)
         core = self.gateway.core
         partner = caller.partner
         payers = core.payers()
