@@ -10,6 +10,8 @@ where the claim is                        STC (category:status)
 no claim of this partner matches          A4:35 not found (``None`` lifecycle)
 found, but the charge or dates differ     D0:35 data search unsuccessful
 rejected by the clearinghouse's edits     our 277CA's codes (A3/A6/A7...), ``clearinghouse``
+its set rejected by our 999, or its       A3:21, ``clearinghouse``, the reason in words
+interchange by our TA1
 accepted, not sent to the payer yet       A1:20, ``clearinghouse``
 at the payer, not adjudicated             P1:20 pending, in process
 pended by a pend rule                     the rule's status (P2:46 review, P3:297 records
@@ -67,7 +69,9 @@ class ClaimLifecycle:
     accepted: bool
     """By the clearinghouse's front-end edits."""
     edit_codes: tuple[str, ...] = ()
-    """The STC composites of our 277CA rejecting it (``A7:562:85``)."""
+    """The STC composites of our 277CA rejecting it (``A7:562:85``); for a claim the
+    999/TA1 stopped before the edits, ``A3:21`` and the reason (``999``, ``TA1:<code>``,
+    :mod:`gateway.x12.rejected`)."""
     route_state: str | None = None
     """``routed``, ``pended``, ``adjudicated``, ``payer_rejected``, ``payer_accepted``;
     None: not sent to a payer."""
@@ -82,6 +86,33 @@ class ClaimLifecycle:
     requested: str = ""
     """What the payer asked the provider for (a pend in P3), in words."""
     due: date | None = None
+
+
+GUIDE_REASON = "999"
+"""An edit code saying the claim's set was rejected by our 999 (gateway/x12/rejected.py)."""
+TA1_REASON = "TA1:"
+"""The prefix of an edit code saying its interchange was rejected by our TA1 (+ TA105)."""
+
+
+def _rejected_where(codes: tuple[str, ...]) -> str:
+    """Where the clearinghouse stopped the claim, in words."""
+    if GUIDE_REASON in codes:
+        return (
+            "Rejected by the clearinghouse's implementation-guide check before it reached "
+            "the payer: our 999 rejected its transaction set (see the 999 and its report); "
+            "correct and resubmit"
+        )
+    ta1 = next((c.removeprefix(TA1_REASON) for c in codes if c.startswith(TA1_REASON)), None)
+    if ta1 is not None:
+        return (
+            f"Rejected with its whole interchange by the clearinghouse's envelope check "
+            f"(our TA1, note code {ta1}; see its report) before it reached the payer; "
+            "correct and resubmit"
+        )
+    return (
+        "Rejected by the clearinghouse's front-end edits before it reached "
+        "the payer (see our 277CA); correct and resubmit"
+    )
 
 
 def _status(composite: str) -> Status:
@@ -189,14 +220,14 @@ def answer_status(
             "service differ from the request",
         )
     if not claim.accepted:
-        rejected = tuple(_status(c) for c in claim.edit_codes[:3]) or (Status("A3", "21"),)
+        codes = [c for c in claim.edit_codes if ":" in c and not c.startswith(TA1_REASON)]
+        rejected = tuple(_status(c) for c in codes[:3]) or (Status("A3", "21"),)
         return _with(
             base,
             rejected,
             source="clearinghouse",
             effective=claim.received,
-            message="Rejected by the clearinghouse's front-end edits before it reached "
-            "the payer (see our 277CA); correct and resubmit",
+            message=_rejected_where(claim.edit_codes),
         )
     decision = claim.decision
     state = claim.route_state

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pickle
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -63,7 +63,9 @@ from gateway.x12.frontend import (
     spill_edits,
     write_277cas,
 )
+from gateway.x12.rejected import rejected_sets, scan_rejected_claims
 from gateway.x12.report import ta1_rejections, ta1_report
+from gateway.x12.results import RejectedClaim
 from gateway.x12.tokenizer import read_chunks
 
 _EXTENSIONS = {"TA1": "x12", "999": "x12", "277CA": "x12", "REJECT": "txt"}
@@ -120,8 +122,14 @@ def warm_up() -> int:
 
 def analyze_only(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
     """Worker entry point: envelope and implementation guide only (what the TA1/999 need),
-    the file read in 1 MiB chunks; the CLM01s counted on the way for :func:`edit_blob`."""
-    return analyze_file(path, uploader=uploader, directory=directory, claim_ids=True)
+    the file read in 1 MiB chunks; the CLM01s counted on the way for :func:`edit_blob`.
+    When the TA1/999 reject claim sets, their claims are read once more for the record
+    (:mod:`gateway.x12.rejected`: claim status then answers with the reason)."""
+    analysis = analyze_file(path, uploader=uploader, directory=directory, claim_ids=True)
+    if rejected_sets(analysis):
+        rejected = scan_rejected_claims(read_chunks(path), analysis)
+        analysis = replace(analysis, rejected_claims=rejected)
+    return analysis
 
 
 def analyze_blob(
@@ -340,7 +348,34 @@ def _acks(
         if n in duplicates or analysis.interchanges[n].ta1_code is not None:
             continue
         tx.record_interchange(key, record.id, n, key[2] in accepted_controls)
+    # the claims the TA1/999 stopped (not those of a duplicate interchange: its claims are
+    # the earlier file's), recorded as rejected with the reason for claim status
+    tx.add_claims(
+        _rejected_row(record.id, claim)
+        for claim in analysis.rejected_claims
+        if claim.interchange_index not in duplicates
+    )
     return outcome
+
+
+def _rejected_row(file_id: str, claim: RejectedClaim) -> ClaimRow:
+    """A claim the TA1/999 rejected: not accepted, ``A3:21`` (missing or invalid
+    information) and the reason (``999`` / ``TA1:<code>``) as its codes; no fingerprint (it
+    is never a duplicate's original)."""
+    return ClaimRow(
+        file_id=file_id,
+        interchange_control=claim.isa13,
+        st02=claim.st02,
+        claim_index=claim.index,
+        clm01=claim.clm01,
+        fingerprint="",
+        payer_id=claim.payer_id,
+        billing_npi=claim.billing_npi,
+        charge=claim.charge,
+        frequency_code=claim.frequency_code,
+        accepted=False,
+        codes=("A3:21", claim.reason),
+    )
 
 
 def _claims(

@@ -86,11 +86,13 @@ def _claims(rows: Iterable[Row]) -> list[StatusClaim]:
 
 class ClaimStatusTransaction(StoreTransaction):
     def status_claims(self, partner_id: str, payer_id: str, clm01: str) -> list[StatusClaim]:
-        """The partner's claims with this CLM01 for this payer ID, newest first."""
+        """The partner's claims with this CLM01 for this payer ID: the accepted ones first
+        (a rejected resubmission, e.g. a duplicate, does not hide the claim the payer has),
+        newest first."""
         return _claims(
             self._sql.select(
                 _CLAIM + "WHERE f.partner_id = ? AND c.payer_id = ? AND c.clm01 = ? "
-                "ORDER BY c.id DESC",
+                "ORDER BY c.accepted DESC, c.id DESC",
                 (partner_id, payer_id, clm01),
             )
         )

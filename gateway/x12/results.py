@@ -120,6 +120,29 @@ class InterchangeResult:
 
 
 @dataclass(frozen=True)
+class RejectedClaim:
+    """A claim in an 837 set that never reached the front-end edits: its set was rejected by
+    the implementation-guide check (999 IK5 R) or its interchange by the envelope check (TA1).
+    Read best-effort from the raw segments (the set may be malformed), so that claim status
+    answers with the clearinghouse's reason instead of "not found"."""
+
+    interchange_index: int
+    isa13: str
+    st02: str
+    index: int
+    """0-based index of the CLM in its set."""
+    clm01: str
+    payer_id: str
+    """2010BB NM109 (the last NM1*PR before the CLM), '' when absent."""
+    billing_npi: str
+    """2010AA NM109 (the last NM1*85 before the CLM), '' when absent."""
+    charge: str
+    frequency_code: str
+    reason: str
+    """``999`` (the set was rejected) or ``TA1:<TA105>`` (the interchange was)."""
+
+
+@dataclass(frozen=True)
 class FileAnalysis:
     readable: bool
     """False when no ISA could be read at all: answer with a human-readable report."""
@@ -129,6 +152,9 @@ class FileAnalysis:
     """CLM01s found more than once in the 837 sets the file's 999s accept, with their
     counts (the front-end edits' uniqueness check, without reading the file again); None
     when not known (an analysis stored by an earlier release)."""
+    rejected_claims: tuple[RejectedClaim, ...] = field(default=(), compare=False)
+    """The claims of the 837 sets the TA1/999 reject (:mod:`gateway.x12.rejected`), when the
+    caller asked for them."""
 
 
 ResponseKind = Literal["TA1", "999", "277CA", "REJECT"]

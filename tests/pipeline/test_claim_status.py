@@ -206,3 +206,44 @@ def test_batch_276s_for_an_external_payer_go_to_its_mailbox_and_back(env: Env) -
     assert sorted(re.findall(rb"TRN\*2\*([^~]+)~", b"".join(forwarded))) == [b"TRK1", b"TRK2"]
     assert b"".join(forwarded).count(b"STC*F1:65*") == 2
     assert b"*ZZ*CLEARINGHOUSE  *ZZ*DEMOBILLING    *" in forwarded[0]
+
+
+def test_a_claim_our_999_rejected_is_answered_with_that_reason(env: Env) -> None:  # noqa: F811
+    """Its set never reached the edits (the guide check rejected it): the claim is still
+    the clearinghouse's to answer for, A3:21 with the reason, not "not found"."""
+    data = _one_claim(806)
+    # CLM05-1 (place of service) not a code: a guide error, the 999 rejects the set
+    bad = re.sub(rb"(CLM\*[^*~]*\*[^*~]*\*\*\*)11:", rb"\1ZZ:", data, count=1)
+    assert bad != data
+    env.upload(bad)
+    answer = ask(env, request_for(bad))
+    assert answer.source == "clearinghouse"
+    assert statuses_of(answer) == "A3:21"
+    assert "999" in answer.message and "implementation-guide" in answer.message
+
+
+def test_a_claim_in_an_interchange_our_ta1_rejected_is_answered_with_that_reason(
+    env: Env,  # noqa: F811
+) -> None:
+    data = _one_claim(807)
+    # ISA15 usage indicator not allowed for the partner's interchange: TA1 rejects it
+    isa_end = data.index(b"~")
+    fields = data[:isa_end].split(b"*")
+    fields[15] = b"X"
+    bad = b"*".join(fields) + data[isa_end:]
+    env.upload(bad)
+    answer = ask(env, request_for(bad))
+    assert answer.source == "clearinghouse" and statuses_of(answer) == "A3:21"
+    assert "TA1" in answer.message
+
+
+def test_a_rejected_resubmission_does_not_hide_the_accepted_claim(env: Env) -> None:  # noqa: F811
+    """The same claim sent again is rejected as a duplicate (A3:78); the status is still
+    that of the claim the payer has."""
+    data = _one_claim(808)
+    env.upload(data)
+    again = data.replace(b"000000808", b"000000908").replace(b"*808*X*", b"*908*X*")
+    again = again.replace(b"GE*1*808", b"GE*1*908")
+    env.upload(again)
+    answer = ask(env, request_for(data))
+    assert statuses_of(answer) == "A1:20"

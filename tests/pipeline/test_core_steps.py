@@ -64,7 +64,9 @@ async def test_restart_between_the_steps_follows_the_answer_already_sent(tmp_pat
         mailbox = await core.in_store(core.store.list_mailbox, "demo-billing")
         kinds = sorted(m.kind for m in mailbox)
         assert kinds == ["REPORT", "TA1"]  # no 999, no 277CA after the restart
-        assert await core.in_store(core.store.claims_for, file_id) == []
+        claims = await core.in_store(core.store.claims_for, file_id)
+        # recorded for claim status only: rejected with the TA1's reason, none accepted
+        assert claims and {(c.accepted, c.codes) for c in claims} == {(False, ("A3:21", "TA1:020"))}
     finally:
         await core.stopService()
         audit.close()
