@@ -1,6 +1,8 @@
 """``POST /api/v1/claim-status``: a JSON claim status request (Change Healthcare / Stedi field
 names, :func:`gateway.x12.claim_status.request_from_json`) answered in the same exchange from
-the claim's lifecycle (gateway/pipeline/claim_status.py): ``{"controlNumber", "claims": [...]}``
+the claim's lifecycle (gateway/pipeline/claim_status.py), or for an external payer with a
+CAQH CORE endpoint by the payer itself (asked as a 276 within its budget; when it does not
+answer, from what the clearinghouse knows, saying so): ``{"controlNumber", "claims": [...]}``
 with the status category and code in plain words, amounts, the 835's trace number and
 payment date; ``?include=x12`` (or ``"includeX12": true``) adds the 277 X212."""
 
@@ -11,7 +13,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.pipeline.claim_status import answer_in, audit_fields, json_277
+from gateway.pipeline.claim_status import (
+    PAYER_SILENT,
+    answer_in,
+    audit_fields,
+    forwarded_in,
+    json_277,
+)
+from gateway.pipeline.core_forward import ForwardError, external_endpoint, forward_status
 from gateway.x12.claim_status import answer_json, request_from_json
 
 
@@ -25,28 +34,37 @@ async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
     payers = core.payers()
     partners = api.gateway.partners()
     now = datetime.now(UTC)
+    payer = external_endpoint(status_request.payer_id, partners)
 
-    def work() -> tuple[Any, bytes | None]:
+    def traced(tx: Any) -> Any:
+        number = tx.next_counter("claim-status-trace")
+        return replace(
+            status_request,
+            trace=status_request.trace or f"{number:09d}",
+            reference=f"{number:09d}",
+            receiver_name=partner.name.upper()[:60],
+            receiver_id=partner.isa_id,
+        )
+
+    def work(asked: Any = None, forwarded: Any = None) -> tuple[Any, bytes | None]:
         # one transaction (one commit): the tracking number, the answer and its log row
         with core.store.transaction() as tx:
-            number = tx.next_counter("claim-status-trace")
             control = tx.next_counter("control") if want_x12 else 0
-            traced = replace(
-                status_request,
-                trace=status_request.trace or f"{number:09d}",
-                reference=f"{number:09d}",
-                receiver_name=partner.name.upper()[:60],
-                receiver_id=partner.isa_id,
-            )
-            answer = answer_in(
-                tx,
-                traced,
-                partner_id=partner.id,
-                payers=payers,
-                partners=partners,
-                channel="api-json",
-                now=now,
-            )
+            if forwarded is not None:
+                answer = forwarded_in(tx, forwarded, partner_id=partner.id, channel="api-json",
+                                      now=now)  # fmt: skip
+            else:
+                answer = answer_in(
+                    tx,
+                    asked if asked is not None else traced(tx),
+                    partner_id=partner.id,
+                    payers=payers,
+                    partners=partners,
+                    channel="api-json",
+                    now=now,
+                )
+                if asked is not None:  # the external payer did not answer
+                    answer = replace(answer, message=PAYER_SILENT + answer.message)
         x12 = None
         if want_x12:
             x12 = json_277(
@@ -58,7 +76,16 @@ async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
             )
         return answer, x12
 
-    answer, x12 = await core.in_store(work)
+    asked = forwarded = None
+    if payer is not None:  # an external payer with a CORE endpoint: ask it (a 276)
+
+        def prepare() -> tuple[Any, int]:
+            with core.store.transaction() as tx:
+                return traced(tx), tx.next_counter(f"control:{payer.id}")
+
+        asked, payer_control = await core.in_store(prepare)
+        forwarded = await _forward(api, asked, payer, partner.id, payer_control, now)
+    answer, x12 = await core.in_store(work, asked, forwarded)
     out: dict[str, Any] = {
         "controlNumber": answer.request.reference,
         "claims": [answer_json(answer)],
@@ -70,9 +97,34 @@ async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
         channel="api-json",
         partner=partner.id,
         **audit_fields(answer),
+        forwarded=forwarded is not None,
         elapsed_ms=round((time.monotonic() - started) * 1000, 1),
     )
     send_json(request, 200, out)
+
+
+async def _forward(
+    api: Any, asked: Any, payer: Any, partner_id: str, control: int, now: datetime
+) -> Any:
+    """The request asked of the external payer's CORE endpoint as a 276; its answer, or None
+    when it did not answer in time or usefully (then answered here, saying so)."""
+    from gateway.api.resources import default_reactor
+
+    config = api.gateway.core.config
+    reactor = getattr(api.gateway, "reactor", None) or default_reactor()
+    started = time.monotonic()
+    try:
+        return await forward_status(
+            reactor, payer, asked, control=control, now=now,
+            gateway=(config.interchange_qualifier, config.interchange_id),
+        )  # fmt: skip
+    except ForwardError as exc:
+        api.gateway.audit(
+            "claim_status.forward.failed", partner=partner_id, payer=asked.payer_id,
+            payer_partner=payer.id, reason=exc.reason,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )  # fmt: skip
+        return None
 
 
 _STR = {"type": "string"}
@@ -151,7 +203,10 @@ def openapi_paths(common: dict[str, Any], max_body: int) -> dict[str, Any]:
                     "at the payer (P1/P2/P3 with the reason or the requested information), "
                     "finalized (F1 paid, F2 denied, F4 no payment, F3 revised) with amounts, "
                     "CARCs in plain words and the 835's trace number and payment date. Only the "
-                    "caller's own claims are found. `?include=x12` adds the 277."
+                    "caller's own claims are found. For an external payer with a CAQH CORE "
+                    "endpoint the payer itself is asked (as a 276); when it does not answer "
+                    "in time, the clearinghouse's view, saying so. `?include=x12` adds the "
+                    "277."
                 ),
                 "requestBody": {
                     "required": True,

@@ -5,7 +5,9 @@ the pure cores.
   (CLM01, else the payer claim control number; same payer ID and billing NPI) and reads its
   lifecycle from the store: front-end edits, route, payer decision, the 835 that paid it;
 - :func:`answer_one` answers one request (gateway/payers/claim_status.py) and logs it in
-  ``status_requests`` (call in the store thread: ``core.in_store``);
+  ``status_requests`` (call in the store thread: ``core.in_store``); :func:`forwarded_in`
+  logs an external payer's answer to a JSON request (forwarded to its CORE endpoint as a
+  276, gateway/pipeline/core_forward.py ``forward_status``);
 - :func:`answer_276_sets` is the 276 kind's answerer for gateway/pipeline/inquiries.py: the
   276 sets of an interchange the engine accepted, as one 277 interchange (real time over
   ``POST /api/v1/x12`` and CAQH CORE ``/core``; batch 276 files → ``_277.x12``).
@@ -142,6 +144,33 @@ def answer_in(
         ]
     )  # fmt: skip
     return answer
+
+
+def forwarded_in(
+    tx: Transaction, answer: StatusAnswer, *, partner_id: str, channel: str, now: datetime
+) -> StatusAnswer:
+    """An external payer's answer (forwarded to its CORE endpoint), logged in
+    ``status_requests`` like ours (the claim looked up among the partner's own, for the log)."""
+    request = answer.request
+    claim = find_claim(tx, partner_id, request)
+    tx.record_status_requests(
+        [
+            StatusRequestRow(
+                now.timestamp(), partner_id, channel, request.payer_id, request.trace,
+                claim.clm01 if claim else request.claim_id, claim.id if claim else None,
+                None, statuses_of(answer), answer.source,
+            )
+        ]
+    )  # fmt: skip
+    return answer
+
+
+PAYER_SILENT = (
+    "The payer did not answer the status request in time; this is what the clearinghouse "
+    "knows of the claim. "
+)
+"""Put before the message of an answer given here because the external payer's CORE
+endpoint did not answer (a JSON request)."""
 
 
 def answer_one(

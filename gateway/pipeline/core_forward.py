@@ -41,7 +41,7 @@ from gateway.caqh.envelope import (
 )
 from gateway.caqh.payloads import PAYLOAD_KINDS, PayloadKind
 from gateway.profiles import CoreEndpoint, Partner, PartnerSet
-from gateway.x12.claim_status import read_276
+from gateway.x12.claim_status import StatusAnswer, StatusRequest, build_276, read_276, read_277
 from gateway.x12.claims import TransactionSet, iter_transaction_sets
 from gateway.x12.eligibility import (
     EligibilityAnswer,
@@ -249,6 +249,33 @@ async def forward_request(
         if any(s.id == "TRN" and s.elements[1:2] == (request.trace,) for s in ts.segments):
             return answer
     raise ForwardError("no 271 answers the request's TRN")
+
+
+async def forward_status(
+    reactor: Any,
+    payer: Partner,
+    request: StatusRequest,
+    *,
+    gateway: tuple[str, str],
+    control: int,
+    now: datetime,
+) -> StatusAnswer:
+    """One JSON claim status request asked of ``payer``'s CORE endpoint as a 276 (the gateway
+    the submitter), its 277 read back into the typed answer; :class:`ForwardError`
+    otherwise."""
+    assert payer.core is not None
+    envelope = Envelope(gateway[0], gateway[1], payer.isa_qualifier, payer.isa_id, control,
+                        "P", now)  # fmt: skip
+    kind = next(k for k in PAYLOAD_KINDS if k.st01 == "276")
+    payload = await post_core(
+        reactor, payer.core, build_276([request], envelope), kind=kind,
+        sender_id=gateway[1], receiver_id=request.payer_id, now=now,
+    )  # fmt: skip
+    for ts in answer_sets(payload, "277"):
+        answer = read_277(ts.segments, ts.delimiters, request)
+        if answer is not None and answer.statuses:
+            return answer
+    raise ForwardError("no 277 answers the request's TRN")
 
 
 def answer_sets(payload: bytes, st01: str) -> list[TransactionSet]:

@@ -8,7 +8,9 @@ the 277 writer and the readable JSON. PURE: no I/O, no clock (``now`` is passed 
 - :func:`build_277` writes the answers as a 277 interchange (one 277 per 276 set, the TRN
   echoed with TRN01 ``2``) and :func:`answer_json` as the readable JSON of the API;
 - :func:`request_from_json` reads the JSON request of ``POST /api/v1/claim-status`` (the
-  Change Healthcare / Stedi claim-status field names where they have one).
+  Change Healthcare / Stedi claim-status field names where they have one);
+- forwarding a JSON request to an external payer: :func:`build_276` writes it as a 276,
+  :func:`read_277` reads the payer's 277 X212 back into a :class:`StatusAnswer`.
 
 Status codes (STC01): category (X12 code list 507) and status (508) with the plain words of
 :data:`CATEGORY_WORDS` / :data:`STATUS_WORDS` (a small table: the codes the gateway answers
@@ -240,9 +242,9 @@ def read_276(segments: Sequence[Segment], delimiters: Delimiters) -> list[Status
                 subscriber, dependent = Person(), None
         elif sid == "DMG":
             if level == "23":
-                dependent = Person(birth_date=_el(segment, 2))
+                dependent = Person(birth_date=_el(segment, 2), gender=_el(segment, 3))
             elif level == "22":
-                subscriber = Person(birth_date=_el(segment, 2))
+                subscriber = Person(birth_date=_el(segment, 2), gender=_el(segment, 3))
         elif sid == "NM1":
             entity = _el(segment, 1)
             if entity == "PR":
@@ -255,11 +257,16 @@ def read_276(segments: Sequence[Segment], delimiters: Delimiters) -> list[Status
                 head["qualifier"], head["npi"] = _el(segment, 8) or "XX", _el(segment, 9)
             elif entity == "IL":
                 subscriber = Person(
-                    _el(segment, 4), _el(segment, 3), _el(segment, 9), subscriber.birth_date
+                    _el(segment, 4),
+                    _el(segment, 3),
+                    _el(segment, 9),
+                    subscriber.birth_date,
+                    subscriber.gender,
                 )
             elif entity == "QC":
                 birth = dependent.birth_date if dependent else ""
-                dependent = Person(_el(segment, 4), _el(segment, 3), "", birth)
+                gender = dependent.gender if dependent else ""
+                dependent = Person(_el(segment, 4), _el(segment, 3), "", birth, gender)
         elif sid == "TRN":
             flush()
             claim = {"trace": _el(segment, 2)}
@@ -322,11 +329,15 @@ def request_from_json(obj: Any) -> StatusRequest:
     birth = sub.get("dateOfBirth") or ""
     if birth and (not isinstance(birth, str) or parse_day(birth) is None):
         raise FieldError("subscriber.dateOfBirth", "must be a date YYYYMMDD")
+    gender = sub.get("gender") or ""
+    if gender not in ("", "F", "M", "U"):
+        raise FieldError("subscriber.gender", "must be F, M or U")
     subscriber = Person(
         _text(sub, "firstName", "subscriber", required=False, max_len=35),
         _text(sub, "lastName", "subscriber", required=True, max_len=60),
         _text(sub, "memberId", "subscriber", required=True, max_len=80),
         birth,
+        gender,
     )
     encounter = _object(obj, "encounter", required=False)
     begin = _day_text(encounter, "beginningDateOfService")
@@ -612,6 +623,180 @@ def _level_name(answer: StatusAnswer, level: int) -> list[str]:
             "IL", "1", sub.last_name or "UNKNOWN", sub.first_name, "MI", sub.member_id or "UNKNOWN"
         )
     ]
+
+
+# -------------------------------------------------- forwarding: 276 out, 277 back in
+
+
+def _gender(person: Person) -> str:
+    return person.gender if person.gender in ("F", "M") else "U"
+
+
+def build_276(requests: Sequence[StatusRequest], envelope: Envelope) -> bytes:
+    """One 276 X212 set asking about ``requests`` (the gateway asks an external payer on
+    behalf of a JSON request): payer, receiver, provider and subscriber levels as the
+    requests give them, one 2200D/E claim (TRN*1) each."""
+    now = envelope.now
+    reference = next((r.reference for r in requests if r.reference), "") or "0"
+    body = [_seg("BHT", "0010", "13", _clean(reference, 50), now.strftime("%Y%m%d"),
+                 now.strftime("%H%M"))]  # fmt: skip
+    hl = 0
+    for request in requests:
+        levels: list[tuple[str, list[str]]] = [
+            ("20", [_name_segment("PR", "2", request.payer_name or request.payer_id or "PAYER",
+                                  "", "PI", request.payer_id)]),
+            ("21", [_name_segment("41", "2", request.receiver_name or "SUBMITTER", "", "46",
+                                  request.receiver_id or "UNKNOWN")]),
+            ("19", [_name_segment("1P", "1" if request.provider_first else "2",
+                                  request.provider_name or "PROVIDER", request.provider_first,
+                                  request.provider_id_qualifier or "XX",
+                                  request.provider_npi)]),
+        ]  # fmt: skip
+        parent = ""
+        for code, names in levels:
+            hl += 1
+            body.append(_seg("HL", str(hl), parent, code, "1"))
+            body += names
+            parent = str(hl)
+        sub, dep = request.subscriber, request.dependent
+        hl += 1
+        body.append(_seg("HL", str(hl), parent, "22", "1" if dep is not None else "0"))
+        if dep is None and sub.birth_day is not None:
+            body.append(_seg("DMG", "D8", sub.birth_date, _gender(sub)))
+        body.append(_name_segment("IL", "1", sub.last_name or "UNKNOWN", sub.first_name, "MI",
+                                  sub.member_id or "UNKNOWN"))  # fmt: skip
+        if dep is not None:
+            hl += 1
+            body.append(_seg("HL", str(hl), str(hl - 1), "23"))
+            if dep.birth_day is not None:  # required by X212: a JSON request has no dependent
+                body.append(_seg("DMG", "D8", dep.birth_date, _gender(dep)))
+            body.append(_name_segment("QC", "1", dep.last_name or "UNKNOWN", dep.first_name))
+        body.append(_seg("TRN", "1", _clean(request.trace, 50) or "0"))
+        if request.payer_claim_id:
+            body.append(_seg("REF", "1K", _clean(request.payer_claim_id, 50)))
+        if request.bill_type:
+            body.append(_seg("REF", "BLT", _clean(request.bill_type, 3)))
+        if request.claim_id:
+            body.append(_seg("REF", "EJ", _clean(request.claim_id, 50)))
+        if request.charge is not None:
+            body.append(_seg("AMT", "T3", _money(request.charge)))
+        if request.service_date:
+            qualifier = "RD8" if "-" in request.service_date else "D8"
+            body.append(_seg("DTP", "472", qualifier, request.service_date))
+    return build_interchange(envelope, "HR", "276", GUIDE, [body])
+
+
+def _decimal(text: str) -> Decimal | None:
+    return _amount(text) if text else None
+
+
+def _statuses_of(segment: Segment, component: str) -> list[Status]:
+    out = []
+    for number in (1, 10, 11):
+        parts = _el(segment, number).split(component)
+        if parts[0]:
+            code = parts[1] if len(parts) > 1 else ""
+            out.append(Status(parts[0], code, parts[2] if len(parts) > 2 else ""))
+    return out
+
+
+def _period_of(value: str) -> tuple[date | None, date | None]:
+    first, _, last = value.partition("-")
+    return parse_day(first), parse_day(last) if last else None
+
+
+def read_277(
+    segments: Sequence[Segment], delimiters: Delimiters, request: StatusRequest
+) -> StatusAnswer | None:
+    """The payer's answer to ``request`` in one 277 X212 set (the 2200D/E loop whose TRN02
+    echoes the request's trace number), or None when the set does not answer it."""
+    component = delimiters.component
+    payer_name = ""
+    found: dict[str, Any] | None = None
+    lines: list[dict[str, Any]] = []
+    for segment in segments:
+        sid = segment.id
+        if sid == "NM1" and _el(segment, 1) == "PR":
+            payer_name = _el(segment, 3)
+        elif sid == "HL":
+            if found is not None:
+                break
+        elif sid == "TRN":
+            if found is not None:
+                break
+            if _el(segment, 2) == request.trace:
+                found = {"statuses": []}
+        elif found is None:
+            continue
+        elif sid == "STC":
+            target = lines[-1] if lines else found
+            target.setdefault("statuses", []).extend(_statuses_of(segment, component))
+            if "effective" not in target:
+                target["effective"] = parse_day(_el(segment, 2))
+                target["charge"], target["paid"] = (
+                    _decimal(_el(segment, 4)),
+                    _decimal(_el(segment, 5)),
+                )
+                target["finalized"] = parse_day(_el(segment, 6))
+                target["payment_date"] = parse_day(_el(segment, 8))
+                target["payment_trace"] = _el(segment, 9)
+        elif sid == "REF":
+            key = {"1K": "payer_claim_id", "EJ": "claim_id", "BLT": "bill_type",
+                   "FJ": "control_number"}.get(_el(segment, 1))  # fmt: skip
+            if key == "control_number" and lines:
+                lines[-1][key] = _el(segment, 2)
+            elif key and key != "control_number" and not lines:
+                found[key] = _el(segment, 2)
+        elif sid == "DTP" and _el(segment, 1) == "472":
+            first, last = _period_of(_el(segment, 3))
+            target = lines[-1] if lines else found
+            target["service_date"], target["service_date_end"] = first, last
+        elif sid == "SVC":
+            parts = _el(segment, 1).split(component)
+            lines.append({
+                "qualifier": parts[0], "procedure": parts[1] if len(parts) > 1 else "",
+                "modifiers": tuple(m for m in parts[2:6] if m),
+                "charge": _decimal(_el(segment, 2)) or Decimal("0"),
+                "paid": _decimal(_el(segment, 3)) or Decimal("0"),
+                "revenue_code": _el(segment, 4), "units": _decimal(_el(segment, 7)) or Decimal("0"),
+            })  # fmt: skip
+    if found is None:
+        return None
+    bht = next((s for s in segments if s.id == "BHT"), None)
+    effective = found.get("effective") or (parse_day(_el(bht, 4)) if bht is not None else None)
+    return StatusAnswer(
+        request=request,
+        statuses=tuple(found["statuses"]),
+        effective=effective or date(1900, 1, 1),
+        source="payer",
+        payer_name=payer_name,
+        charge=found.get("charge"),
+        paid=found.get("paid"),
+        finalized=found.get("finalized"),
+        payment_date=found.get("payment_date"),
+        payment_trace=found.get("payment_trace", ""),
+        payer_claim_id=found.get("payer_claim_id", ""),
+        claim_id=found.get("claim_id", ""),
+        bill_type=found.get("bill_type", ""),
+        service_date=found.get("service_date"),
+        service_date_end=found.get("service_date_end"),
+        lines=tuple(
+            LineStatus(
+                qualifier=line["qualifier"],
+                procedure=line["procedure"],
+                modifiers=line["modifiers"],
+                charge=line["charge"],
+                paid=line["paid"],
+                units=line["units"],
+                statuses=tuple(line.get("statuses", ())),
+                revenue_code=line["revenue_code"],
+                control_number=line.get("control_number", ""),
+                service_date=line.get("service_date"),
+                service_date_end=line.get("service_date_end"),
+            )
+            for line in lines
+        ),
+    )
 
 
 # ------------------------------------------------------------------------------- JSON

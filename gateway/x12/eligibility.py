@@ -95,6 +95,8 @@ class Person:
     member_id: str = ""
     birth_date: str = ""
     """As sent (``CCYYMMDD``); :attr:`birth_day` is it parsed (None: missing or invalid)."""
+    gender: str = ""
+    """DMG03 as sent (``F``, ``M``, ``U``), '' when not given."""
 
     @property
     def birth_day(self) -> date | None:

@@ -4,6 +4,7 @@ that does not answer in time: the gateway answers from what it saw of the claim.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from twisted.web import resource
 
 from gateway.caqh.envelope import Operation, parse_soap, response_for, soap_response
 from gateway.x12.claim_status import (
+    GUIDE,
     SetAnswers,
     Status,
     StatusAnswer,
@@ -20,10 +22,13 @@ from gateway.x12.claim_status import (
     read_276,
 )
 from gateway.x12.claims import iter_transaction_sets
+from gateway.x12.igvalidator import PyX12Validator
 from tests.api.conftest import MakeApi, bearer, make_api  # noqa: F401 (fixture)
 from tests.pipeline.test_core_forward import setup
 from tests.x12.test_claim_status import validate_277
 from tests.x12files import claim_status_276
+
+VALIDATOR = PyX12Validator()
 
 
 class StatusPayer(resource.Resource):
@@ -94,5 +99,68 @@ async def test_no_answer_in_time_is_answered_here(make_api: MakeApi) -> None:  #
         assert validate_277(answer.body) == [] and b"STC*A4:35*" in answer.body
         (failed,) = api.named("eligibility.forward.failed")
         assert failed["reason"] == "no answer within 0.3 s"
+    finally:
+        await port.stopListening()
+
+
+def ext_json(**changes: Any) -> bytes:
+    body = {
+        "tradingPartnerServiceId": "EXT01",
+        "providers": [{"organizationName": "Demo Family Practice", "npi": "1234567893"}],
+        "subscriber": {"memberId": "MBR1", "lastName": "DOE", "gender": "F",
+                       "dateOfBirth": "19800101"},
+        "encounter": {"beginningDateOfService": "20261101", "submittedAmount": "10.00"},
+        "patientControlNumber": "C77X1",
+    }  # fmt: skip
+    return json.dumps({**body, **changes}).encode()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_json_request_for_an_external_payer_is_asked_of_it_as_a_276(
+    make_api: MakeApi,  # noqa: F811
+) -> None:
+    """The payer's own answer (its 277 read back), not the clearinghouse's view."""
+    endpoint = StatusPayer()
+    api, _, port = await setup(make_api, 5.0, endpoint)
+    try:
+        answer = await api.call("POST", "/api/v1/claim-status?include=x12", ext_json(),
+                                {**bearer(), "Content-Type": "application/json"})  # fmt: skip
+        assert answer.status == 200, answer.body
+        (claim,) = answer.json()["claims"]
+        assert claim["status"][0]["statusCategoryCode"] == "F1" and claim["source"] == "payer"
+        assert validate_277(answer.json()["x12"].encode()) == []
+        (seen,) = endpoint.seen
+        assert seen.get("PayloadType") == "X12_276_Request_005010X212"
+        (ts,) = list(iter_transaction_sets(seen.payload or b""))
+        errors, _ = VALIDATOR.validate(list(ts.segments), ts.delimiters, GUIDE)
+        assert errors == []  # what we sent the payer is a valid 276
+        (asked,) = read_276(ts.segments, ts.delimiters)
+        assert (asked.claim_id, asked.subscriber.member_id, asked.subscriber.gender) == (
+            "C77X1", "MBR1", "F",
+        )  # fmt: skip
+        (event,) = api.named("claim_status.answered")
+        assert event["forwarded"] is True and event["source"] == "payer"
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_json_request_the_payer_does_not_answer_is_answered_here_saying_so(
+    make_api: MakeApi,  # noqa: F811
+) -> None:
+    endpoint = StatusPayer()
+    endpoint.mode = "slow"
+    api, _, port = await setup(make_api, 0.3, endpoint)
+    try:
+        answer = await api.call("POST", "/api/v1/claim-status", ext_json(),
+                                {**bearer(), "Content-Type": "application/json"})  # fmt: skip
+        assert answer.status == 200, answer.body
+        (claim,) = answer.json()["claims"]
+        assert claim["status"][0]["statusCategoryCode"] == "A4"
+        assert claim["message"].startswith("The payer did not answer")
+        (failed,) = api.named("claim_status.forward.failed")
+        assert failed["reason"] == "no answer within 0.3 s"
+        (event,) = api.named("claim_status.answered")
+        assert event["forwarded"] is False
     finally:
         await port.stopListening()

@@ -57,7 +57,7 @@ def test_read_276_claim_level() -> None:
         "X67E",
         "1666666661",
     )
-    assert first.subscriber == Person("FRED", "SMITH", "123456789A", "19301210")
+    assert first.subscriber == Person("FRED", "SMITH", "123456789A", "19301210", "M")
     assert (first.claim_id, first.bill_type, first.charge) == (
         "SM123456",
         "111",
@@ -65,7 +65,7 @@ def test_read_276_claim_level() -> None:
     )
     assert first.service_days == (date(2005, 8, 31), date(2005, 9, 6))
     third = found[2]
-    assert third.dependent == Person("JOSEPH", "MANN", "", "19951101")
+    assert third.dependent == Person("JOSEPH", "MANN", "", "19951101", "M")
     assert third.subscriber.member_id == "345678901"
     assert len(third.lines) == 1 and third.lines[0].procedure == "99203"
     assert third.lines[0].service_date == "20050501"
@@ -169,3 +169,67 @@ def test_request_from_json_names_the_bad_field(change: dict[str, object], field:
     with pytest.raises(FieldError) as caught:
         request_from_json({k: v for k, v in body.items() if v is not None})
     assert caught.value.field == field
+
+
+# ----------------------------------------------- forwarding: build_276 / read_277
+
+
+def test_build_276_validates_and_reads_back_as_asked() -> None:
+    """What the gateway asks an external payer for a JSON request: valid X212, and the
+    payer's reader (ours: read_276) sees the same requests, the corpus ones included."""
+    from gateway.x12.claim_status import build_276
+
+    asked = requests_of("claim-level-status.276")
+    data = build_276(asked, ENVELOPE)
+    sets = list(iter_transaction_sets(data))
+    assert len(sets) == 1 and sets[0].segments[0].elements[:3] == ("276", "0001", GUIDE)
+    errors, _ = VALIDATOR.validate(list(sets[0].segments), sets[0].delimiters, GUIDE)
+    assert errors == []
+    again = read_276(sets[0].segments, sets[0].delimiters)
+    assert [(r.trace, r.claim_id, r.charge, r.service_date, r.subscriber, r.dependent)
+            for r in again] == [
+        (r.trace, r.claim_id, r.charge, r.service_date, r.subscriber,
+         r.dependent) for r in asked
+    ]  # fmt: skip
+
+
+def test_read_277_reads_the_corpus_answers() -> None:
+    from gateway.x12.claim_status import read_277
+
+    asked = requests_of("claim-level-status.276")
+    data = (CORPUS / "277" / "claim-level-status.277").read_bytes()
+    (ts,) = list(iter_transaction_sets(data))
+    first = read_277(ts.segments, ts.delimiters, asked[0])
+    assert first is not None
+    assert [s.composite(":") for s in first.statuses] == ["P3:317"]
+    assert (first.effective, first.charge, first.payer_claim_id, first.claim_id) == (
+        date(2005, 9, 13), Decimal("8513.88"), "05347006051", "SM123456",
+    )  # fmt: skip
+    assert first.payer_name == "ABC INSURANCE"
+    second = read_277(ts.segments, ts.delimiters, asked[1])
+    assert second is not None and second.paid == Decimal("7599.00")
+    assert [s.composite(":") for s in second.statuses] == ["F0:3"]
+    # the third answer's TRN02 is ABCXYC3 (a typo in the sample): not an answer to ABCXYZ3
+    assert read_277(ts.segments, ts.delimiters, asked[2]) is None
+
+
+def test_read_277_reads_back_what_build_277_wrote() -> None:
+    from gateway.x12.claim_status import read_277
+
+    request = StatusRequest(payer_id="SIM01", trace="T1", claim_id="C1", provider_npi="1234567893")
+    answer = StatusAnswer(
+        request, (Status("F1", "65"), Status("F1", "104")), date(2026, 11, 20),
+        charge=Decimal("150.00"), paid=Decimal("120.00"), finalized=date(2026, 11, 20),
+        payment_date=date(2026, 11, 21), payment_trace="EFT123", payer_claim_id="SIM0001",
+        claim_id="C1", service_date=date(2026, 11, 1),
+        lines=(LineStatus("HC", "99213", ("25",), Decimal("150.00"), Decimal("120.00"),
+                          Decimal("1"), (Status("F1", "65"),), service_date=date(2026, 11, 1)),),
+    )  # fmt: skip
+    (ts,) = list(iter_transaction_sets(build_277([SetAnswers("R1", (answer,))], ENVELOPE)))
+    back = read_277(ts.segments, ts.delimiters, request)
+    assert back is not None
+    assert (back.statuses, back.paid, back.payment_trace, back.payment_date, back.finalized) == (
+        answer.statuses, answer.paid, "EFT123", answer.payment_date, answer.finalized,
+    )  # fmt: skip
+    assert back.lines[0].procedure == "99213" and back.lines[0].modifiers == ("25",)
+    assert back.lines[0].statuses == (Status("F1", "65"),)
