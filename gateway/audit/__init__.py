@@ -102,6 +102,7 @@ EVENTS = frozenset(
         "eligibility.rejected",
         "eligibility.refused",
         "claim_status.answered",
+        "claim_status.forward.failed",
         "eligibility.forward.failed",
         "inquiry.answers.written",
         "inquiries.routed",
