@@ -82,7 +82,7 @@ def test_large_payload_streamed_in_small_chunks() -> None:
     payload = bytes(range(256)) * 4096  # 1 MiB, every byte value, many "~" and "*"
     data = interchange(payload)
     chunks = (data[i : i + 4093] for i in range(0, len(data), 4093))
-    seg = [s for s in segments(list(tokenize_stream(chunks))) if s.id == "BIN"][0]
+    seg = next(s for s in segments(list(tokenize_stream(chunks))) if s.id == "BIN")
     assert seg.elements[1].encode("latin-1") == payload
 
 
