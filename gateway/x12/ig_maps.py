@@ -109,6 +109,10 @@ _MAP_FILES: Final[dict[str, str]] = {
     # map here, every set's in _SET_MAP_FILES; the session picks by ST01.
     "005010X279A1": "270.5010.X279.A1.xml",
     "005010X212": "276.5010.X212.xml",
+    # Attachments (issue 9): ours in schemas/ (build_213_210_maps.py); pyx12 has neither.
+    # 277 Request for Additional Information (from a payer) and the 275 answering it.
+    "005010X213": "277.5010.X213.xml",
+    "005010X210": "275.5010.X210.xml",
 }
 _SET_MAP_FILES: Final[dict[str, dict[str, str]]] = {
     # 270/271 eligibility: ours in schemas/ (pyx12 has only the 4010 X092A1 maps).
@@ -152,10 +156,19 @@ def _max(value: str) -> int:
     return int(value)
 
 
+_EXTRA_DATA_ELEMENTS: Final[dict[str, tuple[str, int, int]]] = {
+    # The BIN segment (275 X210), absent from pyx12's dataele.xml: 784 Length of Binary
+    # Data (N0 1-15), 785 Binary Data (type B: any bytes, read by the tokenizer by length;
+    # checked by ig_model.check_binary against BIN01, never as text).
+    "784": ("N0", 1, 15),
+    "785": ("B", 1, 999_999_999_999_999),
+}
+
+
 @lru_cache(maxsize=1)
 def _data_elements() -> dict[str, tuple[str, int, int]]:
     tree = etree.parse(str(_pyx12_map_dir() / "dataele.xml"))
-    out: dict[str, tuple[str, int, int]] = {}
+    out: dict[str, tuple[str, int, int]] = dict(_EXTRA_DATA_ELEMENTS)
     for de in tree.getroot().iter("data_ele"):
         out[de.get("ele_num", "")] = (
             de.get("data_type", "AN"),

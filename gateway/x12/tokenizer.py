@@ -404,6 +404,8 @@ class _Stream:
             if binary is not None:
                 yield [binary]
                 continue
+            if self.buf is not buf:
+                continue  # more was read looking for a BIN's payload: start over
             end = buf.find(terminator, pos)
             if end < 0:
                 if self._more():

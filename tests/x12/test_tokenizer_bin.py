@@ -116,3 +116,18 @@ def test_bin_inside_element_text_is_not_a_bin() -> None:
     segs = segments(list(tokenize(data)))
     assert [s.id for s in segs] == ["ST", "NM1", "SE", "IEA"]
     assert segs[1].elements == ("QC", "1", "ROBIN", "X")
+
+
+def test_bad_lengths_after_reading_ahead_lose_nothing() -> None:
+    """A BIN whose payload is not where its length says, after the stream read ahead for
+    it: the rest of the interchange is still all there, wherever the chunks are cut."""
+    data = interchange(b"secret~*", declared=9999)
+    expected = list(tokenize(data))
+    assert [s.id for s in segments(expected)] == [
+        "GS", "ST", "LX", "BIN", "", "SE", "GE", "IEA"
+    ]  # fmt: skip
+    for at in range(0, len(data) + 1, 7):
+        assert list(tokenize_stream([data[:at], data[at:]])) == expected, at
+    long = interchange(b"x" * 5000, declared=4000)
+    ids = [s.id for s in segments(list(tokenize_stream([long[:3000], long[3000:]])))]
+    assert ids == ["GS", "ST", "LX", "BIN", "SE", "GE", "IEA"]
