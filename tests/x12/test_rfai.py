@@ -29,6 +29,7 @@ from gateway.x12.rfai import (
     write_277_rfai,
 )
 from tests.x12.conftest import DIRECTORY, GATEWAY, SUBMITTER
+from tests.x12files import engine_verdicts
 
 VALIDATOR = PyX12Validator()
 NOW = datetime(2026, 11, 24, 9, 30)
@@ -296,11 +297,13 @@ def respond(content: bytes) -> list[tuple[str, bytes]]:
     return [(r.kind, r.content) for r in responses]
 
 
-def test_engine_accepts_a_good_275() -> None:
+def test_engine_accepts_a_good_275_and_its_999_validates() -> None:
     [(kind, ack)] = respond(x275())
     assert kind == "999"
     assert b"AK1*PI*8*005010X210~" in ack and b"AK2*275*0042*005010X210~" in ack
     assert b"IK5*A~" in ack and b"AK9*A*1*1*1~" in ack
+    # our 999 map (schemas/999.5010X231.A1.xml) knows AK101 PI / AK201 275; pyx12's does not
+    assert [(st01, ok) for st01, ok, _ in engine_verdicts(ack)] == [("999", True)]
 
 
 @pytest.mark.parametrize(
@@ -322,6 +325,7 @@ def test_engine_rejects_a_bad_bin_length_with_ik4(
     assert element in ack, (code, ack)
     assert b"IK3*BIN*" in ack and b"IK5*R" in ack
     assert b"abc" not in ack  # never the attachment's bytes
+    assert [(st01, ok) for st01, ok, _ in engine_verdicts(ack)] == [("999", True)]
 
 
 def test_engine_rejects_a_bin_running_past_the_end() -> None:
