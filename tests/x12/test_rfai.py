@@ -12,8 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.x12.acks import Gateway
 from gateway.x12.claims import iter_transaction_sets, iter_transaction_sets_stream
 from gateway.x12.engine import analyze, build_responses
+from gateway.x12.forward import rewrap
 from gateway.x12.igvalidator import PyX12Validator
 from gateway.x12.rfai import (
     IMPLEMENTATION_275,
@@ -335,3 +337,19 @@ def test_engine_rejects_a_bin_running_past_the_end() -> None:
     assert kind == "999"
     assert b"IK3*BIN*" in ack and b"IK5*R" in ack
     assert b"secret" not in ack
+
+
+def test_a_275_forwarded_verbatim_keeps_its_bytes_and_validates() -> None:
+    sets = list(iter_transaction_sets(x275()))
+    numbers = itertools.count(900)
+    content, _ = rewrap(
+        sets,
+        gateway=Gateway("ZZ", "GATEWAY"),
+        receiver=("ZZ", "PAYER"),
+        usage="T",
+        next_control=lambda: next(numbers),
+        now=NOW,
+    )
+    assert b"GS*PI*GATEWAY*PAYER*" in content
+    assert errors_of(content, IMPLEMENTATION_275) == []
+    assert attachments_of(content) == [ATTACHMENT]
