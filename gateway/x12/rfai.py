@@ -42,7 +42,8 @@ from gateway.x12.eligibility import (
     build_interchange,
     parse_day,
 )
-from gateway.x12.segments import Delimiters, Segment
+from gateway.x12.results import IgError
+from gateway.x12.segments import Delimiters, Segment, SetSession, Validator, begin_session
 
 IMPLEMENTATION_277RFAI = "005010X213"
 """ST03/GS08 of the 277 Request for Additional Information."""
@@ -520,3 +521,115 @@ def write_275(
         se = text.rindex(b"*0001~GE*")
         text = text[:se] + b"*" + st02.encode() + text[se + 5 :]
     return text.replace(_PAYLOAD.encode("ascii"), attachment.data, 1)
+
+
+# ---------------------------------------------------------------------- attachment size limit
+
+
+def oversized_attachments(
+    segments: Sequence[Segment], max_bytes: int, *, first_position: int = 1
+) -> list[IgError]:
+    """One IK3/IK4 error (IK403 ``5``, data element too long) per BIN whose payload is longer
+    than ``max_bytes``; ``segments`` is a set from ST (position 1, or ``first_position`` for
+    the first segment given). The message gives sizes only, never contents."""
+    out: list[IgError] = []
+    for index, segment in enumerate(segments):
+        if segment.id != "BIN" or len(segment.elements) < 2:
+            continue
+        size = len(segment.elements[1])
+        if size > max_bytes:
+            out.append(_size_error(first_position + index, segment.line, size, max_bytes))
+    return out
+
+
+def _size_error(position: int, line: int, size: int, max_bytes: int) -> IgError:
+    return IgError(
+        segment_id="BIN",
+        segment_position=position,
+        loop_id="2100A",
+        segment_error="8",
+        element_position=2,
+        element_reference="785",
+        element_error="5",
+        line=line,
+        message=(
+            f"BIN02 (Binary Data, element 785) is {size} bytes: this gateway accepts "
+            f"attachments of at most {max_bytes} bytes"
+        ),
+    )
+
+
+def _merge(errors: list[IgError], extra: list[IgError]) -> list[IgError]:
+    """``errors`` plus the size errors of BINs not already reported on BIN02."""
+    taken = {(e.segment_position, e.element_position) for e in errors}
+    merged = errors + [e for e in extra if (e.segment_position, 2) not in taken]
+    return sorted(merged, key=lambda e: e.segment_position)
+
+
+class AttachmentSizeLimit:
+    """A validator (the engine's :class:`~gateway.x12.segments.Validator`, streaming too)
+    that adds to ``inner``'s errors a BIN02 "too long" (999 IK3 BIN / IK4 785 code ``5``)
+    for every 275 attachment over ``max_bytes``: give it to ``engine.analyze*`` as
+    ``validator=`` to reject oversized attachments with a clear 999. Only 005010X210 sets
+    are measured; everything else is ``inner``'s alone."""
+
+    def __init__(self, inner: Validator, max_bytes: int) -> None:
+        self.inner = inner
+        self.max_bytes = max_bytes
+
+    def supports(self, implementation: str) -> bool:
+        return self.inner.supports(implementation)
+
+    def validate(
+        self, segments: Sequence[Segment], delimiters: Delimiters, implementation: str
+    ) -> tuple[list[IgError], int]:
+        errors, claims = self.inner.validate(segments, delimiters, implementation)
+        if implementation != IMPLEMENTATION_275:
+            return errors, claims
+        return _merge(errors, oversized_attachments(segments, self.max_bytes)), claims
+
+    def begin(
+        self, delimiters: Delimiters, implementation: str, *, max_errors: int | None = None
+    ) -> SetSession:
+        session = begin_session(self.inner, delimiters, implementation, max_errors)
+        if implementation != IMPLEMENTATION_275:
+            return session
+        return _SizeSession(session, self.max_bytes)
+
+
+class _SizeSession:
+    """The inner session, plus the size of every BIN fed (the payload itself is not kept)."""
+
+    def __init__(self, inner: SetSession, max_bytes: int) -> None:
+        self.inner = inner
+        self.max_bytes = max_bytes
+        self.position = 0
+        self.extra: list[IgError] = []
+
+    @property
+    def error_total(self) -> int:
+        return self.inner.error_total + len(self.extra)
+
+    @error_total.setter
+    def error_total(self, value: int) -> None:
+        self.inner.error_total = value - len(self.extra)
+
+    @property
+    def implementation_errors(self) -> int:
+        return self.inner.implementation_errors
+
+    @implementation_errors.setter
+    def implementation_errors(self, value: int) -> None:
+        self.inner.implementation_errors = value
+
+    def feed(self, segment: Segment) -> None:
+        self.position += 1
+        if segment.id == "BIN":
+            self.extra += oversized_attachments(
+                (segment,), self.max_bytes, first_position=self.position
+            )
+        self.inner.feed(segment)
+
+    def finish(self) -> tuple[list[IgError], int]:
+        errors, claims = self.inner.finish()
+        return _merge(errors, self.extra), claims

@@ -21,6 +21,7 @@ from gateway.x12.rfai import (
     IMPLEMENTATION_275,
     IMPLEMENTATION_277RFAI,
     Attachment,
+    AttachmentSizeLimit,
     InfoRequest,
     RequestedItem,
     attachment_format,
@@ -353,3 +354,32 @@ def test_a_275_forwarded_verbatim_keeps_its_bytes_and_validates() -> None:
     assert b"GS*PI*GATEWAY*PAYER*" in content
     assert errors_of(content, IMPLEMENTATION_275) == []
     assert attachments_of(content) == [ATTACHMENT]
+
+
+def test_attachment_over_the_size_limit_gets_a_clear_999() -> None:
+    limited = AttachmentSizeLimit(VALIDATOR, max_bytes=100)
+    analysis = analyze(x275(), uploader="acme", directory=DIRECTORY, validator=limited)
+    numbers = itertools.count(500)
+    [response] = build_responses(
+        analysis, directory=DIRECTORY, duplicates=(), next_control=lambda: next(numbers), now=NOW
+    )
+    ack = response.content
+    assert response.kind == "999"
+    assert b"IK3*BIN*16*2100*8~" in ack and b"IK4*2*785*5~" in ack and b"IK5*R*5~" in ack
+    assert engine_verdicts(ack)[0][1]
+    [ts] = analysis.interchanges[0].groups[0].transactions
+    [error] = ts.errors
+    assert error.message.endswith(
+        f"is {len(EVERY_BYTE)} bytes: this gateway accepts attachments of at most 100 bytes"
+    )
+    # under the limit, and for other guides, the inner validator alone decides
+    roomy = AttachmentSizeLimit(VALIDATOR, max_bytes=len(EVERY_BYTE))
+    ok = analyze(x275(), uploader="acme", directory=DIRECTORY, validator=roomy)
+    assert ok.interchanges[0].groups[0].transactions[0].errors == ()
+    [ts_] = list(iter_transaction_sets(x275()))
+    errors, _ = limited.validate(list(ts_.segments), ts_.delimiters, IMPLEMENTATION_275)
+    assert [(e.segment_position, e.element_error) for e in errors] == [(16, "5")]
+    assert limited.supports(IMPLEMENTATION_277RFAI)
+    content = rfai_277([REQUEST])
+    [ts277] = list(iter_transaction_sets(content))
+    assert limited.validate(list(ts277.segments), ts277.delimiters, IMPLEMENTATION_277RFAI)[0] == []
