@@ -523,6 +523,10 @@ def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]
         issues.extend(
             i for i in check_situational(seg, data, comp_sep) if i.position not in flagged
         )
+    if issues and any(isinstance(d, Elem) and d.dtype == "B" for d in defs):
+        # A segment with binary data (BIN): whatever is wrong, no value is copied into a
+        # 999 (a payload cut on delimiters would otherwise leak into IK404).
+        issues = [replace(i, bad=None) for i in issues]
     return issues
 
 

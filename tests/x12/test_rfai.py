@@ -383,3 +383,13 @@ def test_attachment_over_the_size_limit_gets_a_clear_999() -> None:
     content = rfai_277([REQUEST])
     [ts277] = list(iter_transaction_sets(content))
     assert limited.validate(list(ts277.segments), ts277.delimiters, IMPLEMENTATION_277RFAI)[0] == []
+
+
+def test_a_999_never_copies_attachment_bytes() -> None:
+    payload = b"MEMBER JANE DOE*DOB 19800101*" + bytes(range(32, 127))
+    good = x275(replace(ATTACHMENT, data=payload))
+    bad = good.replace(b"BIN*%d*" % len(payload), b"BIN*99999*")
+    [(kind, ack)] = respond(bad)
+    assert kind == "999" and b"IK5*R" in ack
+    assert b"JANE" not in ack and b"19800101" not in ack and b"DOB" not in ack
+    assert engine_verdicts(ack)[0][1]
