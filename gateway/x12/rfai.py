@@ -16,9 +16,14 @@ Two transaction sets of issue 9:
   275 around a file (tests, the demo, the provider-side CLI).
 
 Matching key between the two: the payer claim control number (277 2200D ``REF*1K``, quoted
-back by the provider in the 275) and the patient control number (CLM01: 277 2200D ``TRN02``,
-275 ``REF*EJ``); the attachment control number (277 2200D ``REF*...`` / 275 ``TRN02``), when
-the payer gives one, identifies the request itself.
+back by the provider in the 275 1000D ``REF*1K``) and the patient control number (CLM01: 277
+2200D ``TRN02``, 275 1000D ``REF*EJ``); the attachment control number (277 2200D ``REF*ZZ``,
+275 2000A ``TRN02``), when the payer gives one, identifies the request itself. Where the
+public TR3 material left a detail open, the maps (schemas/build_213_210_maps.py lists every
+approximation) and this module follow the same convention.
+
+Size: :class:`AttachmentSizeLimit` wraps the engine's validator so that a 275 attachment
+over a configured size gets a clear 999 (IK4 785 code 5, the sizes in words).
 
 PHI (patient names, member IDs, dates, attachment contents) lives in the X12 only: nothing
 here logs.
@@ -76,14 +81,14 @@ class InfoRequest:
     patient_control_number: str
     """CLM01 of the claim: 2200D ``TRN02`` (TRN01 ``1``)."""
     billed_amount: Decimal
-    """2200D ``AMT``... CLM02 of the claim."""
+    """CLM02 of the claim: STC04 (total claim charge) of each 2200D STC."""
     service_from: date
     service_to: date
     """2200D ``DTP*472`` (a single day is written D8, a span RD8)."""
     items: tuple[RequestedItem, ...]
     """What is asked for (one STC per item, 2200D)."""
     due: date
-    """Response due date (2200D ``DTP*106``... the TR3's "Response Due Date")."""
+    """Response due date (2200D ``DTP*106``, D8)."""
     patient_last: str
     patient_first: str
     member_id: str
@@ -92,8 +97,8 @@ class InfoRequest:
     provider_name: str
     """2100C: the provider asked (NPI, ``NM1*1P*2`` organisation name)."""
     attachment_control: str = ""
-    """An attachment/request control number the provider quotes back in the 275 (2200D
-    ``REF``... empty when the payer gives none)."""
+    """An attachment/request control number the provider quotes back in the 275 (277 2200D
+    ``REF*ZZ``, 275 2000A ``TRN02``); empty when the payer gives none."""
 
 
 @dataclass(frozen=True)
