@@ -131,3 +131,24 @@ def test_bad_lengths_after_reading_ahead_lose_nothing() -> None:
     long = interchange(b"x" * 5000, declared=4000)
     ids = [s.id for s in segments(list(tokenize_stream([long[:3000], long[3000:]])))]
     assert ids == ["GS", "ST", "LX", "BIN", "SE", "GE", "IEA"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=12),
+            st.sampled_from([b"~", b"*", b"\n", b"BIN*", b"BIN*3*", b"BIN*0*~", b"IEA*1*1~"]),
+            st.integers(min_value=0, max_value=40).map(lambda n: b"BIN*%d*" % n),
+        ),
+        max_size=20,
+    ),
+    st.integers(min_value=1, max_value=50),
+)
+def test_random_bins_never_raise_and_do_not_depend_on_chunking(
+    pieces: list[bytes], size: int
+) -> None:
+    data = make_isa().encode() + b"ST*275*0001~" + b"".join(pieces) + b"~SE*2*0001~"
+    expected = list(tokenize(data))
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    assert list(tokenize_stream(chunks)) == expected
