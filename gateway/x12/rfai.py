@@ -215,8 +215,7 @@ def _rfai_claim(request: InfoRequest, hl: int, parent: int, now: datetime) -> li
         ),
         _seg("TRN", "1", _clean(request.patient_control_number, 50) or "0"),
     ]
-    items = request.items or (RequestedItem(code=""),)
-    for item in items:
+    for item in request.items:
         out.append(_seg("STC", _item(item), _d8(now.date()), "", _money(request.billed_amount)))
     out.append(_seg("REF", "1K", _clean(request.payer_claim_number, 50)))
     if request.attachment_control:
@@ -245,10 +244,13 @@ def write_277_rfai(
     2000C one per provider (by NPI, in order of first appearance), 2000D one per claim (the
     patient: NM1 QC, then the 2200D request: TRN02 the patient control number, one STC per
     requested item, REF 1K, REF ZZ the attachment control number when given, DTP 472 the
-    service dates, DTP 106 the response due date). No request: a 277 with no 2000D is not
-    valid X213, so ``requests`` must not be empty (ValueError)."""
+    service dates, DTP 106 the response due date). A 277 with no 2000D, or a request with no
+    item, is not valid X213: ``requests`` must not be empty and every request names at least
+    one item (else ValueError)."""
     if not requests:
         raise ValueError("a 277 RFAI needs at least one request")
+    if any(not request.items for request in requests):
+        raise ValueError("every request of a 277 RFAI names at least one item (a LOINC code)")
     body = [
         _seg(
             "BHT",

@@ -158,9 +158,11 @@ def test_277_rfai_validates_and_reads_back() -> None:
     assert got[2].attachment_control == "" and got[2].provider_npi == "1003000126"
 
 
-def test_277_rfai_needs_a_request() -> None:
+def test_277_rfai_needs_a_request_and_items() -> None:
     with pytest.raises(ValueError):
         rfai_277([])
+    with pytest.raises(ValueError):
+        rfai_277([replace(REQUEST, items=())])
 
 
 def test_read_277_rfai_from_an_external_payer_with_a_line_level_request() -> None:
