@@ -22,7 +22,7 @@ import itertools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -473,19 +473,8 @@ class _Loader:
             )
             if (request_text or "due_days" in node) and not request:
                 self.at(file, where, "request", "request_text and due_days need request = [...]")
-            out.append(
-                PendRule(
-                    name,
-                    status,
-                    text,
-                    min_charge,
-                    procedures,
-                    members,
-                    request,
-                    request_text or "",
-                    due_days or 30,
-                )  # fmt: skip
-            )
+            rule = PendRule(name, status, text, min_charge, procedures, members, request)
+            out.append(replace(rule, request_text=request_text or "", due_days=due_days or 30))
         return tuple(out)
 
     def loinc_codes(self, file: _File, node: Mapping[str, Any], table: str) -> tuple[str, ...]:

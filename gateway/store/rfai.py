@@ -53,10 +53,10 @@ class AttachmentRow(NamedTuple):
     forwarded_name: str | None = None
 
 
-_COLUMNS = (
-    "id, route_id, claim_row_id, clm01, payer_partner_id, payer_id, provider_partner_id, "
+_SELECT = (
+    "SELECT id, route_id, claim_row_id, clm01, payer_partner_id, payer_id, provider_partner_id, "
     "payer_claim_id, attachment_control, items, due, state, source, created_at, updated_at, "
-    "sent_name"
+    "sent_name FROM info_requests "
 )
 
 
@@ -87,22 +87,21 @@ class RfaiTransaction(StoreTransaction):
 
     def add_info_request(self, row: InfoRequestRow) -> None:
         self._sql.execute(
-            f"INSERT INTO info_requests ({_COLUMNS}) "
+            "INSERT INTO info_requests (id, route_id, claim_row_id, clm01, payer_partner_id, "
+            "payer_id, provider_partner_id, payer_claim_id, attachment_control, items, due, "
+            "state, source, created_at, updated_at, sent_name) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*row[:9], " ".join(row.items), *row[10:]),
         )
 
     def info_request(self, request_id: str) -> InfoRequestRow | None:
-        row = self._sql.select_one(
-            f"SELECT {_COLUMNS} FROM info_requests WHERE id = ?", (request_id,)
-        )
+        row = self._sql.select_one(_SELECT + "WHERE id = ?", (request_id,))
         return _request(row) if row is not None else None
 
     def requests_for_route(self, route_id: int) -> list[InfoRequestRow]:
         """The route's requests, newest first."""
         rows = self._sql.select(
-            f"SELECT {_COLUMNS} FROM info_requests WHERE route_id = ? "
-            "ORDER BY created_at DESC, id DESC",
+            _SELECT + "WHERE route_id = ? ORDER BY created_at DESC, id DESC",
             (route_id,),
         )
         return [_request(r) for r in rows]
@@ -120,15 +119,14 @@ class RfaiTransaction(StoreTransaction):
         """Every request about this payer claim number, newest first (any partner: the
         caller checks the owner)."""
         rows = self._sql.select(
-            f"SELECT {_COLUMNS} FROM info_requests WHERE payer_claim_id = ? "
-            "ORDER BY created_at DESC, id DESC",
+            _SELECT + "WHERE payer_claim_id = ? ORDER BY created_at DESC, id DESC",
             (payer_claim_id,),
         )
         return [_request(r) for r in rows]
 
     def requests_by_clm01(self, clm01: str) -> list[InfoRequestRow]:
         rows = self._sql.select(
-            f"SELECT {_COLUMNS} FROM info_requests WHERE clm01 = ? ORDER BY created_at, id",
+            _SELECT + "WHERE clm01 = ? ORDER BY created_at, id",
             (clm01,),
         )
         return [_request(r) for r in rows]
@@ -164,6 +162,6 @@ class RfaiTransaction(StoreTransaction):
                 r["file_id"],
                 float(r["received_at"]),
                 r["forwarded_name"],
-            )  # fmt: skip
+            )
             for r in rows
         ]
