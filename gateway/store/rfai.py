@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from gateway.store.engine import Row
 from gateway.store.files import StoreTransaction
+from gateway.store.routing import RouteRecord
 
 OPEN = "open"
 ANSWERED = "answered"
@@ -139,6 +140,20 @@ class RfaiTransaction(StoreTransaction):
 
     def set_request_sent(self, request_id: str, name: str) -> None:
         self._sql.execute("UPDATE info_requests SET sent_name = ? WHERE id = ?", (name, request_id))
+
+    def routes_by_payer_claim(
+        self, payer_partner_id: str, payer_claim_id: str
+    ) -> list[RouteRecord]:
+        """The claims sent to the payer that it numbered ``payer_claim_id``, newest first."""
+        rows = self._sql.select(
+            "SELECT r.id, r.claim_row_id, r.batch_id, r.payer_partner_id, r.payer_id, "
+            "r.out_isa13, r.out_gs06, r.out_st02, r.out_index, r.clm01, r.file_id, "
+            "r.submitter_partner_id, r.source_isa13, r.source_st02, r.source_index, "
+            "r.billing_npi, r.state, r.payer_claim_id, r.decision, r.updated_at FROM routes r "
+            "WHERE r.payer_partner_id = ? AND r.payer_claim_id = ? ORDER BY r.id DESC",
+            (payer_partner_id, payer_claim_id),
+        )
+        return [RouteRecord(*r) for r in rows]
 
     def add_attachment(self, row: AttachmentRow) -> None:
         self._sql.execute(
