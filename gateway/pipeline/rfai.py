@@ -250,7 +250,6 @@ def take_attachments(
     many attachments were taken."""
     from gateway.pipeline.routing import Placed, _place
 
-    gateway_when = datetime.fromtimestamp(now, UTC)
     taken = 0
     for ts in sets:
         st02 = (
@@ -306,12 +305,12 @@ def take_attachments(
                     Placed(request.payer_partner_id, ATTACHMENT_KIND, forwarded, record.id,
                            {"request_id": request.id, "size": size})
                 )  # fmt: skip
-            else:
-                outcome.events.append(
-                    {"event": "attachment.forwarded", "request_id": request.id,
-                     "payer_partner": request.payer_partner_id, "to": "simulated payer",
-                     "at": gateway_when.isoformat()}
-                )  # fmt: skip
+            outcome.events.append(
+                {"event": "attachment.forwarded", "request_id": request.id,
+                 "payer_partner": request.payer_partner_id,
+                 "to": "payer mailbox" if forwarded is not None else "simulated payer",
+                 **({"file_name": forwarded} if forwarded is not None else {})}
+            )  # fmt: skip
     return taken
 
 
