@@ -104,7 +104,8 @@ def test_status_pending_then_paid_with_the_835_trace(tmp_path: Path) -> None:
         assert first["payment"]["traceNumber"] == trn[2]  # type: ignore[index]
         waiting = ask_json(daemon, pended)
         assert [category(waiting), waiting["status"][0]["statusCode"]] == ["P3", "297"]  # type: ignore[index]
-        assert waiting["requestedInformation"]["item"].startswith("Medical records")  # type: ignore[index]
+        assert waiting["requestedInformation"]["item"] == "progress note"  # type: ignore[index]
+        assert waiting["message"].startswith("waiting for information: progress note, due ")  # type: ignore[index]
 
         status, _, answer = curl(daemon, "/api/v1/x12", "--data-binary", f"@{raw}")
         assert validate_277(answer) == []

@@ -171,7 +171,7 @@ def test_batch_276_file_gets_its_999_then_a_277(env: Env) -> None:  # noqa: F811
 def test_batch_276s_for_an_external_payer_go_to_its_mailbox_and_back(env: Env) -> None:  # noqa: F811
     """A 276 file naming an external payer: routed to its mailbox (``_276.x12``); its 277
     X212 (TRN echoed) comes back through the inquiry routes and reaches the submitter."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from gateway.x12.claim_status import (
         SetAnswers,
