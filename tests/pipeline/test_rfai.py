@@ -6,17 +6,23 @@ is reported and nothing is forwarded."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from gateway.audit import AuditLog
 from gateway.config import AttachmentsConfig
+from gateway.pipeline.core import report_cycles
 from gateway.pipeline.routing import route_file, run_payer_cycle
 from gateway.store.rfai import ANSWERED, CLOSED, EXPIRED, OPEN, SIMULATED, InfoRequestRow
+from gateway.trace import build_trace, print_trace
 from gateway.x12.claims import iter_transaction_sets
 from gateway.x12.remit_read import read_835
 from gateway.x12.rfai import IMPLEMENTATION_277RFAI, Attachment, read_277_rfai, write_275
 from tests.pipeline.test_routing import NOW, Env, _one_claim, env  # noqa: F401
 from tests.x12.test_rfai import errors_of
+from tests.x12files import segments
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TODAY = datetime.fromtimestamp(NOW, UTC).date()
@@ -161,3 +167,31 @@ def test_pend_rules_without_request_keep_todays_behaviour(env: Env) -> None:  # 
     assert requests(env) == [] and env.mailbox("demo-billing", "277RFAI") == []
     released = cycle(env, NOW + 120)
     assert released.released == 1  # type: ignore[attr-defined]
+
+
+def test_trace_shows_the_request_and_the_275(env: Env, tmp_path: Path) -> None:  # noqa: F811
+    data = pended_claim(905)
+    env.route(data)
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    report_cycles(audit, [cycle(env)])  # type: ignore[list-item]
+    (request,) = requests(env)
+    file_id, _ = upload_275(
+        env, x275(attachment_for(str(request["payer_claim_id"]), str(request["id"])), 61)
+    )
+    audit.close()
+    clm01 = next(s for s in segments(data) if s[0] == "CLM")[1]
+    found = build_trace(env.store, tmp_path / "audit.jsonl", clm01, env.blobs.read)
+    (claim,) = found.claims
+    (asked,) = claim["information_requests"]
+    assert asked["id"] == request["id"] and asked["state"] == ANSWERED
+    assert asked["items"] == ["11506-3"] and asked["file_name"].endswith("_277RFAI.x12")
+    (attached,) = asked["attachments"]
+    assert attached == {**attached, "file_id": file_id, "format": "PDF", "size": len(PDF)}
+    assert file_id in found.file_ids
+    assert "rfai.sent" in [e["event"] for e in found.events]
+    out = io.StringIO()
+    print_trace(found, out)
+    text = out.getvalue()
+    assert f"information requested {request['id']}" in text
+    assert f"275 in file {file_id}: PDF {len(PDF)} bytes" in text
+    assert b"DOE" not in text.encode() and "MBR900000005" not in text  # no PHI
