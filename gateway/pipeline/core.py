@@ -370,7 +370,9 @@ class GatewayCore(Service):
     def _analyze(self, record: FileRecord, directory: Any) -> Deferred[Any]:
         """Envelope and guide: what the TA1/999 need."""
         path = str(self.blobs.path(record.sha256))
-        return self._in_worker(analyze_only, path, record.partner_id, directory)
+        return self._in_worker(
+            analyze_only, path, record.partner_id, directory, self.config.attachments.max_bytes
+        )
 
     def _edit(self, record: FileRecord, analysis: Any, context: Any) -> Deferred[Any]:
         """The claims' edits; the verdicts come back through a file of slim records, not a

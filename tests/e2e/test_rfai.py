@@ -128,8 +128,10 @@ def test_request_answered_paid_and_unanswered_denied(tmp_path: Path) -> None:
         large = attach(tmp_path, b, requests[b["clm01"]], big, 3)
         before = outbound(sftp)
         sftp.putfo(io.BytesIO(large.read_bytes()), "/inbound/large.275")
-        report = new_file(sftp, ".txt", before)
+        report = new_file(sftp, "_REJECT.txt", before)
         assert b"at most 2048 bytes" in report
+        refused = new_file(sftp, "_999.x12", before)  # IK4 785 code 5: too long
+        assert b"IK3*BIN*" in refused and b"IK4*2*785*5" in refused and b"IK5*R" in refused
         assert category(ask_json(daemon, b)) == "P3"  # still waiting: nothing taken
 
         # the next cycle pays claim a; claim b keeps waiting
