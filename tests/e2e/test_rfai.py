@@ -41,8 +41,9 @@ def download(sftp: paramiko.SFTPClient, name: str) -> bytes:
 
 
 def new_file(sftp: paramiko.SFTPClient, suffix: str, before: list[str]) -> bytes:
-    (name,) = wait_for(lambda: [n for n in outbound(sftp, suffix) if n not in before])  # type: ignore[misc]
-    return download(sftp, name)
+    found = wait_for(lambda: [n for n in outbound(sftp, suffix) if n not in before])
+    assert isinstance(found, list) and len(found) == 1, found
+    return download(sftp, str(found[0]))
 
 
 def attach(tmp: Path, claim: dict[str, str], request: dict[str, str], pdf: Path, n: int) -> Path:
@@ -73,7 +74,7 @@ def test_request_answered_paid_and_unanswered_denied(tmp_path: Path) -> None:
         sftp.putfo(io.BytesIO(answered), "/inbound/a.837")
         sftp.putfo(io.BytesIO(ignored), "/inbound/b.837")
         a, b = facts(answered), facts(ignored)
-        wait_for(lambda: category(ask_json(daemon, a)) == "P1" and category(ask_json(daemon, b)) == "P1")  # fmt: skip
+        wait_for(lambda: [category(ask_json(daemon, c)) for c in (a, b)] == ["P1", "P1"])
 
         cycle = gateway("payers", "run-cycle", "--config", str(config), "--data-dir",
                         str(data_dir))  # fmt: skip
@@ -82,12 +83,13 @@ def test_request_answered_paid_and_unanswered_denied(tmp_path: Path) -> None:
         assert [category(waiting), waiting["status"][0]["statusCode"]] == ["P3", "297"]  # type: ignore[index]
         info = waiting["requestedInformation"]
         assert info["item"] == "progress note"  # type: ignore[index]
-        assert (
-            waiting["message"] == f"waiting for information: progress note, due {info['dueDate']}"
-        )  # type: ignore[index]
+        due = info["dueDate"]  # type: ignore[index]
+        assert waiting["message"] == f"waiting for information: progress note, due {due}"
 
         # a 277 RFAI per claim in the provider's mailbox, valid X213
-        names = wait_for(lambda: outbound(sftp, "_277RFAI.x12") if len(outbound(sftp, "_277RFAI.x12")) == 2 else None)  # fmt: skip
+        names = wait_for(
+            lambda: len(outbound(sftp, "_277RFAI.x12")) == 2 and outbound(sftp, "_277RFAI.x12")
+        )
         requests: dict[str, dict[str, str]] = {}
         for name in names:  # type: ignore[attr-defined]
             content = download(sftp, name)
