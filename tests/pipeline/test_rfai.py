@@ -9,18 +9,31 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from gateway.audit import AuditLog
 from gateway.config import AttachmentsConfig
+from gateway.pipeline.claim_status import answer_one
 from gateway.pipeline.core import report_cycles
 from gateway.pipeline.routing import route_file, run_payer_cycle
 from gateway.store.rfai import ANSWERED, CLOSED, EXPIRED, OPEN, SIMULATED, InfoRequestRow
 from gateway.trace import build_trace, print_trace
+from gateway.x12.claim_status import statuses_of
 from gateway.x12.claims import iter_transaction_sets
 from gateway.x12.remit_read import read_835
-from gateway.x12.rfai import IMPLEMENTATION_277RFAI, Attachment, read_277_rfai, write_275
-from tests.pipeline.test_routing import NOW, Env, _one_claim, env  # noqa: F401
+from gateway.x12.rfai import (
+    IMPLEMENTATION_277RFAI,
+    Attachment,
+    InfoRequest,
+    RequestedItem,
+    read_275,
+    read_277_rfai,
+    write_275,
+    write_277_rfai,
+)
+from tests.pipeline.test_claim_status import request_for
+from tests.pipeline.test_routing import GEN, NOW, Env, _one_claim, _upload_as, env  # noqa: F401
 from tests.x12.test_rfai import errors_of
 from tests.x12files import segments
 
@@ -195,3 +208,45 @@ def test_trace_shows_the_request_and_the_275(env: Env, tmp_path: Path) -> None: 
     assert f"information requested {request['id']}" in text
     assert f"275 in file {file_id}: PDF {len(PDF)} bytes" in text
     assert b"DOE" not in text.encode() and "MBR900000005" not in text  # no PHI
+
+
+def test_an_external_payers_request_is_forwarded_and_its_275_goes_back(env: Env) -> None:  # noqa: F811
+    data: bytes = GEN.render(GEN.interchange(1, 906, date="20261120", payers=["EXT01"]))  # type: ignore[attr-defined]
+    env.route(data)
+    clm = next(s for s in segments(data) if s[0] == "CLM")
+    asked = InfoRequest(
+        payer_claim_number="EXT-CLM-77", patient_control_number=clm[1],
+        billed_amount=Decimal(clm[2]), service_from=date(2026, 11, 20),
+        service_to=date(2026, 11, 20), items=(RequestedItem("18842-5"),),
+        due=date(2026, 12, 31), patient_last="DOE", patient_first="JANE", member_id="M1",
+        provider_npi="1234567893", provider_name="DEMO FAMILY PRACTICE",
+        attachment_control="EXTACN1",
+    )  # fmt: skip
+    rfai = write_277_rfai(
+        [asked], payer_name="EXTERNAL PAYER", payer_id="EXT01", receiver_name="CLEARINGHOUSE",
+        receiver_id="CLEARINGHOUSE", sender_id="EXT01PAYER", receiver_isa_id="CLEARINGHOUSE",
+        control_number=7401, now=datetime(2026, 11, 25, 9, 0), usage="T",
+    )  # fmt: skip
+    record = _upload_as(env, "ext01", rfai)
+    outcome = route_file(env.store, env.blobs, record, partners=env.partners, config=env.config,
+                         now=NOW)  # fmt: skip
+    assert outcome.problems == []
+    (forwarded,) = env.mailbox("demo-billing", "277RFAI")
+    assert errors_of(forwarded, IMPLEMENTATION_277RFAI) == []
+    (request,) = requests(env)
+    assert request["state"] == OPEN and request["source"] == "external"
+    assert request["payer_claim_id"] == "EXT-CLM-77" and request["due"] == "2026-12-31"
+    # claim status: waiting for the discharge summary
+    status = answer_one(env.store, request_for(data), partner_id="demo-billing",
+                        payers=env.payers, partners=env.partners, channel="test",
+                        now=datetime.fromtimestamp(NOW + 600, UTC))  # fmt: skip
+    assert statuses_of(status) == "P3:297"
+    assert status.message == "waiting for information: discharge summary, due 2026-12-31"
+    # the provider's 275 goes to the payer's mailbox, byte for byte
+    answer = replace(attachment_for("EXT-CLM-77", "EXTACN1"), payer_id="EXT01")
+    _, reports = upload_275(env, x275(answer, 71))
+    assert reports == []
+    (sent,) = env.mailbox("ext01", "275")
+    (ts,) = iter_transaction_sets(sent)
+    assert [a.data for a in read_275(ts.segments, ts.delimiters)] == [PDF]
+    assert requests(env)[0]["state"] == ANSWERED
