@@ -65,7 +65,14 @@ from gateway.x12.acks import Gateway
 from gateway.x12.claims import Claim, TransactionSet, extract_claims, iter_transaction_sets
 from gateway.x12.envelope import set_implementation
 from gateway.x12.forward import read_277ca_claims, read_999, rewrap
-from gateway.x12.kinds import Handling, kind_of, kinds_for, payer_answer_names
+from gateway.x12.kinds import (
+    Handling,
+    carries_attachments,
+    is_attachment,
+    kind_of,
+    kinds_for,
+    payer_answer_names,
+)
 from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
 from gateway.x12.reenvelope import (
     PayerEndpoint,
@@ -188,11 +195,11 @@ def route_file(
             return outcome
         foreign = tx.accepted_sets_not_837(record.id)
         answered = False
-        attached = [r for r in foreign if r.st01 == "275"]
+        attached = [r for r in foreign if carries_attachments(r.st01)]
         if attached and uploader is not None:
             answered = _take_attachments(tx, blobs, record, uploader, attached, partners,
                                          config, now, outcome)  # fmt: skip
-            foreign = [r for r in foreign if r.st01 != "275"]
+            foreign = [r for r in foreign if not carries_attachments(r.st01)]
         if foreign and uploader is not None:
             answered = _answer_inquiries(
                 tx, blobs, record, uploader, foreign, partners, config, payers or {}, now,
@@ -239,11 +246,11 @@ def _take_attachments(
     for ts in iter_transaction_sets(blobs.read(record.sha256)):
         if (ts.isa13, st02_of(ts)) not in keys:
             continue
-        kind = kind_of("275", _guide(ts))
-        if kind is None or kind.handling is not Handling.ATTACHMENT:
+        st01 = ts.segments[0].elements[0] if ts.segments and ts.segments[0].elements else ""
+        if is_attachment(st01, _guide(ts)) is None:
             outcome.problems.append(
-                f"275 set {st02_of(ts)} (interchange {ts.isa13}): a 275 is taken as an "
-                f"attachment (005010X210) only; this one is {_guide(ts) or 'without a guide'}"
+                f"{st01} set {st02_of(ts)} (interchange {ts.isa13}): taken as an attachment "
+                f"(005010X210) only; this one is {_guide(ts) or 'without a guide'}"
             )
             continue
         sets.append(ts)

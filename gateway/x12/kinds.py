@@ -102,6 +102,11 @@ def carries_claims(st01: str) -> bool:
     return any(k.st01 == st01 and k.handling is Handling.CLAIMS for k in KINDS)
 
 
+def carries_attachments(st01: str) -> bool:
+    """Sets a provider sends to answer requests for information (the 275s)."""
+    return any(k.st01 == st01 and k.handling is Handling.ATTACHMENT for k in KINDS)
+
+
 def payer_answer_names() -> list[str]:
     """What a payer may send back, in registry order (``999``, ``277CA``, ``835``)."""
     return [k.name for k in KINDS if k.handling is Handling.PAYER_ANSWER]
