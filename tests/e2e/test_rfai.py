@@ -164,6 +164,9 @@ def test_request_answered_paid_and_unanswered_denied(tmp_path: Path) -> None:
 
         trace = gateway("trace", a["clm01"], "--data-dir", str(data_dir))
         assert "information requested" in trace.stdout and "275 in file" in trace.stdout
+        timeline = trace.stdout.split("\ntimeline\n", 1)[1]
+        for event in ("rfai.sent", "attachment.received", "attachment.forwarded"):
+            assert event in timeline, trace.stdout
         events = daemon.audit_events()
         names = {e["event"] for e in events}
         assert {"rfai.sent", "attachment.received", "attachment.forwarded", "rfai.expired"} <= names
