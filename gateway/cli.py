@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -178,6 +179,13 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
     from gateway.store.leases import CYCLE, Holder
     from gateway.store.sqlite import Store
 
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = date.fromisoformat(args.as_of)
+        except ValueError:
+            print("error: --as-of must be a date YYYY-MM-DD", file=sys.stderr)
+            return 2
     loaded = config_and_partners(args)
     if loaded is None:
         return 2
@@ -217,6 +225,7 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
                     partners=partners,
                     config=config,
                     now=time.time(),
+                    as_of=as_of,
                 )
             finally:
                 store.release_lease(CYCLE, pid, holder)
@@ -224,7 +233,8 @@ def cmd_payers_run_cycle(args: argparse.Namespace) -> int:
             print(
                 f"{cfg.payer_id}: {outcome.decided} decided ({outcome.paid} paid, "
                 f"{outcome.denied} denied, {outcome.rejected} rejected, {outcome.pended} pended, "
-                f"{outcome.released} released); {len(outcome.placed)} file(s) sent"
+                f"{outcome.released} released, {outcome.held} waiting for information); "
+                f"{len(outcome.placed)} file(s) sent"
             )
         report_cycles(audit, outcomes)
     finally:
@@ -423,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     cycle = payers_sub.add_parser("run-cycle", help="adjudicate and pay now (one cycle)")
     _add_config_args(cycle, listeners=False)
     cycle.add_argument("--payer", help="payer ID or partner id (default: every simulated payer)")
+    cycle.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="the cycle's date for requests for information: due dates of new requests count "
+        "from it, open requests past their due date are denied (default: today, UTC)",
+    )
     cycle.set_defaults(func=cmd_payers_run_cycle)
 
     status = sub.add_parser(
@@ -447,6 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.billing_cli import add_parsers as add_billing_parsers
 
     add_billing_parsers(sub, _add_config_args)
+
+    from gateway.attach_cli import add_parsers as add_attach_parsers
+
+    add_attach_parsers(sub)
 
     trace = sub.add_parser(
         "trace",

@@ -172,6 +172,13 @@ class PayersConfig:
 
 
 @dataclass(frozen=True)
+class AttachmentsConfig:
+    max_bytes: int = 10 * 1024 * 1024
+    """``[attachments] max_bytes``: the largest 275 attachment (BIN02) accepted; larger ones
+    are refused with a report (and a 999 IK4 785), nothing forwarded."""
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "info"
     console: bool = True
@@ -198,6 +205,7 @@ class GatewayConfig:
     database_url_source: str = ""
     """Where :attr:`database_url` was set (``file:line`` or the variable), for messages."""
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
 
     @property
     def node_id(self) -> str:
@@ -500,6 +508,9 @@ def load_config(
         statements=r.get("payers", "statements", bool, True),
         statement_due_days=r.get("payers", "statement_due_days", int, 21, _non_negative),
     )
+    attachments = AttachmentsConfig(
+        max_bytes=r.get("attachments", "max_bytes", int, 10 * 1024 * 1024, _positive),
+    )
     log = LogConfig(
         level=r.get("log", "level", str, "info", _level).lower(),
         console=r.get("log", "console", bool, True),
@@ -547,6 +558,7 @@ def load_config(
         http=http,
         pipeline=pipeline,
         payers=payers,
+        attachments=attachments,
         log=log,
         as2=as2,
         database_url=database_url,

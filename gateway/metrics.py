@@ -185,6 +185,18 @@ class GatewayMetrics:
             ["payer"],
             registry=r,
         )
+        self.rfai = Counter(
+            "gateway_rfai_events",
+            "Requests for more information and their attachments, by event (rfai.sent, "
+            "attachment.received, attachment.forwarded, rfai.expired)",
+            ["event"],
+            registry=r,
+        )
+        self.attachment_bytes = Counter(
+            "gateway_attachment_bytes",
+            "Bytes of 275 attachments taken (matched to an open request)",
+            registry=r,
+        )
         self.audit_events = Counter(
             "gateway_audit_events", "Audit events emitted, by event name", ["event"], registry=r
         )
@@ -286,7 +298,16 @@ class GatewayMetrics:
     def _forward_failed(self, event: str, fields: Mapping[str, Any]) -> None:
         self.eligibility_forward_failures.labels(payer=str(fields.get("payer") or "-")[:20]).inc()
 
+    def _rfai(self, event: str, fields: Mapping[str, Any]) -> None:
+        self.rfai.labels(event=event).inc()
+        if event == "attachment.received":
+            self.attachment_bytes.inc(_int(fields.get("size")))
+
     _handlers: dict[str, Callable[[GatewayMetrics, str, Mapping[str, Any]], None]] = {
+        "rfai.sent": _rfai,
+        "rfai.expired": _rfai,
+        "attachment.received": _rfai,
+        "attachment.forwarded": _rfai,
         "file.received": _file_received,
         "file.processing": _file_processing,
         "file.processed": _file_done,

@@ -205,8 +205,13 @@ def build_trace(
         rows = [r for fid in trace.file_ids for r in queries.claims_of_file(fid)]
     remits = _Remits(queries, read_blob)
     payers: set[str] = set()  # for a CLM01: the payers of that claim only
+    request_ids: set[str] = set()
+    attachment_files: list[str] = []
     for row in rows[:200]:
         routes = queries.routes_of_claim(row["id"])
+        asked = _info_requests(queries, routes)
+        request_ids.update(r["id"] for r in asked)
+        attachment_files += [a["file_id"] for r in asked for a in r["attachments"]]
         payers.update(r["payer_id"] for r in routes)
         payers.update(r["payer_partner_id"] for r in routes)
         trace.claims.append(
@@ -232,8 +237,12 @@ def build_trace(
                     }
                     for q in queries.status_requests_of(row["id"])
                 ],
+                "information_requests": asked,
             }
         )
+    for file_id in attachment_files:  # the 275s that answered the claim's requests
+        if file_id not in trace.file_ids:
+            trace.file_ids.append(file_id)
     only = payers if trace.claim_hash is not None else None
     for file_id in trace.file_ids:
         f = store.get_file(file_id)
@@ -271,6 +280,9 @@ def build_trace(
     traces = {r["trace"] for r in trace.remits}
     names = {m["file_name"]: m for f in trace.files for m in f["other_files"]}
     for event in read_all_events(audit_path):
+        if event.get("request_id") in request_ids:
+            trace.events.append(event)
+            continue
         if not _relevant(event, wanted, trace.claim_hash, traces, only):
             continue
         trace.events.append(event)
@@ -278,6 +290,37 @@ def build_trace(
         if named is not None and event.get("isa13"):
             named["isa13"] = event["isa13"]
     return trace
+
+
+def _info_requests(queries: TraceQueries, routes: list[Any]) -> list[dict[str, Any]]:
+    """The requests for information (277 RFAI) about the claim's routes, with the 275s that
+    answered them (sizes and formats only)."""
+    out: list[dict[str, Any]] = []
+    for route in routes:
+        for r in queries.info_requests_of_route(route["id"]):
+            out.append(
+                {
+                    "id": r["id"],
+                    "payer_partner": r["payer_partner_id"],
+                    "source": r["source"],
+                    "items": str(r["items"]).split(),
+                    "due": r["due"],
+                    "state": r["state"],
+                    "sent": _iso(r["created_at"]),
+                    "file_name": r["sent_name"],
+                    "attachments": [
+                        {
+                            "file_id": a["file_id"],
+                            "format": a["format"],
+                            "size": int(a["size"]),
+                            "received": _iso(a["received_at"]),
+                            "forwarded_name": a["forwarded_name"],
+                        }
+                        for a in queries.attachments_of_request(r["id"])
+                    ],
+                }
+            )
+    return out
 
 
 def _payer_of(entry: Any) -> str:
@@ -411,6 +454,23 @@ def print_trace(trace: Trace, out: TextIO, as_json: bool = False) -> None:
             out.write(line + "\n")
             if r["remit"] is not None:
                 out.write(f"      {_remit_line(r['remit'])}\n")
+        for ask in c.get("information_requests", []):
+            sent = f", 277RFAI {ask['file_name']}" if ask["file_name"] else ""
+            out.write(
+                f"    information requested {ask['id']} by {ask['payer_partner']} "
+                f"({', '.join(ask['items'])}) {ask['sent']}, due {ask['due']}: "
+                f"{ask['state']}{sent}\n"
+            )
+            for a in ask["attachments"]:
+                where = (
+                    f"forwarded {a['forwarded_name']}"
+                    if a["forwarded_name"]
+                    else "for the simulated payer"
+                )
+                out.write(
+                    f"      275 in file {a['file_id']}: {a['format']} {a['size']} bytes, "
+                    f"received {a['received']}, {where}\n"
+                )
         for q in c.get("status_requests", []):
             out.write(
                 f"    status asked {q['at']} by {q['partner']} over {q['channel']} "

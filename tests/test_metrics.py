@@ -194,3 +194,15 @@ def test_a_payer_277ca_that_accepts_every_claim_counts_as_accepted(tmp_path: Pat
         m.observe(event, fields)
     assert value(m, "gateway_acks_total", kind="277CA", result="accepted") == 1
     assert value(m, "gateway_acks_total", kind="277CA", result="rejected") == 0
+
+
+def test_requests_for_information_and_attachment_bytes() -> None:
+    metrics = GatewayMetrics()
+    metrics.observe("rfai.sent", {"request_id": "RFAI00000001"})
+    metrics.observe("attachment.received", {"request_id": "RFAI00000001", "size": 1500})
+    metrics.observe("attachment.received", {"request_id": "RFAI00000002", "size": 500})
+    metrics.observe("rfai.expired", {"request_id": "RFAI00000003"})
+    assert value(metrics, "gateway_rfai_events_total", event="rfai.sent") == 1
+    assert value(metrics, "gateway_rfai_events_total", event="attachment.received") == 2
+    assert value(metrics, "gateway_rfai_events_total", event="rfai.expired") == 1
+    assert value(metrics, "gateway_attachment_bytes_total") == 2000

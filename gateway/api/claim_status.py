@@ -179,7 +179,9 @@ _CLAIM = {
         "message": _STR,
         "requestedInformation": {
             "type": "object",
-            "description": "what the payer waits for (P3)",
+            "description": "what the payer waits for (P3): the documents asked for in its "
+            "277 RFAI in words (e.g. progress note) and the due date; message then reads "
+            "'waiting for information: progress note, due 2026-12-31'",
             "properties": {"item": _STR, "dueDate": {"type": ["string", "null"]}},
         },
         "adjustments": _ADJUSTMENTS,

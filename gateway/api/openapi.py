@@ -467,7 +467,13 @@ def openapi_document(limits: HttpLimits | None = None) -> dict[str, Any]:
                     "required": ["name", "kind", "size", "created_at"],
                     "properties": {
                         "name": {"type": "string"},
-                        "kind": {"type": "string"},
+                        "kind": {
+                            "type": "string",
+                            "description": "TA1, 999, 277CA, 835, 271, 277, REPORT...; 277RFAI: "
+                            "a payer's request for more information (005010X213), answered "
+                            "with a 275 (005010X210) uploaded like any file; 275: an "
+                            "attachment for an external payer",
+                        },
                         "size": {"type": "integer"},
                         "created_at": {"type": "string", "format": "date-time"},
                         "file_id": {"type": ["string", "null"]},

@@ -48,7 +48,7 @@ status only in a later unsolicited/solicited 277 (005010X212), or in STC12 text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -76,6 +76,9 @@ ORIGINAL_ALREADY_ADJUSTED = "A7:495"
 
 REPLACEMENT = "7"
 VOID = "8"
+ATTACHMENT_REQUIRED = "252"
+"""CARC: an attachment/other documentation is required (a request for information expired)."""
+MISSING_MEDICAL_RECORD = "M127"
 DEDUCTIBLE, COINSURANCE, COPAY = "1", "2", "3"
 _ONE = Decimal(1)
 
@@ -233,10 +236,16 @@ def release_pended(
     *,
     paid_history: PaidHistory,
     original: OriginalLookup,
+    unanswered: Collection[str] = (),
 ) -> AdjudicationResult:
     """Adjudicate claims pended earlier (their input and PENDED decision), ignoring the pend
-    rules: same CLP07, same receipt date (timely filing counts from the first receipt)."""
+    rules: same CLP07, same receipt date (timely filing counts from the first receipt).
+
+    ``unanswered``: references (:attr:`ClaimInput.reference`) of claims whose request for
+    information expired unanswered: every line is denied CO-252 (an attachment is required)
+    with RARC M127 (missing medical record), nothing counted to the accumulators."""
     session = _Session(config, accumulators, paid_history, original, _no_numbers)
+    session.missing_documents = frozenset(unanswered)
     results: list[ClaimResult] = []
     for item, decision in pended:
         if decision.outcome != Outcome.PENDED or decision.received is None:
@@ -312,6 +321,7 @@ class _Session:
         self.current: dict[AccumulatorKey, Accumulator] = {}
         self.paid: dict[str, str] = {}
         self.reversed: list[str] = []
+        self.missing_documents: frozenset[str] = frozenset()
 
     def result(self, results: list[ClaimResult]) -> AdjudicationResult:
         updates = tuple(
@@ -431,15 +441,7 @@ class _Session:
         return found, ("", "")
 
     def pend_rule(self, claim: Claim) -> PendRule | None:
-        if not self.config.pend_rules:
-            return None
-        charge = _claim_charge(claim)
-        procedures = frozenset(line.procedure_code.strip().upper() for line in claim.lines)
-        member_id = claim.member_id.strip()
-        for rule in self.config.pend_rules:
-            if rule.matches(charge, member_id, procedures):
-                return rule
-        return None
+        return pend_rule_for(self.config, claim)
 
     def duplicate_of(self, fingerprint: str) -> str | None:
         found = self.paid.get(fingerprint) or self.paid_history(fingerprint)
@@ -613,6 +615,8 @@ class _Session:
         received: date,
         duplicate: str | None,
     ) -> _Denial | None:
+        if item.reference in self.missing_documents:
+            return _Denial("CO", ATTACHMENT_REQUIRED, (MISSING_MEDICAL_RECORD,))
         if duplicate is not None:
             return _Denial("OA", "18")
         if start is None or end is None:
@@ -637,6 +641,19 @@ class _Session:
         if rule is not None and not _diagnosis_ok(item.claim, line, rule.allowed_prefixes):
             return _Denial("CO", "11", ("M76",))
         return None
+
+
+def pend_rule_for(config: PayerConfig, claim: Claim) -> PendRule | None:
+    """The first pend rule the claim matches (the one that pended it), or None."""
+    if not config.pend_rules:
+        return None
+    charge = _claim_charge(claim)
+    procedures = frozenset(line.procedure_code.strip().upper() for line in claim.lines)
+    member_id = claim.member_id.strip()
+    for rule in config.pend_rules:
+        if rule.matches(charge, member_id, procedures):
+            return rule
+    return None
 
 
 def _diagnosis_ok(claim: Claim, line: ServiceLine, prefixes: tuple[str, ...]) -> bool:

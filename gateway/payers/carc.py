@@ -48,6 +48,7 @@ CARC: dict[str, str] = {
     "197": "Precertification/authorization/notification absent",
     "204": "Service not covered under the patient's current benefit plan",
     "242": "Services not provided by network/primary care providers",
+    "252": ("An attachment/other documentation is required to adjudicate this claim/service"),
     "253": "Sequestration: reduction of federal payment",
 }
 
@@ -59,6 +60,7 @@ RARC: dict[str, str] = {
     "M79": "Missing/incomplete/invalid charge",
     "M15": "Separately billed services/tests have been bundled",
     "M80": "Not covered when performed during the same session as another service",
+    "M127": "Missing patient medical record for this service",
     "MA01": "You may appeal this decision in writing within the required time limits",
     "MA130": "Claim has incomplete/invalid information; submit a new claim with the correction",
     "N4": "Missing/incomplete/invalid prior insurance carrier EOB",
@@ -68,6 +70,7 @@ RARC: dict[str, str] = {
     "N130": "Consult plan benefit documents/guidelines for coverage information",
     "N290": "Missing/incomplete/invalid rendering provider identifier",
     "N362": "The number of days or units of service exceeds the acceptable maximum",
+    "N706": "Missing documentation",
     "N517": "Resubmit a new claim with the requested information",
 }
 
@@ -163,6 +166,11 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
         BILL_PATIENT,
         "Not covered by the patient's plan: bill the patient if they agreed "
         "in advance, else write it off",
+    ),
+    "252": (
+        CORRECTED,
+        "The requested documentation never came: send a corrected claim (frequency 7) "
+        "with the attachment (275), or appeal with it",
     ),
     "242": (
         BILL_PATIENT,

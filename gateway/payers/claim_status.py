@@ -240,6 +240,16 @@ def answer_status(
             message="Received by the clearinghouse; not yet sent to the payer",
         )
     payer_claim_id = decision.payer_claim_id if decision else ""
+    if claim.requested and claim.due is not None and state in ("routed", "payer_accepted"):
+        # an external payer's 277 RFAI (X213) asked for documents: waiting for them
+        return _with(
+            base,
+            (Status("P3", "297"),),
+            payer_claim_id=payer_claim_id,
+            message=_waiting(claim.requested, claim.due),
+            requested=claim.requested,
+            due=claim.due,
+        )
     if state in ("routed", "payer_accepted") or (decision is None and state != "payer_rejected"):
         return _with(
             base,
@@ -264,7 +274,9 @@ def answer_status(
             base,
             (status,),
             payer_claim_id=payer_claim_id,
-            message=decision.status_text,
+            message=_waiting(claim.requested, claim.due)
+            if claim.requested and claim.due is not None
+            else decision.status_text,
             requested=requested,
             due=claim.due,
         )
@@ -300,6 +312,12 @@ def answer_status(
         if claim.corrected
         else "",
     )
+
+
+def _waiting(requested: str, due: date) -> str:
+    """``waiting for information: progress note, due 2026-12-31`` (a request for information,
+    277 RFAI, open for the claim)."""
+    return f"waiting for information: {requested}, due {due.isoformat()}"
 
 
 def _with(

@@ -188,6 +188,13 @@ class PendRule:
     min_charge: Decimal | None = None
     procedures: frozenset[str] = frozenset()
     members: frozenset[str] = frozenset()
+    request: tuple[str, ...] = ()
+    """LOINC codes of the documents the payer asks for (a 277 RFAI, X213); empty: the claim
+    is only pended and released by the next cycle."""
+    request_text: str = ""
+    """Plain words for the request (the 277 RFAI's STC12)."""
+    due_days: int = 30
+    """Days from the request to its due date; unanswered by then: denied (CARC 252)."""
 
     def matches(self, charge: Decimal, member_id: str, procedures: frozenset[str]) -> bool:
         if self.min_charge is not None and charge < self.min_charge:

@@ -22,7 +22,7 @@ import itertools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -51,6 +51,7 @@ PAYER_FILE = "payer.toml"
 PLANS_FILE = "plans.toml"
 ROSTER_FILE = "roster.toml"
 DEFAULT_FEE_FILE = "fee_schedule.csv"
+_LOINC = re.compile(r"\d{1,7}-\d")
 _PEND_STATUS = re.compile(r"P[0-5]:\d{1,5}")
 _CODE = re.compile(r"[A-Z0-9]{1,48}")
 _DIGITS = "0123456789"
@@ -443,8 +444,14 @@ class _Loader:
         out: list[PendRule] = []
         for where, node in self.tables(file, "pend_rules"):
             self.known(
-                file, where, node, {"name", "status", "text", "min_charge", "procedures", "members"}
-            )
+                file,
+                where,
+                node,
+                {
+                    "name", "status", "text", "min_charge", "procedures", "members", "request",
+                    "request_text", "due_days",
+                },
+            )  # fmt: skip
             name = self.text(file, node, where, "name", required=True)
             status = self.text(file, node, where, "status", required=True)
             if status and not _PEND_STATUS.fullmatch(status):
@@ -459,7 +466,30 @@ class _Loader:
             members = frozenset(self.codes(file, node, where, "members"))
             if min_charge is None and not procedures and not members:
                 self.at(file, where, None, "a pend rule needs min_charge, procedures or members")
-            out.append(PendRule(name, status, text, min_charge, procedures, members))
+            request = self.loinc_codes(file, node, where)
+            request_text = self.text(file, node, where, "request_text", required=False)
+            due_days = (
+                self.integer(file, node, where, "due_days", minimum=1) if "due_days" in node else 30
+            )
+            if (request_text or "due_days" in node) and not request:
+                self.at(file, where, "request", "request_text and due_days need request = [...]")
+            rule = PendRule(name, status, text, min_charge, procedures, members, request)
+            out.append(replace(rule, request_text=request_text or "", due_days=due_days or 30))
+        return tuple(out)
+
+    def loinc_codes(self, file: _File, node: Mapping[str, Any], table: str) -> tuple[str, ...]:
+        """``request``: LOINC codes (``11506-3``) an information request asks for."""
+        value = node.get("request", [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.at(file, table, "request", "'request' must be a list of LOINC codes")
+            return ()
+        out: list[str] = []
+        for item in value:
+            code = item.strip()
+            if not _LOINC.fullmatch(code):
+                self.at(file, table, "request", f"{item!r} is not a LOINC code (like 11506-3)")
+            elif code not in out:
+                out.append(code)
         return tuple(out)
 
     # ---------------------------------------------------------------- plans.toml

@@ -101,9 +101,25 @@ def lifecycle(tx: Transaction, claim: StatusClaim) -> tuple[ClaimLifecycle, int 
             payment=payment,
             service_date=decision.service_date if decision else None,
             service_date_end=decision.service_date_end if decision else None,
+            **_requested(tx, route.id),
         ),
         route.id,
     )
+
+
+def _requested(tx: Transaction, route_id: int) -> dict[str, Any]:
+    """The route's open request for information (277 RFAI): the items in words, due date."""
+    from gateway.pipeline.rfai import loinc_words
+    from gateway.store.rfai import OPEN
+
+    found = tx.requests_for_route(route_id)
+    if not found or found[0].state != OPEN:
+        return {}
+    request = found[0]
+    return {
+        "requested": ", ".join(loinc_words(code) for code in request.items),
+        "due": date.fromisoformat(request.due),
+    }
 
 
 def payer_name_of(payer_id: str, payers: Mapping[str, PayerConfig], partners: PartnerSet) -> str:

@@ -370,7 +370,9 @@ class GatewayCore(Service):
     def _analyze(self, record: FileRecord, directory: Any) -> Deferred[Any]:
         """Envelope and guide: what the TA1/999 need."""
         path = str(self.blobs.path(record.sha256))
-        return self._in_worker(analyze_only, path, record.partner_id, directory)
+        return self._in_worker(
+            analyze_only, path, record.partner_id, directory, self.config.attachments.max_bytes
+        )
 
     def _edit(self, record: FileRecord, analysis: Any, context: Any) -> Deferred[Any]:
         """The claims' edits; the verdicts come back through a file of slim records, not a
@@ -532,6 +534,9 @@ class GatewayCore(Service):
                 self.audit("claim_status.answered", **base, channel="batch", **item)
                 continue
             self.audit("eligibility.answered", **base, channel="batch", **item)
+        for entry in routed.events:
+            details = {k: v for k, v in entry.items() if k != "event" and k not in base}
+            self.audit(str(entry["event"]), **base, **details)
         for problem in routed.problems:
             self.audit("payer.answer.rejected", **base, problem=problem)
         for warning in routed.warnings:
@@ -708,6 +713,9 @@ def _store_fault(exc: BaseException | None) -> str | None:
 def report_cycles(audit: Audit, outcomes: list[CycleOutcome]) -> None:
     """Audit events for payer cycles (identifiers and amounts only)."""
     for outcome in outcomes:
+        for entry in outcome.events:  # rfai.sent / rfai.expired: identifiers only
+            details = {k: v for k, v in entry.items() if k not in ("event", "payer_partner")}
+            audit(str(entry["event"]), payer_partner=outcome.payer_partner_id, **details)
         if not outcome.decided:
             continue
         base = {"payer_partner": outcome.payer_partner_id}
@@ -733,4 +741,5 @@ def report_cycles(audit: Audit, outcomes: list[CycleOutcome]) -> None:
             rejected=outcome.rejected,
             pended=outcome.pended,
             released=outcome.released,
+            held=outcome.held,
         )

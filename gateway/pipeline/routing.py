@@ -65,7 +65,14 @@ from gateway.x12.acks import Gateway
 from gateway.x12.claims import Claim, TransactionSet, extract_claims, iter_transaction_sets
 from gateway.x12.envelope import set_implementation
 from gateway.x12.forward import read_277ca_claims, read_999, rewrap
-from gateway.x12.kinds import Handling, kind_of, kinds_for, payer_answer_names
+from gateway.x12.kinds import (
+    Handling,
+    carries_attachments,
+    is_attachment,
+    kind_of,
+    kinds_for,
+    payer_answer_names,
+)
 from gateway.x12.payer277 import PayerAckBatch, PayerIdentity, build_payer_277ca
 from gateway.x12.reenvelope import (
     PayerEndpoint,
@@ -155,6 +162,9 @@ class RouteOutcome:
     inquiry_keys: set[tuple[str, str]] = field(default_factory=set)
     inquiry_batches: list[Placed] = field(default_factory=list)
     """Batch inquiries routed to external payers' mailboxes (one file per payer)."""
+    events: list[dict[str, object]] = field(default_factory=list)
+    """Audit entries ``{"event": name, ...}`` (requests for information, attachments:
+    identifiers, sizes and formats only)."""
 
 
 def payer_endpoint(partner: Partner, payer_id: str) -> PayerEndpoint:
@@ -185,6 +195,11 @@ def route_file(
             return outcome
         foreign = tx.accepted_sets_not_837(record.id)
         answered = False
+        attached = [r for r in foreign if carries_attachments(r.st01)]
+        if attached and uploader is not None:
+            answered = _take_attachments(tx, blobs, record, uploader, attached, partners,
+                                         config, now, outcome)  # fmt: skip
+            foreign = [r for r in foreign if not carries_attachments(r.st01)]
         if foreign and uploader is not None:
             answered = _answer_inquiries(
                 tx, blobs, record, uploader, foreign, partners, config, payers or {}, now,
@@ -192,7 +207,7 @@ def route_file(
             )  # fmt: skip
             done = outcome.inquiry_keys
             foreign = [r for r in foreign if (r.isa13, r.st02) not in done]
-        if foreign:
+        if foreign or outcome.problems:
             outcome.problems += [
                 f"{r.st01} set {r.st02} (interchange {r.isa13}): a submitter sends "
                 "837 claims; this transaction set was not forwarded"
@@ -209,6 +224,39 @@ def route_file(
         # see gateway/states.py: rejected = nothing in the file went on
         tx.set_state(record.id, ROUTED if wanted or answered else REJECTED)
     return outcome
+
+
+def _take_attachments(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    uploader: Partner,
+    accepted: list[AcceptedSet],
+    partners: PartnerSet,
+    config: GatewayConfig,
+    now: float,
+    outcome: RouteOutcome,
+) -> bool:
+    """A provider's 275 sets (ATTACHMENT kind): see :func:`gateway.pipeline.rfai.take_attachments`.
+    True when some attachment answered a request."""
+    from gateway.pipeline.rfai import take_attachments
+
+    keys = {(r.isa13, r.st02) for r in accepted}
+    sets = []
+    for ts in iter_transaction_sets(blobs.read(record.sha256)):
+        if (ts.isa13, st02_of(ts)) not in keys:
+            continue
+        st01 = ts.segments[0].elements[0] if ts.segments and ts.segments[0].elements else ""
+        if is_attachment(st01, _guide(ts)) is None:
+            outcome.problems.append(
+                f"{st01} set {st02_of(ts)} (interchange {ts.isa13}): taken as an attachment "
+                f"(005010X210) only; this one is {_guide(ts) or 'without a guide'}"
+            )
+            continue
+        sets.append(ts)
+    taken = take_attachments(tx, blobs, record, uploader, sets, partners=partners,
+                             config=config, now=now, outcome=outcome)  # fmt: skip
+    return taken > 0
 
 
 def _answer_inquiries(
@@ -463,6 +511,10 @@ class CycleOutcome:
     placed: list[Placed] = field(default_factory=list)
     claims: list[dict[str, object]] = field(default_factory=list)
     """Per claim, log-safe: route id, file id, CLM01 hash, outcome, status, CLP07, CARCs."""
+    held: int = 0
+    """Pended claims kept waiting for an open request for information."""
+    events: list[dict[str, object]] = field(default_factory=list)
+    """Audit entries ``{"event": name, ...}``: rfai.sent, rfai.expired (identifiers only)."""
 
 
 def _hash(clm01: str) -> str:
@@ -505,9 +557,14 @@ def run_payer_cycle(
     partners: PartnerSet,
     config: GatewayConfig,
     now: float,
+    as_of: date | None = None,
 ) -> CycleOutcome:
-    """One payment cycle of a simulated payer (see the module docstring)."""
+    """One payment cycle of a simulated payer (see the module docstring). ``as_of``: the
+    cycle's date for requests for information (due dates; default: the UTC date of ``now``)."""
+    from gateway.pipeline import rfai
+
     outcome = CycleOutcome(payer.id)
+    today = rfai.cycle_date(as_of, now)
     with store.transaction() as tx:
         waiting = _load_waiting(tx, blobs, payer.id)
         if not waiting:
@@ -515,7 +572,9 @@ def run_payer_cycle(
         payer_id = payer_config.payer_id
         lookups = _Lookups(tx, payer_id)
         fresh = [w for w in waiting if w.route.state == ROUTED]
-        pended = [w for w in waiting if w.route.state == PENDED]
+        held = rfai.hold_or_release(tx, [w for w in waiting if w.route.state == PENDED], today)
+        pended = held.release
+        outcome.held = len(held.hold)
         results: list[tuple[_Waiting, Sequence[ClaimDecision]]] = []
         if pended:
             released = release_pended(
@@ -524,10 +583,12 @@ def run_payer_cycle(
                 lookups.accumulator,
                 paid_history=lookups.paid,
                 original=lookups.original,
+                unanswered=held.expired.keys(),
             )
             lookups.persist(released)
             results += [(w, r.decisions) for w, r in zip(pended, released.claims, strict=True)]
             outcome.released = len(pended)
+            rfai.close_requests(tx, held, pended, now, outcome.events)
         by_day: dict[date, list[_Waiting]] = defaultdict(list)
         for w in fresh:
             by_day[datetime.fromtimestamp(w.route.batch_created, UTC).date()].append(w)
@@ -575,6 +636,11 @@ def run_payer_cycle(
         _answer_submitters(tx, blobs, payer, payer_config, partners, config, fresh, results, when,
                            now, outcome)  # fmt: skip
         _remit(tx, blobs, payer, payer_config, partners, config, results, when, now, outcome)
+        rfai.send_requests(
+            tx, blobs, payer_config=payer_config, partners=partners, config=config,
+            results=results, fresh_ids={int(w.route.id) for w in fresh}, today=today, now=now,
+            events=outcome.events,
+        )  # fmt: skip
     return outcome
 
 
@@ -853,6 +919,10 @@ def _payer_answers(
             targets = _match_835(tx, payer, partners, remit, where, now, outcome)
         elif kind.name == "277CA":
             targets = _match_277(tx, payer, partners, ts, where, now, outcome)
+        elif kind.name == "277RFAI":
+            from gateway.pipeline.rfai import forward_external_rfai
+
+            targets = forward_external_rfai(tx, payer, partners, ts, where, now, outcome)
         elif kind.answer_to:
             targets = _match_inquiry_answer(tx, payer, partners, ts, where, now, outcome)
         else:

@@ -120,12 +120,27 @@ def warm_up() -> int:
     return os.getpid()
 
 
-def analyze_only(path: str, uploader: str, directory: PartnerDirectory) -> FileAnalysis:
+def analyze_only(
+    path: str,
+    uploader: str,
+    directory: PartnerDirectory,
+    max_attachment_bytes: int | None = None,
+) -> FileAnalysis:
     """Worker entry point: envelope and implementation guide only (what the TA1/999 need),
     the file read in 1 MiB chunks; the CLM01s counted on the way for :func:`edit_blob`.
-    When the TA1/999 reject claim sets, their claims are read once more for the record
+    ``max_attachment_bytes`` (``[attachments] max_bytes``): a 275 attachment over it gets a
+    999 IK4 785 code 5 (gateway/x12/rfai.py's :class:`AttachmentSizeLimit`). When the
+    TA1/999 reject claim sets, their claims are read once more for the record
     (:mod:`gateway.x12.rejected`: claim status then answers with the reason)."""
-    analysis = analyze_file(path, uploader=uploader, directory=directory, claim_ids=True)
+    validator = None
+    if max_attachment_bytes is not None:
+        from gateway.x12.engine import default_validator
+        from gateway.x12.rfai import AttachmentSizeLimit
+
+        validator = AttachmentSizeLimit(default_validator(), max_attachment_bytes)
+    analysis = analyze_file(
+        path, uploader=uploader, directory=directory, validator=validator, claim_ids=True
+    )
     if rejected_sets(analysis):
         rejected = scan_rejected_claims(read_chunks(path), analysis)
         analysis = replace(analysis, rejected_claims=rejected)
@@ -303,6 +318,45 @@ def commit_claims(
     return outcome
 
 
+def _report_oversized_attachments(
+    tx: Transaction,
+    blobs: BlobStore,
+    record: FileRecord,
+    analysis: FileAnalysis,
+    now: float,
+    outcome: Outcome,
+) -> None:
+    """275 attachments over ``[attachments] max_bytes`` (their 999 says IK4 785 code 5): a
+    plain-words ``_REJECT.txt`` beside the 999 (sizes only, never contents)."""
+    lines = [
+        f"275 set {t.st02} (interchange {i.control_number}): {e.message}; not forwarded"
+        for i in analysis.interchanges
+        for g in i.groups
+        for t in g.transactions
+        for e in t.errors
+        if t.st01 == "275" and e.segment_id == "BIN" and e.element_reference == "785"
+        and e.element_error == "5"
+    ]  # fmt: skip
+    if not lines:
+        return
+    text = "\n".join([
+        "CLEARINGHOUSE PROCESSING REPORT",
+        f"File: {record.id} (received from {record.partner_id})",
+        "",
+        "These attachments were NOT accepted (see the 999):",
+        *(f"  - {line}" for line in lines),
+        "",
+        "What to do: send the document in a smaller file (a lower resolution scan, fewer "
+        "pages),",
+        "or split it over several 275s.",
+        "",
+    ]).encode("ascii", "replace")  # fmt: skip
+    name = mailbox_name(now, record.id, "REJECT")
+    sha = blobs.put(text)
+    tx.add_mailbox(record.partner_id, name, "REPORT", record.id, sha, len(text), now)
+    outcome.placed.append(PlacedFile("REPORT", name, sha, len(text), ()))
+
+
 def _interchange_keys(analysis: FileAnalysis) -> list[tuple[str, str, str]]:
     return [(i.sender_qualifier, i.sender_id, i.control_number) for i in analysis.interchanges]
 
@@ -340,6 +394,7 @@ def _acks(
     tx.add_accepted_sets(accepted_sets)
     outcome = Outcome(record, duplicates=[keys[n][2] for n in duplicates])
     _place_responses(tx, blobs, record, responses, {}, now, outcome)
+    _report_oversized_attachments(tx, blobs, record, analysis, now, outcome)
     accepted_controls = {r.interchange_control for r in responses if r.kind == "999" and r.accepted}
     outcome.accepted_999 = bool(accepted_controls)
     for n, key in enumerate(keys):

@@ -48,6 +48,7 @@ from gateway.store.leases import FILE as FILE_LEASE
 from gateway.store.leases import Holder, LeasesTransaction
 from gateway.store.ledger import LedgerStore, LedgerTransaction
 from gateway.store.migrations import check_database, prepare_database
+from gateway.store.rfai import RfaiTransaction
 from gateway.store.routing import RoutingTransaction
 
 __all__ = [
@@ -73,6 +74,7 @@ class Transaction(
     BillingTransaction,
     ClaimStatusTransaction,
     LeasesTransaction,
+    RfaiTransaction,
 ):
     """Operations inside one write transaction (see :meth:`Store.transaction`)."""
 

@@ -49,6 +49,18 @@ class TraceQueries:
         )
 
     # answers -----------------------------------------------------------------------------
+    def info_requests_of_route(self, route_id: int) -> list[Row]:
+        return self._q(
+            "SELECT * FROM info_requests WHERE route_id = ? ORDER BY created_at, id", route_id
+        )
+
+    def attachments_of_request(self, request_id: str) -> list[Row]:
+        return self._q(
+            "SELECT request_id, format, size, file_id, received_at, forwarded_name "
+            "FROM attachments WHERE request_id = ? ORDER BY received_at",
+            request_id,
+        )
+
     def answers_of_file(self, file_id: str) -> list[Row]:
         """The clearinghouse's own answers (TA1/999/277CA/REJECT) with their mailbox entry."""
         return self._q(

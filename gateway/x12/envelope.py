@@ -33,13 +33,14 @@ SUPPORTED_ISA_VERSION = "00501"
 ISA_QUALIFIERS = frozenset({"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"})
 """ISA05/ISA07 code list (I05) for 00501."""
 USAGE_INDICATORS = frozenset({"I", "P", "T"})
-HIPAA_FUNCTIONAL_IDS = frozenset({"BE", "HB", "HC", "HI", "HN", "HP", "HR", "HS", "RA"})
-"""GS01 values a 005010X231A1 999 can acknowledge (AK101)."""
+HIPAA_FUNCTIONAL_IDS = frozenset({"BE", "HB", "HC", "HI", "HN", "HP", "HR", "HS", "PI", "RA"})
+"""GS01 values a 999 can acknowledge (AK101): the 005010X231A1 list, plus ``PI`` (the 275
+X210 attachment's group, which that list predates)."""
 ACK_FUNCTIONAL_ID = "FA"
 """GS01 of functional acknowledgments (999): accepted (a payer sends them back) and checked,
 but never themselves acknowledged with a 999. Any other GS01 → TA1 024."""
-HIPAA_SET_IDS = frozenset({"270", "271", "276", "277", "278", "820", "834", "835", "837"})
-"""ST01 values a 005010X231A1 999 can acknowledge (AK201)."""
+HIPAA_SET_IDS = frozenset({"270", "271", "275", "276", "277", "278", "820", "834", "835", "837"})
+"""ST01 values a 999 can acknowledge (AK201): the 005010X231A1 list, plus ``275`` (X210)."""
 ACK_SET_IDS = frozenset({"999"})
 """ST01 allowed in an FA group. Any other ST01 → TA1 024."""
 MAX_STORED_ERRORS = 1000

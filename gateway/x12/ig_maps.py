@@ -15,7 +15,20 @@ Where the maps come from
   - 276 ``005010X212`` (build_212_maps.py: pyx12's 4010 X093A1 276 + its 5010 277 X212) and
     277 ``005010X212`` (the same script: pyx12's 5010 X212 map, which it ships but does not
     register, with SE put back into the set and 2000C-E nested as in the TR3);
-  - 835 ``005010X221A1``: pyx12's map corrected (FOOTER/PLB, ST03).
+  - 835 ``005010X221A1``: pyx12's map corrected (FOOTER/PLB, ST03);
+  - attachments (issue 9), by build_213_210_maps.py: 277 ``005010X213`` (Request for
+    Additional Information: 2000A-D payer, receiver, provider, patient; 2200D TRN, STC with
+    the LOINC codes asked for, REF 1K, DTP 106 response due date) from the X213 TR3's
+    published structure (tr3-4hx.pages.dev) and the X212 map's envelope; 275 ``005010X210``
+    (1000A-D payer, submitter, provider, patient; 2000A LX/TRN/STC; 2100A CAT, EFI and the
+    BIN attachment) from the X210 structure published by Stedi (275-A9); both lean
+    permissive where the public sources were not certain (the script lists every
+    approximation); and ``999.5010X231.A1.xml``, pyx12's 999 map with AK101 ``PI`` and AK201
+    ``275`` added, so that 999s about 275s validate.
+* Binary data: BIN01/BIN02 (784/785) are not in pyx12's ``dataele.xml``; they are added here
+  (:data:`_EXTRA_DATA_ELEMENTS`), BIN02 with type ``B``, which the tokenizer reads by its
+  declared length and :func:`gateway.x12.ig_model.check_binary` checks against BIN01 (never
+  as text, never echoed in a 999).
 * Request and answer share one guide for eligibility (270/271) and claim status (276/277):
   :func:`load_guide` takes ST01 for those (:func:`guide_sets`), and a validation session
   switches to the map of the ST01 it is fed.
@@ -109,6 +122,10 @@ _MAP_FILES: Final[dict[str, str]] = {
     # map here, every set's in _SET_MAP_FILES; the session picks by ST01.
     "005010X279A1": "270.5010.X279.A1.xml",
     "005010X212": "276.5010.X212.xml",
+    # Attachments (issue 9): ours in schemas/ (build_213_210_maps.py); pyx12 has neither.
+    # 277 Request for Additional Information (from a payer) and the 275 answering it.
+    "005010X213": "277.5010.X213.xml",
+    "005010X210": "275.5010.X210.xml",
 }
 _SET_MAP_FILES: Final[dict[str, dict[str, str]]] = {
     # 270/271 eligibility: ours in schemas/ (pyx12 has only the 4010 X092A1 maps).
@@ -152,10 +169,19 @@ def _max(value: str) -> int:
     return int(value)
 
 
+_EXTRA_DATA_ELEMENTS: Final[dict[str, tuple[str, int, int]]] = {
+    # The BIN segment (275 X210), absent from pyx12's dataele.xml: 784 Length of Binary
+    # Data (N0 1-15), 785 Binary Data (type B: any bytes, read by the tokenizer by length;
+    # checked by ig_model.check_binary against BIN01, never as text).
+    "784": ("N0", 1, 15),
+    "785": ("B", 1, 999_999_999_999_999),
+}
+
+
 @lru_cache(maxsize=1)
 def _data_elements() -> dict[str, tuple[str, int, int]]:
     tree = etree.parse(str(_pyx12_map_dir() / "dataele.xml"))
-    out: dict[str, tuple[str, int, int]] = {}
+    out: dict[str, tuple[str, int, int]] = dict(_EXTRA_DATA_ELEMENTS)
     for de in tree.getroot().iter("data_ele"):
         out[de.get("ele_num", "")] = (
             de.get("data_type", "AN"),

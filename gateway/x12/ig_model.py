@@ -357,6 +357,42 @@ def check_simple(
     )
 
 
+def check_binary(seg_id: str, pos: int, elem: Elem, value: str, declared: str) -> EleIssue | None:
+    """A binary (``B``) element, e.g. BIN02: any bytes (separators, control characters:
+    the tokenizer read them by length), of exactly the length the element before it (BIN01)
+    declares. Never echoes the value (an attachment's contents stay out of a 999)."""
+    if value == "":
+        return check_simple(seg_id, pos, None, elem, value, None)
+    if elem.usage == "N":
+        return EleIssue(
+            pos,
+            None,
+            None,
+            elem.ref,
+            "I10",
+            None,
+            f"{describe(seg_id, pos, None, elem.name, elem.ref)} is marked 'not used' "
+            "in this implementation but is present",
+        )
+    where = describe(seg_id, pos, None, elem.name, elem.ref)
+    if declared.isascii() and declared.isdigit() and int(declared) != len(value):
+        code = "4" if len(value) < int(declared) else "5"
+        return EleIssue(
+            pos,
+            None,
+            None,
+            elem.ref,
+            code,
+            None,
+            f"{where} is {len(value)} bytes long but its length element says {int(declared)}",
+        )
+    if len(value) > elem.max_len:
+        return EleIssue(
+            pos, None, None, elem.ref, "5", None, f"{where} is longer than {elem.max_len} bytes"
+        )
+    return None
+
+
 def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]:
     issues: list[EleIssue] = []
     elements = data.elements
@@ -386,6 +422,11 @@ def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]
         pos = i + 1
         raw = elements[i] if i < len(elements) else ""
         if d is None:
+            continue
+        if isinstance(d, Elem) and d.dtype == "B":
+            issue = check_binary(data.id, pos, d, raw, elements[i - 1] if i else "")
+            if issue is not None:
+                issues.append(issue)
             continue
         if raw and rep_sep and rep_sep in raw:
             if isinstance(d, Elem) and d.repeat > 1:
@@ -482,6 +523,10 @@ def check_segment(seg: Seg, data: Segment, delims: Delimiters) -> list[EleIssue]
         issues.extend(
             i for i in check_situational(seg, data, comp_sep) if i.position not in flagged
         )
+    if issues and any(isinstance(d, Elem) and d.dtype == "B" for d in defs):
+        # A segment with binary data (BIN): whatever is wrong, no value is copied into a
+        # 999 (a payload cut on delimiters would otherwise leak into IK404).
+        issues = [replace(i, bad=None) for i in issues]
     return issues
 
 

@@ -16,6 +16,10 @@ The pipeline asks :func:`kind_of` instead of branching on ``st01 == ...``:
   status request (``CLAIM_STATUS``, the same member) is one too: answered by a 277 X212 from
   the claim's lifecycle in the store (gateway/pipeline/claim_status.py registers its answerer).
 
+- ``ATTACHMENT`` (275 X210 from a provider): an answer to a payer's request for information
+  (a 277 X213, the ``PAYER_ANSWER`` ``277RFAI`` when an external payer sends it), matched to
+  the request and routed to the payer (gateway/pipeline/rfai.py).
+
 A later set is one more entry here and one handler: an inquiry kind, plus its answerer
 registered in :mod:`gateway.pipeline.inquiries` (``register_answerer(name, ...)``) and its CORE
 PayloadTypes in :mod:`gateway.caqh.payloads`.
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from gateway.x12.ca277 import IMPLEMENTATION_277CA
+from gateway.x12.rfai import IMPLEMENTATION_275, IMPLEMENTATION_277RFAI
 
 ANY_GUIDE = ""
 
@@ -38,6 +43,9 @@ class Handling(StrEnum):
     """Answered one-to-one by :attr:`Kind.answer` (real time or batch)."""
     ELIGIBILITY = "inquiry"  # an alias of INQUIRY (the 270 was the first)
     CLAIM_STATUS = "inquiry"  # an alias of INQUIRY (the 276)
+    ATTACHMENT = "attachment"
+    """A provider's 275 X210: matched to an open request for information (by payer claim
+    number), stored, and routed to the payer (gateway/pipeline/rfai.py)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,10 @@ KINDS: tuple[Kind, ...] = (
          answer_to="270"),
     Kind("277", "005010X212", "277", Handling.PAYER_ANSWER, "a claim status answer",
          answer_to="276"),
+    Kind("277", IMPLEMENTATION_277RFAI, "277RFAI", Handling.PAYER_ANSWER,
+         "a request for additional information"),
+    Kind("275", IMPLEMENTATION_275, "275", Handling.ATTACHMENT,
+         "an attachment (additional information for a claim)"),
 )  # fmt: skip
 
 _EXACT = {(k.st01, k.guide): k for k in KINDS if k.guide != ANY_GUIDE}
@@ -90,6 +102,11 @@ def carries_claims(st01: str) -> bool:
     return any(k.st01 == st01 and k.handling is Handling.CLAIMS for k in KINDS)
 
 
+def carries_attachments(st01: str) -> bool:
+    """Sets a provider sends to answer requests for information (the 275s)."""
+    return any(k.st01 == st01 and k.handling is Handling.ATTACHMENT for k in KINDS)
+
+
 def payer_answer_names() -> list[str]:
     """What a payer may send back, in registry order (``999``, ``277CA``, ``835``)."""
     return [k.name for k in KINDS if k.handling is Handling.PAYER_ANSWER]
@@ -99,3 +116,9 @@ def is_inquiry(st01: str, guide: str) -> Kind | None:
     """The kind of a set answered one-to-one (a 270), else None."""
     kind = kind_of(st01, guide)
     return kind if kind is not None and kind.handling is Handling.INQUIRY else None
+
+
+def is_attachment(st01: str, guide: str) -> Kind | None:
+    """The kind of a provider's attachment set (a 275 X210), else None."""
+    kind = kind_of(st01, guide)
+    return kind if kind is not None and kind.handling is Handling.ATTACHMENT else None

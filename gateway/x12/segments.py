@@ -30,7 +30,10 @@ class Segment:
     """Segment ID, e.g. ``CLM``."""
     elements: tuple[str, ...]
     """Raw data elements after the ID: ``elements[0]`` is XXX01. Composites and
-    repetitions are NOT split here (use the delimiters)."""
+    repetitions are NOT split here (use the delimiters). Text is the file's bytes read as
+    latin-1; a binary element (``BIN02``, read by the tokenizer by its length) may hold any
+    character, separators and control characters included: ``.encode("latin-1")`` gives
+    its bytes back."""
     line: int
     """1-based line number in the file (counting LF), for humans."""
 

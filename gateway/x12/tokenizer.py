@@ -16,6 +16,15 @@
   then on the element separator), and line numbers are counted per stretch when every
   newline follows a terminator; only a segment that may be an ``ISA`` or an ``IEA`` (and the
   last, unterminated one) is cut one at a time.
+* Binary data: ``BIN*<length>*<exactly length bytes>~`` is read by its declared length (the
+  payload may hold the separators, the terminator, newlines, NULs): BIN02 is those bytes as
+  latin-1 text (``.encode("latin-1")`` gives them back). A payload may straddle chunks; the
+  stream then holds the payload (plus at most one chunk) and nothing more. A ``BIN`` whose
+  BIN01 is not a number (at most :data:`MAX_BIN_LENGTH`), or whose payload is not followed by
+  the segment terminator (it runs past the end of the file, or the length is wrong), is cut
+  on delimiters like any other segment: the guide pass then reports it (BIN01 not numeric,
+  or BIN02 not of the length BIN01 says: 999 IK3/IK4), never an exception. Files without a
+  ``BIN`` pay one substring search per run of segments.
 """
 
 from __future__ import annotations
@@ -50,6 +59,10 @@ BLANKS = " \t\r\n\x0b\x0c\x00\x1a"
 """Tolerated between segments and around interchanges (incl. NUL and DOS EOF)."""
 _UTF8_BOM = "\xef\xbb\xbf"
 """A UTF-8 byte-order mark as latin-1 text."""
+MAX_BIN_LENGTH = 1 << 30
+"""The largest BIN01 read by length (1 GiB); a larger one is cut on delimiters (and reported)."""
+_BIN_DIGITS = 16
+"""Characters after ``BIN*`` within which BIN01's element separator must come (15 digits)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +268,8 @@ class _Stream:
         self._cache_element = ""
         self._special: dict[str, re.Pattern[str]] = {}
         """Per separator: where a segment that may be an ISA or IEA starts (_layout_run)."""
+        self._bin_start: dict[str, re.Pattern[str]] = {}
+        """Per element separator: blanks then ``BIN`` + separator (a segment read by length)."""
 
     # ---------------------------------------------------------------- buffer
 
@@ -271,8 +286,24 @@ class _Stream:
         return False
 
     def _fill(self, wanted: int) -> None:
-        while len(self.buf) - self.pos < wanted and self._more():
-            pass
+        """Read until ``buf[pos:]`` holds ``wanted`` characters (or the file ends); the
+        chunks are joined once, so a long BIN payload is not copied once per chunk."""
+        have = len(self.buf) - self.pos
+        if have >= wanted or self.eof:
+            return
+        parts = [self.buf[self.pos :]]
+        for chunk in self.chunks:
+            text = chunk if isinstance(chunk, str) else str(chunk, "latin-1")
+            if text:
+                parts.append(text)
+                have += len(text)
+                if have >= wanted:
+                    break
+        else:
+            self.eof = True
+        self.base += self.pos
+        self.buf = "".join(parts)
+        self.pos = 0
 
     def _advance_to(self, new_pos: int) -> None:
         self.line += self.buf.count("\n", self.pos, new_pos)
@@ -369,6 +400,12 @@ class _Stream:
                 if self.eof or not self._more():
                     return None
                 continue
+            binary = self._binary(element, terminator)
+            if binary is not None:
+                yield [binary]
+                continue
+            if self.buf is not buf:
+                continue  # more was read looking for a BIN's payload: start over
             end = buf.find(terminator, pos)
             if end < 0:
                 if self._more():
@@ -404,6 +441,14 @@ class _Stream:
         the first one that may be an ISA or an IEA, consumed; None when that is the first
         one (the caller takes it alone)."""
         text = buf[pos:stop]
+        cand = text.find("BIN" + element)
+        if cand >= 0:
+            # Segments up to (not including) the one holding a possible BIN: a BIN is read
+            # alone, by its length (see _binary).
+            stop = text.rfind(terminator, 0, cand)
+            if stop < 0:
+                return None
+            text = text[:stop]
         if terminator not in "\r\n":
             run = self._layout_run(text, pos, element, terminator)
             if run is not None:
@@ -418,6 +463,38 @@ class _Stream:
                 return None
             text = text[:stop]
         return self._loop_run(text, pos + len(text), element, terminator)
+
+    def _binary(self, element: str, terminator: str) -> Segment | None:
+        """The BIN segment at ``pos`` (after blanks) read by its declared length, consumed;
+        None (nothing consumed) when the segment there is not a BIN that can be read so."""
+        start_re = self._bin_start.get(element)
+        if start_re is None:
+            start_re = self._bin_start[element] = re.compile(
+                "[" + re.escape(BLANKS) + "]*BIN" + re.escape(element)
+            )
+        found = start_re.match(self.buf, self.pos)
+        if found is None:
+            return None
+        lead = found.end() - self.pos  # blanks + "BIN*"
+        # BIN01: digits, then the element separator, within _BIN_DIGITS characters.
+        self._fill(lead + _BIN_DIGITS)
+        buf, pos = self.buf, self.pos  # (the buffer may have been rebased)
+        digits_at = pos + lead
+        sep = buf.find(element, digits_at, digits_at + _BIN_DIGITS)
+        digits = buf[digits_at:sep] if sep > digits_at else ""
+        if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_BIN_LENGTH:
+            return None
+        data_at = sep + 1 - pos
+        end_at = data_at + int(digits)  # relative to pos: where the terminator must be
+        self._fill(end_at + 1)
+        buf, pos = self.buf, self.pos
+        if len(buf) - pos <= end_at or buf[pos + end_at] != terminator:
+            return None
+        seg_start = pos + lead - 3 - len(element)
+        line = self.line + buf.count("\n", pos, seg_start)
+        segment = Segment("BIN", (digits, buf[pos + data_at : pos + end_at]), line)
+        self._advance_to(pos + end_at + 1)
+        return segment
 
     def _layout_run(
         self, text: str, pos: int, element: str, terminator: str

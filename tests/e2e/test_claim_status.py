@@ -2,7 +2,8 @@
 they wait for the payer (JSON and a raw 276 with curl), a payer cycle (``gateway payers
 run-cycle``), then F1 with the trace number of the 835 in the mailbox for the paid claim and
 P3 "waiting for information" for the pended one (raw 276, a CAQH CORE MIME envelope, a batch
-276 file over SFTP → ``_277.x12``), released (F1) by the next cycle; ``gateway claim-status``
+276 file over SFTP → ``_277.x12``), still waiting after the next cycle (its request for a
+progress note is open); ``gateway claim-status``
 and ``gateway trace`` show the same."""
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def test_status_pending_then_paid_with_the_835_trace(tmp_path: Path) -> None:
         assert first["payment"]["traceNumber"] == trn[2]  # type: ignore[index]
         waiting = ask_json(daemon, pended)
         assert [category(waiting), waiting["status"][0]["statusCode"]] == ["P3", "297"]  # type: ignore[index]
-        assert waiting["requestedInformation"]["item"].startswith("Medical records")  # type: ignore[index]
+        assert waiting["requestedInformation"]["item"] == "progress note"  # type: ignore[index]
+        assert waiting["message"].startswith("waiting for information: progress note, due ")  # type: ignore[index]
 
         status, _, answer = curl(daemon, "/api/v1/x12", "--data-binary", f"@{raw}")
         assert validate_277(answer) == []
@@ -147,12 +149,14 @@ def test_status_pending_then_paid_with_the_835_trace(tmp_path: Path) -> None:
         again = gateway("payers", "run-cycle", "--config", str(config), "--data-dir",
                         str(data_dir))  # fmt: skip
         assert again.returncode == 0, again.stderr
-        assert category(ask_json(daemon, pended)) == "F1"
+        # still waiting: its request for a progress note is open (tests/e2e/test_rfai.py
+        # answers one with a 275)
+        assert category(ask_json(daemon, pended)) == "P3"
         table = gateway("claim-status", "--partner", "demo-billing", "--payer", "SIM01",
                         "--npi", pended["npi"], "--member", pended["member"],
                         "--last-name", pended["last"], "--claim", pended["clm01"],
                         "--data-dir", str(data_dir))  # fmt: skip
-        assert table.returncode == 0 and "F1:65" in table.stdout, table.stderr
+        assert table.returncode == 0 and "P3:297" in table.stdout, table.stderr
         events = [e for e in daemon.audit_events() if e["event"] == "claim_status.answered"]
         assert {e["channel"] for e in events} >= {"api-json", "api-x12", "core-mime", "batch"}
         logged = json.dumps(events)

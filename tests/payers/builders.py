@@ -184,13 +184,16 @@ class Payer:
         self.persist(result)
         return result
 
-    def release(self, pended: Sequence[tuple[ClaimInput, ClaimDecision]]) -> AdjudicationResult:
+    def release(
+        self, pended: Sequence[tuple[ClaimInput, ClaimDecision]], unanswered: Sequence[str] = ()
+    ) -> AdjudicationResult:
         result = release_pended(
             pended,
             self.config,
             self.accumulators.get,
             paid_history=self.history.get,
             original=self.decisions.get,
+            unanswered=unanswered,
         )
         self.persist(result)
         return result

@@ -21,8 +21,10 @@ from gateway.payers.adjudicate import (
     no_accumulators,
     no_history,
     no_originals,
+    pend_rule_for,
     reverse,
 )
+from gateway.payers.carc import CARC, RARC
 from gateway.payers.inputs import claim_inputs
 from gateway.payers.model import ClaimStatus, Outcome
 from gateway.x12.claims import extract_claims, iter_transaction_sets
@@ -332,6 +334,33 @@ def test_member_pend_rule_requests_records() -> None:
     assert decision.outcome == Outcome.PENDED
     assert decision.status_category == "P3:297"
     assert decision.status_text == "Medical records requested from the provider"
+
+
+def test_records_pend_rule_asks_for_a_progress_note() -> None:
+    (rule,) = [r for r in Payer().config.pend_rules if r.request]
+    assert rule.request == ("11506-3",) and rule.due_days == 30 and rule.status == "P3:297"
+    claim = inputs(Spec(RECORDS, (Line("99213", "95.00"),)))[0].claim
+    assert pend_rule_for(Payer().config, claim) == rule
+
+
+def test_unanswered_request_denies_every_line_252_without_accumulators() -> None:
+    payer = Payer()
+    spec = Spec(RECORDS, (Line("99213", "95.00"), Line("97110", "60.00", units="2")))
+    pended = payer.run(spec).decisions[0]
+    item = inputs(spec)[0]
+    released = payer.release([(item, pended)], unanswered=[item.reference])
+    final = released.decisions[0]
+    assert final.outcome == Outcome.ADJUDICATED and final.status == ClaimStatus.DENIED
+    assert final.payer_claim_id == pended.payer_claim_id and final.paid == 0
+    for line in final.lines:
+        assert [(a.group, a.reason, a.amount) for a in line.adjustments] == [
+            ("CO", "252", line.charge)
+        ]
+        assert line.remarks == ("M127",)
+    assert released.accumulator_updates == () and released.paid == ()
+    assert_balanced(final)
+    assert CARC["252"].startswith("An attachment/other documentation is required")
+    assert RARC["M127"] == "Missing patient medical record for this service"
 
 
 def test_release_refuses_decisions_that_are_not_pended() -> None:

@@ -201,3 +201,15 @@ def test_toml_lines_locates_tables_arrays_and_dotted_keys() -> None:
 )
 def test_parse_amount(value: object, expected: Decimal | None) -> None:
     assert parse_amount(value) == expected
+
+
+def test_pend_rule_that_asks_for_documents(payer_dir: Path) -> None:
+    (rule,) = [r for r in load_payer(payer_dir).pend_rules if r.request]
+    assert rule.status == "P3:297" and rule.request == ("11506-3",) and rule.due_days == 30
+    assert rule.members == frozenset({"MBR900000005"})
+    payer = payer_dir / "payer.toml"
+    bad = _edit(payer, 'request = ["11506-3"]', 'request = ["progress-note"]')
+    days = _edit(payer, "due_days = 30", "due_days = 0")
+    problems = _problems(payer_dir)
+    _at(problems, "payer.toml", bad, "'progress-note' is not a LOINC code")
+    _at(problems, "payer.toml", days, "'due_days' must be an integer >= 1")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from gateway.pipeline.claim_status import answer_one, json_277
@@ -98,9 +98,14 @@ def test_pended_for_records_is_waiting_for_information(env: Env) -> None:  # noq
     env.cycle("sim01")
     pended = ask(env, request_for(data))
     assert statuses_of(pended) == "P3:297"
-    assert pended.requested == "Medical records requested from the provider"
+    # the pend rule asks for a progress note (a 277 RFAI): due 30 days after the cycle
+    due = (datetime.fromtimestamp(NOW + 60, UTC).date() + timedelta(days=30)).isoformat()
+    assert pended.requested == "progress note"
+    assert pended.message == f"waiting for information: progress note, due {due}"
+    assert pended.due is not None and pended.due.isoformat() == due
+    # the next cycle keeps it waiting: the request is open
     env.cycle("sim01", now=NOW + 120)
-    assert ask(env, request_for(data)).category == "F1"
+    assert statuses_of(ask(env, request_for(data))) == "P3:297"
 
 
 def test_corrected_claim_is_revised_and_a_void_reversed(env: Env) -> None:  # noqa: F811

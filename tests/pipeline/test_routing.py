@@ -506,6 +506,12 @@ def test_every_accepted_claim_is_answered_exactly_once(env: Env) -> None:
 
 
 def test_pended_claim_is_released_in_a_later_cycle(env: Env) -> None:
+    # a pend rule that does not ask for documents (tests/pipeline/test_rfai.py: one that asks)
+    from dataclasses import replace
+
+    sim01 = env.payers["sim01"]
+    rules = tuple(replace(rule, request=()) for rule in sim01.pend_rules)
+    env.payers["sim01"] = replace(sim01, pend_rules=rules)
     data = _one_claim(605).replace(b"MBR000000001", b"MBR900000005")
     record = env.upload(data)
     route_file(env.store, env.blobs, record, partners=env.partners, config=env.config, now=NOW)

@@ -30,8 +30,11 @@ def test_kinds() -> None:
     assert [k.guide for k in kinds_for("277", Handling.PAYER_ANSWER)] == [
         IMPLEMENTATION_277CA,
         "005010X212",
+        "005010X213",
     ]
-    assert payer_answer_names() == ["999", "277CA", "835", "271", "277"]
+    assert payer_answer_names() == ["999", "277CA", "835", "271", "277", "277RFAI"]
+    rfai = kind_of("277", "005010X213")  # an external payer's request for information
+    assert rfai is not None and rfai.name == "277RFAI" and not rfai.answer_to
     assert carries_claims("837") and not carries_claims("270") and not carries_claims("835")
     assert kind_of("834", "005010X220A1") is None
 
@@ -46,3 +49,12 @@ def test_inquiries_are_answered_one_to_one() -> None:
     assert status is not None and status.answer == "277"
     assert status.handling is Handling.CLAIM_STATUS is Handling.INQUIRY
     assert is_inquiry("837", "005010X222A1") is None
+
+
+def test_a_275_is_an_attachment() -> None:
+    from gateway.x12.kinds import is_attachment
+
+    found = is_attachment("275", "005010X210")
+    assert found is not None and found.handling is Handling.ATTACHMENT and found.name == "275"
+    assert is_attachment("275", "004010X107") is None
+    assert is_attachment("837", "005010X222A1") is None
