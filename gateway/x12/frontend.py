@@ -5,7 +5,8 @@ Glue over :mod:`claims`, :mod:`edits` and :mod:`ca277`, used by the pipeline and
 
 1. :func:`edit_file` (heavy, may run in a worker process): every 837 transaction set the 999
    accepted → claims → edits. Duplicates are checked within the file only.
-2. :func:`recheck_duplicates` (inside the store transaction): claims whose fingerprint the
+2. :func:`recheck_duplicates` (inside the store transaction, one look-up per batch of claims:
+   :data:`SeenBefore`): claims whose fingerprint the
    store has already accepted from an earlier file become A3:78 rejections.
 3. :func:`build_277cas`: one 277CA interchange per inbound interchange with edited claims.
 
@@ -27,7 +28,7 @@ import marshal
 import struct
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -155,15 +156,30 @@ _DUPLICATE_EDITS = EditSet(
 )
 
 
+SeenBefore = Callable[[Sequence[str]], Set[str]]
+"""The store's duplicate look-up: which of these fingerprints were accepted before (one call
+per batch of claims, not one per claim)."""
+
+RECHECK_WINDOW = 500
+"""Claims of a spill re-checked per :data:`SeenBefore` call."""
+
+
+def never_seen(fingerprints: Sequence[str]) -> Set[str]:
+    """A :data:`SeenBefore` without claim history."""
+    return frozenset()
+
+
 def recheck_duplicates(
-    sets: Sequence[SetEdits], seen: Callable[[str], bool], today: date
+    sets: Sequence[SetEdits], seen: SeenBefore, today: date
 ) -> tuple[SetEdits, ...]:
     """Reject (A3:78) accepted claims whose fingerprint ``seen`` says was accepted before."""
     result = []
     for edited in sets:
         verdicts = []
+        wanted = [v.fingerprint for v in edited.verdicts if v.accepted]
+        found = seen(wanted) if wanted else frozenset()
         for verdict in edited.verdicts:
-            if verdict.accepted and seen(verdict.fingerprint):
+            if verdict.accepted and verdict.fingerprint in found:
                 context = EditContext(
                     partner_id="",
                     npis=frozenset(),
@@ -831,9 +847,10 @@ class SpilledSetEdits:
         self.verdicts.close()
 
 
-def _recheck_one(verdict: SlimVerdict, seen: Callable[[str], bool]) -> SlimVerdict:
-    """:func:`recheck_duplicates` for one slim verdict (same failure, same message)."""
-    if not verdict.accepted or not seen(verdict.fingerprint):
+def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
+    """:func:`recheck_duplicates` for one slim verdict (same failure, same message);
+    ``found``: the fingerprints accepted before."""
+    if not verdict.accepted or verdict.fingerprint not in found:
         return verdict
     failures: list[Failure] = []
     for edit in _DUPLICATE_EDITS.edits:
@@ -872,7 +889,7 @@ _ALWAYS_SEEN: EditScope = _AlwaysSeen()
 
 def recheck_spill(
     spill: EditSpill,
-    seen: Callable[[str], bool],
+    seen: SeenBefore,
     final_path: str,
     *,
     skip_isa13: Iterable[str] = (),
@@ -891,20 +908,28 @@ def recheck_spill(
             start = len(offsets)
             accepted = 0
             planner = AckPlanner()
-            for _ in range(spilled.count):
-                data = _load(source)
+            remaining = spilled.count
+            while remaining:
+                window = min(remaining, RECHECK_WINDOW)
+                remaining -= window
+                loaded = [_load(source) for _ in range(window)]
                 if spilled.isa13 in skip:
                     continue
                 assert spilled.header is not None
-                verdict = _recheck_one(_unpack(data, spilled.header, charges), seen)
-                if verdict.accepted != data[14]:
-                    data = _pack(verdict)
-                offsets.append(position)
-                position += _dump(data, out)
-                accepted += verdict.accepted
-                planner.add(verdict)
-                if each is not None:
-                    each(spilled, verdict)
+                header = spilled.header
+                first = [_unpack(data, header, charges) for data in loaded]
+                wanted = [v.fingerprint for v in first if v.accepted]
+                found = seen(wanted) if wanted else frozenset()
+                for data, unpacked in zip(loaded, first, strict=True):
+                    verdict = _recheck_one(unpacked, found) if found else unpacked
+                    if verdict.accepted != data[14]:
+                        data = _pack(verdict)
+                    offsets.append(position)
+                    position += _dump(data, out)
+                    accepted += verdict.accepted
+                    planner.add(verdict)
+                    if each is not None:
+                        each(spilled, verdict)
             if spilled.isa13 in skip:
                 continue
             count = len(offsets) - start
