@@ -72,7 +72,6 @@ _TAXONOMY_ENTITIES = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN"
 # ----------------------------------------------------------------------------- model
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a value sits: segment ID, position in the set (ST = 1), file line, element."""
@@ -97,7 +96,6 @@ class Place:
         return text
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Party:
     """An NM1: entity code, type, name, identifier."""
@@ -117,7 +115,6 @@ class Party:
     where: Place
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Address:
     """The N4 of a provider or facility loop (2010AA/AB/AC, 2310x, 2420x); people's
@@ -137,7 +134,6 @@ class Address:
     street_where: Place | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class DateValue:
     """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
@@ -154,7 +150,6 @@ class DateValue:
         return self.start is not None and self.end is not None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     qualifier: str
@@ -168,7 +163,6 @@ class Diagnosis:
     where: Place
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
     qualifier: str
@@ -178,7 +172,6 @@ class Taxonomy:
     where: Place
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Drug:
     """LIN/CTP of a service line (2410)."""
@@ -191,7 +184,6 @@ class Drug:
     where: Place
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     number: str
@@ -231,7 +223,6 @@ class ServiceLine:
         return tuple(d for d in dates if d.qualifier == "472")
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class SetHeader:
     """What the 277CA echoes from the 837's header (1000A/1000B, ST, BHT)."""
@@ -249,7 +240,6 @@ class SetHeader:
     segment_count: int
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One CLM with its hierarchy. Holds PHI: never log it (see the module docstring)."""
@@ -890,7 +880,6 @@ def extract_claims(
 # ------------------------------------------------------------------ file convenience
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class TransactionSet:
     """One ST..SE of a file, with where it sits in the envelopes (indexes are 0-based and
@@ -980,3 +969,21 @@ def iter_transaction_sets_stream(chunks: Iterable[bytes | str]) -> Iterator[Tran
     done = flush()
     if done is not None:
         yield done
+
+
+# after the classes, not as their decorator: mypyc compiles a class with only @dataclass
+# as a native class (gateway/_native.py)
+for _record in (
+    Place,
+    Party,
+    Address,
+    DateValue,
+    Diagnosis,
+    Taxonomy,
+    Drug,
+    ServiceLine,
+    SetHeader,
+    Claim,
+    TransactionSet,
+):
+    quick_init(_record)

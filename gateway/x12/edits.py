@@ -179,7 +179,6 @@ _MAX_POINTER = 12
 # ----------------------------------------------------------------------------- model
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Hit:
     """What a check function reports; ``None`` fields take the edit's defaults."""
@@ -226,7 +225,6 @@ class Edit:
     check: CheckFn
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Failure:
     """One failed edit for a claim (no PHI in ``message``)."""
@@ -1365,3 +1363,12 @@ def run_edits(
             scope.accepted.add(fingerprint)
         verdicts.append(ClaimVerdict(claim, accepted, tuple(failures), fingerprint))
     return verdicts
+
+
+# after the classes, not as their decorator: mypyc compiles a class with only @dataclass
+# as a native class (gateway/_native.py)
+for _record in (
+    Hit,
+    Failure,
+):
+    quick_init(_record)

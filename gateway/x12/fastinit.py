@@ -9,7 +9,8 @@ directly (~2x faster). Everything else stays the dataclass's own: the signature 
 ``__eq__``/``__hash__``/``__repr__``, immutability (assignment still raises
 ``FrozenInstanceError``), ``dataclasses.replace``.
 
-Only for what it can do exactly: a frozen dataclass with ``__slots__``, every field in
+Only for what it can do exactly: a frozen dataclass with ``__slots__`` (or a native class
+compiled by mypyc, whose fields are descriptors the same way), every field in
 ``__init__``, no ``default_factory``, no keyword-only field and no ``__post_init__``;
 anything else is refused when the class is defined.
 """
@@ -25,7 +26,9 @@ T = TypeVar("T")
 def quick_init(cls: type[T]) -> type[T]:
     """Class decorator, applied after ``@dataclass(frozen=True, slots=True)``."""
     params = getattr(cls, "__dataclass_params__", None)
-    if params is None or not params.frozen or "__slots__" not in cls.__dict__:
+    # compiled by mypyc (gateway/_native.py): a native class, its fields are descriptors too
+    native = "__mypyc_attrs__" in cls.__dict__
+    if params is None or not params.frozen or ("__slots__" not in cls.__dict__ and not native):
         raise TypeError(f"{cls.__name__}: quick_init needs a frozen dataclass with slots")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: quick_init cannot call __post_init__")

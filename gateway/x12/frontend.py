@@ -501,7 +501,6 @@ def _walk(
 # ------------------------------------------------------------------ slim records
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimClaim:
     """What the pipeline keeps of a :class:`Claim` after the edits: what the 277CA echoes
@@ -554,7 +553,6 @@ class SlimClaim:
         return self.period
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimVerdict:
     """A :class:`ClaimVerdict` with a :class:`SlimClaim`."""
@@ -947,3 +945,12 @@ def recheck_spill(
                 )
             )
     return tuple(result)
+
+
+# after the classes, not as their decorator: mypyc compiles a class with only @dataclass
+# as a native class (gateway/_native.py)
+for _record in (
+    SlimClaim,
+    SlimVerdict,
+):
+    quick_init(_record)

@@ -73,7 +73,7 @@ class StreamingValidator(Validator, Protocol):
     """A validator that can also take a set one segment at a time (constant memory)."""
 
     def begin(
-        self, delimiters: Delimiters, implementation: str, *, max_errors: int | None = ...
+        self, delimiters: Delimiters, implementation: str, *, max_errors: int | None = None
     ) -> SetSession: ...
 
 
