@@ -135,12 +135,20 @@ def _frozen_setstate(self: object, state: dict[str, object]) -> None:
         object.__setattr__(self, name, value)
 
 
+def _reduce_by_fields(self: object) -> tuple[type, tuple[object, ...]]:
+    import dataclasses
+
+    fields = dataclasses.fields(self)  # type: ignore[arg-type]
+    return type(self), tuple(getattr(self, f.name) for f in fields)
+
+
 def repair_pickling() -> None:
     """Compiled only (called by ``gateway/x12/__init__.py``): a mypyc class unpickles with
     ``setattr``, which a frozen dataclass refuses (FrozenInstanceError in the daemon's worker
     processes, which receive and return such records); such classes get a ``__setstate__``
-    that sets their fields as the dataclass's own ``__init__`` does. Frozen dataclasses with
-    slots already have one (the dataclass's), plain classes need none."""
+    that sets their fields as the dataclass's own ``__init__`` does (frozen dataclasses with
+    slots already have one: the dataclass's); a class whose ``__init__`` is written out (see
+    gateway/x12/fastinit.py) is made again by calling it."""
     if not compiled():
         return
     import importlib
@@ -152,11 +160,14 @@ def repair_pickling() -> None:
             if not isinstance(value, type) or value.__module__ != name:
                 continue
             params = value.__dict__.get("__dataclass_params__")
-            if (
-                "__mypyc_attrs__" in value.__dict__
-                and params is not None
-                and params.frozen
-                and not isinstance(value.__dict__.get("__setstate__"), types.FunctionType)
+            if "__mypyc_attrs__" not in value.__dict__ or params is None:
+                continue
+            if not isinstance(value.__dict__.get("__init__"), types.FunctionType):
+                # its __init__ written out and compiled: made again by calling it (a compiled
+                # class with an __init__ of its own cannot be made empty and then filled)
+                value.__reduce__ = _reduce_by_fields  # type: ignore[method-assign,assignment]
+            elif params.frozen and not isinstance(
+                value.__dict__.get("__setstate__"), types.FunctionType
             ):
                 value.__setstate__ = _frozen_setstate  # type: ignore[attr-defined]
 

@@ -1185,15 +1185,23 @@ def check_original_reference(claim: Claim, scope: EditScope) -> Iterator[Hit]:
 
 
 def check_duplicate(claim: Claim, scope: EditScope) -> Iterator[Hit]:
-    if claim.frequency_code in ("7", "8"):
-        return
-    if scope.seen_before(claim):
-        yield Hit(
-            "This claim duplicates a claim already accepted (same billing provider, member, "
-            "dates of service, codes and charges). Send a replacement (frequency 7) to "
-            "correct a claim.",
-            claim.where,
-        )
+    if duplicate_applies(claim.frequency_code) and scope.seen_before(claim):
+        yield duplicate_hit(claim.where)
+
+
+def duplicate_applies(frequency_code: str) -> bool:
+    """Replacements (7) and voids (8) repeat a claim on purpose."""
+    return frequency_code not in ("7", "8")
+
+
+def duplicate_hit(where: Place) -> Hit:
+    """The DUPLICATE edit's finding (also for the slim claims the store's re-check reads)."""
+    return Hit(
+        "This claim duplicates a claim already accepted (same billing provider, member, "
+        "dates of service, codes and charges). Send a replacement (frequency 7) to "
+        "correct a claim.",
+        where,
+    )
 
 
 # ---------------------------------------------------------------------------- the table

@@ -29,7 +29,7 @@ import struct
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any, cast, overload
@@ -65,9 +65,10 @@ from gateway.x12.edits import (
     STANDARD_EDITS,
     ClaimVerdict,
     EditContext,
-    EditScope,
     EditSet,
     Failure,
+    duplicate_applies,
+    duplicate_hit,
     run_edits,
     verdict_audit,
 )
@@ -524,6 +525,43 @@ class SlimClaim:
     period: tuple[date, date] | None
     where: Place
 
+    def __init__(
+        self,
+        header: SetHeader,
+        index: int,
+        kind: ClaimKind,
+        claim_id: str,
+        charge_raw: str,
+        charge: Decimal | None,
+        frequency_code: str,
+        bill_type: str,
+        billing_provider: Party | None,
+        billing_tin: str,
+        member_id: str,
+        payer_id: str,
+        billing_npi: str,
+        person: Party | None,
+        period: tuple[date, date] | None,
+        where: Place,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "claim_id", claim_id)
+        object.__setattr__(self, "charge_raw", charge_raw)
+        object.__setattr__(self, "charge", charge)
+        object.__setattr__(self, "frequency_code", frequency_code)
+        object.__setattr__(self, "bill_type", bill_type)
+        object.__setattr__(self, "billing_provider", billing_provider)
+        object.__setattr__(self, "billing_tin", billing_tin)
+        object.__setattr__(self, "member_id", member_id)
+        object.__setattr__(self, "payer_id", payer_id)
+        object.__setattr__(self, "billing_npi", billing_npi)
+        object.__setattr__(self, "person", person)
+        object.__setattr__(self, "period", period)
+        object.__setattr__(self, "where", where)
+
     @classmethod
     def of(cls, claim: Claim) -> SlimClaim:
         return cls(
@@ -850,39 +888,21 @@ def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
     ``found``: the fingerprints accepted before."""
     if not verdict.accepted or verdict.fingerprint not in found:
         return verdict
-    failures: list[Failure] = []
-    for edit in _DUPLICATE_EDITS.edits:
-        for hit in edit.check(cast(Claim, verdict.claim), _ALWAYS_SEEN):
-            failures.append(
-                Failure(
-                    edit=edit.code,
-                    category=edit.category,
-                    status=hit.status or edit.status,
-                    entity=hit.entity if hit.entity is not None else edit.entity,
-                    message=hit.message,
-                    location=hit.where,
-                    line=hit.line,
-                )
-            )
-    if not failures:
+    if not duplicate_applies(verdict.claim.frequency_code):
         return verdict
-    return replace(verdict, accepted=False, failures=tuple(failures))
-
-
-@dataclass(frozen=True)
-class _AlwaysSeen:
-    context: EditContext = field(
-        default_factory=lambda: EditContext("", frozenset(), frozenset(), frozenset(), date.min)
+    # the DUPLICATE edit as run_edits would report it, read from the slim claim
+    (edit,) = _DUPLICATE_EDITS.edits
+    hit = duplicate_hit(verdict.claim.where)
+    failure = Failure(
+        edit=edit.code,
+        category=edit.category,
+        status=hit.status or edit.status,
+        entity=hit.entity if hit.entity is not None else edit.entity,
+        message=hit.message,
+        location=hit.where,
+        line=hit.line,
     )
-
-    def claim_id_count(self, claim_id: str) -> int:
-        return 1
-
-    def seen_before(self, claim: Claim) -> bool:
-        return True
-
-
-_ALWAYS_SEEN: EditScope = _AlwaysSeen()
+    return replace(verdict, accepted=False, failures=(failure,))
 
 
 def recheck_spill(

@@ -34,6 +34,12 @@ class Segment:
     line: int
     """1-based line number in the file (counting LF), for humans."""
 
+    def __init__(self, id: str, elements: tuple[str, ...], line: int) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        self.id = id
+        self.elements = elements
+        self.line = line
+
 
 class Validator(Protocol):
     """Implementation-guide validation of one transaction set (ST..SE inclusive)."""

@@ -111,6 +111,7 @@ def _retained_bytes(claims: int) -> int:
     return sum(stat.size for stat in ours.statistics("filename"))
 
 
+@PURE_ONLY
 def test_memory_does_not_grow_with_claims(monkeypatch: pytest.MonkeyPatch) -> None:
     # The fast-check memo is bounded (_MEMO_LIMIT entries, then it starts over); a small
     # bound keeps its share of the measurement small and the test about growth.
