@@ -95,7 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     sources = _native.source_hashes()
     if not args.force and _up_to_date(sources):
-        print("native: up to date")
+        _native.MANIFEST.touch()  # newer than the make rule's prerequisites
+        failed = json.loads(_native.MANIFEST.read_text(encoding="utf-8"))["status"] != "built"
+        print(
+            "native: the build failed for these sources: pure Python (--force tries again)"
+            if failed
+            else "native: up to date"
+        )
         return 0
     _remove_artefacts()
     _native.MANIFEST.unlink(missing_ok=True)
