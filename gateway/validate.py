@@ -140,7 +140,7 @@ def check_file(
     from gateway.pipeline.steps import edit_context
     from gateway.x12 import build_responses
     from gateway.x12.engine import analyze_file
-    from gateway.x12.frontend import recheck_spill, spill_edits, write_277cas
+    from gateway.x12.frontend import never_seen, recheck_spill, spill_edits, write_277cas
     from gateway.x12.tokenizer import read_chunks
 
     uploader = _uploader(path, partners)
@@ -159,7 +159,7 @@ def check_file(
     context = edit_context(partners, uploader, now.date()) if analysis.readable else None
     if context is None:
         return checked
-    seen = history.fingerprint_accepted if history is not None else (lambda _: False)
+    seen = history.fingerprints_accepted if history is not None else never_seen
     skip = {analysis.interchanges[n].control_number for n in duplicates}
     with tempfile.TemporaryDirectory(prefix="gateway-validate-") as work:
         spill = spill_edits(

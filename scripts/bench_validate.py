@@ -264,24 +264,32 @@ _TIMER = (
     "_, status, usage = os.wait4(child.pid, 0)\n"
     "elapsed = time.perf_counter() - start\n"
     "sys.stderr.write(child.stderr.read().decode(errors='replace')[-2000:])\n"
-    "print(elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status))\n"
+    "print(elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status),\n"
+    "      usage.ru_utime + usage.ru_stime)\n"
 )
 
 
-def timed(command: list[str], ok: str | None = None) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MB, exit code) of ``command`` run by the timing wrapper;
-    it must exit 0, or (``ok``) print that on stderr (x12valid exits 1 on a clean file)."""
+def timed(
+    command: list[str], ok: str | None = None, pure: bool = False
+) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MB, exit code, CPU seconds) of ``command`` run by the timing
+    wrapper; it must exit 0, or (``ok``) print that on stderr (x12valid exits 1 on a clean
+    file). ``pure``: with GATEWAY_PURE=1 (the gateway without its compiled modules)."""
     # as installed: byte-code caches written and used (a PYTHONDONTWRITEBYTECODE=1 of the
     # caller's shell would recompile every changed module on every run)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "GATEWAY_PURE")
+    }
+    if pure:
+        env["GATEWAY_PURE"] = "1"
     out = subprocess.run(
         [sys.executable, "-c", _TIMER, *command], capture_output=True, text=True, check=True,
         env=env,
     )  # fmt: skip
-    seconds, rss_kb, code = out.stdout.split()
+    seconds, rss_kb, code, cpu = out.stdout.split()
     if int(code) != 0 and (ok is None or ok not in out.stderr):
         raise RuntimeError(f"{command[0]} exited {code}: {out.stderr[-1000:]}")
-    return float(seconds), int(rss_kb) / 1024, int(code)
+    return float(seconds), int(rss_kb) / 1024, int(code), float(cpu)
 
 
 def cli_compare(claims: int, runs: int) -> None:
@@ -298,33 +306,45 @@ def cli_compare(claims: int, runs: int) -> None:
             files[n] = path
         acks = str(folder / "acks")
 
-        def ours(n: int) -> tuple[float, float, int]:
-            return timed([gateway, "validate", str(files[n]), "--ack-dir", acks])
+        def ours(n: int, pure: bool = False) -> tuple[float, float, int, float]:
+            return timed([gateway, "validate", str(files[n]), "--ack-dir", acks], pure=pure)
 
-        def theirs(n: int) -> tuple[float, float, int]:
+        def theirs(n: int) -> tuple[float, float, int, float]:
             return timed([x12valid, "-q", str(files[n])], ok=f"{files[n]}: OK")
 
+        from gateway import _native
+
         ours(1)  # warm: the compiled-guide cache, the OS page cache
+        ours(1, pure=True)
         theirs(1)
         print(
             f"whole process, {claims} claims ({files[claims].stat().st_size / 1e6:.1f} MB) "
-            f"and 1 claim, {runs} interleaved runs each, medians:"
+            f"and 1 claim, {runs} interleaved runs each, medians; the claim path "
+            f"{_native.state} (pure: the same with GATEWAY_PURE=1):"
         )
         for n in (1, claims):
-            mine: list[tuple[float, float, int]] = []
-            other: list[tuple[float, float, int]] = []
+            mine: list[tuple[float, float, int, float]] = []
+            pure: list[tuple[float, float, int, float]] = []
+            other: list[tuple[float, float, int, float]] = []
             for _ in range(runs):
                 mine.append(ours(n))
+                pure.append(ours(n, pure=True))
                 other.append(theirs(n))
-            t_ours = statistics.median(r[0] for r in mine)
-            t_theirs = statistics.median(r[0] for r in other)
+            t_ours, t_pure, t_theirs = (
+                statistics.median(r[0] for r in x) for x in (mine, pure, other)
+            )
+            c_ours, c_pure, c_theirs = (
+                statistics.median(r[3] for r in x) for x in (mine, pure, other)
+            )
             rss_ours = max(r[1] for r in mine)
             rss_theirs = max(r[1] for r in other)
             label = "start-up (1 claim)" if n == 1 else f"{n} claims"
             print(
-                f"  {label:20} gateway validate --ack-dir: {t_ours:7.2f} s, "
-                f"{n / t_ours:9,.0f} claims/s, peak {rss_ours:5.0f} MB | x12valid: "
-                f"{t_theirs:7.2f} s, peak {rss_theirs:5.0f} MB | ratio {t_theirs / t_ours:5.1f}x"
+                f"  {label:20} gateway validate --ack-dir: {t_ours:7.2f} s (CPU {c_ours:6.2f} s), "
+                f"{n / t_ours:9,.0f} claims/s, peak {rss_ours:5.0f} MB | pure: {t_pure:7.2f} s "
+                f"(CPU {c_pure:6.2f} s) | x12valid: {t_theirs:7.2f} s (CPU {c_theirs:6.2f} s), "
+                f"peak {rss_theirs:5.0f} MB | ratio {t_theirs / t_ours:5.1f}x wall, "
+                f"{c_theirs / c_ours:5.1f}x CPU (pure {t_theirs / t_pure:5.1f}x wall)"
             )
         helps = [timed([gateway, "--help"])[0] for _ in range(runs)]
         print(f"  gateway --help: {statistics.median(helps):.2f} s (median of {runs})")
@@ -368,7 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     validator.validate(st_set[:50], header.delimiters, GUIDE)  # warm: compile the guide
     engine_end_to_end(render(interchange(5, 2)))
 
-    print(f"file: {claims} claims, {n_segments} segments, {len(data) / 1e6:.1f} MB (gen_837)")
+    from gateway import _native
+
+    print(f"file: {claims} claims, {n_segments} segments, {len(data) / 1e6:.1f} MB (gen_837); "
+          f"the claim path {_native.state}")  # fmt: skip
     rows: list[tuple[str, float]] = []
     t_split = best_of(args.runs, lambda: split_ceiling(data))
     rows.append(("(a) str.split ceiling", t_split))

@@ -454,7 +454,7 @@ def _claims(
     if found.spill is None:
         edited = tuple(e for e in found.edits if e.isa13 not in duplicate_controls)
         edited = recheck_duplicates(
-            edited, lambda fp: tx.fingerprint_accepted(fp, record.id), received
+            edited, lambda fps: tx.fingerprints_accepted(fps, record.id), received
         )
         responses += build_277cas(
             edited,
@@ -551,7 +551,7 @@ def _commit_spill(
 
     edited = recheck_spill(
         spill,
-        lambda fp: tx.fingerprint_accepted(fp, record.id),
+        lambda fps: tx.fingerprints_accepted(fps, record.id),
         spill.path + ".final",
         skip_isa13=duplicate_controls,
         each=each,

@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -183,6 +183,27 @@ def fingerprint_accepted(sql: Sql, fingerprint: str, exclude_file: str) -> bool:
     return row is not None
 
 
+FINGERPRINT_BATCH = 500
+"""Fingerprints per ``IN (...)`` look-up: below SQLite's oldest variable limit (999)."""
+
+
+def fingerprints_accepted(sql: Sql, fingerprints: Sequence[str], exclude_file: str) -> set[str]:
+    """Which of ``fingerprints`` were accepted from a file other than ``exclude_file``: one
+    query per :data:`FINGERPRINT_BATCH` of them instead of one per claim."""
+    found: set[str] = set()
+    unique = list(dict.fromkeys(fingerprints))
+    for start in range(0, len(unique), FINGERPRINT_BATCH):
+        chunk = unique[start : start + FINGERPRINT_BATCH]
+        marks = ", ".join("?" for _ in chunk)
+        rows = sql.select(
+            f"SELECT DISTINCT fingerprint FROM claims WHERE fingerprint IN ({marks}) "  # noqa: S608 - only placeholders
+            "AND accepted = 1 AND file_id != ?",
+            (*chunk, exclude_file),
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
 def sequence_name(counter: str) -> str:
     """The PostgreSQL sequence of a counter: ``gw_ctr_<readable part>_<hash>``."""
     readable = re.sub(r"[^a-z0-9]+", "_", counter.lower())[:32]
@@ -265,6 +286,10 @@ class FilesTransaction(StoreTransaction):
     def fingerprint_accepted(self, fingerprint: str, exclude_file: str) -> bool:
         """Was a claim with this fingerprint accepted from another file?"""
         return fingerprint_accepted(self._sql, fingerprint, exclude_file)
+
+    def fingerprints_accepted(self, fingerprints: Sequence[str], exclude_file: str) -> set[str]:
+        """Which of ``fingerprints`` were accepted from another file (batched look-ups)."""
+        return fingerprints_accepted(self._sql, fingerprints, exclude_file)
 
     def add_claims(self, rows: Iterable[ClaimRow]) -> None:
         self._sql.execute_many(

@@ -6,17 +6,17 @@ file is opened with the ``mode=ro`` URI, so a running daemon is never blocked an
 never created or migrated here. PostgreSQL: each look-up is a ``READ ONLY`` transaction that
 takes no lock (the schema is not migrated here either: a database the daemon never prepared
 shows up as a database error). The queries are the daemon's own (``seen_interchanges``,
-``fingerprint_accepted`` of :mod:`gateway.store.files`).
+``fingerprint_accepted``/``fingerprints_accepted`` of :mod:`gateway.store.files`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from gateway.store.engine import Sql, SqliteEngine
-from gateway.store.files import fingerprint_accepted, seen_interchanges
+from gateway.store.files import fingerprint_accepted, fingerprints_accepted, seen_interchanges
 
 _NO_FILE = ""
 """``validate``'s files are in no file row: nothing is excluded."""
@@ -57,6 +57,12 @@ class ClaimHistory:
             return fingerprint_accepted(self._sql, fingerprint, _NO_FILE)
         with self._engine.read_only() as sql:
             return fingerprint_accepted(sql, fingerprint, _NO_FILE)
+
+    def fingerprints_accepted(self, fingerprints: Sequence[str]) -> set[str]:
+        if self._conn is not None:
+            return fingerprints_accepted(self._sql, fingerprints, _NO_FILE)
+        with self._engine.read_only() as sql:
+            return fingerprints_accepted(sql, fingerprints, _NO_FILE)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -12,6 +12,7 @@ Entry points used by the pipeline:
     ``next_control()`` returns a fresh control number (unique per gateway, durable).
 """
 
+from gateway import _native
 from gateway.x12.engine import analyze, build_responses
 from gateway.x12.results import (
     EnvelopeParty,
@@ -23,6 +24,8 @@ from gateway.x12.results import (
     Response,
     TransactionResult,
 )
+
+_native.repair_pickling()  # compiled (mypyc) records cross process boundaries too
 
 __all__ = [
     "EnvelopeParty",

@@ -72,7 +72,6 @@ _TAXONOMY_ENTITIES = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN"
 # ----------------------------------------------------------------------------- model
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a value sits: segment ID, position in the set (ST = 1), file line, element."""
@@ -83,6 +82,21 @@ class Place:
     element: int | None = None
     """1-based element position (XX01 = 1); None = the whole segment."""
     component: int | None = None
+
+    def __init__(
+        self,
+        segment_id: str,
+        position: int,
+        line: int,
+        element: int | None = None,
+        component: int | None = None,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "segment_id", segment_id)
+        object.__setattr__(self, "position", position)
+        object.__setattr__(self, "line", line)
+        object.__setattr__(self, "element", element)
+        object.__setattr__(self, "component", component)
 
     def at(self, element: int, component: int | None = None) -> Place:
         return Place(self.segment_id, self.position, self.line, element, component)
@@ -97,7 +111,6 @@ class Place:
         return text
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Party:
     """An NM1: entity code, type, name, identifier."""
@@ -116,8 +129,30 @@ class Party:
     """NM109."""
     where: Place
 
+    def __init__(
+        self,
+        entity: str,
+        entity_type: str,
+        last_or_org: str,
+        first: str,
+        middle: str,
+        suffix: str,
+        id_qualifier: str,
+        id: str,
+        where: Place,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "entity", entity)
+        object.__setattr__(self, "entity_type", entity_type)
+        object.__setattr__(self, "last_or_org", last_or_org)
+        object.__setattr__(self, "first", first)
+        object.__setattr__(self, "middle", middle)
+        object.__setattr__(self, "suffix", suffix)
+        object.__setattr__(self, "id_qualifier", id_qualifier)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "where", where)
 
-@quick_init
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """The N4 of a provider or facility loop (2010AA/AB/AC, 2310x, 2420x); people's
@@ -137,7 +172,6 @@ class Address:
     street_where: Place | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class DateValue:
     """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
@@ -149,12 +183,28 @@ class DateValue:
     end: date | None
     where: Place
 
+    def __init__(
+        self,
+        qualifier: str,
+        format: str,
+        raw: str,
+        start: date | None,
+        end: date | None,
+        where: Place,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "qualifier", qualifier)
+        object.__setattr__(self, "format", format)
+        object.__setattr__(self, "raw", raw)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "where", where)
+
     @property
     def valid(self) -> bool:
         return self.start is not None and self.end is not None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     qualifier: str
@@ -167,8 +217,18 @@ class Diagnosis:
     """1-based position a service line's diagnosis pointer refers to (principal/other only)."""
     where: Place
 
+    def __init__(
+        self, qualifier: str, code: str, code_set: str, role: str, pointer: int | None, where: Place
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "qualifier", qualifier)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "code_set", code_set)
+        object.__setattr__(self, "role", role)
+        object.__setattr__(self, "pointer", pointer)
+        object.__setattr__(self, "where", where)
 
-@quick_init
+
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
     qualifier: str
@@ -178,7 +238,6 @@ class Taxonomy:
     where: Place
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Drug:
     """LIN/CTP of a service line (2410)."""
@@ -191,7 +250,6 @@ class Drug:
     where: Place
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     number: str
@@ -223,6 +281,51 @@ class ServiceLine:
     """The service segment (or the LX when there is none)."""
     lx: Place
 
+    def __init__(
+        self,
+        number: str,
+        segment: str,
+        procedure_qualifier: str,
+        procedure_code: str,
+        modifiers: tuple[str, ...],
+        revenue_code: str,
+        charge_raw: str,
+        charge: Decimal | None,
+        unit_basis: str,
+        units_raw: str,
+        units: Decimal | None,
+        place_of_service: str,
+        diagnosis_pointers: tuple[str, ...],
+        drugs: tuple[Drug, ...],
+        dates: tuple[DateValue, ...],
+        control_number: str,
+        providers: tuple[Party, ...],
+        taxonomies: tuple[Taxonomy, ...],
+        where: Place,
+        lx: Place,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "number", number)
+        object.__setattr__(self, "segment", segment)
+        object.__setattr__(self, "procedure_qualifier", procedure_qualifier)
+        object.__setattr__(self, "procedure_code", procedure_code)
+        object.__setattr__(self, "modifiers", modifiers)
+        object.__setattr__(self, "revenue_code", revenue_code)
+        object.__setattr__(self, "charge_raw", charge_raw)
+        object.__setattr__(self, "charge", charge)
+        object.__setattr__(self, "unit_basis", unit_basis)
+        object.__setattr__(self, "units_raw", units_raw)
+        object.__setattr__(self, "units", units)
+        object.__setattr__(self, "place_of_service", place_of_service)
+        object.__setattr__(self, "diagnosis_pointers", diagnosis_pointers)
+        object.__setattr__(self, "drugs", drugs)
+        object.__setattr__(self, "dates", dates)
+        object.__setattr__(self, "control_number", control_number)
+        object.__setattr__(self, "providers", providers)
+        object.__setattr__(self, "taxonomies", taxonomies)
+        object.__setattr__(self, "where", where)
+        object.__setattr__(self, "lx", lx)
+
     @property
     def service_dates(self) -> tuple[DateValue, ...]:
         dates = self.dates
@@ -231,7 +334,6 @@ class ServiceLine:
         return tuple(d for d in dates if d.qualifier == "472")
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class SetHeader:
     """What the 277CA echoes from the 837's header (1000A/1000B, ST, BHT)."""
@@ -249,7 +351,6 @@ class SetHeader:
     segment_count: int
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One CLM with its hierarchy. Holds PHI: never log it (see the module docstring)."""
@@ -305,6 +406,71 @@ class Claim:
     """CL101 (institutional): NUBC priority (type) of admission or visit."""
 
     # -------------------------------------------------------------- derived values
+
+    def __init__(
+        self,
+        header: SetHeader,
+        index: int,
+        kind: ClaimKind,
+        claim_id: str,
+        charge_raw: str,
+        charge: Decimal | None,
+        facility_code: str,
+        facility_qualifier: str,
+        frequency_code: str,
+        billing_provider: Party | None,
+        billing_tin: str,
+        billing_tin_qualifier: str,
+        subscriber: Party | None,
+        subscriber_dob: DateValue | None,
+        patient: Party | None,
+        patient_dob: DateValue | None,
+        payer: Party | None,
+        filing_indicator: str,
+        filing_where: Place | None,
+        original_reference: str,
+        dates: tuple[DateValue, ...],
+        diagnoses: tuple[Diagnosis, ...],
+        lines: tuple[ServiceLine, ...],
+        providers: tuple[Party, ...],
+        taxonomies: tuple[Taxonomy, ...],
+        where: Place,
+        end_position: int,
+        problems: tuple[tuple[str, Place | None], ...] = (),
+        addresses: tuple[Address, ...] = (),
+        admission_type: str = "",
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "claim_id", claim_id)
+        object.__setattr__(self, "charge_raw", charge_raw)
+        object.__setattr__(self, "charge", charge)
+        object.__setattr__(self, "facility_code", facility_code)
+        object.__setattr__(self, "facility_qualifier", facility_qualifier)
+        object.__setattr__(self, "frequency_code", frequency_code)
+        object.__setattr__(self, "billing_provider", billing_provider)
+        object.__setattr__(self, "billing_tin", billing_tin)
+        object.__setattr__(self, "billing_tin_qualifier", billing_tin_qualifier)
+        object.__setattr__(self, "subscriber", subscriber)
+        object.__setattr__(self, "subscriber_dob", subscriber_dob)
+        object.__setattr__(self, "patient", patient)
+        object.__setattr__(self, "patient_dob", patient_dob)
+        object.__setattr__(self, "payer", payer)
+        object.__setattr__(self, "filing_indicator", filing_indicator)
+        object.__setattr__(self, "filing_where", filing_where)
+        object.__setattr__(self, "original_reference", original_reference)
+        object.__setattr__(self, "dates", dates)
+        object.__setattr__(self, "diagnoses", diagnoses)
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "providers", providers)
+        object.__setattr__(self, "taxonomies", taxonomies)
+        object.__setattr__(self, "where", where)
+        object.__setattr__(self, "end_position", end_position)
+        object.__setattr__(self, "problems", problems)
+        object.__setattr__(self, "addresses", addresses)
+        object.__setattr__(self, "admission_type", admission_type)
 
     @property
     def claim_id_hash(self) -> str:
@@ -890,7 +1056,6 @@ def extract_claims(
 # ------------------------------------------------------------------ file convenience
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class TransactionSet:
     """One ST..SE of a file, with where it sits in the envelopes (indexes are 0-based and
@@ -980,3 +1145,21 @@ def iter_transaction_sets_stream(chunks: Iterable[bytes | str]) -> Iterator[Tran
     done = flush()
     if done is not None:
         yield done
+
+
+# after the classes, not as their decorator: mypyc compiles a class with only @dataclass
+# as a native class (gateway/_native.py)
+for _record in (
+    Place,
+    Party,
+    Address,
+    DateValue,
+    Diagnosis,
+    Taxonomy,
+    Drug,
+    ServiceLine,
+    SetHeader,
+    Claim,
+    TransactionSet,
+):
+    quick_init(_record)

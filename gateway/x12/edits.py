@@ -179,7 +179,6 @@ _MAX_POINTER = 12
 # ----------------------------------------------------------------------------- model
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Hit:
     """What a check function reports; ``None`` fields take the edit's defaults."""
@@ -226,7 +225,6 @@ class Edit:
     check: CheckFn
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Failure:
     """One failed edit for a claim (no PHI in ``message``)."""
@@ -398,15 +396,26 @@ def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(kinds), frozenset(code for code, kind in kinds.items() if kind == "B")
 
 
+_ICD_STATUS: dict[str, IcdStatus] = {}
+"""Answers of :func:`icd10_status` (claims repeat their codes; bounded)."""
+
+
 def icd10_status(code: str) -> IcdStatus:
     """``billable``/``header``/``unknown`` for an ICD-10-CM code (without the decimal point)
     in the packaged code set (see :data:`ICD10_TABLE`)."""
+    known = _ICD_STATUS.get(code)
+    if known is not None:
+        return known
+    status: IcdStatus
     if not _ICD_FORM.fullmatch(code):
-        return "unknown"
-    kind = _icd_kinds().get(code)
-    if kind is None:
-        return "unknown"
-    return "billable" if kind == "B" else "header"
+        status = "unknown"
+    else:
+        kind = _icd_kinds().get(code)
+        status = "unknown" if kind is None else "billable" if kind == "B" else "header"
+    if len(_ICD_STATUS) >= 8192:
+        _ICD_STATUS.clear()
+    _ICD_STATUS[code] = status
+    return status
 
 
 # ----------------------------------------------------------------------- fingerprint
@@ -902,8 +911,12 @@ def check_icd_qualifier(claim: Claim, scope: EditScope) -> Iterator[Hit]:
 def check_icd_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     lookup = scope.context.icd10 or icd10_status
     for dx in claim.diagnoses:
-        label = _cap(_dx_label(dx))
         code = dx.code
+        checked = bool(code) and "." not in code and dx.code_set != "ICD9"
+        status = lookup(code.upper()) if checked else ""
+        if status == "billable":
+            continue  # the usual diagnosis: no label to make
+        label = _cap(_dx_label(dx))
         if not code:
             yield Hit(f"{label} has no code.", dx.where, status=_dx_status(dx))
             continue
@@ -918,7 +931,6 @@ def check_icd_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             if not _ICD9_FORM.fullmatch(code):
                 yield Hit(f"{label} is not an ICD-9-CM code.", dx.where, status=_dx_status(dx))
             continue
-        status = lookup(code.upper())
         if status == "unknown":
             yield Hit(f"{label} is not a valid ICD-10-CM code.", dx.where, status=_dx_status(dx))
         elif status == "header":
@@ -1187,15 +1199,23 @@ def check_original_reference(claim: Claim, scope: EditScope) -> Iterator[Hit]:
 
 
 def check_duplicate(claim: Claim, scope: EditScope) -> Iterator[Hit]:
-    if claim.frequency_code in ("7", "8"):
-        return
-    if scope.seen_before(claim):
-        yield Hit(
-            "This claim duplicates a claim already accepted (same billing provider, member, "
-            "dates of service, codes and charges). Send a replacement (frequency 7) to "
-            "correct a claim.",
-            claim.where,
-        )
+    if duplicate_applies(claim.frequency_code) and scope.seen_before(claim):
+        yield duplicate_hit(claim.where)
+
+
+def duplicate_applies(frequency_code: str) -> bool:
+    """Replacements (7) and voids (8) repeat a claim on purpose."""
+    return frequency_code not in ("7", "8")
+
+
+def duplicate_hit(where: Place) -> Hit:
+    """The DUPLICATE edit's finding (also for the slim claims the store's re-check reads)."""
+    return Hit(
+        "This claim duplicates a claim already accepted (same billing provider, member, "
+        "dates of service, codes and charges). Send a replacement (frequency 7) to "
+        "correct a claim.",
+        where,
+    )
 
 
 # ---------------------------------------------------------------------------- the table
@@ -1365,3 +1385,12 @@ def run_edits(
             scope.accepted.add(fingerprint)
         verdicts.append(ClaimVerdict(claim, accepted, tuple(failures), fingerprint))
     return verdicts
+
+
+# after the classes, not as their decorator: mypyc compiles a class with only @dataclass
+# as a native class (gateway/_native.py)
+for _record in (
+    Hit,
+    Failure,
+):
+    quick_init(_record)

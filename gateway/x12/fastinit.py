@@ -9,7 +9,12 @@ directly (~2x faster). Everything else stays the dataclass's own: the signature 
 ``__eq__``/``__hash__``/``__repr__``, immutability (assignment still raises
 ``FrozenInstanceError``), ``dataclasses.replace``.
 
-Only for what it can do exactly: a frozen dataclass with ``__slots__``, every field in
+A class may also write its ``__init__`` out (setting each field with ``object.__setattr__``)
+so that mypyc compiles it (gateway/_native.py); compiled, that one is kept; as pure Python it
+is checked against the fields and replaced like a generated one.
+
+Only for what it can do exactly: a frozen dataclass with ``__slots__`` (or a native class
+compiled by mypyc, whose fields are descriptors the same way), every field in
 ``__init__``, no ``default_factory``, no keyword-only field and no ``__post_init__``;
 anything else is refused when the class is defined.
 """
@@ -17,6 +22,8 @@ anything else is refused when the class is defined.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import types
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -24,8 +31,15 @@ T = TypeVar("T")
 
 def quick_init(cls: type[T]) -> type[T]:
     """Class decorator, applied after ``@dataclass(frozen=True, slots=True)``."""
+    own = cls.__dict__.get("__init__")
+    if "__mypyc_attrs__" in cls.__dict__ and not isinstance(own, types.FunctionType):
+        return cls  # its own __init__, compiled by mypyc: already fast
+    if isinstance(own, types.FunctionType) and own.__code__.co_filename != "<string>":
+        _check_written_init(cls, own)  # written out for mypyc: it must be the dataclass's
     params = getattr(cls, "__dataclass_params__", None)
-    if params is None or not params.frozen or "__slots__" not in cls.__dict__:
+    # compiled by mypyc (gateway/_native.py): a native class, its fields are descriptors too
+    native = "__mypyc_attrs__" in cls.__dict__
+    if params is None or not params.frozen or ("__slots__" not in cls.__dict__ and not native):
         raise TypeError(f"{cls.__name__}: quick_init needs a frozen dataclass with slots")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: quick_init cannot call __post_init__")
@@ -49,3 +63,15 @@ def quick_init(cls: type[T]) -> type[T]:
     init.__doc__ = cls.__init__.__doc__
     setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses a direct assignment
     return cls
+
+
+def _check_written_init(cls: type, init: types.FunctionType) -> None:
+    """A class may write its dataclass ``__init__`` out (so that mypyc compiles it): it must
+    take the fields in order with their defaults, as the generated one would."""
+    expected = [(f.name, f.default) for f in dataclasses.fields(cls) if f.init]
+    written = [
+        (p.name, dataclasses.MISSING if p.default is inspect.Parameter.empty else p.default)
+        for p in list(inspect.signature(init).parameters.values())[1:]
+    ]
+    if written != expected:
+        raise TypeError(f"{cls.__name__}.__init__ does not take its dataclass fields")

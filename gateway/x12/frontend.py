@@ -5,7 +5,8 @@ Glue over :mod:`claims`, :mod:`edits` and :mod:`ca277`, used by the pipeline and
 
 1. :func:`edit_file` (heavy, may run in a worker process): every 837 transaction set the 999
    accepted → claims → edits. Duplicates are checked within the file only.
-2. :func:`recheck_duplicates` (inside the store transaction): claims whose fingerprint the
+2. :func:`recheck_duplicates` (inside the store transaction, one look-up per batch of claims:
+   :data:`SeenBefore`): claims whose fingerprint the
    store has already accepted from an earlier file become A3:78 rejections.
 3. :func:`build_277cas`: one 277CA interchange per inbound interchange with edited claims.
 
@@ -27,8 +28,8 @@ import marshal
 import struct
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any, cast, overload
@@ -64,9 +65,10 @@ from gateway.x12.edits import (
     STANDARD_EDITS,
     ClaimVerdict,
     EditContext,
-    EditScope,
     EditSet,
     Failure,
+    duplicate_applies,
+    duplicate_hit,
     run_edits,
     verdict_audit,
 )
@@ -155,15 +157,30 @@ _DUPLICATE_EDITS = EditSet(
 )
 
 
+SeenBefore = Callable[[Sequence[str]], Set[str]]
+"""The store's duplicate look-up: which of these fingerprints were accepted before (one call
+per batch of claims, not one per claim)."""
+
+RECHECK_WINDOW = 500
+"""Claims of a spill re-checked per :data:`SeenBefore` call."""
+
+
+def never_seen(fingerprints: Sequence[str]) -> Set[str]:
+    """A :data:`SeenBefore` without claim history."""
+    return frozenset()
+
+
 def recheck_duplicates(
-    sets: Sequence[SetEdits], seen: Callable[[str], bool], today: date
+    sets: Sequence[SetEdits], seen: SeenBefore, today: date
 ) -> tuple[SetEdits, ...]:
     """Reject (A3:78) accepted claims whose fingerprint ``seen`` says was accepted before."""
     result = []
     for edited in sets:
         verdicts = []
+        wanted = [v.fingerprint for v in edited.verdicts if v.accepted]
+        found = seen(wanted) if wanted else frozenset()
         for verdict in edited.verdicts:
-            if verdict.accepted and seen(verdict.fingerprint):
+            if verdict.accepted and verdict.fingerprint in found:
                 context = EditContext(
                     partner_id="",
                     npis=frozenset(),
@@ -485,7 +502,6 @@ def _walk(
 # ------------------------------------------------------------------ slim records
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimClaim:
     """What the pipeline keeps of a :class:`Claim` after the edits: what the 277CA echoes
@@ -508,6 +524,43 @@ class SlimClaim:
     person: Party | None
     period: tuple[date, date] | None
     where: Place
+
+    def __init__(
+        self,
+        header: SetHeader,
+        index: int,
+        kind: ClaimKind,
+        claim_id: str,
+        charge_raw: str,
+        charge: Decimal | None,
+        frequency_code: str,
+        bill_type: str,
+        billing_provider: Party | None,
+        billing_tin: str,
+        member_id: str,
+        payer_id: str,
+        billing_npi: str,
+        person: Party | None,
+        period: tuple[date, date] | None,
+        where: Place,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "claim_id", claim_id)
+        object.__setattr__(self, "charge_raw", charge_raw)
+        object.__setattr__(self, "charge", charge)
+        object.__setattr__(self, "frequency_code", frequency_code)
+        object.__setattr__(self, "bill_type", bill_type)
+        object.__setattr__(self, "billing_provider", billing_provider)
+        object.__setattr__(self, "billing_tin", billing_tin)
+        object.__setattr__(self, "member_id", member_id)
+        object.__setattr__(self, "payer_id", payer_id)
+        object.__setattr__(self, "billing_npi", billing_npi)
+        object.__setattr__(self, "person", person)
+        object.__setattr__(self, "period", period)
+        object.__setattr__(self, "where", where)
 
     @classmethod
     def of(cls, claim: Claim) -> SlimClaim:
@@ -538,7 +591,6 @@ class SlimClaim:
         return self.period
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class SlimVerdict:
     """A :class:`ClaimVerdict` with a :class:`SlimClaim`."""
@@ -831,48 +883,31 @@ class SpilledSetEdits:
         self.verdicts.close()
 
 
-def _recheck_one(verdict: SlimVerdict, seen: Callable[[str], bool]) -> SlimVerdict:
-    """:func:`recheck_duplicates` for one slim verdict (same failure, same message)."""
-    if not verdict.accepted or not seen(verdict.fingerprint):
+def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
+    """:func:`recheck_duplicates` for one slim verdict (same failure, same message);
+    ``found``: the fingerprints accepted before."""
+    if not verdict.accepted or verdict.fingerprint not in found:
         return verdict
-    failures: list[Failure] = []
-    for edit in _DUPLICATE_EDITS.edits:
-        for hit in edit.check(cast(Claim, verdict.claim), _ALWAYS_SEEN):
-            failures.append(
-                Failure(
-                    edit=edit.code,
-                    category=edit.category,
-                    status=hit.status or edit.status,
-                    entity=hit.entity if hit.entity is not None else edit.entity,
-                    message=hit.message,
-                    location=hit.where,
-                    line=hit.line,
-                )
-            )
-    if not failures:
+    if not duplicate_applies(verdict.claim.frequency_code):
         return verdict
-    return replace(verdict, accepted=False, failures=tuple(failures))
-
-
-@dataclass(frozen=True)
-class _AlwaysSeen:
-    context: EditContext = field(
-        default_factory=lambda: EditContext("", frozenset(), frozenset(), frozenset(), date.min)
+    # the DUPLICATE edit as run_edits would report it, read from the slim claim
+    (edit,) = _DUPLICATE_EDITS.edits
+    hit = duplicate_hit(verdict.claim.where)
+    failure = Failure(
+        edit=edit.code,
+        category=edit.category,
+        status=hit.status or edit.status,
+        entity=hit.entity if hit.entity is not None else edit.entity,
+        message=hit.message,
+        location=hit.where,
+        line=hit.line,
     )
-
-    def claim_id_count(self, claim_id: str) -> int:
-        return 1
-
-    def seen_before(self, claim: Claim) -> bool:
-        return True
-
-
-_ALWAYS_SEEN: EditScope = _AlwaysSeen()
+    return replace(verdict, accepted=False, failures=(failure,))
 
 
 def recheck_spill(
     spill: EditSpill,
-    seen: Callable[[str], bool],
+    seen: SeenBefore,
     final_path: str,
     *,
     skip_isa13: Iterable[str] = (),
@@ -891,20 +926,28 @@ def recheck_spill(
             start = len(offsets)
             accepted = 0
             planner = AckPlanner()
-            for _ in range(spilled.count):
-                data = _load(source)
+            remaining = spilled.count
+            while remaining:
+                window = min(remaining, RECHECK_WINDOW)
+                remaining -= window
+                loaded = [_load(source) for _ in range(window)]
                 if spilled.isa13 in skip:
                     continue
                 assert spilled.header is not None
-                verdict = _recheck_one(_unpack(data, spilled.header, charges), seen)
-                if verdict.accepted != data[14]:
-                    data = _pack(verdict)
-                offsets.append(position)
-                position += _dump(data, out)
-                accepted += verdict.accepted
-                planner.add(verdict)
-                if each is not None:
-                    each(spilled, verdict)
+                header = spilled.header
+                first = [_unpack(data, header, charges) for data in loaded]
+                wanted = [v.fingerprint for v in first if v.accepted]
+                found = seen(wanted) if wanted else frozenset()
+                for data, unpacked in zip(loaded, first, strict=True):
+                    verdict = _recheck_one(unpacked, found) if found else unpacked
+                    if verdict.accepted != data[14]:
+                        data = _pack(verdict)
+                    offsets.append(position)
+                    position += _dump(data, out)
+                    accepted += verdict.accepted
+                    planner.add(verdict)
+                    if each is not None:
+                        each(spilled, verdict)
             if spilled.isa13 in skip:
                 continue
             count = len(offsets) - start
@@ -922,3 +965,12 @@ def recheck_spill(
                 )
             )
     return tuple(result)
+
+
+# after the classes, not as their decorator: mypyc compiles a class with only @dataclass
+# as a native class (gateway/_native.py)
+for _record in (
+    SlimClaim,
+    SlimVerdict,
+):
+    quick_init(_record)

@@ -37,6 +37,12 @@ class Segment:
     line: int
     """1-based line number in the file (counting LF), for humans."""
 
+    def __init__(self, id: str, elements: tuple[str, ...], line: int) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        self.id = id
+        self.elements = elements
+        self.line = line
+
 
 class Validator(Protocol):
     """Implementation-guide validation of one transaction set (ST..SE inclusive)."""
@@ -76,7 +82,7 @@ class StreamingValidator(Validator, Protocol):
     """A validator that can also take a set one segment at a time (constant memory)."""
 
     def begin(
-        self, delimiters: Delimiters, implementation: str, *, max_errors: int | None = ...
+        self, delimiters: Delimiters, implementation: str, *, max_errors: int | None = None
     ) -> SetSession: ...
 
 

@@ -4,7 +4,7 @@ same verdicts, claim rows and answer bytes as the in-memory path."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -18,9 +18,12 @@ from gateway.store.sqlite import Store
 from gateway.x12 import analyze
 from gateway.x12.edits import EditContext
 from gateway.x12.frontend import (
+    RECHECK_WINDOW,
     SlimVerdict,
     build_277cas,
     edit_file,
+    never_seen,
+    recheck_duplicates,
     recheck_spill,
     spill_edits,
     write_277cas,
@@ -103,7 +106,7 @@ def test_spilled_verdicts_equal_the_in_memory_ones(name: str, tmp_path: Path) ->
         (e.interchange_index, e.group_index, e.set_index, e.isa13, e.st02, len(e.verdicts))
         for e in expected
     ]  # fmt: skip
-    final = recheck_spill(spill, lambda _: False, str(tmp_path / "s.final"))
+    final = recheck_spill(spill, never_seen, str(tmp_path / "s.final"))
     assert sum(len(e.verdicts) for e in expected) > 0 and spill.claims > 0
     for edited, got in zip(expected, final, strict=True):
         want = [SlimVerdict.of(v) for v in edited.verdicts]
@@ -138,7 +141,7 @@ def test_file_wide_clm01_uniqueness_is_kept(tmp_path: Path) -> None:
     directory = _directory(tmp_path)
     analysis = analyze(data, uploader="demo-billing", directory=directory)
     spill = spill_edits(windows(data), analysis, _context(), str(tmp_path / "s.edits"))
-    final = recheck_spill(spill, lambda _: False, str(tmp_path / "s.final"))
+    final = recheck_spill(spill, never_seen, str(tmp_path / "s.final"))
     shared = [v for e in final for v in e.verdicts if v.claim_id == "C51X1"]
     assert len(shared) == 2 and not any(v.accepted for v in shared)
     assert all(any("used by 2 claims" in f.message for f in v.failures) for v in shared)
@@ -201,3 +204,34 @@ def _blank(placed: list, store: Store) -> list:  # type: ignore[type-arg]
             contents.append((kind, content, size))
         out.append((contents, responses, rows, audit))
     return out
+
+
+def test_duplicate_recheck_asks_the_store_per_window(tmp_path: Path) -> None:
+    """The A3:78 re-check of a spill asks for the accepted claims' fingerprints a window at a
+    time (one store query per window, not per claim) and gives the same verdicts as the
+    in-memory re-check with the same history."""
+    claims = RECHECK_WINDOW * 2 + 3
+    data = _gen(claims, 61)
+    directory = _directory(tmp_path)
+    analysis = analyze(data, uploader="demo-billing", directory=directory)
+    context = _context()
+    spill = spill_edits(windows(data), analysis, context, str(tmp_path / "s.edits"))
+    calls: list[int] = []
+
+    def seen(fingerprints: Sequence[str]) -> set[str]:
+        calls.append(len(fingerprints))
+        return {fp for fp in fingerprints if fp[-1] in "05"}
+
+    final = recheck_spill(spill, seen, str(tmp_path / "s.final"))
+    assert calls == [RECHECK_WINDOW, RECHECK_WINDOW, 3]
+    expected = recheck_duplicates(edit_file(data, analysis, context), seen, date(2026, 11, 20))
+    assert calls[3:] == [claims]  # the in-memory path: one call per set
+    want = [SlimVerdict.of(v) for e in expected for v in e.verdicts]
+    got = [v for e in final for v in e.verdicts]
+    assert [(v.claim_id, v.accepted, v.failures) for v in got] == [
+        (v.claim_id, v.accepted, v.failures) for v in want
+    ]
+    rejected = [v for v in got if not v.accepted]
+    assert rejected and all(f.stc_code == "A3:78" for v in rejected for f in v.failures)
+    for e in final:
+        e.close()

@@ -63,6 +63,9 @@ class _History:
     def fingerprint_accepted(self, fingerprint: str) -> bool:
         return fingerprint[-1] in "05"
 
+    def fingerprints_accepted(self, fingerprints: list[str]) -> set[str]:
+        return {f for f in fingerprints if self.fingerprint_accepted(f)}
+
 
 def _generated(claims: int, seed: int, payers: str = "SIM01,SIM02") -> bytes:
     command = [sys.executable, "scripts/gen_837.py", f"--seed={seed}", f"--claims={claims}"]

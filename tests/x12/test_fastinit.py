@@ -65,3 +65,82 @@ def test_refuses_what_it_cannot_do_exactly() -> None:
     for cls in (NoSlots, Factory, PostInit, object):
         with pytest.raises(TypeError):
             quick_init(cls)
+
+
+_WRITTEN_OUT = (
+    "gateway.x12.segments.Segment",
+    "gateway.x12.claims.Place",
+    "gateway.x12.claims.Party",
+    "gateway.x12.claims.DateValue",
+    "gateway.x12.claims.Diagnosis",
+    "gateway.x12.claims.ServiceLine",
+    "gateway.x12.claims.Claim",
+    "gateway.x12.frontend.SlimClaim",
+)
+
+
+def _instances() -> dict[type, object]:
+    """One instance of each record class met in a generated batch's claims."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gateway.x12.claims import extract_claims, iter_transaction_sets
+    from gateway.x12.frontend import SlimClaim
+
+    root = Path(__file__).resolve().parents[2]
+    data = subprocess.run(
+        [sys.executable, "scripts/gen_837.py", "--seed=3", "--claims=3", "--control=90"],
+        capture_output=True, cwd=root, check=True,
+    ).stdout  # fmt: skip
+    found: dict[type, object] = {}
+
+    def walk(value: object) -> None:
+        if isinstance(value, tuple):
+            for item in value:
+                walk(item)
+        elif dataclasses.is_dataclass(value) and type(value) not in found:
+            found[type(value)] = value
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+
+    for ts in iter_transaction_sets(data):
+        walk(ts.segments[0])
+        for claim in extract_claims(ts.segments, ts.delimiters, ts.gs08):
+            walk(claim)
+            walk(SlimClaim.of(claim))
+    return found
+
+
+@pytest.mark.parametrize("name", _WRITTEN_OUT)
+def test_written_out_inits_are_the_dataclass_ones(name: str) -> None:
+    """The records whose ``__init__`` is written out for mypyc (gateway/_native.py) take
+    their fields in order with their defaults, and keep them, compiled or not."""
+    import importlib
+
+    module, _, cls_name = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), cls_name)
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    example = _instances()[cls]
+    values = [getattr(example, f.name) for f in fields]
+    assert cls(*values) == example
+    assert cls(**{f.name: v for f, v in zip(fields, values, strict=True)}) == example
+    defaults = [f for f in fields if f.default is not dataclasses.MISSING]
+    if defaults:
+        short = cls(*values[: len(fields) - len(defaults)])
+        assert [getattr(short, f.name) for f in defaults] == [f.default for f in defaults]
+    assert pickle.loads(pickle.dumps(example)) == example  # noqa: S301 - our own bytes
+
+
+def test_a_written_out_init_must_take_the_fields() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Wrong:
+        a: str
+        b: int = 1
+
+        def __init__(self, a: str, b: int = 2) -> None:
+            object.__setattr__(self, "a", a)
+            object.__setattr__(self, "b", b)
+
+    with pytest.raises(TypeError, match="does not take its dataclass fields"):
+        quick_init(Wrong)

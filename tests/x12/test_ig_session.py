@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import _native
 from gateway.x12 import igvalidator
 from gateway.x12.igvalidator import DEFAULT_MAX_ERRORS, PyX12Validator
 from gateway.x12.segments import Delimiters, Segment
@@ -18,6 +19,10 @@ from tests.x12.test_igvalidator import corpus_files, guide_of, split_sets
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = PyX12Validator()
 DELIMS = Delimiters("*", "~", ":", "^")
+
+# it patches a module internal, which compiled callers do not see: pure Python only
+# (`make test` runs this file again with GATEWAY_PURE=1)
+PURE_ONLY = pytest.mark.skipif(_native.compiled(), reason="patches a compiled module's internals")
 
 
 def generated(claims: int, *, mutate: bool = False) -> Iterator[Segment]:
@@ -106,6 +111,7 @@ def _retained_bytes(claims: int) -> int:
     return sum(stat.size for stat in ours.statistics("filename"))
 
 
+@PURE_ONLY
 def test_memory_does_not_grow_with_claims(monkeypatch: pytest.MonkeyPatch) -> None:
     # The fast-check memo is bounded (_MEMO_LIMIT entries, then it starts over); a small
     # bound keeps its share of the measurement small and the test about growth.
@@ -153,6 +159,7 @@ def _errors(segments: list[Segment]) -> list[tuple[object, ...]]:
     ]
 
 
+@PURE_ONLY
 def test_missing_scan_shortcut_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The walker skips the missing-segment scan when its count of required children seen
     says nothing can be missing: dropping, repeating, swapping or replacing (by the one before)
