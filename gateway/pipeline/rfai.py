@@ -20,7 +20,7 @@ PHI stays in the X12 and the blob store: audit entries carry ids, sizes and form
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -44,6 +44,7 @@ from gateway.store.rfai import (
 )
 from gateway.store.sqlite import FileRecord, Transaction
 from gateway.x12.claims import Claim, TransactionSet
+from gateway.x12.forward import Gateway, rewrap
 from gateway.x12.rfai import (
     InfoRequest,
     RequestedItem,
@@ -244,6 +245,7 @@ def take_attachments(
     config: GatewayConfig,
     now: float,
     outcome: RouteOutcome,
+    usages: Mapping[str, str] | None = None,
 ) -> int:
     """The provider's accepted 275 sets: each matched to one of ITS open requests, stored and
     routed; problems go to ``outcome.problems`` (the caller writes the report). Returns how
@@ -260,57 +262,67 @@ def take_attachments(
         if not attachments:
             outcome.problems.append(f"{where}: no attachment (BIN) could be read")
             continue
-        for attachment in attachments:
-            size = len(attachment.data)
-            if size > config.attachments.max_bytes:
-                outcome.problems.append(
-                    f"{where}: the attachment is {size} bytes; this gateway accepts at most "
-                    f"{config.attachments.max_bytes} bytes; not forwarded"
+        sizes = [len(a.data) for a in attachments]
+        if max(sizes) > config.attachments.max_bytes:
+            outcome.problems.append(
+                f"{where}: an attachment is {max(sizes)} bytes; this gateway accepts at most "
+                f"{config.attachments.max_bytes} bytes; not forwarded"
+            )
+            continue
+        # one 275 set answers one claim (the TR3: a set per claim; its LX loops are the
+        # documents): matched once, by its first attachment's identifiers
+        first = attachments[0]
+        request = _open_request(tx, uploader.id, first.payer_claim_number,
+                                first.attachment_control)  # fmt: skip
+        if request is None:
+            outcome.problems.append(
+                f"{where}: no open request for information matches payer claim number "
+                f"{first.payer_claim_number!r}"
+                + (
+                    f" and attachment control number {first.attachment_control!r}"
+                    if first.attachment_control
+                    else ""
                 )
-                continue
-            request = _open_request(tx, uploader.id, attachment.payer_claim_number,
-                                    attachment.attachment_control)  # fmt: skip
-            if request is None:
-                outcome.problems.append(
-                    f"{where}: no open request for information matches payer claim number "
-                    f"{attachment.payer_claim_number!r}"
-                    + (
-                        f" and attachment control number {attachment.attachment_control!r}"
-                        if attachment.attachment_control
-                        else ""
-                    )
-                    + "; not forwarded"
-                )
-                continue
+                + "; not forwarded"
+            )
+            continue
+        forwarded: str | None = None
+        payer = partners.get(request.payer_partner_id)
+        if request.source == EXTERNAL and payer is not None:
+            # this set only, re-enveloped from the gateway to the payer: never the
+            # provider's whole file (its other sets may be for other payers)
+            content, _ = rewrap(
+                [ts], gateway=Gateway(config.interchange_qualifier, config.interchange_id),
+                receiver=(payer.isa_qualifier, payer.isa_id),
+                usage=(usages or {}).get(ts.isa13, "P"),
+                next_control=lambda: tx.next_counter(f"control:{payer.id}"),  # noqa: B023
+                now=datetime.fromtimestamp(now, UTC),
+            )  # fmt: skip
+            _, forwarded = _place(tx, blobs, payer.id, ATTACHMENT_KIND, record.id, content,
+                                  now, record.id)  # fmt: skip
+        for attachment, size in zip(attachments, sizes, strict=True):
             sha = blobs.put(attachment.data)
-            forwarded: str | None = None
-            payer = partners.get(request.payer_partner_id)
-            if request.source == EXTERNAL and payer is not None:
-                data = blobs.read(record.sha256)
-                _, forwarded = _place(tx, blobs, payer.id, ATTACHMENT_KIND, record.id, data, now,
-                                      record.id)  # fmt: skip
             tx.add_attachment(
                 AttachmentRow(request.id, sha, attachment.format or "", size, record.id, now,
                               forwarded)
             )  # fmt: skip
-            tx.set_request_state(request.id, ANSWERED, now)
             taken += 1
-            details: dict[str, object] = {
-                "event": "attachment.received", "request_id": request.id, "size": size,
-                "format": attachment.format, "payer_partner": request.payer_partner_id,
-            }  # fmt: skip
-            outcome.events.append(details)
-            if forwarded is not None:
-                outcome.forwarded.append(
-                    Placed(request.payer_partner_id, ATTACHMENT_KIND, forwarded, record.id,
-                           {"request_id": request.id, "size": size})
-                )  # fmt: skip
             outcome.events.append(
-                {"event": "attachment.forwarded", "request_id": request.id,
-                 "payer_partner": request.payer_partner_id,
-                 "to": "payer mailbox" if forwarded is not None else "simulated payer",
-                 **({"file_name": forwarded} if forwarded is not None else {})}
+                {"event": "attachment.received", "request_id": request.id, "size": size,
+                 "format": attachment.format, "payer_partner": request.payer_partner_id}
             )  # fmt: skip
+        tx.set_request_state(request.id, ANSWERED, now)
+        if forwarded is not None:
+            outcome.forwarded.append(
+                Placed(request.payer_partner_id, ATTACHMENT_KIND, forwarded, record.id,
+                       {"request_id": request.id, "size": sum(sizes)})
+            )  # fmt: skip
+        outcome.events.append(
+            {"event": "attachment.forwarded", "request_id": request.id,
+             "payer_partner": request.payer_partner_id,
+             "to": "payer mailbox" if forwarded is not None else "simulated payer",
+             **({"file_name": forwarded} if forwarded is not None else {})}
+        )  # fmt: skip
     return taken
 
 

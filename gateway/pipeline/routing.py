@@ -255,7 +255,8 @@ def _take_attachments(
             continue
         sets.append(ts)
     taken = take_attachments(tx, blobs, record, uploader, sets, partners=partners,
-                             config=config, now=now, outcome=outcome)  # fmt: skip
+                             config=config, now=now, outcome=outcome,
+                             usages={r.isa13: r.usage for r in accepted})  # fmt: skip
     return taken > 0
 
 

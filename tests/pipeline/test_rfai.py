@@ -23,6 +23,7 @@ from gateway.x12.claim_status import statuses_of
 from gateway.x12.claims import iter_transaction_sets
 from gateway.x12.remit_read import read_835
 from gateway.x12.rfai import (
+    IMPLEMENTATION_275,
     IMPLEMENTATION_277RFAI,
     Attachment,
     InfoRequest,
@@ -242,11 +243,18 @@ def test_an_external_payers_request_is_forwarded_and_its_275_goes_back(env: Env)
                         now=datetime.fromtimestamp(NOW + 600, UTC))  # fmt: skip
     assert statuses_of(status) == "P3:297"
     assert status.message == "waiting for information: discharge summary, due 2026-12-31"
-    # the provider's 275 goes to the payer's mailbox, byte for byte
+    # the provider's 275 set goes to the payer's mailbox, re-enveloped from the gateway, the
+    # document byte for byte; the file's other set (no request of the payer's) stays here
     answer = replace(attachment_for("EXT-CLM-77", "EXTACN1"), payer_id="EXT01")
-    _, reports = upload_275(env, x275(answer, 71))
-    assert reports == []
+    stranger = replace(attachment_for("NOT-A-CLAIM", "NOPE"), data=b"%PDF-other")
+    _, reports = upload_275(env, x275(answer, 71) + x275(stranger, 72))
+    assert len(reports) == 1 and b"NOT-A-CLAIM" in reports[0]
     (sent,) = env.mailbox("ext01", "275")
+    assert sent.startswith(
+        b"ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*EXT01PAYER     *"
+    )
     (ts,) = iter_transaction_sets(sent)
     assert [a.data for a in read_275(ts.segments, ts.delimiters)] == [PDF]
+    assert b"%PDF-other" not in sent
+    assert errors_of(sent, IMPLEMENTATION_275) == []
     assert requests(env)[0]["state"] == ANSWERED
