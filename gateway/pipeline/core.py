@@ -107,6 +107,9 @@ class GatewayCore(Service):
     # service ----------------------------------------------------------------------------
     def startService(self) -> None:
         super().startService()
+        # staging files older than this are a crash's; newer ones are uploads under way (the
+        # listeners may take uploads before the clean-up runs)
+        self._started_at = time.time()
         self._db_pool.start()
         self._billing_pool.start()
         if self.config.pipeline.workers > 0:
@@ -161,15 +164,23 @@ class GatewayCore(Service):
         """Drop what a crash left in staging: temp files of uploads that never completed (their
         clients never saw success) and temp-named uploads parked for over a week."""
 
+        started = getattr(self, "_started_at", time.time())
+
+        def left_by_a_crash(temp: Path) -> bool:
+            # the listeners are already up: an upload that began since this start is alive
+            try:
+                return temp.stat().st_mtime < started
+            except FileNotFoundError:
+                return False
+
         def clean() -> tuple[int, int]:
             partial = parked = 0
             cutoff = time.time() - PARKED_MAX_AGE
-            for temp in self.staging_dir.glob("*/.upload-*"):
-                temp.unlink(missing_ok=True)
-                partial += 1
-            for temp in self.staging_dir.glob("*/.api-*"):
-                temp.unlink(missing_ok=True)
-                partial += 1
+            for pattern in ("*/.upload-*", "*/.api-*"):
+                for temp in self.staging_dir.glob(pattern):
+                    if left_by_a_crash(temp):
+                        temp.unlink(missing_ok=True)
+                        partial += 1
             for directory in self.staging_dir.glob("*/parked"):
                 parked += clean_parked(directory, cutoff)  # an upload and its .name count once
             return partial, parked

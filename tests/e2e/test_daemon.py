@@ -19,6 +19,12 @@ def test_start_cleans_partial_uploads_and_stale_parked_files(tmp_path: Path) -> 
     (staging / "parked").mkdir(parents=True)
     partial = staging / ".upload-deadbeef"
     partial.write_bytes(b"ISA*half an upload")
+    # an upload that began after the daemon started (its listeners are up before the clean-up
+    # runs): alive, never removed (its mtime stands in for "after the start")
+    alive = staging / ".api-cafebabe"
+    alive.write_bytes(b"ISA*an upload under way")
+    later = time.time() + 3600
+    os.utime(alive, (later, later))
     parked = ParkedDir(staging / "parked")
     (staging / "x").write_bytes(b"x")
     parked.park(staging / "x", "old.837.part")
@@ -40,6 +46,7 @@ def test_start_cleans_partial_uploads_and_stale_parked_files(tmp_path: Path) -> 
         # one stale upload: its bytes and its .name side file, counted once
         assert events[0]["partial_uploads"] == 1 and events[0]["stale_parked"] == 1
         assert not partial.exists() and not stale.path.exists() and not stale.side.exists()
+        assert alive.exists()
         assert fresh.path.exists() and [e.name for e in parked.entries()] == ["new.837.part"]
     finally:
         assert daemon.stop() == 0, daemon.output()

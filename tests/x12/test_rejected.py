@@ -4,8 +4,6 @@ payer (not a COB payer named after the CLM)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from gateway.x12.rejected import rejected_sets, scan_rejected_claims
 from gateway.x12.results import (
     FileAnalysis,
@@ -13,8 +11,9 @@ from gateway.x12.results import (
     InterchangeResult,
     TransactionResult,
 )
+from tests.x12.conftest import CORPUS
 
-COB = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "837p" / "demo.cob.example4.837"
+COB = CORPUS / "837p" / "demo.cob.example4.837"
 
 
 def _analysis(*, set_rejected: bool = True, ta1: str | None = None) -> FileAnalysis:
