@@ -20,7 +20,7 @@ from gateway.pipeline.claim_status import (
     forwarded_in,
     json_277,
 )
-from gateway.pipeline.core_forward import ForwardError, external_endpoint, forward_status
+from gateway.pipeline.core_forward import external_endpoint, forward_status
 from gateway.x12.claim_status import answer_json, request_from_json
 
 
@@ -84,7 +84,10 @@ async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
                 return traced(tx), tx.next_counter(f"control:{payer.id}")
 
         asked, payer_control = await core.in_store(prepare)
-        forwarded = await _forward(api, asked, payer, partner.id, payer_control, now)
+        forwarded = await api._forward_json(
+            asked, payer, partner.id, payer_control, now,
+            forward=forward_status, failed_event="claim_status.forward.failed",
+        )  # fmt: skip
     answer, x12 = await core.in_store(work, asked, forwarded)
     out: dict[str, Any] = {
         "controlNumber": answer.request.reference,
@@ -101,30 +104,6 @@ async def post_claim_status(api: Any, request: Any, caller: Any) -> None:
         elapsed_ms=round((time.monotonic() - started) * 1000, 1),
     )
     send_json(request, 200, out)
-
-
-async def _forward(
-    api: Any, asked: Any, payer: Any, partner_id: str, control: int, now: datetime
-) -> Any:
-    """The request asked of the external payer's CORE endpoint as a 276; its answer, or None
-    when it did not answer in time or usefully (then answered here, saying so)."""
-    from gateway.api.resources import default_reactor
-
-    config = api.gateway.core.config
-    reactor = getattr(api.gateway, "reactor", None) or default_reactor()
-    started = time.monotonic()
-    try:
-        return await forward_status(
-            reactor, payer, asked, control=control, now=now,
-            gateway=(config.interchange_qualifier, config.interchange_id),
-        )  # fmt: skip
-    except ForwardError as exc:
-        api.gateway.audit(
-            "claim_status.forward.failed", partner=partner_id, payer=asked.payer_id,
-            payer_partner=payer.id, reason=exc.reason,
-            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-        )  # fmt: skip
-        return None
 
 
 _STR = {"type": "string"}

@@ -604,27 +604,42 @@ class ApiRoot(resource.Resource):
             return self._reserved(tx, "control")
 
     async def _forward_json(
-        self, asked: Any, payer: Any, partner_id: str, control: int, now: datetime
+        self,
+        asked: Any,
+        payer: Any,
+        partner_id: str,
+        control: int,
+        now: datetime,
+        forward: Callable[..., Any] = forward_request,
+        failed_event: str = "eligibility.forward.failed",
     ) -> Any:
-        """A JSON request asked of an external payer's CORE endpoint (as a 270); its answer,
-        or None when it did not answer in time or usefully (then answered here: AAA 42)."""
+        """A JSON request asked of an external payer's CORE endpoint by ``forward``
+        (:func:`forward_request`: a 270; ``forward_status``: a 276); its answer, or None when
+        it did not answer in time or usefully (then answered here: AAA 42, or the
+        clearinghouse's view of the claim), audited as ``failed_event``."""
         config = self.gateway.core.config
         reactor = getattr(self.gateway, "reactor", None) or default_reactor()
         started = time.monotonic()
         try:
-            return await forward_request(
+            return await forward(
                 reactor, payer, asked, control=control, now=now,
                 gateway=(config.interchange_qualifier, config.interchange_id),
             )  # fmt: skip
         except ForwardError as exc:
-            self._forward_failed(partner_id, asked.payer_id, payer.id, exc, started)
+            self._forward_failed(partner_id, asked.payer_id, payer.id, exc, started, failed_event)
             return None
 
     def _forward_failed(
-        self, partner_id: str, payer_id: str, payer_partner: str, error: Any, started: float
+        self,
+        partner_id: str,
+        payer_id: str,
+        payer_partner: str,
+        error: Any,
+        started: float,
+        event: str = "eligibility.forward.failed",
     ) -> None:
         self.gateway.audit(
-            "eligibility.forward.failed", partner=partner_id, payer=payer_id,
+            event, partner=partner_id, payer=payer_id,
             payer_partner=payer_partner, reason=error.reason,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )  # fmt: skip

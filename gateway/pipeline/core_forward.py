@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet import defer, ssl
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, FileBodyProducer, readBody
@@ -54,6 +54,8 @@ from gateway.x12.eligibility import (
 from gateway.x12.envelope import set_accepted
 from gateway.x12.results import FileAnalysis
 from gateway.x12.segments import Delimiters, Segment
+
+T = TypeVar("T")
 
 
 class ForwardError(Exception):
@@ -225,6 +227,36 @@ def external_endpoint(payer_id: str, partners: PartnerSet) -> Partner | None:
     return payer
 
 
+async def _ask(
+    reactor: Any,
+    payer: Partner,
+    build: Callable[[Envelope], bytes],
+    read: Callable[[TransactionSet], T | None],
+    *,
+    asked: tuple[str, str, str],
+    gateway: tuple[str, str],
+    control: int,
+    now: datetime,
+) -> T:
+    """One request (``build`` writes it, ``asked``: its ST01, the answer's ST01 and the payer
+    ID) asked of ``payer``'s CORE endpoint, the gateway the submitter; the first answer set
+    ``read`` accepts, else :class:`ForwardError`."""
+    assert payer.core is not None
+    st01, answer_st01, payer_id = asked
+    envelope = Envelope(gateway[0], gateway[1], payer.isa_qualifier, payer.isa_id, control,
+                        "P", now)  # fmt: skip
+    kind = next(k for k in PAYLOAD_KINDS if k.st01 == st01)
+    payload = await post_core(
+        reactor, payer.core, build(envelope), kind=kind,
+        sender_id=gateway[1], receiver_id=payer_id, now=now,
+    )  # fmt: skip
+    for ts in answer_sets(payload, answer_st01):
+        answer = read(ts)
+        if answer is not None:
+            return answer
+    raise ForwardError(f"no {answer_st01} answers the request's TRN")
+
+
 async def forward_request(
     reactor: Any,
     payer: Partner,
@@ -236,19 +268,16 @@ async def forward_request(
 ) -> EligibilityAnswer:
     """One JSON request asked of ``payer``'s CORE endpoint as a 270 (the gateway the
     submitter), its 271 read back into the typed answer; :class:`ForwardError` otherwise."""
-    assert payer.core is not None
-    envelope = Envelope(gateway[0], gateway[1], payer.isa_qualifier, payer.isa_id, control,
-                        "P", now)  # fmt: skip
-    kind = next(k for k in PAYLOAD_KINDS if k.st01 == "270")
-    payload = await post_core(
-        reactor, payer.core, build_270([request], envelope), kind=kind,
-        sender_id=gateway[1], receiver_id=request.payer_id, now=now,
+
+    def read(ts: TransactionSet) -> EligibilityAnswer | None:
+        if not any(s.id == "TRN" and s.elements[1:2] == (request.trace,) for s in ts.segments):
+            return None
+        return read_271(ts.segments, ts.delimiters, request)
+
+    return await _ask(
+        reactor, payer, lambda envelope: build_270([request], envelope), read,
+        asked=("270", "271", request.payer_id), gateway=gateway, control=control, now=now,
     )  # fmt: skip
-    for ts in answer_sets(payload, "271"):
-        answer = read_271(ts.segments, ts.delimiters, request)
-        if any(s.id == "TRN" and s.elements[1:2] == (request.trace,) for s in ts.segments):
-            return answer
-    raise ForwardError("no 271 answers the request's TRN")
 
 
 async def forward_status(
@@ -263,19 +292,15 @@ async def forward_status(
     """One JSON claim status request asked of ``payer``'s CORE endpoint as a 276 (the gateway
     the submitter), its 277 read back into the typed answer; :class:`ForwardError`
     otherwise."""
-    assert payer.core is not None
-    envelope = Envelope(gateway[0], gateway[1], payer.isa_qualifier, payer.isa_id, control,
-                        "P", now)  # fmt: skip
-    kind = next(k for k in PAYLOAD_KINDS if k.st01 == "276")
-    payload = await post_core(
-        reactor, payer.core, build_276([request], envelope), kind=kind,
-        sender_id=gateway[1], receiver_id=request.payer_id, now=now,
-    )  # fmt: skip
-    for ts in answer_sets(payload, "277"):
+
+    def read(ts: TransactionSet) -> StatusAnswer | None:
         answer = read_277(ts.segments, ts.delimiters, request)
-        if answer is not None and answer.statuses:
-            return answer
-    raise ForwardError("no 277 answers the request's TRN")
+        return answer if answer is not None and answer.statuses else None
+
+    return await _ask(
+        reactor, payer, lambda envelope: build_276([request], envelope), read,
+        asked=("276", "277", request.payer_id), gateway=gateway, control=control, now=now,
+    )  # fmt: skip
 
 
 def answer_sets(payload: bytes, st01: str) -> list[TransactionSet]:
