@@ -53,7 +53,7 @@ PG_PROBE = $(BIN)/python -c "import sys, psycopg; psycopg.connect(sys.argv[1], c
 
 # the suite on the compiled claim path (when built), then the byte-exact answers and the
 # tests that patch module internals again as pure Python
-PURE_TESTS := tests/x12/test_answers_unchanged.py tests/test_native.py \
+PURE_TESTS := tests/x12/test_answers_unchanged.py tests/test_native.py tests/x12/test_frontend.py \
               tests/x12/test_ig_session.py tests/x12/test_ig_fastcheck.py tests/x12/test_streaming.py
 
 pytest: $(STAMP) $(NATIVE)

@@ -5,10 +5,14 @@ For billing staff before they upload (and for benchmarking): every file gets the
 summary per interchange. Exit 0 when everything was accepted, 1 otherwise. Nothing is
 stored.
 
-Files of any size: each file takes the daemon's worker path — read in 1 MiB chunks
-(:func:`gateway.x12.engine.analyze_file`), the claims extracted and edited one at a time with
-their verdicts spilled to a temporary file (:func:`gateway.x12.frontend.spill_edits`), the
-277CA streamed from there to ``--ack-dir`` — so memory does not grow with the file.
+Files of any size: each file is read in 1 MiB chunks and, in the same reading, checked
+against its guide and its claims extracted and edited one at a time with their verdicts
+spilled to a temporary file (:func:`gateway.x12.frontend.analyze_and_spill`: the daemon's
+:func:`~gateway.x12.engine.analyze_file` and :func:`~gateway.x12.frontend.spill_edits` in one
+pass; a second reading only when a set is rejected or a CLM01 repeats), the 277CA streamed
+from there to ``--ack-dir`` — so memory does not grow with the file. Without a claim history
+the spilled verdicts are final as they are (:func:`~gateway.x12.frontend.spilled_as_final`);
+with one they are re-checked for A3:78 (:func:`~gateway.x12.frontend.recheck_spill`).
 
 Duplicates of earlier uploads (TA1 025, A3:78): when the configured data directory holds a
 gateway store, it is consulted read-only (:class:`gateway.store.history.ClaimHistory`) as the
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from gateway.profiles import PartnerSet
     from gateway.store.history import ClaimHistory
     from gateway.x12 import FileAnalysis, PartnerDirectory, Response
-    from gateway.x12.frontend import SetEdits, SlimVerdict, SpilledSet
+    from gateway.x12.frontend import SetEdits, SlimVerdict, SpilledSet, SpilledSetEdits
 
 RejectedClaim = tuple[str, tuple[str, ...]]
 """(CLM01, "STC code message" per failure) of a rejected claim."""
@@ -86,6 +90,18 @@ class _Claims:
         else:
             reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
             self.rejected.setdefault(index, []).append((verdict.claim_id, reasons))
+
+    def add_spilled(self, edited: SpilledSetEdits) -> None:
+        """A set's verdicts as :meth:`add` takes them one by one (only the rejected ones are
+        read back)."""
+        index = edited.interchange_index
+        self.accepted[index] = self.accepted.get(index, 0) + edited.accepted_count
+        if edited.rejected_count:
+            rejected = self.rejected.setdefault(index, [])
+            for verdict in edited.verdicts:
+                if not verdict.accepted:
+                    reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
+                    rejected.append((verdict.claim_id, reasons))
 
     def add_sets(self, sets: Sequence[SetEdits]) -> None:
         for edited in sets:
@@ -140,38 +156,51 @@ def check_file(
     from gateway.pipeline.steps import edit_context
     from gateway.x12 import build_responses
     from gateway.x12.engine import analyze_file
-    from gateway.x12.frontend import never_seen, recheck_spill, spill_edits, write_277cas
-    from gateway.x12.tokenizer import read_chunks
+    from gateway.x12.frontend import (
+        analyze_and_spill,
+        never_seen,
+        recheck_spill,
+        spilled_as_final,
+        write_277cas,
+    )
 
     uploader = _uploader(path, partners)
-    analysis = analyze_file(path, uploader=uploader, directory=directory, claim_ids=True)
-    if tune_gc:
-        _tune_gc_once()
-    duplicates = _duplicate_interchanges(analysis, history)
-    responses = build_responses(
-        analysis, directory=directory, duplicates=duplicates, next_control=controls, now=now
-    )
-    claims = _Claims()
-    checked = _Checked(analysis, duplicates, claims, responses)
-    if ack_dir is not None and acks is not None:
-        ack_dir.mkdir(parents=True, exist_ok=True)
-        acks.extend(_write_responses(ack_dir, stem or path.name, responses))
-    context = edit_context(partners, uploader, now.date()) if analysis.readable else None
-    if context is None:
-        return checked
-    seen = history.fingerprints_accepted if history is not None else never_seen
-    skip = {analysis.interchanges[n].control_number for n in duplicates}
+    context = edit_context(partners, uploader, now.date())
+    loaded = _tune_gc_once if tune_gc else None
     with tempfile.TemporaryDirectory(prefix="gateway-validate-") as work:
-        spill = spill_edits(
-            read_chunks(path),
-            analysis,
-            context,
-            str(Path(work) / "edits"),
-            recount=lambda: read_chunks(path),
+        spill = None
+        if context is None:
+            analysis = analyze_file(path, uploader=uploader, directory=directory)
+            if loaded is not None:
+                loaded()
+        else:  # the guide pass and the claims' edits in one reading of the file
+            both = analyze_and_spill(
+                str(path), uploader=uploader, directory=directory, context=context,
+                path=str(Path(work) / "edits"), loaded=loaded,
+            )  # fmt: skip
+            analysis, spill = both.analysis, both.spill
+        duplicates = _duplicate_interchanges(analysis, history)
+        responses = build_responses(
+            analysis, directory=directory, duplicates=duplicates, next_control=controls, now=now
         )
-        edited = recheck_spill(
-            spill, seen, str(Path(work) / "final"), skip_isa13=skip, each=claims.add
-        )
+        claims = _Claims()
+        checked = _Checked(analysis, duplicates, claims, responses)
+        if ack_dir is not None and acks is not None:
+            ack_dir.mkdir(parents=True, exist_ok=True)
+            acks.extend(_write_responses(ack_dir, stem or path.name, responses))
+        if spill is None or not analysis.readable:
+            return checked
+        skip = {analysis.interchanges[n].control_number for n in duplicates}
+        final = spilled_as_final(spill, skip_isa13=skip) if history is None else None
+        if final is not None:  # no claim history: the verdicts stand as edited
+            edited = final
+            for e in edited:
+                claims.add_spilled(e)
+        else:
+            seen = history.fingerprints_accepted if history is not None else never_seen
+            edited = recheck_spill(
+                spill, seen, str(Path(work) / "final"), skip_isa13=skip, each=claims.add
+            )
         try:
             if ack_dir is not None and acks is not None:
                 target = ack_dir / f"{stem or path.name}.277CA.x12"

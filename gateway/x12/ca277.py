@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
 
 from gateway.x12.acks import OUTBOUND, SEGMENT_END, BuiltAck, Gateway, clean, format_control
 from gateway.x12.claims import ClaimKind, Party, SetHeader
@@ -49,6 +49,8 @@ MAX_STC_PER_CLAIM = 10
 MAX_TEXT = 264
 """STC12 maximum length."""
 _ZERO = Decimal(0)
+_TOO_BIG: Final = Decimal("1e15")
+"""A charge this big does not fit the 277CA's amounts (echoed as 0)."""
 _E = OUTBOUND.element
 _ACCEPTED = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
 _TEXT_MAP = str.maketrans({":": ";", "*": " ", "~": " ", "^": " "})
@@ -205,7 +207,7 @@ def _segment(seg_id: str, *elements: str) -> str:
 
 def _amount(claim: AckClaim) -> Decimal:
     charge = claim.charge
-    if charge is None or not charge.is_finite() or abs(charge) >= Decimal("1e15"):
+    if charge is None or not charge.is_finite() or abs(charge) >= _TOO_BIG:
         return _ZERO
     return charge
 

@@ -36,7 +36,7 @@ from gateway.x12.results import (
     TransactionResult,
 )
 from gateway.x12.segments import Validator
-from gateway.x12.tokenizer import CHUNK_SIZE, read_chunks, tokenize_runs
+from gateway.x12.tokenizer import CHUNK_SIZE, Run, read_chunks, tokenize_runs
 
 
 def default_validator() -> Validator:
@@ -71,6 +71,7 @@ def analyze_file(
     directory: PartnerDirectory,
     validator: Validator | None = None,
     claim_ids: bool = False,
+    observe: Callable[[Run], object] | None = None,
 ) -> FileAnalysis:
     """:func:`analyze` for a file (a path, or a binary file object read from where it
     stands), read 1 MiB at a time: memory does not grow with the file's size (except with
@@ -81,6 +82,7 @@ def analyze_file(
         directory=directory,
         validator=validator,
         claim_ids=claim_ids,
+        observe=observe,
     )
 
 
@@ -91,18 +93,25 @@ def analyze_stream(
     directory: PartnerDirectory,
     validator: Validator | None = None,
     claim_ids: bool = False,
+    observe: Callable[[Run], object] | None = None,
 ) -> FileAnalysis:
     """:func:`analyze` over the file's bytes in ``chunks`` (cut anywhere).
 
     With ``claim_ids`` the guide pass also keeps the CLM01s of the 837 sets (memory then
     grows with the claims, a string each until the end of the pass) and the analysis
     names those that occur more than once (:attr:`FileAnalysis.repeated_claim_ids`): the
-    front-end edits then need no pass of their own to count them."""
+    front-end edits then need no pass of their own to count them.
+
+    ``observe`` is given every token run the guide pass reads, after the pass has taken it
+    (so a set's guide is loaded by the time its ST is observed): another reader of the same
+    tokens, e.g. the claim edits of ``gateway validate``
+    (:func:`gateway.x12.frontend.analyze_and_spill`), with no second tokenizing pass."""
     checker = validator if validator is not None else default_validator()
     probe = _Probe(chunks)
     collected: list[tuple[TransactionResult, list[str] | None]] | None = [] if claim_ids else None
+    runs = tokenize_runs(probe)
     interchanges = read_interchanges(
-        tokenize_runs(probe),
+        runs if observe is None else _observed(runs, observe),
         directory=directory,
         uploader=uploader,
         validator=checker,
@@ -117,6 +126,14 @@ def analyze_stream(
             None if collected is None else _repeated_claim_ids(interchanges, collected)
         ),
     )
+
+
+def _observed(runs: Iterable[Run], observe: Callable[[Run], object]) -> Iterator[Run]:
+    """``runs``, each handed to ``observe`` once the consumer has taken it (it asks for the
+    next one): the runs are not changed by their consumer."""
+    for run in runs:
+        yield run
+        observe(run)
 
 
 def _repeated_claim_ids(

@@ -77,7 +77,7 @@ from gateway.x12.fastinit import quick_init
 from gateway.x12.kinds import carries_claims
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
 from gateway.x12.segments import Delimiters, Segment
-from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
+from gateway.x12.tokenizer import IsaHeader, Run, tokenize_runs, windows
 
 
 @dataclass(frozen=True)
@@ -438,65 +438,104 @@ class _SetStart:
     st02: str
 
 
+class _SetWalker:
+    """The accepted sets of a file, as :func:`iter_transaction_sets_stream` cuts them (same
+    indexes, same rules for sets cut short), fed token run by token run, without holding a
+    set: a ``_SetStart`` per set, then its claims (``claims=True``) or only the CLM01 of each
+    CLM segment, appended to the list given to :meth:`feed`.
+
+    ``wanted`` names the sets to walk ((interchange, group, set) → ST02); ``None`` walks
+    every set whose ST01 carries claims and notes them in :attr:`walked` (the claims are read
+    before the guide's verdict is known: see :func:`analyze_and_spill`)."""
+
+    def __init__(self, wanted: dict[tuple[int, int, int], str] | None, claims: bool) -> None:
+        self.wanted = wanted
+        self.claims = claims
+        self.walked: dict[tuple[int, int, int], str] = {}
+        self.interchange = -1
+        self.group = -1
+        self.set_index = -1
+        self.header: IsaHeader | None = None
+        self.gs08 = ""
+        self.stream: _ClaimStream | None = None
+        self.in_set = False
+
+    def feed(self, run: Run, out: list[_SetStart | Claim | str]) -> None:
+        if isinstance(run, list):
+            for token in run:
+                self._segment(token, out)
+        elif isinstance(run, IsaHeader):
+            self.finish(out)
+            self.in_set = False
+            self.header = run
+            self.interchange += 1
+            self.group = self.set_index = -1
+        elif isinstance(run, Segment):  # tokenize_stream's single tokens
+            self._segment(run, out)
+
+    def finish(self, out: list[_SetStart | Claim | str]) -> None:
+        if self.stream is not None and self.claims:
+            out += self.stream.finish()
+        self.stream = None
+
+    def _segment(self, token: Segment, out: list[_SetStart | Claim | str]) -> None:
+        sid = token.id
+        stream = self.stream
+        if sid in ("GS", "ST", "GE", "IEA") or (sid == "SE" and self.in_set):
+            if stream is not None and self.claims:
+                if sid == "SE":
+                    stream.feed(token)  # SE ends a claim like any segment after it would
+                out += stream.finish()
+            self.stream, self.in_set = None, False
+            if sid == "GS":
+                self.group += 1
+                self.set_index = -1
+                self.gs08 = _el(token, 8)
+            elif sid == "ST":
+                self.set_index += 1
+                self.in_set = True
+                if self.header is not None:
+                    self._start_set(token, out)
+            return
+        if stream is None:
+            return
+        if not self.claims:
+            if sid == "CLM":
+                out.append(_el(token, 1))
+            return
+        out += stream.feed(token)
+
+    def _start_set(self, token: Segment, out: list[_SetStart | Claim | str]) -> None:
+        assert self.header is not None
+        key = (self.interchange, max(self.group, 0), self.set_index)
+        st02 = token.elements[1] if len(token.elements) > 1 else ""
+        if self.wanted is None:
+            if not carries_claims(_el(token, 1)):
+                return
+            self.walked[key] = st02
+        elif self.wanted.get(key) != st02:
+            return  # not accepted (or the envelope walkers disagree: never guess)
+        out.append(_SetStart(key, self.header.segment.elements[12].strip(), st02))
+        stream = self.stream = _ClaimStream(self.header.delimiters, self.gs08)
+        if self.claims:
+            stream.feed(token)
+        else:
+            stream.pending = None  # counting only: never buffered, never built
+
+
 def _walk(
     chunks: Iterable[bytes | str], wanted: dict[tuple[int, int, int], str], claims: bool
 ) -> Iterator[_SetStart | Claim | str]:
-    """The accepted sets of a file, as :func:`iter_transaction_sets_stream` cuts them (same
-    indexes, same rules for sets cut short), without holding a set: a ``_SetStart`` per set,
-    then its claims (``claims=True``) or only the CLM01 of each CLM segment."""
-    interchange = group = set_index = -1
-    header: IsaHeader | None = None
-    gs08 = ""
-    stream: _ClaimStream | None = None
-    in_set = False
-    for token in tokenize_stream(chunks):
-        if isinstance(token, IsaHeader):
-            if stream is not None:
-                yield from stream.finish()
-            stream, in_set = None, False
-            header = token
-            interchange += 1
-            group = set_index = -1
-            continue
-        if not isinstance(token, Segment):
-            continue
-        sid = token.id
-        if sid in ("GS", "ST", "GE", "IEA") or (sid == "SE" and in_set):
-            if sid == "SE" and stream is not None:
-                stream.feed(token)  # SE ends a claim like any segment after it would
-            if stream is not None:
-                yield from stream.finish()
-            stream, in_set = None, False
-            if sid == "GS":
-                group += 1
-                set_index = -1
-                gs08 = _el(token, 8)
-            elif sid == "ST":
-                set_index += 1
-                in_set = True
-                if header is None:
-                    continue
-                key = (interchange, max(group, 0), set_index)
-                st02 = token.elements[1] if len(token.elements) > 1 else ""
-                if wanted.get(key) != st02:
-                    continue  # not accepted (or the envelope walkers disagree: never guess)
-                yield _SetStart(key, header.segment.elements[12].strip(), st02)
-                if claims:
-                    stream = _ClaimStream(header.delimiters, gs08)
-                    stream.feed(token)
-                else:
-                    stream = _ClaimStream(header.delimiters, gs08)
-                    stream.pending = None  # counting only: never buffered, never built
-            continue
-        if stream is None:
-            continue
-        if not claims:
-            if sid == "CLM":
-                yield _el(token, 1)
-            continue
-        yield from stream.feed(token)
-    if stream is not None and claims:
-        yield from stream.finish()
+    """:class:`_SetWalker` over the file in ``chunks``."""
+    walker = _SetWalker(wanted, claims)
+    out: list[_SetStart | Claim | str] = []
+    for run in tokenize_runs(chunks):
+        walker.feed(run, out)
+        if out:
+            yield from out
+            out.clear()
+    walker.finish(out)
+    yield from out
 
 
 # ------------------------------------------------------------------ slim records
@@ -662,13 +701,29 @@ def _pack(verdict: SlimVerdict | ClaimVerdict) -> _Packed:
     )  # fmt: skip
 
 
-def _unpack(data: _Packed, header: SetHeader, charges: dict[str, Decimal | None]) -> SlimVerdict:
+class _Unpacked:
+    """What the claims read by one reader share: their charges, by text."""
+
+    def __init__(self) -> None:
+        self.charges: dict[str, Decimal | None] = {}
+
+    def charge(self, raw: str) -> Decimal | None:
+        charges = self.charges
+        if raw in charges:
+            return charges[raw]
+        if len(charges) >= _CACHE_LIMIT:
+            charges.clear()
+        charge = charges[raw] = _parse_charge(raw)
+        return charge
+
+
+_CACHE_LIMIT = 4096
+
+
+def _unpack(data: _Packed, header: SetHeader, shared: _Unpacked) -> SlimVerdict:
     (index, kind, claim_id, charge_raw, frequency, bill_type, provider, tin, member, payer,
      npi, person, period, where, accepted, failures, fingerprint) = data  # fmt: skip
-    if charge_raw in charges:
-        charge = charges[charge_raw]
-    else:
-        charge = charges[charge_raw] = _parse_charge(charge_raw)
+    charge = shared.charge(charge_raw)
     claim = SlimClaim(
         header=header,
         index=index,
@@ -719,6 +774,13 @@ class SpilledSet:
     st02: str
     header: SetHeader | None
     count: int
+    offsets: array[int] | None = None
+    """With ``plan``: where each record starts in the spill file."""
+    plan: AckPlan | None = None
+    """The 277CA's totals and provider groups of the verdicts as edited (``plan=True``):
+    with :attr:`offsets`, what :func:`spilled_as_final` needs to take them as they are."""
+    accepted: int = 0
+    """Claims accepted (counted with ``plan``)."""
 
 
 @dataclass(frozen=True)
@@ -741,9 +803,12 @@ def spill_edits(
     edits: EditSet = DEFAULT_EDIT_SET,
     *,
     recount: Callable[[], Iterable[bytes | str]] | None = None,
+    plan: bool = False,
 ) -> EditSpill:
     """:func:`edit_stream` with memory bounded in the file size: each claim is extracted from
     the segment stream, edited and written to ``path`` as a slim record, then dropped.
+    ``plan``: each set also keeps its records' offsets and its 277CA plan
+    (:func:`spilled_as_final`).
 
     The CLM01 uniqueness edit needs the counts of the whole batch before the first claim is
     judged: the guide pass took them (``analysis.repeated_claim_ids``); for an analysis
@@ -752,7 +817,6 @@ def spill_edits(
     fine for data already in memory). The verdicts are those :func:`edit_stream` gives, claim for
     claim (except ``header.segment_count``, 0: unknown while streaming)."""
     wanted = _accepted_837_sets(analysis)
-    sets: list[SpilledSet] = []
     if not wanted:
         open(path, "wb").close()
         return EditSpill(path, ())
@@ -767,31 +831,159 @@ def spill_edits(
         counts = Counter(
             item for item in _walk(again(), wanted, claims=False) if isinstance(item, str)
         )
-    accepted: set[str] = set()
-    current: _SetStart | None = None
-    header: SetHeader | None = None
-    count = 0
+    with open(path, "wb") as out:
+        spiller = _Spiller(context, edits, counts, out, plan=plan)
+        for item in _walk(chunks, wanted, claims=True):
+            spiller.add(item)
+        return EditSpill(path, spiller.close())
 
-    def close_set() -> None:
-        if current is not None:
-            i, g, t = current.key
-            sets.append(SpilledSet(i, g, t, current.isa13, wanted[current.key], header, count))
+
+class _Spiller:
+    """:func:`spill_edits`' writer: each claim edited (the batch's CLM01 ``counts`` and
+    accepted fingerprints shared by all), its slim record written to ``out``."""
+
+    def __init__(
+        self,
+        context: EditContext,
+        edits: EditSet,
+        counts: Counter[str],
+        out: IO[bytes],
+        plan: bool = False,
+    ) -> None:
+        self.context = context
+        self.edits = edits
+        self.counts = counts
+        self.out = out
+        self.plan = plan
+        self.accepted: set[str] = set()
+        self.sets: list[SpilledSet] = []
+        self.current: _SetStart | None = None
+        self.header: SetHeader | None = None
+        self.count = 0
+        self.position = 0
+        self.offsets: array[int] = array("q")
+        self.planner = AckPlanner()
+        self.accepted_count = 0
+
+    def add(self, item: _SetStart | Claim | str) -> None:
+        if isinstance(item, _SetStart):
+            self._close_set()
+            self.current, self.header, self.count = item, None, 0
+            if self.plan:
+                self.offsets, self.planner, self.accepted_count = array("q"), AckPlanner(), 0
+            return
+        assert isinstance(item, Claim)
+        (verdict,) = run_edits(
+            [item], self.context, self.edits, claim_ids=self.counts,
+            accepted_fingerprints=self.accepted,
+        )  # fmt: skip
+        self.header = self.header or item.header
+        self.count += 1
+        if self.plan:
+            self.offsets.append(self.position)
+            self.planner.add(verdict)
+            self.accepted_count += verdict.accepted
+        self.position += _dump(_pack(verdict), self.out)
+
+    def _close_set(self) -> None:
+        current = self.current
+        if current is None:
+            return
+        i, g, t = current.key
+        if not self.plan:
+            spilled = SpilledSet(i, g, t, current.isa13, current.st02, self.header, self.count)
+        else:
+            spilled = SpilledSet(
+                i, g, t, current.isa13, current.st02, self.header, self.count,
+                self.offsets, self.planner.plan(), self.accepted_count,
+            )  # fmt: skip
+        self.sets.append(spilled)
+
+    def close(self) -> tuple[SpilledSet, ...]:
+        self._close_set()
+        self.current = None
+        return tuple(self.sets)
+
+
+@dataclass(frozen=True)
+class AnalyzedSpill:
+    """:func:`analyze_and_spill`'s result."""
+
+    analysis: FileAnalysis
+    spill: EditSpill
+    single_reading: bool
+    """The claims were edited during the guide pass (False: a second reading made them)."""
+
+
+def analyze_and_spill(
+    source: str,
+    *,
+    uploader: str,
+    directory: PartnerDirectory,
+    context: EditContext,
+    path: str,
+    edits: EditSet = DEFAULT_EDIT_SET,
+    loaded: Callable[[], object] | None = None,
+) -> AnalyzedSpill:
+    """The guide pass over the file at ``source`` (:func:`gateway.x12.engine.analyze_file`,
+    with ``claim_ids``) and :func:`spill_edits` of its accepted sets, in ONE reading of the
+    file when it can (``gateway validate``, which needs both at once).
+
+    The claims of every 837 set are edited as the guide pass reads them, before the guide's
+    verdict on their set is known. That is the answer :func:`spill_edits` gives exactly when
+    the sets walked are the sets the 999 accepts and no CLM01 repeats in them (the CLM01 edit
+    needs the whole batch's counts; the fingerprints accepted so far are shared by the sets):
+    the common case. Otherwise (a rejected set, a repeated CLM01, a set the claim reader
+    could not take) the spill is made again by :func:`spill_edits` from a second reading,
+    so the verdicts are always its own. The sets carry their plans (``plan=True``).
+
+    ``loaded`` is called once: when the first claim set begins (its guide is loaded by then),
+    or after the guide pass when none did."""
+    from gateway.x12.engine import analyze_file
+    from gateway.x12.tokenizer import read_chunks
+
+    walker = _SetWalker(None, claims=True)
+    items: list[_SetStart | Claim | str] = []
+    failed: list[BaseException] = []
+    waiting = [loaded] if loaded is not None else []
+
+    def load() -> None:
+        while waiting:
+            waiting.pop()()
 
     with open(path, "wb") as out:
-        for item in _walk(chunks, wanted, claims=True):
-            if isinstance(item, _SetStart):
-                close_set()
-                current, header, count = item, None, 0
-                continue
-            assert isinstance(item, Claim)
-            (verdict,) = run_edits(
-                [item], context, edits, claim_ids=counts, accepted_fingerprints=accepted
-            )
-            header = header or item.header
-            count += 1
-            _dump(_pack(verdict), out)
-        close_set()
-    return EditSpill(path, tuple(sets))
+        spiller = _Spiller(context, edits, Counter(), out, plan=True)
+
+        def observe(run: Run) -> None:
+            if failed:
+                return
+            try:
+                walker.feed(run, items)
+                for item in items:
+                    if waiting and isinstance(item, _SetStart):
+                        load()
+                    spiller.add(item)
+            except Exception as exc:  # a set the guide will reject may not read as claims
+                failed.append(exc)
+            items.clear()
+
+        analysis = analyze_file(
+            source, uploader=uploader, directory=directory, claim_ids=True, observe=observe
+        )
+        if not failed:
+            try:
+                walker.finish(items)
+                for item in items:
+                    spiller.add(item)
+            except Exception as exc:
+                failed.append(exc)
+        sets = spiller.close()
+    load()  # (no claim set began)
+    wanted = _accepted_837_sets(analysis)  # none when nothing was readable
+    if not failed and walker.walked == wanted and (not wanted or analysis.repeated_claim_ids == {}):
+        return AnalyzedSpill(analysis, EditSpill(path, sets), single_reading=True)
+    spill = spill_edits(read_chunks(source), analysis, context, path, edits, plan=True)
+    return AnalyzedSpill(analysis, spill, single_reading=False)
 
 
 _LENGTH = struct.Struct("<I")
@@ -804,15 +996,43 @@ def _dump(data: _Packed, out: IO[bytes]) -> int:
     return _LENGTH.size + len(body)
 
 
-def _load(handle: IO[bytes]) -> _Packed:
-    """One record of a spill file. marshal (fast, compact: the records are tuples of str,
-    int, bool and None) is safe here: the files are ours, written by :func:`spill_edits` in
-    the gateway's own work directory and read back by the same Python version. The length
-    prefix lets one ``read`` take the record: ``marshal.load`` on a file object reads it in
-    many small calls (ten times slower)."""
-    (size,) = _LENGTH.unpack(handle.read(_LENGTH.size))
-    data: _Packed = marshal.loads(handle.read(size))  # noqa: S302 - our own file, see above
-    return data
+class _Records:
+    """The records of a spill file read in order from where ``handle`` stands (a record's
+    start), a block at a time: one ``read`` per block, not two per record.
+
+    marshal (fast, compact: the records are tuples of str, int, bool and None) is safe here:
+    the files are ours, written by :func:`spill_edits` in the gateway's own work directory
+    and read back by the same Python version."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._buffer = b""
+        self._pos = 0
+
+    def raw(self) -> bytes:
+        """The next record's marshal bytes."""
+        if len(self._buffer) - self._pos < _LENGTH.size:
+            self._fill(_LENGTH.size)
+        (size,) = _LENGTH.unpack_from(self._buffer, self._pos)
+        if len(self._buffer) - self._pos < _LENGTH.size + size:
+            self._fill(_LENGTH.size + size)
+        start = self._pos + _LENGTH.size
+        self._pos = start + size
+        return self._buffer[start : self._pos]
+
+    def next(self) -> _Packed:
+        data: _Packed = marshal.loads(self.raw())  # noqa: S302 - our own file, see above
+        return data
+
+    def _fill(self, wanted: int) -> None:
+        rest = self._buffer[self._pos :]
+        self._buffer = rest + self._handle.read(max(wanted - len(rest), _BLOCK))
+        self._pos = 0
+        if len(self._buffer) < wanted:
+            raise EOFError(f"spill file {self._handle.name!r} ends inside a record")
+
+
+_BLOCK = 1 << 16
 
 
 class SpilledVerdicts(Sequence[SlimVerdict]):
@@ -827,7 +1047,9 @@ class SpilledVerdicts(Sequence[SlimVerdict]):
         self._stop = stop
         self._header = header
         self._file: IO[bytes] | None = None
-        self._charges: dict[str, Decimal | None] = {}
+        self._reader: _Records | None = None
+        self._next = 0
+        self._shared = _Unpacked()
 
     def __len__(self) -> int:
         return self._stop - self._start
@@ -841,27 +1063,33 @@ class SpilledVerdicts(Sequence[SlimVerdict]):
             return [self[i] for i in range(*index.indices(len(self)))]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
+        index %= len(self)
         if self._file is None:
             self._file = open(self.path, "rb")  # closed by close()
-        self._file.seek(self._offsets[self._start + index % len(self)])
-        return self._decode(_load(self._file))
+        if self._reader is None or index != self._next:  # in order (the 277CA's way): no seek
+            self._file.seek(self._offsets[self._start + index])
+            self._reader = _Records(self._file)
+        self._next = index + 1
+        return self._decode(self._reader.next())
 
     def __iter__(self) -> Iterator[SlimVerdict]:
         if not len(self):
             return
         with open(self.path, "rb") as handle:
             handle.seek(self._offsets[self._start])
+            records = _Records(handle)
             for _ in range(len(self)):
-                yield self._decode(_load(handle))
+                yield self._decode(records.next())
 
     def _decode(self, data: _Packed) -> SlimVerdict:
         assert self._header is not None
-        return _unpack(data, self._header, self._charges)
+        return _unpack(data, self._header, self._shared)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+            self._reader = None
 
 
 @dataclass
@@ -905,6 +1133,36 @@ def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
     return replace(verdict, accepted=False, failures=(failure,))
 
 
+def spilled_as_final(
+    spill: EditSpill, *, skip_isa13: Iterable[str] = ()
+) -> tuple[SpilledSetEdits, ...] | None:
+    """The spill's verdicts taken as final, read where they are: what :func:`recheck_spill`
+    gives when no claim was accepted before (no claim history, e.g. ``gateway validate``
+    without a store), without reading the spill again. None when a set was spilled without
+    its plan (``plan=False``): use :func:`recheck_spill`."""
+    skip = set(skip_isa13)
+    result: list[SpilledSetEdits] = []
+    for spilled in spill.sets:
+        if spilled.offsets is None or spilled.plan is None:
+            return None
+        if spilled.isa13 in skip:
+            continue
+        result.append(
+            SpilledSetEdits(
+                spilled.interchange_index,
+                spilled.group_index,
+                spilled.set_index,
+                spilled.isa13,
+                spilled.st02,
+                SpilledVerdicts(spill.path, spilled.offsets, 0, spilled.count, spilled.header),
+                spilled.accepted,
+                spilled.count - spilled.accepted,
+                spilled.plan,
+            )
+        )
+    return tuple(result)
+
+
 def recheck_spill(
     spill: EditSpill,
     seen: SeenBefore,
@@ -919,9 +1177,10 @@ def recheck_spill(
     skip = set(skip_isa13)
     offsets: array[int] = array("q")
     result: list[SpilledSetEdits] = []
-    charges: dict[str, Decimal | None] = {}
+    shared = _Unpacked()
     position = 0
     with open(spill.path, "rb") as source, open(final_path, "wb") as out:
+        records = _Records(source)
         for spilled in spill.sets:
             start = len(offsets)
             accepted = 0
@@ -930,20 +1189,22 @@ def recheck_spill(
             while remaining:
                 window = min(remaining, RECHECK_WINDOW)
                 remaining -= window
-                loaded = [_load(source) for _ in range(window)]
+                raw = [records.raw() for _ in range(window)]
                 if spilled.isa13 in skip:
                     continue
+                loaded: list[_Packed] = [marshal.loads(r) for r in raw]  # noqa: S302 - ours
                 assert spilled.header is not None
                 header = spilled.header
-                first = [_unpack(data, header, charges) for data in loaded]
+                first = [_unpack(data, header, shared) for data in loaded]
                 wanted = [v.fingerprint for v in first if v.accepted]
                 found = seen(wanted) if wanted else frozenset()
-                for data, unpacked in zip(loaded, first, strict=True):
+                for body, unpacked in zip(raw, first, strict=True):
                     verdict = _recheck_one(unpacked, found) if found else unpacked
-                    if verdict.accepted != data[14]:
-                        data = _pack(verdict)
+                    if verdict is not unpacked:
+                        body = marshal.dumps(_pack(verdict))
                     offsets.append(position)
-                    position += _dump(data, out)
+                    out.write(_LENGTH.pack(len(body)) + body)
+                    position += _LENGTH.size + len(body)
                     accepted += verdict.accepted
                     planner.add(verdict)
                     if each is not None:
