@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lxml import etree
 
 from gateway.config import PROJECT_ROOT
 from gateway.errors import ConfigError, Problem
 from gateway.x12.identifiers import npi_valid
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from gateway.config import GatewayConfig
+    from gateway.x12.edits import EditContext
+    from gateway.x12.results import PartnerDirectory
 
 Role = Literal["submitter", "payer"]
 Kind = Literal["billing-company", "provider", "simulated", "external"]
@@ -637,3 +644,31 @@ def load_partners(
         problems.sort(key=lambda p: (p.file, p.line or 0))
         raise ConfigError(problems)
     return PartnerSet(MappingProxyType({i.partner.id: i.partner for i in loaded}))
+
+
+def partner_directory(config: GatewayConfig, partners: PartnerSet) -> PartnerDirectory:
+    """The envelope check's view of the partners: who may send interchanges, and as what."""
+    from gateway.x12.results import EnvelopeParty, PartnerDirectory
+
+    parties = {
+        (p.isa_qualifier, p.isa_id): EnvelopeParty(p.id, p.usage_indicators)
+        for p in partners.partners.values()
+    }
+    return PartnerDirectory(config.interchange_qualifier, config.interchange_id, parties)
+
+
+def edit_context(partners: PartnerSet, uploader: str, received: date) -> EditContext | None:
+    """What the front-end edits need for files from ``uploader`` (None: not a submitter).
+
+    "Today" for the date edits is the day the file was received, so reprocessing after a
+    restart judges the file exactly as it would have been judged on arrival.
+    """
+    from gateway.x12.edits import context_for
+
+    partner = partners.get(uploader)
+    if partner is None or partner.role != "submitter":
+        return None
+    payer_ids = [
+        pid for p in partners.partners.values() if p.role == "payer" for pid in p.payer_ids
+    ]
+    return context_for(partner, payer_ids, today=received)

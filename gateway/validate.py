@@ -153,7 +153,7 @@ def check_file(
     collector is tuned as in the daemon's workers (:mod:`gateway.gctune`: what is loaded is
     frozen, young collections are rarer), so it does not walk the compiled guides again and
     again while the claims are edited."""
-    from gateway.pipeline.steps import edit_context
+    from gateway.profiles import edit_context
     from gateway.x12 import build_responses
     from gateway.x12.engine import analyze_file
     from gateway.x12.frontend import (
@@ -361,7 +361,7 @@ def run_validate(
     tune_gc: bool = False,
 ) -> int:
     """``gateway validate``; ``tune_gc``: this process only validates (see :func:`check_file`)."""
-    from gateway.pipeline.steps import partner_directory
+    from gateway.profiles import partner_directory
 
     directory = partner_directory(config, partners)
     controls = itertools.count(1).__next__

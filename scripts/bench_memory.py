@@ -37,8 +37,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 def _env(data_dir: Path):  # type: ignore[no-untyped-def]
     from gateway.config import GatewayConfig
-    from gateway.pipeline.steps import edit_context, partner_directory
-    from gateway.profiles import load_partners
+    from gateway.profiles import edit_context, load_partners, partner_directory
 
     partners = load_partners(str(ROOT / "partners"))
     config = GatewayConfig(source="bench", data_dir=data_dir, partners_dir=ROOT / "partners")

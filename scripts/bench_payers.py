@@ -27,13 +27,13 @@ import gen_837  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from gateway.payers.loader import load_simulated_payers  # noqa: E402
 from gateway.pipeline.routing import route_file, run_payer_cycle  # noqa: E402
-from gateway.pipeline.steps import (  # noqa: E402
-    analyze_blob,
-    commit_answers,
+from gateway.pipeline.steps import analyze_blob, commit_answers  # noqa: E402
+from gateway.profiles import (  # noqa: E402
+    PartnerSet,
     edit_context,
+    load_partners,
     partner_directory,
 )
-from gateway.profiles import PartnerSet, load_partners  # noqa: E402
 from gateway.store.blobs import BlobStore  # noqa: E402
 from gateway.store.sqlite import Store  # noqa: E402
 from gateway.x12.remit_read import read_835  # noqa: E402

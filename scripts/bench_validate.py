@@ -131,8 +131,7 @@ def whole_path(path: Path, ack_dir: Path) -> int:
     from itertools import count
 
     from gateway.config import DEFAULT_CONFIG_PATH, load_config
-    from gateway.pipeline.steps import partner_directory
-    from gateway.profiles import load_partners
+    from gateway.profiles import load_partners, partner_directory
     from gateway.validate import check_file
 
     config = load_config(DEFAULT_CONFIG_PATH, env={}, services=False)

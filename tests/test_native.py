@@ -112,7 +112,7 @@ from itertools import count
 from pathlib import Path
 import gateway._native
 from gateway.config import DEFAULT_CONFIG_PATH, load_config
-from gateway.pipeline.steps import partner_directory
+from gateway.profiles import partner_directory
 from gateway.profiles import load_partners
 from gateway.validate import check_file
 config = load_config(DEFAULT_CONFIG_PATH, env={}, services=False)
@@ -162,8 +162,7 @@ def test_records_cross_process_boundaries(tmp_path: Path) -> None:
     from datetime import date
 
     from gateway.config import DEFAULT_CONFIG_PATH, load_config
-    from gateway.pipeline.steps import edit_context, partner_directory
-    from gateway.profiles import load_partners
+    from gateway.profiles import edit_context, load_partners, partner_directory
     from gateway.x12 import analyze
     from gateway.x12.frontend import edit_file
 

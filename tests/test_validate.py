@@ -103,7 +103,7 @@ def _in_memory_report(
 ) -> str:
     """What ``validate`` printed and wrote before it streamed: every file's bytes and every
     claim in memory (analyze + edit_file + build_277cas), summarised the same way."""
-    from gateway.pipeline.steps import edit_context, partner_directory
+    from gateway.profiles import edit_context, partner_directory
     from gateway.validate import FileSummary, _Claims, _print, summarise
     from gateway.x12 import analyze, build_responses
     from gateway.x12.frontend import build_277cas, edit_file

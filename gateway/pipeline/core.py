@@ -33,15 +33,13 @@ from gateway.pipeline.steps import (
     commit_acks,
     commit_claims,
     edit_blob,
-    edit_context,
     fail_file,
     load_analysis,
-    partner_directory,
     warm_up,
 )
 from gateway.pipeline.workers import make_pool
 from gateway.ports import Audit, MailboxEntry
-from gateway.profiles import PartnerSet
+from gateway.profiles import PartnerSet, edit_context, partner_directory
 from gateway.store.blobs import BlobStore
 from gateway.store.engine import database_errors
 from gateway.store.faults import StorageFull, storage_full

@@ -28,8 +28,7 @@ from typing import Any, Protocol
 
 from gateway.config import GatewayConfig
 from gateway.payers.config import PayerConfig
-from gateway.pipeline.steps import partner_directory
-from gateway.profiles import PartnerSet
+from gateway.profiles import PartnerSet, partner_directory
 from gateway.store.sqlite import Store, Transaction
 from gateway.x12.claims import TransactionSet, iter_transaction_sets
 from gateway.x12.engine import analyze, build_responses

@@ -26,8 +26,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from gateway import gctune
-from gateway.config import GatewayConfig
-from gateway.profiles import PartnerSet
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import (
     FAILED,
@@ -41,13 +39,12 @@ from gateway.store.sqlite import (
     utc_stamp,
 )
 from gateway.x12 import (
-    EnvelopeParty,
     FileAnalysis,
     PartnerDirectory,
     Response,
     build_responses,
 )
-from gateway.x12.edits import EditContext, context_for
+from gateway.x12.edits import EditContext
 from gateway.x12.engine import analyze_file
 from gateway.x12.envelope import set_accepted
 from gateway.x12.frontend import (
@@ -69,29 +66,6 @@ from gateway.x12.results import RejectedClaim
 from gateway.x12.tokenizer import read_chunks
 
 _EXTENSIONS = {"TA1": "x12", "999": "x12", "277CA": "x12", "REJECT": "txt"}
-
-
-def partner_directory(config: GatewayConfig, partners: PartnerSet) -> PartnerDirectory:
-    parties = {
-        (p.isa_qualifier, p.isa_id): EnvelopeParty(p.id, p.usage_indicators)
-        for p in partners.partners.values()
-    }
-    return PartnerDirectory(config.interchange_qualifier, config.interchange_id, parties)
-
-
-def edit_context(partners: PartnerSet, uploader: str, received: date) -> EditContext | None:
-    """What the front-end edits need for files from ``uploader`` (None: not a submitter).
-
-    "Today" for the date edits is the day the file was received, so reprocessing after a
-    restart judges the file exactly as it would have been judged on arrival.
-    """
-    partner = partners.get(uploader)
-    if partner is None or partner.role != "submitter":
-        return None
-    payer_ids = [
-        pid for p in partners.partners.values() if p.role == "payer" for pid in p.payer_ids
-    ]
-    return context_for(partner, payer_ids, today=received)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from twisted.internet import defer, reactor
 from gateway.audit import AuditLog
 from gateway.config import PROJECT_ROOT, GatewayConfig, PipelineConfig
 from gateway.pipeline.core import GatewayCore
-from gateway.pipeline.steps import analyze_only, commit_acks, partner_directory
-from gateway.profiles import load_partners
+from gateway.pipeline.steps import analyze_only, commit_acks
+from gateway.profiles import load_partners, partner_directory
 from gateway.states import REJECTED
 from gateway.x12 import EnvelopeParty
 from tests.pipeline.test_routing import GEN

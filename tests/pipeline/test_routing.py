@@ -14,8 +14,8 @@ import pytest
 from gateway.config import GatewayConfig
 from gateway.payers.loader import load_simulated_payers
 from gateway.pipeline.routing import ROUTED, route_file, run_payer_cycle
-from gateway.pipeline.steps import analyze_blob, commit_answers, edit_context, partner_directory
-from gateway.profiles import Partner, PartnerSet, load_partners
+from gateway.pipeline.steps import analyze_blob, commit_answers
+from gateway.profiles import Partner, PartnerSet, edit_context, load_partners, partner_directory
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import FileRecord, Store
 from gateway.x12.remit_read import read_835

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import GatewayConfig
-from gateway.pipeline.steps import analyze_blob, commit_answers, edit_context, partner_directory
-from gateway.profiles import load_partners
+from gateway.pipeline.steps import analyze_blob, commit_answers
+from gateway.profiles import edit_context, load_partners, partner_directory
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import Store
 from gateway.x12 import analyze

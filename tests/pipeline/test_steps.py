@@ -13,11 +13,9 @@ from gateway.pipeline.steps import (
     Outcome,
     analyze_blob,
     commit_answers,
-    edit_context,
     mailbox_name,
-    partner_directory,
 )
-from gateway.profiles import load_partners
+from gateway.profiles import edit_context, load_partners, partner_directory
 from gateway.store.blobs import BlobStore
 from gateway.store.sqlite import PROCESSED, FileRecord, Store
 from gateway.x12 import PartnerDirectory

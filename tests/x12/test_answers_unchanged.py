@@ -112,8 +112,7 @@ def _inputs() -> dict[str, bytes]:
 def answers() -> dict[str, str]:
     """SHA-256 of every answer file and of the summary, per input."""
     from gateway.config import DEFAULT_CONFIG_PATH, load_config
-    from gateway.pipeline.steps import partner_directory
-    from gateway.profiles import load_partners
+    from gateway.profiles import load_partners, partner_directory
     from gateway.validate import _as_json, check_file, summarise
 
     config = load_config(DEFAULT_CONFIG_PATH, env={}, services=False)
