@@ -48,7 +48,7 @@ from gateway.x12.identifiers import npi_valid
 IcdStatus = Literal["billable", "header", "unknown"]
 """``billable``: a leaf code; ``header``: exists but has subdivisions; ``unknown``: no such code."""
 
-ICD10_START = date(2015, 10, 1)
+ICD10_START: Final = date(2015, 10, 1)
 """ICD-10-CM applies to services (discharges) on or after this date."""
 
 CMS_PLACE_OF_SERVICE: Mapping[str, str] = {
@@ -158,7 +158,7 @@ PROCEDURE_FORMS: Mapping[str, re.Pattern[str]] = {
 """Code forms per qualifier: CPT (5 digits, or 4 digits + F/T/M/U) or HCPCS level II
 (letter + 4 digits); HIPPS (5 alphanumerics); CDT (D + 4 digits)."""
 
-CLAIM_ENTITY_CODES = frozenset(
+CLAIM_ENTITY_CODES: Final = frozenset(
     {
         "03", "1P", "1Z", "40", "41", "71", "72", "73", "77", "82", "85", "87", "DK", "DN",
         "DQ", "FA", "GB", "HK", "IL", "LI", "MSC", "PR", "PRP", "QB", "QC", "QD", "SEP", "TL",
@@ -167,13 +167,13 @@ CLAIM_ENTITY_CODES = frozenset(
 )  # fmt: skip
 """Entity codes a 277CA claim-level STC01-3 may carry (others are dropped from the STC)."""
 
-_ICD10_QUALIFIERS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})
-_ICD9_QUALIFIERS = frozenset({"BK", "BF", "BJ", "PR", "BN"})
-_ICD_FORM = re.compile(r"[A-Z][0-9][0-9A-Z]{1,5}")
-_ICD9_FORM = re.compile(r"[0-9EV][0-9]{2,4}")
-_MAX_AGE_YEARS = 150
-_MAX_CLAIM_ID = 20
-_MAX_POINTER = 12
+_ICD10_QUALIFIERS: Final = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})
+_ICD9_QUALIFIERS: Final = frozenset({"BK", "BF", "BJ", "PR", "BN"})
+_ICD_FORM: Final = re.compile(r"[A-Z][0-9][0-9A-Z]{1,5}")
+_ICD9_FORM: Final = re.compile(r"[0-9EV][0-9]{2,4}")
+_MAX_AGE_YEARS: Final = 150
+_MAX_CLAIM_ID: Final = 20
+_MAX_POINTER: Final = 12
 
 
 # ----------------------------------------------------------------------------- model
@@ -360,6 +360,15 @@ class ClaimVerdict:
     failures: tuple[Failure, ...]
     fingerprint: str
 
+    def __init__(
+        self, claim: Claim, accepted: bool, failures: tuple[Failure, ...], fingerprint: str
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "claim", claim)
+        object.__setattr__(self, "accepted", accepted)
+        object.__setattr__(self, "failures", failures)
+        object.__setattr__(self, "fingerprint", fingerprint)
+
     @property
     def claim_id(self) -> str:
         return self.claim.claim_id
@@ -396,7 +405,7 @@ def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(kinds), frozenset(code for code, kind in kinds.items() if kind == "B")
 
 
-_ICD_STATUS: dict[str, IcdStatus] = {}
+_ICD_STATUS: Final[dict[str, IcdStatus]] = {}
 """Answers of :func:`icd10_status` (claims repeat their codes; bounded)."""
 
 
@@ -425,16 +434,24 @@ def _norm_amount(value: Decimal | None, raw: str) -> str:
     if value is None:
         return "?" + raw.strip()
     known = _NORMALISED.get(raw)
-    if known is not None and known[0] is value:  # parse_decimal(raw) hands out one Decimal
-        return known[1]
+    if known is not None and known.value is value:  # parse_decimal(raw) hands out one Decimal
+        return known.text
     text = format(value.normalize(), "f") if value else "0"
     if len(_NORMALISED) >= 4096:
         _NORMALISED.clear()
-    _NORMALISED[raw] = (value, text)
+    _NORMALISED[raw] = _Amount(value, text)
     return text
 
 
-_NORMALISED: dict[str, tuple[Decimal, str]] = {}
+class _Amount:
+    """An amount and its fingerprint text."""
+
+    def __init__(self, value: Decimal, text: str) -> None:
+        self.value = value
+        self.text = text
+
+
+_NORMALISED: Final[dict[str, _Amount]] = {}
 """_norm_amount's recent answers, by raw text (with the Decimal they were made from)."""
 
 
@@ -452,76 +469,41 @@ def claim_fingerprint(claim: Claim) -> str:
     as one list of pieces joined once.
     """
     person = claim.patient
-    out: list[str] = [
-        "fp1",
-        _RS,
-        claim.kind,
-        _RS,
-        claim.billing_npi,
-        _RS,
-        claim.billing_tin,
-        _RS,
-        claim.payer_id.strip().upper(),
-        _RS,
-        claim.member_id.strip().upper(),
-        _RS,
-    ]
+    who = ""
     if person is not None:
         dob = claim.patient_dob
-        out.append(person.last_or_org.strip().upper())
-        out.append("|")
-        out.append(person.first.strip().upper())
-        out.append("|")
-        out.append(dob.raw if dob is not None else "")
-    out.append(_RS)
-    out.append(_norm_amount(claim.charge, claim.charge_raw))
-    out.append(_RS)
-    out.append(claim.facility_code)
-    out.append(_RS)
-    comma = False
+        who = (
+            f"{person.last_or_org.strip().upper()}|{person.first.strip().upper()}|"
+            f"{dob.raw if dob is not None else ''}"
+        )
+    out: list[str] = [
+        f"fp1\x1e{claim.kind}\x1e{claim.billing_npi}\x1e{claim.billing_tin}\x1e"
+        f"{claim.payer_id.strip().upper()}\x1e{claim.member_id.strip().upper()}\x1e{who}\x1e"
+        f"{_norm_amount(claim.charge, claim.charge_raw)}\x1e{claim.facility_code}\x1e"
+    ]
+    comma = ""
     for dx in claim.diagnoses:
-        if comma:
-            out.append(",")
-        comma = True
-        out.append(dx.qualifier)
-        out.append(":")
-        out.append(dx.code.strip().upper())
+        out.append(f"{comma}{dx.qualifier}:{dx.code.strip().upper()}")
+        comma = ","
     line_dates = False
     for line in claim.lines:
-        out.append(_RS)
-        out.append(line.procedure_qualifier)
-        out.append("|")
-        out.append(line.procedure_code.strip().upper())
-        out.append("|")
-        comma = False
-        for modifier in line.modifiers:
-            if comma:
-                out.append(",")
-            comma = True
-            out.append(modifier.upper())
-        out.append("|")
-        out.append(line.revenue_code)
-        out.append("|")
-        out.append(_norm_amount(line.units, line.units_raw))
-        out.append("|")
-        out.append(_norm_amount(line.charge, line.charge_raw))
-        out.append("|")
-        comma = False
-        for value in line.service_dates:
-            if comma:
-                out.append(",")
-            comma = True
+        modifiers = line.modifiers
+        mods = ",".join([m.upper() for m in modifiers]) if modifiers else ""
+        spans = line.service_dates
+        if len(spans) == 1:
+            dates = _span_text(spans[0])
+        else:
+            dates = ",".join([_span_text(value) for value in spans])
+        if spans:
             line_dates = True
-            out.append(_span_text(value))
+        out.append(
+            f"\x1e{line.procedure_qualifier}|{line.procedure_code.strip().upper()}|{mods}|"
+            f"{line.revenue_code}|{_norm_amount(line.units, line.units_raw)}|"
+            f"{_norm_amount(line.charge, line.charge_raw)}|{dates}"
+        )
     if not line_dates:
-        out.append(_RS)
-        comma = False
-        for value in claim.dates:
-            if value.qualifier in ("434", "472", "435"):
-                if comma:
-                    out.append(",")
-                comma = True
-                out.append(value.raw)
+        claim_dates = [d.raw for d in claim.dates if d.qualifier in ("434", "472", "435")]
+        out.append("\x1e" + ",".join(claim_dates))
     return _sha256("".join(out).encode("utf-8", "replace")).hexdigest()
 
 
@@ -535,13 +517,22 @@ def _span_text(value: DateValue) -> str:
     if start is None or end is None:
         return "?" + value.raw
     known = _SPAN_TEXT.get(value.raw)
-    if known is not None and known[0] is start and known[1] is end:
-        return known[2]  # parse_d8 hands out one date per text
+    if known is not None and known.start is start and known.end is end:
+        return known.text  # parse_d8 hands out one date per text
     text = f"{start.isoformat()}/{end.isoformat()}"
     if len(_SPAN_TEXT) >= _MEMO_LIMIT:
         _SPAN_TEXT.clear()
-    _SPAN_TEXT[value.raw] = (start, end, text)
+    _SPAN_TEXT[value.raw] = _Span(start, end, text)
     return text
+
+
+class _Span:
+    """A service date range and its fingerprint text."""
+
+    def __init__(self, start: date, end: date, text: str) -> None:
+        self.start = start
+        self.end = end
+        self.text = text
 
 
 # --------------------------------------------------------------------------- helpers
@@ -746,7 +737,7 @@ def _postal_code_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-_PO_BOX = re.compile(
+_PO_BOX: Final = re.compile(
     r"\b(?:P\s*\.?\s*O\s*\.?\s*BOX|POST\s+OFFICE\s+BOX|POSTAL\s+BOX|LOCK\s*BOX)\b", re.I
 )
 
@@ -764,12 +755,12 @@ def _billing_street_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             return
 
 
-INPATIENT_FACILITY_TYPES = frozenset({"11", "12", "18", "21", "22", "28", "41"})
+INPATIENT_FACILITY_TYPES: Final = frozenset({"11", "12", "18", "21", "22", "28", "41"})
 """CLM05-1 (the first two digits of the NUBC type of bill) of inpatient institutional claims:
 hospital and skilled nursing inpatient (Part A ``x1``, Part B ``x2``), swing beds (``x8``),
 religious non-medical hospital inpatient (``41``)."""
 
-ADMISSION_TYPES = frozenset({"1", "2", "3", "4", "5", "9"})
+ADMISSION_TYPES: Final = frozenset({"1", "2", "3", "4", "5", "9"})
 """NUBC priority (type) of admission or visit (CL101): emergency, urgent, elective, newborn,
 trauma, information not available."""
 
@@ -1299,7 +1290,7 @@ _TAXONOMY_OK: Final[dict[str, bool]] = {}
 _FORM_OK: Final[dict[str, dict[str, bool]]] = {qualifier: {} for qualifier in PROCEDURE_FORMS}
 _DX_KEYS: Final[dict[str, str]] = {}
 _PRINCIPAL_OK: Final[dict[str, bool]] = {}
-_SPAN_TEXT: Final[dict[str, tuple[date, date, str]]] = {}
+_SPAN_TEXT: Final[dict[str, _Span]] = {}
 
 
 def _remember(memo: dict[str, bool], key: str, value: bool) -> bool:
@@ -1532,15 +1523,20 @@ def _diagnosis_duplicates_ok(claim: Claim) -> bool:
     diagnoses = claim.diagnoses
     if len(diagnoses) < 2:
         return True
-    keys: set[str] = set()
-    count = 0
+    keys: list[str] = []
     for dx in diagnoses:
         role = dx.role
         if (role != "principal" and role != "other") or not dx.code:
             continue
-        keys.add(_dx_key(dx.code))
-        count += 1
-    return len(keys) == count
+        keys.append(_dx_key(dx.code))
+    if len(keys) > 16:
+        return len(set(keys)) == len(keys)
+    for index in range(1, len(keys)):
+        key = keys[index]
+        for other in range(index):
+            if keys[other] == key:
+                return False
+    return True
 
 
 def _principal_code_ok(raw: str) -> bool:
@@ -1577,6 +1573,12 @@ def _diagnosis_pointers_ok(claim: Claim) -> bool:
     return True
 
 
+_HC_CODES: Final[set[str]] = set()
+"""Codes of SV1 lines found to be well formed (HC qualifier, CPT/HCPCS form)."""
+if PROCEDURE_QUALIFIERS["SV1"] != {"HC"}:
+    raise AssertionError("_procedure_ok's SV1 fast path expects the HC qualifier")
+
+
 def _form_ok(qualifier: str, code: str) -> bool:
     """The code has the form of its qualifier (True for a qualifier without a form)."""
     memo = _FORM_OK.get(qualifier)
@@ -1594,11 +1596,17 @@ def _procedure_ok(claim: Claim) -> bool:
         if not segment:
             continue
         qualifier, code = line.procedure_qualifier, line.procedure_code
+        if segment == "SV1" and qualifier == "HC" and code in _HC_CODES:
+            continue  # the usual professional line, its code seen before
         if segment == "SV2" and not qualifier and not code:
             continue
         allowed = _QUALIFIERS.get(segment)
         if allowed is None or qualifier not in allowed or not _form_ok(qualifier, code):
             return False
+        if segment == "SV1" and qualifier == "HC":
+            if len(_HC_CODES) >= _MEMO_LIMIT:
+                _HC_CODES.clear()
+            _HC_CODES.add(code)
     return True
 
 
@@ -1679,10 +1687,10 @@ def _balance_ok(claim: Claim) -> bool:
     charge = claim.charge
     if charge is None or not claim.lines:
         return True
-    total = Decimal(0)
     for line in claim.lines:
         if line.charge is None:
             return True
+    total = _ZERO  # Decimal(0), as the full check starts its sum()
     for line in claim.lines:
         line_charge = line.charge
         if line_charge is not None:
@@ -1912,7 +1920,7 @@ def _edit(
     return Edit(code, parts[0], parts[1], entity, location, message, check)
 
 
-STANDARD_EDITS: tuple[Edit, ...] = (
+STANDARD_EDITS: Final[tuple[Edit, ...]] = (
     _edit("READABLE", "A7:21", "HL/CLM/LX structure", "the claim can be read", check_readable),
     _edit("CLAIM_ID_LENGTH", "A7:478", "2300 CLM01", "at most 20 characters",
           check_claim_id_length),
@@ -1980,11 +1988,14 @@ STANDARD_EDITS: tuple[Edit, ...] = (
 
 DEFAULT_EDIT_SET = EditSet("standard", (("standard", STANDARD_EDITS),))
 
-INTERNAL_ERROR_CODE = "INTERNAL"
+INTERNAL_ERROR_CODE: Final = "INTERNAL"
 """Edit code of the failure recorded when a check function itself fails (a bug)."""
 
 
 # ------------------------------------------------------------------------------ running
+
+
+_COUNTER: Final = Counter
 
 
 class _Scope:
@@ -2000,7 +2011,7 @@ class _Scope:
 
     def claim_id_count(self, claim_id: str) -> int:
         ids = self.claim_ids
-        if type(ids) is Counter:
+        if type(ids) is _COUNTER:
             return ids.get(claim_id, 0)  # without Counter.__missing__ (Python code)
         return ids[claim_id]
 
