@@ -25,12 +25,12 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 from gateway.x12.claims import (
     Claim,
@@ -48,7 +48,7 @@ from gateway.x12.identifiers import npi_valid
 IcdStatus = Literal["billable", "header", "unknown"]
 """``billable``: a leaf code; ``header``: exists but has subdivisions; ``unknown``: no such code."""
 
-ICD10_START = date(2015, 10, 1)
+ICD10_START: Final = date(2015, 10, 1)
 """ICD-10-CM applies to services (discharges) on or after this date."""
 
 CMS_PLACE_OF_SERVICE: Mapping[str, str] = {
@@ -158,7 +158,7 @@ PROCEDURE_FORMS: Mapping[str, re.Pattern[str]] = {
 """Code forms per qualifier: CPT (5 digits, or 4 digits + F/T/M/U) or HCPCS level II
 (letter + 4 digits); HIPPS (5 alphanumerics); CDT (D + 4 digits)."""
 
-CLAIM_ENTITY_CODES = frozenset(
+CLAIM_ENTITY_CODES: Final = frozenset(
     {
         "03", "1P", "1Z", "40", "41", "71", "72", "73", "77", "82", "85", "87", "DK", "DN",
         "DQ", "FA", "GB", "HK", "IL", "LI", "MSC", "PR", "PRP", "QB", "QC", "QD", "SEP", "TL",
@@ -167,13 +167,13 @@ CLAIM_ENTITY_CODES = frozenset(
 )  # fmt: skip
 """Entity codes a 277CA claim-level STC01-3 may carry (others are dropped from the STC)."""
 
-_ICD10_QUALIFIERS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})
-_ICD9_QUALIFIERS = frozenset({"BK", "BF", "BJ", "PR", "BN"})
-_ICD_FORM = re.compile(r"[A-Z][0-9][0-9A-Z]{1,5}")
-_ICD9_FORM = re.compile(r"[0-9EV][0-9]{2,4}")
-_MAX_AGE_YEARS = 150
-_MAX_CLAIM_ID = 20
-_MAX_POINTER = 12
+_ICD10_QUALIFIERS: Final = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})
+_ICD9_QUALIFIERS: Final = frozenset({"BK", "BF", "BJ", "PR", "BN"})
+_ICD_FORM: Final = re.compile(r"[A-Z][0-9][0-9A-Z]{1,5}")
+_ICD9_FORM: Final = re.compile(r"[0-9EV][0-9]{2,4}")
+_MAX_AGE_YEARS: Final = 150
+_MAX_CLAIM_ID: Final = 20
+_MAX_POINTER: Final = 12
 
 
 # ----------------------------------------------------------------------------- model
@@ -360,6 +360,15 @@ class ClaimVerdict:
     failures: tuple[Failure, ...]
     fingerprint: str
 
+    def __init__(
+        self, claim: Claim, accepted: bool, failures: tuple[Failure, ...], fingerprint: str
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "claim", claim)
+        object.__setattr__(self, "accepted", accepted)
+        object.__setattr__(self, "failures", failures)
+        object.__setattr__(self, "fingerprint", fingerprint)
+
     @property
     def claim_id(self) -> str:
         return self.claim.claim_id
@@ -396,7 +405,7 @@ def _icd_table() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(kinds), frozenset(code for code, kind in kinds.items() if kind == "B")
 
 
-_ICD_STATUS: dict[str, IcdStatus] = {}
+_ICD_STATUS: Final[dict[str, IcdStatus]] = {}
 """Answers of :func:`icd10_status` (claims repeat their codes; bounded)."""
 
 
@@ -425,16 +434,24 @@ def _norm_amount(value: Decimal | None, raw: str) -> str:
     if value is None:
         return "?" + raw.strip()
     known = _NORMALISED.get(raw)
-    if known is not None and known[0] is value:  # parse_decimal(raw) hands out one Decimal
-        return known[1]
+    if known is not None and known.value is value:  # parse_decimal(raw) hands out one Decimal
+        return known.text
     text = format(value.normalize(), "f") if value else "0"
     if len(_NORMALISED) >= 4096:
         _NORMALISED.clear()
-    _NORMALISED[raw] = (value, text)
+    _NORMALISED[raw] = _Amount(value, text)
     return text
 
 
-_NORMALISED: dict[str, tuple[Decimal, str]] = {}
+class _Amount:
+    """An amount and its fingerprint text."""
+
+    def __init__(self, value: Decimal, text: str) -> None:
+        self.value = value
+        self.text = text
+
+
+_NORMALISED: Final[dict[str, _Amount]] = {}
 """_norm_amount's recent answers, by raw text (with the Decimal they were made from)."""
 
 
@@ -446,50 +463,76 @@ def claim_fingerprint(claim: Claim) -> str:
     line the procedure, modifiers, revenue code, units, charge and service dates.  Not
     CLM01 (a resubmission under a new number is still a duplicate), not the frequency code.
     Stable across processes and releases of this module (prefix ``fp1``).
+
+    The text hashed is the fields joined with RS (``\\x1e``); a person's, and each line's,
+    fields joined with ``|``; diagnoses, modifiers and dates joined with ``,``. It is built
+    as one list of pieces joined once.
     """
     person = claim.patient
-    parts: list[str] = [
-        "fp1",
-        claim.kind,
-        claim.billing_npi,
-        claim.billing_tin,
-        claim.payer_id.strip().upper(),
-        claim.member_id.strip().upper(),
-        "|".join(
-            (
-                person.last_or_org.strip().upper(),
-                person.first.strip().upper(),
-                claim.patient_dob.raw if claim.patient_dob else "",
-            )
+    who = ""
+    if person is not None:
+        dob = claim.patient_dob
+        who = (
+            f"{person.last_or_org.strip().upper()}|{person.first.strip().upper()}|"
+            f"{dob.raw if dob is not None else ''}"
         )
-        if person is not None
-        else "",
-        _norm_amount(claim.charge, claim.charge_raw),
-        claim.facility_code,
-        ",".join(d.qualifier + ":" + d.code.strip().upper() for d in claim.diagnoses),
+    out: list[str] = [
+        f"fp1\x1e{claim.kind}\x1e{claim.billing_npi}\x1e{claim.billing_tin}\x1e"
+        f"{claim.payer_id.strip().upper()}\x1e{claim.member_id.strip().upper()}\x1e{who}\x1e"
+        f"{_norm_amount(claim.charge, claim.charge_raw)}\x1e{claim.facility_code}\x1e"
     ]
+    comma = ""
+    for dx in claim.diagnoses:
+        out.append(f"{comma}{dx.qualifier}:{dx.code.strip().upper()}")
+        comma = ","
+    line_dates = False
     for line in claim.lines:
-        dates = ",".join(
-            f"{d.start.isoformat()}/{d.end.isoformat()}" if d.start and d.end else "?" + d.raw
-            for d in line.service_dates
+        modifiers = line.modifiers
+        mods = ",".join([m.upper() for m in modifiers]) if modifiers else ""
+        spans = line.service_dates
+        if len(spans) == 1:
+            dates = _span_text(spans[0])
+        else:
+            dates = ",".join([_span_text(value) for value in spans])
+        if spans:
+            line_dates = True
+        out.append(
+            f"\x1e{line.procedure_qualifier}|{line.procedure_code.strip().upper()}|{mods}|"
+            f"{line.revenue_code}|{_norm_amount(line.units, line.units_raw)}|"
+            f"{_norm_amount(line.charge, line.charge_raw)}|{dates}"
         )
-        parts.append(
-            "|".join(
-                (
-                    line.procedure_qualifier,
-                    line.procedure_code.strip().upper(),
-                    ",".join(m.upper() for m in line.modifiers),
-                    line.revenue_code,
-                    _norm_amount(line.units, line.units_raw),
-                    _norm_amount(line.charge, line.charge_raw),
-                    dates,
-                )
-            )
-        )
-    if not any(line.service_dates for line in claim.lines):
-        parts.append(",".join(d.raw for d in claim.dates if d.qualifier in ("434", "472", "435")))
-    text = "\x1e".join(parts)
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+    if not line_dates:
+        claim_dates = [d.raw for d in claim.dates if d.qualifier in ("434", "472", "435")]
+        out.append("\x1e" + ",".join(claim_dates))
+    return _sha256("".join(out).encode("utf-8", "replace")).hexdigest()
+
+
+_RS: Final = "\x1e"
+_sha256: Final = hashlib.sha256
+
+
+def _span_text(value: DateValue) -> str:
+    """A service date in the fingerprint: ``start/end`` (ISO), ``?raw`` when unreadable."""
+    start, end = value.start, value.end
+    if start is None or end is None:
+        return "?" + value.raw
+    known = _SPAN_TEXT.get(value.raw)
+    if known is not None and known.start is start and known.end is end:
+        return known.text  # parse_d8 hands out one date per text
+    text = f"{start.isoformat()}/{end.isoformat()}"
+    if len(_SPAN_TEXT) >= _MEMO_LIMIT:
+        _SPAN_TEXT.clear()
+    _SPAN_TEXT[value.raw] = _Span(start, end, text)
+    return text
+
+
+class _Span:
+    """A service date range and its fingerprint text."""
+
+    def __init__(self, start: date, end: date, text: str) -> None:
+        self.start = start
+        self.end = end
+        self.text = text
 
 
 # --------------------------------------------------------------------------- helpers
@@ -599,12 +642,12 @@ def _entity_name(entity: str) -> str:
 # ---------------------------------------------------------------------- check functions
 
 
-def check_readable(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _readable_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for message, where in claim.problems:
         yield Hit(_cap(message), where)
 
 
-def check_claim_id_length(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _claim_id_length_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if len(claim.claim_id) > _MAX_CLAIM_ID:
         yield Hit(
             f"The claim identifier (CLM01) is {len(claim.claim_id)} characters long; "
@@ -613,7 +656,7 @@ def check_claim_id_length(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_claim_id_unique(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _claim_id_unique_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     count = scope.claim_id_count(claim.claim_id)
     if claim.claim_id and count > 1:
         yield Hit(
@@ -623,7 +666,7 @@ def check_claim_id_unique(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_npi(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _npi_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for party, line in _all_npi_parties(claim):
         if party.id_qualifier != "XX":
             continue
@@ -639,7 +682,7 @@ def check_npi(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_submitter_provider(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _submitter_provider_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     ctx = scope.context
     bp = claim.billing_provider
     if bp is None:
@@ -657,7 +700,7 @@ def check_submitter_provider(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_tin(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _tin_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if claim.billing_provider is None:
         return
     if not claim.billing_tin:
@@ -678,7 +721,7 @@ N403 of 2010AA and of the service facility location, 837P 2310C/2420C, 837I 2310
 2310C/2420D)."""
 
 
-def check_postal_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _postal_code_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for address in claim.addresses:
         name = ZIP9_ENTITIES.get(address.entity)
         if name is None or address.country:  # N404 present: not a U.S. address
@@ -694,12 +737,12 @@ def check_postal_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-_PO_BOX = re.compile(
+_PO_BOX: Final = re.compile(
     r"\b(?:P\s*\.?\s*O\s*\.?\s*BOX|POST\s+OFFICE\s+BOX|POSTAL\s+BOX|LOCK\s*BOX)\b", re.I
 )
 
 
-def check_billing_street(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _billing_street_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     """TR3 (837P/I/D 2010AA N3): "The Billing Provider Address must be a street address.
     Post Office Box or Lock Box addresses are to be sent in the Pay-To Address Loop"."""
     for address in claim.addresses:
@@ -712,12 +755,12 @@ def check_billing_street(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             return
 
 
-INPATIENT_FACILITY_TYPES = frozenset({"11", "12", "18", "21", "22", "28", "41"})
+INPATIENT_FACILITY_TYPES: Final = frozenset({"11", "12", "18", "21", "22", "28", "41"})
 """CLM05-1 (the first two digits of the NUBC type of bill) of inpatient institutional claims:
 hospital and skilled nursing inpatient (Part A ``x1``, Part B ``x2``), swing beds (``x8``),
 religious non-medical hospital inpatient (``41``)."""
 
-ADMISSION_TYPES = frozenset({"1", "2", "3", "4", "5", "9"})
+ADMISSION_TYPES: Final = frozenset({"1", "2", "3", "4", "5", "9"})
 """NUBC priority (type) of admission or visit (CL101): emergency, urgent, elective, newborn,
 trauma, information not available."""
 
@@ -730,7 +773,7 @@ def _inpatient(claim: Claim) -> bool:
     )
 
 
-def check_admission_date(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _admission_date_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     """X223A2 2300 DTP*435: required on inpatient claims (X12 RFI 1520)."""
     if _inpatient(claim) and not any(d.qualifier == "435" for d in claim.dates):
         yield Hit(
@@ -740,7 +783,7 @@ def check_admission_date(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_admission_type(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _admission_type_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     """X223A2 CL101: required for inpatient admissions (UB-04 FL 14)."""
     if _inpatient(claim) and not claim.admission_type:
         yield Hit(
@@ -750,7 +793,7 @@ def check_admission_type(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_admission_type_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _admission_type_code_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if claim.admission_type and claim.admission_type not in ADMISSION_TYPES:
         yield Hit(
             "The admission type (CL101) is not a NUBC code "
@@ -759,7 +802,7 @@ def check_admission_type_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_taxonomy(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _taxonomy_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     taxonomies: list[tuple[Taxonomy, str | None]] = [(t, None) for t in claim.taxonomies]
     taxonomies += [(t, line.number) for line in claim.lines for t in line.taxonomies]
     for tax, line in taxonomies:
@@ -775,7 +818,7 @@ def check_taxonomy(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_payer(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _payer_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     payer = claim.payer
     if payer is None or not payer.id:
         yield Hit("The claim has no payer identifier (2010BB NM1*PR NM109).", claim.where)
@@ -787,7 +830,7 @@ def check_payer(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_filing_indicator(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _filing_indicator_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if claim.subscriber is None:
         return
     if claim.filing_indicator not in CLAIM_FILING_INDICATORS:
@@ -797,7 +840,7 @@ def check_filing_indicator(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_service_dates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _service_dates_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     today = scope.context.today
     dates = claim.service_dates()
     if not dates and claim.lines:
@@ -827,7 +870,7 @@ def _line_of(claim: Claim, where: Place) -> ServiceLine | None:
     return None
 
 
-def check_other_dates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _other_dates_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     service = {id(d) for d in claim.service_dates()}
     others = [d for d in claim.dates if id(d) not in service]
     others += [
@@ -839,7 +882,7 @@ def check_other_dates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             yield Hit(f"The {_date_name(value)} {problem}.", value.where.at(3))
 
 
-def check_birth_date(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _birth_date_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     dob = claim.person_dob
     if dob is None:
         return
@@ -888,7 +931,7 @@ def _dx_status(dx: Diagnosis) -> str:
     return "254" if dx.role == "principal" else "255"
 
 
-def check_icd_qualifier(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _icd_qualifier_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     icd10 = _reference_date(claim, scope.context.today) >= ICD10_START
     for dx in claim.diagnoses:
         if icd10 and dx.qualifier in _ICD9_QUALIFIERS:
@@ -908,7 +951,7 @@ def check_icd_qualifier(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_icd_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _icd_code_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     lookup = scope.context.icd10 or icd10_status
     for dx in claim.diagnoses:
         code = dx.code
@@ -942,7 +985,7 @@ def check_icd_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_diagnosis_duplicates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _diagnosis_duplicates_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     first: dict[str, Diagnosis] = {}
     for dx in claim.diagnoses:
         if dx.role not in ("principal", "other") or not dx.code:
@@ -958,7 +1001,7 @@ def check_diagnosis_duplicates(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_principal_diagnosis(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _principal_diagnosis_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     principal = [dx for dx in claim.diagnoses if dx.role == "principal"]
     if not principal:
         if claim.kind in ("professional", "institutional") and claim.lines:
@@ -982,7 +1025,7 @@ def check_principal_diagnosis(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_diagnosis_pointers(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _diagnosis_pointers_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     positions = {dx.pointer for dx in claim.diagnoses if dx.pointer is not None}
     for line in claim.lines:
         for index, pointer in enumerate(line.diagnosis_pointers, start=1):
@@ -1006,7 +1049,7 @@ def check_diagnosis_pointers(claim: Claim, scope: EditScope) -> Iterator[Hit]:
                 )
 
 
-def check_procedure(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _procedure_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for line in claim.lines:
         if not line.segment:
             continue
@@ -1036,7 +1079,7 @@ def check_procedure(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_modifiers(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _modifiers_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for line in claim.lines:
         label = _cap(_line_label(line))
         element = 2 if line.segment == "SV2" else 1
@@ -1060,7 +1103,7 @@ def check_modifiers(claim: Claim, scope: EditScope) -> Iterator[Hit]:
                 seen[modifier.upper()] = index
 
 
-def check_revenue_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _revenue_code_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for line in claim.lines:
         if line.segment == "SV2" and not _digits(line.revenue_code, 4):
             yield Hit(
@@ -1070,7 +1113,7 @@ def check_revenue_code(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_place_of_service(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _place_of_service_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if claim.kind == "institutional":
         if claim.facility_qualifier != "A":
             yield Hit(
@@ -1100,7 +1143,7 @@ def check_place_of_service(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_units(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _units_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for line in claim.lines:
         if not line.segment:
             continue
@@ -1116,7 +1159,7 @@ def check_units(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_ndc(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _ndc_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for line in claim.lines:
         for drug in line.drugs:
             if drug.qualifier == "N4" and not _digits(drug.code, 11):
@@ -1137,14 +1180,14 @@ def check_ndc(claim: Claim, scope: EditScope) -> Iterator[Hit]:
                     )
 
 
-def check_claim_charge(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _claim_charge_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if claim.charge is None:
         yield Hit("The total claim charge (CLM02) is missing or not a number.", claim.where.at(2))
     elif claim.charge <= 0:
         yield Hit("The total claim charge (CLM02) must be greater than zero.", claim.where.at(2))
 
 
-def check_line_charges(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _line_charges_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     for line in claim.lines:
         if not line.segment:
             continue
@@ -1163,7 +1206,7 @@ def check_line_charges(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             )
 
 
-def check_balance(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _balance_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if claim.charge is None or not claim.lines:
         return
     charges = [line.charge for line in claim.lines]
@@ -1178,7 +1221,7 @@ def check_balance(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_frequency(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _frequency_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     allowed = FREQUENCY_CODES.get(claim.kind, FREQUENCY_CODES["unknown"])
     if claim.frequency_code not in allowed:
         yield Hit(
@@ -1188,7 +1231,7 @@ def check_frequency(claim: Claim, scope: EditScope) -> Iterator[Hit]:
         )
 
 
-def check_original_reference(claim: Claim, scope: EditScope) -> Iterator[Hit]:
+def _original_reference_hits(claim: Claim, scope: EditScope) -> Iterator[Hit]:
     if claim.frequency_code in ("7", "8") and not claim.original_reference.strip():
         kind = "replacement" if claim.frequency_code == "7" else "void"
         yield Hit(
@@ -1196,11 +1239,6 @@ def check_original_reference(claim: Claim, scope: EditScope) -> Iterator[Hit]:
             "original claim number (REF*F8).",
             claim.where.at(5, 3),
         )
-
-
-def check_duplicate(claim: Claim, scope: EditScope) -> Iterator[Hit]:
-    if duplicate_applies(claim.frequency_code) and scope.seen_before(claim):
-        yield duplicate_hit(claim.where)
 
 
 def duplicate_applies(frequency_code: str) -> bool:
@@ -1218,6 +1256,655 @@ def duplicate_hit(where: Place) -> Hit:
     )
 
 
+# ------------------------------------------------------------------- clean-claim fast paths
+#
+# Most claims pass every edit, so each edit is split in two: ``_<edit>_ok``, a cheap test
+# that only says True when the edit certainly finds nothing, and ``_<edit>_hits``, the full
+# check above, run only when the test says False (and finding then what it always found).
+# The tests never build messages or places, read values the claim already holds, and keep
+# small memos of answers that repeat from claim to claim (NPIs, TINs, codes...).
+# ``check_<edit>`` (the :class:`Edit` row's check) puts the two together; run_edits calls
+# the pairs directly for the standard table (:func:`_standard_failures`).
+
+_NO_HITS: Final[tuple[Hit, ...]] = ()
+_MEMO_LIMIT: Final = 4096
+_ZERO: Final = Decimal(0)
+_POS_CODES: Final = frozenset(CMS_PLACE_OF_SERVICE)
+_FILING_CODES: Final = frozenset(CLAIM_FILING_INDICATORS)
+_ZIP9_CODES: Final = frozenset(ZIP9_ENTITIES)
+_FREQUENCIES: Final[dict[str, frozenset[str]]] = dict(FREQUENCY_CODES)
+_UNKNOWN_FREQUENCIES: Final = FREQUENCY_CODES["unknown"]
+_QUALIFIERS: Final[dict[str, frozenset[str]]] = dict(PROCEDURE_QUALIFIERS)
+_FORMS: Final[dict[str, re.Pattern[str]]] = dict(PROCEDURE_FORMS)
+_UNITS_SEGMENTS: Final = frozenset({"SV1", "SV2", "SV3"})
+_POINTER_VALUES: Final[dict[str, int]] = {str(n): n for n in range(1, _MAX_POINTER + 1)}
+"""The pointers that are plainly valid numbers (``1``..``12``); anything else (``01``...)
+goes to the full check."""
+_MAX_MASK_POINTER: Final = 60
+"""Diagnosis positions kept in a bit mask (a larger one sends the claim to the full check)."""
+
+_NPI_OK: Final[dict[str, bool]] = {}
+_NINE_DIGITS: Final[dict[str, bool]] = {}
+_STREET_OK: Final[dict[str, bool]] = {}
+_TAXONOMY_OK: Final[dict[str, bool]] = {}
+_FORM_OK: Final[dict[str, dict[str, bool]]] = {qualifier: {} for qualifier in PROCEDURE_FORMS}
+_DX_KEYS: Final[dict[str, str]] = {}
+_PRINCIPAL_OK: Final[dict[str, bool]] = {}
+_SPAN_TEXT: Final[dict[str, _Span]] = {}
+
+
+def _remember(memo: dict[str, bool], key: str, value: bool) -> bool:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def _npi_ok(npi: str) -> bool:
+    known = _NPI_OK.get(npi)
+    return known if known is not None else _remember(_NPI_OK, npi, npi_valid(npi))
+
+
+def _nine_digits(value: str) -> bool:
+    known = _NINE_DIGITS.get(value)
+    return known if known is not None else _remember(_NINE_DIGITS, value, _digits(value, 9))
+
+
+def _readable_ok(claim: Claim) -> bool:
+    return not claim.problems
+
+
+def _claim_id_length_ok(claim: Claim) -> bool:
+    return len(claim.claim_id) <= _MAX_CLAIM_ID
+
+
+def _claim_id_unique_ok(claim: Claim, count: int) -> bool:
+    return count <= 1 or not claim.claim_id
+
+
+def _npi_parties_ok(parties: tuple[Party, ...]) -> bool:
+    for party in parties:
+        if party.id_qualifier == "XX" and not _npi_ok(party.id):
+            return False
+    return True
+
+
+def _npi_all_ok(claim: Claim) -> bool:
+    if not _npi_parties_ok(claim.providers):
+        return False
+    for line in claim.lines:
+        if line.providers and not _npi_parties_ok(line.providers):
+            return False
+    return True
+
+
+def _submitter_provider_ok(claim: Claim, ctx: EditContext) -> bool:
+    bp = claim.billing_provider
+    if bp is None:
+        return True
+    if bp.id_qualifier == "XX" and bp.id and bp.id not in ctx.npis:
+        return False
+    tin = claim.billing_tin
+    return not tin or tin in ctx.tins or not _nine_digits(tin)
+
+
+def _tin_ok(claim: Claim) -> bool:
+    return claim.billing_provider is None or (
+        bool(claim.billing_tin) and _nine_digits(claim.billing_tin)
+    )
+
+
+def _postal_code_ok(claim: Claim) -> bool:
+    for address in claim.addresses:
+        if (
+            address.entity in _ZIP9_CODES
+            and not address.country
+            and not _nine_digits(address.postal_code)
+        ):
+            return False
+    return True
+
+
+def _street_ok(line: str) -> bool:
+    known = _STREET_OK.get(line)
+    if known is None:
+        known = _remember(_STREET_OK, line, _PO_BOX.search(line) is None)
+    return known
+
+
+def _billing_street_ok(claim: Claim) -> bool:
+    for address in claim.addresses:
+        if address.entity == "85":
+            for line in address.street:
+                if not _street_ok(line):
+                    return False
+    return True
+
+
+def _admission_date_ok(claim: Claim) -> bool:
+    return claim.kind != "institutional" or not _inpatient(claim)
+
+
+def _admission_type_code_ok(claim: Claim) -> bool:
+    return not claim.admission_type or claim.admission_type in ADMISSION_TYPES
+
+
+def _taxonomy_code_ok(code: str) -> bool:
+    known = _TAXONOMY_OK.get(code)
+    if known is None:
+        ok = len(code) == 10 and code.isascii() and code.isalnum() and code.endswith("X")
+        known = _remember(_TAXONOMY_OK, code, ok)
+    return known
+
+
+def _taxonomies_ok(taxonomies: tuple[Taxonomy, ...]) -> bool:
+    for tax in taxonomies:
+        if not _taxonomy_code_ok(tax.code):
+            return False
+    return True
+
+
+def _taxonomy_ok(claim: Claim) -> bool:
+    if not _taxonomies_ok(claim.taxonomies):
+        return False
+    for line in claim.lines:
+        if line.taxonomies and not _taxonomies_ok(line.taxonomies):
+            return False
+    return True
+
+
+def _payer_ok(claim: Claim, ctx: EditContext) -> bool:
+    payer = claim.payer
+    return payer is not None and bool(payer.id) and payer.id.strip() in ctx.payer_ids
+
+
+def _filing_indicator_ok(claim: Claim) -> bool:
+    return claim.subscriber is None or claim.filing_indicator in _FILING_CODES
+
+
+def _date_ok(value: DateValue) -> bool:
+    """``_date_problem(value) is None``, without building the answer."""
+    start, end = value.start, value.end
+    fmt = value.format
+    if start is None or end is None or (fmt != "D8" and fmt != "RD8" and fmt != "DT"):
+        return _date_problem(value) is None
+    return start is end or start <= end
+
+
+def _service_dates_ok(claim: Claim, dates: list[DateValue], today: date) -> bool:
+    if not dates and claim.lines:
+        return False
+    for value in dates:
+        if not _date_ok(value):
+            return False
+        end = value.end
+        if end is not None and end > today:
+            return False
+    return True
+
+
+def _other_dates_ok(claim: Claim) -> bool:
+    """Every date of the claim well formed (the other dates are some of them)."""
+    for value in claim.dates:
+        if not _date_ok(value):
+            return False
+    for line in claim.lines:
+        for value in line.dates:
+            if not _date_ok(value):
+                return False
+    return True
+
+
+def _service_period(dates: list[DateValue]) -> tuple[date | None, date | None]:
+    """``Claim.service_period()`` from the claim's service dates: (earliest start, latest
+    end) over the readable ones, (None, None) when there is none."""
+    first: date | None = None
+    last: date | None = None
+    for value in dates:
+        start, end = value.start, value.end
+        if start is None or end is None:
+            continue
+        if first is None or (start is not first and start < first):
+            first = start
+        if last is None or (end is not last and end > last):
+            last = end
+    return first, last
+
+
+def _birth_date_ok(claim: Claim, today: date, first: date | None) -> bool:
+    dob = claim.person_dob
+    if dob is None:
+        return True
+    born = dob.start
+    if dob.format != "D8" or born is None or born > today:
+        return False
+    if first is None:
+        return True
+    # the age is at most the difference of the years
+    return not born > first and first.year - born.year < _MAX_AGE_YEARS
+
+
+def _icd_qualifier_ok(claim: Claim, reference: date) -> bool:
+    wrong = _ICD9_QUALIFIERS if reference >= ICD10_START else _ICD10_QUALIFIERS
+    for dx in claim.diagnoses:
+        if dx.qualifier in wrong:
+            return False
+    return True
+
+
+def _icd_code_ok(claim: Claim, ctx: EditContext) -> bool:
+    lookup = ctx.icd10 if ctx.icd10 else None  # as ``ctx.icd10 or icd10_status``
+    for dx in claim.diagnoses:
+        code = dx.code
+        if dx.code_set == "ICD9":
+            return False  # the full check reads ICD-9 codes
+        if lookup is None:
+            # a billable code is upper case without a point: its own key
+            if _ICD_STATUS.get(code) == "billable":
+                continue
+            if not code or "." in code or icd10_status(code.upper()) != "billable":
+                return False
+        elif not code or "." in code or lookup(code.upper()) != "billable":
+            return False
+    return True
+
+
+def _dx_key(code: str) -> str:
+    key = _DX_KEYS.get(code)
+    if key is None:
+        key = code.strip().upper().replace(".", "")
+        if len(_DX_KEYS) >= _MEMO_LIMIT:
+            _DX_KEYS.clear()
+        _DX_KEYS[code] = key
+    return key
+
+
+def _diagnosis_duplicates_ok(claim: Claim) -> bool:
+    diagnoses = claim.diagnoses
+    if len(diagnoses) < 2:
+        return True
+    keys: list[str] = []
+    for dx in diagnoses:
+        role = dx.role
+        if (role != "principal" and role != "other") or not dx.code:
+            continue
+        keys.append(_dx_key(dx.code))
+    if len(keys) > 16:
+        return len(set(keys)) == len(keys)
+    for index in range(1, len(keys)):
+        key = keys[index]
+        for other in range(index):
+            if keys[other] == key:
+                return False
+    return True
+
+
+def _principal_code_ok(raw: str) -> bool:
+    known = _PRINCIPAL_OK.get(raw)
+    if known is None:
+        code = raw.strip().upper()
+        ok = not code or (
+            code[0] not in "VWXY" and not (code[0] in "ST" and len(code) == 7 and code[6] == "S")
+        )
+        known = _remember(_PRINCIPAL_OK, raw, ok)
+    return known
+
+
+def _principal_diagnosis_ok(claim: Claim) -> bool:
+    for dx in claim.diagnoses:
+        if dx.role == "principal":
+            return dx.code_set != "ICD10" or _principal_code_ok(dx.code)
+    return not claim.lines or (claim.kind != "professional" and claim.kind != "institutional")
+
+
+def _diagnosis_pointers_ok(claim: Claim) -> bool:
+    mask = 0
+    for dx in claim.diagnoses:
+        position = dx.pointer
+        if position is not None:
+            if position < 1 or position > _MAX_MASK_POINTER:
+                return False
+            mask |= 1 << position
+    for line in claim.lines:
+        for pointer in line.diagnosis_pointers:
+            value = _POINTER_VALUES.get(pointer, 0)
+            if value == 0 or not (mask >> value) & 1:
+                return False
+    return True
+
+
+_HC_CODES: Final[set[str]] = set()
+"""Codes of SV1 lines found to be well formed (HC qualifier, CPT/HCPCS form)."""
+if PROCEDURE_QUALIFIERS["SV1"] != {"HC"}:
+    raise AssertionError("_procedure_ok's SV1 fast path expects the HC qualifier")
+
+
+def _form_ok(qualifier: str, code: str) -> bool:
+    """The code has the form of its qualifier (True for a qualifier without a form)."""
+    memo = _FORM_OK.get(qualifier)
+    if memo is None:
+        return True
+    known = memo.get(code)
+    if known is None:
+        known = _remember(memo, code, _FORMS[qualifier].fullmatch(code) is not None)
+    return known
+
+
+def _procedure_ok(claim: Claim) -> bool:
+    for line in claim.lines:
+        segment = line.segment
+        if not segment:
+            continue
+        qualifier, code = line.procedure_qualifier, line.procedure_code
+        if segment == "SV1" and qualifier == "HC" and code in _HC_CODES:
+            continue  # the usual professional line, its code seen before
+        if segment == "SV2" and not qualifier and not code:
+            continue
+        allowed = _QUALIFIERS.get(segment)
+        if allowed is None or qualifier not in allowed or not _form_ok(qualifier, code):
+            return False
+        if segment == "SV1" and qualifier == "HC":
+            if len(_HC_CODES) >= _MEMO_LIMIT:
+                _HC_CODES.clear()
+            _HC_CODES.add(code)
+    return True
+
+
+def _modifiers_ok(claim: Claim) -> bool:
+    for line in claim.lines:
+        modifiers = line.modifiers
+        if not modifiers:
+            continue
+        for modifier in modifiers:
+            if not (len(modifier) == 2 and modifier.isascii() and modifier.isalnum()):
+                return False
+        if len(modifiers) > 1 and len({m.upper() for m in modifiers}) != len(modifiers):
+            return False
+    return True
+
+
+def _revenue_code_ok(claim: Claim) -> bool:
+    for line in claim.lines:
+        if line.segment == "SV2" and not _digits(line.revenue_code, 4):
+            return False
+    return True
+
+
+def _place_of_service_ok(claim: Claim) -> bool:
+    if claim.kind == "institutional":
+        return claim.facility_qualifier == "A"
+    if claim.facility_qualifier != "B" or claim.facility_code not in _POS_CODES:
+        return False
+    for line in claim.lines:
+        pos = line.place_of_service
+        if pos and pos not in _POS_CODES:
+            return False
+    return True
+
+
+def _units_ok(claim: Claim) -> bool:
+    for line in claim.lines:
+        segment = line.segment
+        if not segment:
+            continue
+        if segment not in _UNITS_SEGMENTS:
+            return False  # the full check's answer (it has no element for it)
+        if segment == "SV3" and not line.units_raw:
+            continue
+        units = line.units
+        if units is None or units <= _ZERO:
+            return False
+    return True
+
+
+def _ndc_ok(claim: Claim) -> bool:
+    for line in claim.lines:
+        for drug in line.drugs:
+            if drug.qualifier == "N4" and not _digits(drug.code, 11):
+                return False
+            if drug.quantity_raw:
+                quantity = parse_decimal(drug.quantity_raw)
+                if quantity is None or quantity <= _ZERO:
+                    return False
+    return True
+
+
+def _claim_charge_ok(claim: Claim) -> bool:
+    charge = claim.charge
+    return charge is not None and not charge <= _ZERO
+
+
+def _line_charges_ok(claim: Claim) -> bool:
+    for line in claim.lines:
+        if line.segment:
+            charge = line.charge
+            if charge is None or charge < _ZERO:
+                return False
+    return True
+
+
+def _balance_ok(claim: Claim) -> bool:
+    charge = claim.charge
+    if charge is None or not claim.lines:
+        return True
+    for line in claim.lines:
+        if line.charge is None:
+            return True
+    total = _ZERO  # Decimal(0), as the full check starts its sum()
+    for line in claim.lines:
+        line_charge = line.charge
+        if line_charge is not None:
+            total = total + line_charge  # as sum() adds: same rounding
+    return not total != charge
+
+
+def _frequency_ok(claim: Claim) -> bool:
+    return claim.frequency_code in _FREQUENCIES.get(claim.kind, _UNKNOWN_FREQUENCIES)
+
+
+def _original_reference_ok(claim: Claim) -> bool:
+    code = claim.frequency_code
+    return (code != "7" and code != "8") or bool(claim.original_reference.strip())
+
+
+def _hits(found: Iterator[Hit]) -> tuple[Hit, ...]:
+    return tuple(found)
+
+
+def check_readable(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _readable_ok(claim) else _hits(_readable_hits(claim, scope))
+
+
+def check_claim_id_length(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _claim_id_length_ok(claim):
+        return _NO_HITS
+    return _hits(_claim_id_length_hits(claim, scope))
+
+
+def check_claim_id_unique(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _claim_id_unique_ok(claim, scope.claim_id_count(claim.claim_id)):
+        return _NO_HITS
+    return _hits(_claim_id_unique_hits(claim, scope))
+
+
+def check_npi(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _npi_all_ok(claim) else _hits(_npi_hits(claim, scope))
+
+
+def check_submitter_provider(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _submitter_provider_ok(claim, scope.context):
+        return _NO_HITS
+    return _hits(_submitter_provider_hits(claim, scope))
+
+
+def check_tin(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _tin_ok(claim) else _hits(_tin_hits(claim, scope))
+
+
+def check_postal_code(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _postal_code_ok(claim) else _hits(_postal_code_hits(claim, scope))
+
+
+def check_billing_street(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    """TR3 (837P/I/D 2010AA N3): "The Billing Provider Address must be a street address.
+    Post Office Box or Lock Box addresses are to be sent in the Pay-To Address Loop"."""
+    if _billing_street_ok(claim):
+        return _NO_HITS
+    return _hits(_billing_street_hits(claim, scope))
+
+
+def check_admission_date(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    """X223A2 2300 DTP*435: required on inpatient claims (X12 RFI 1520)."""
+    if _admission_date_ok(claim):
+        return _NO_HITS
+    return _hits(_admission_date_hits(claim, scope))
+
+
+def check_admission_type(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    """X223A2 CL101: required for inpatient admissions (UB-04 FL 14)."""
+    if _admission_date_ok(claim):  # the same test: not an inpatient claim
+        return _NO_HITS
+    return _hits(_admission_type_hits(claim, scope))
+
+
+def check_admission_type_code(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _admission_type_code_ok(claim):
+        return _NO_HITS
+    return _hits(_admission_type_code_hits(claim, scope))
+
+
+def check_taxonomy(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _taxonomy_ok(claim) else _hits(_taxonomy_hits(claim, scope))
+
+
+def check_payer(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _payer_ok(claim, scope.context) else _hits(_payer_hits(claim, scope))
+
+
+def check_filing_indicator(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _filing_indicator_ok(claim):
+        return _NO_HITS
+    return _hits(_filing_indicator_hits(claim, scope))
+
+
+def check_service_dates(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _service_dates_ok(claim, claim.service_dates(), scope.context.today):
+        return _NO_HITS
+    return _hits(_service_dates_hits(claim, scope))
+
+
+def check_other_dates(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _other_dates_ok(claim) else _hits(_other_dates_hits(claim, scope))
+
+
+def check_birth_date(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    first, _ = _service_period(claim.service_dates())
+    if _birth_date_ok(claim, scope.context.today, first):
+        return _NO_HITS
+    return _hits(_birth_date_hits(claim, scope))
+
+
+def check_icd_qualifier(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _icd_qualifier_ok(claim, _reference_date(claim, scope.context.today)):
+        return _NO_HITS
+    return _hits(_icd_qualifier_hits(claim, scope))
+
+
+def check_icd_code(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _icd_code_ok(claim, scope.context):
+        return _NO_HITS
+    return _hits(_icd_code_hits(claim, scope))
+
+
+def check_diagnosis_duplicates(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _diagnosis_duplicates_ok(claim):
+        return _NO_HITS
+    return _hits(_diagnosis_duplicates_hits(claim, scope))
+
+
+def check_principal_diagnosis(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _principal_diagnosis_ok(claim):
+        return _NO_HITS
+    return _hits(_principal_diagnosis_hits(claim, scope))
+
+
+def check_diagnosis_pointers(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _diagnosis_pointers_ok(claim):
+        return _NO_HITS
+    return _hits(_diagnosis_pointers_hits(claim, scope))
+
+
+def check_procedure(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _procedure_ok(claim) else _hits(_procedure_hits(claim, scope))
+
+
+def check_modifiers(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _modifiers_ok(claim) else _hits(_modifiers_hits(claim, scope))
+
+
+def check_revenue_code(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _revenue_code_ok(claim) else _hits(_revenue_code_hits(claim, scope))
+
+
+def check_place_of_service(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _place_of_service_ok(claim):
+        return _NO_HITS
+    return _hits(_place_of_service_hits(claim, scope))
+
+
+def check_units(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _units_ok(claim) else _hits(_units_hits(claim, scope))
+
+
+def check_ndc(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _ndc_ok(claim) else _hits(_ndc_hits(claim, scope))
+
+
+def check_claim_charge(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _claim_charge_ok(claim) else _hits(_claim_charge_hits(claim, scope))
+
+
+def check_line_charges(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _line_charges_ok(claim) else _hits(_line_charges_hits(claim, scope))
+
+
+def check_balance(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _balance_ok(claim) else _hits(_balance_hits(claim, scope))
+
+
+def check_frequency(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    return _NO_HITS if _frequency_ok(claim) else _hits(_frequency_hits(claim, scope))
+
+
+def check_original_reference(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if _original_reference_ok(claim):
+        return _NO_HITS
+    return _hits(_original_reference_hits(claim, scope))
+
+
+def check_duplicate(claim: Claim, scope: EditScope) -> Sequence[Hit]:
+    if duplicate_applies(claim.frequency_code) and scope.seen_before(claim):
+        return (duplicate_hit(claim.where),)
+    return _NO_HITS
+
+
+def _failure(edit: Edit, hit: Hit) -> Failure:
+    return Failure(
+        edit=edit.code,
+        category=edit.category,
+        status=hit.status or edit.status,
+        entity=hit.entity if hit.entity is not None else edit.entity,
+        message=hit.message,
+        location=hit.where,
+        line=hit.line,
+    )
+
+
+def _add(failures: list[Failure], edit: Edit, found: Iterator[Hit]) -> None:
+    for hit in found:
+        failures.append(_failure(edit, hit))
+
+
 # ---------------------------------------------------------------------------- the table
 
 
@@ -1233,7 +1920,7 @@ def _edit(
     return Edit(code, parts[0], parts[1], entity, location, message, check)
 
 
-STANDARD_EDITS: tuple[Edit, ...] = (
+STANDARD_EDITS: Final[tuple[Edit, ...]] = (
     _edit("READABLE", "A7:21", "HL/CLM/LX structure", "the claim can be read", check_readable),
     _edit("CLAIM_ID_LENGTH", "A7:478", "2300 CLM01", "at most 20 characters",
           check_claim_id_length),
@@ -1301,26 +1988,215 @@ STANDARD_EDITS: tuple[Edit, ...] = (
 
 DEFAULT_EDIT_SET = EditSet("standard", (("standard", STANDARD_EDITS),))
 
-INTERNAL_ERROR_CODE = "INTERNAL"
+INTERNAL_ERROR_CODE: Final = "INTERNAL"
 """Edit code of the failure recorded when a check function itself fails (a bug)."""
 
 
 # ------------------------------------------------------------------------------ running
 
 
-@dataclass
+_COUNTER: Final = Counter
+
+
 class _Scope:
-    context: EditContext
-    claim_ids: Counter[str]
-    fingerprints: dict[int, str]
-    accepted: set[str] = field(default_factory=set)
+    """The :class:`EditScope` of one :func:`run_edits` call; ``claim`` is the claim being
+    edited, ``fingerprint`` its fingerprint."""
+
+    def __init__(self, context: EditContext, claim_ids: Counter[str], accepted: set[str]) -> None:
+        self.context = context
+        self.claim_ids = claim_ids
+        self.accepted = accepted
+        self.claim: Claim | None = None
+        self.fingerprint = ""
 
     def claim_id_count(self, claim_id: str) -> int:
-        return self.claim_ids[claim_id]
+        ids = self.claim_ids
+        if type(ids) is _COUNTER:
+            return ids.get(claim_id, 0)  # without Counter.__missing__ (Python code)
+        return ids[claim_id]
 
     def seen_before(self, claim: Claim) -> bool:
-        fingerprint = self.fingerprints[id(claim)]
+        fingerprint = self.fingerprint if claim is self.claim else claim_fingerprint(claim)
         return fingerprint in self.accepted or bool(self.context.seen_fingerprints(fingerprint))
+
+
+def _standard_failures(claim: Claim, scope: _Scope) -> list[Failure] | None:
+    """The failures of :data:`STANDARD_EDITS` for ``claim``, in table order: what running the
+    rows one by one gives, with the checks' shared work done once and each clean-claim test
+    called directly. None when something raised (the caller then runs the rows one by one,
+    each failing check becoming its claim's INTERNAL failure)."""
+    std = STANDARD_EDITS
+    failures: list[Failure] = []
+    try:
+        ctx = scope.context
+        today = ctx.today
+        if not _readable_ok(claim):
+            _add(failures, std[0], _readable_hits(claim, scope))
+        if not _claim_id_length_ok(claim):
+            _add(failures, std[1], _claim_id_length_hits(claim, scope))
+        if not _claim_id_unique_ok(claim, scope.claim_id_count(claim.claim_id)):
+            _add(failures, std[2], _claim_id_unique_hits(claim, scope))
+        if not _npi_all_ok(claim):
+            _add(failures, std[3], _npi_hits(claim, scope))
+        if not _submitter_provider_ok(claim, ctx):
+            _add(failures, std[4], _submitter_provider_hits(claim, scope))
+        if not _tin_ok(claim):
+            _add(failures, std[5], _tin_hits(claim, scope))
+        if not _postal_code_ok(claim):
+            _add(failures, std[6], _postal_code_hits(claim, scope))
+        if not _billing_street_ok(claim):
+            _add(failures, std[7], _billing_street_hits(claim, scope))
+        if not _admission_date_ok(claim):  # an inpatient claim
+            _add(failures, std[8], _admission_date_hits(claim, scope))
+            _add(failures, std[9], _admission_type_hits(claim, scope))
+        if not _admission_type_code_ok(claim):
+            _add(failures, std[10], _admission_type_code_hits(claim, scope))
+        if not _taxonomy_ok(claim):
+            _add(failures, std[11], _taxonomy_hits(claim, scope))
+        if not _payer_ok(claim, ctx):
+            _add(failures, std[12], _payer_hits(claim, scope))
+        if not _filing_indicator_ok(claim):
+            _add(failures, std[13], _filing_indicator_hits(claim, scope))
+        dates = claim.service_dates()
+        if not _service_dates_ok(claim, dates, today):
+            _add(failures, std[14], _service_dates_hits(claim, scope))
+        if not _other_dates_ok(claim):
+            _add(failures, std[15], _other_dates_hits(claim, scope))
+        first, last = _service_period(dates)
+        if not _birth_date_ok(claim, today, first):
+            _add(failures, std[16], _birth_date_hits(claim, scope))
+        if first is None or last is None:
+            reference = today
+        else:
+            reference = last if claim.kind == "institutional" else first
+        if not _icd_qualifier_ok(claim, reference):
+            _add(failures, std[17], _icd_qualifier_hits(claim, scope))
+        if not _icd_code_ok(claim, ctx):
+            _add(failures, std[18], _icd_code_hits(claim, scope))
+        if not _diagnosis_duplicates_ok(claim):
+            _add(failures, std[19], _diagnosis_duplicates_hits(claim, scope))
+        if not _principal_diagnosis_ok(claim):
+            _add(failures, std[20], _principal_diagnosis_hits(claim, scope))
+        if not _diagnosis_pointers_ok(claim):
+            _add(failures, std[21], _diagnosis_pointers_hits(claim, scope))
+        if not _procedure_ok(claim):
+            _add(failures, std[22], _procedure_hits(claim, scope))
+        if not _modifiers_ok(claim):
+            _add(failures, std[23], _modifiers_hits(claim, scope))
+        if not _revenue_code_ok(claim):
+            _add(failures, std[24], _revenue_code_hits(claim, scope))
+        if not _place_of_service_ok(claim):
+            _add(failures, std[25], _place_of_service_hits(claim, scope))
+        if not _units_ok(claim):
+            _add(failures, std[26], _units_hits(claim, scope))
+        if not _ndc_ok(claim):
+            _add(failures, std[27], _ndc_hits(claim, scope))
+        if not _claim_charge_ok(claim):
+            _add(failures, std[28], _claim_charge_hits(claim, scope))
+        if not _line_charges_ok(claim):
+            _add(failures, std[29], _line_charges_hits(claim, scope))
+        if not _balance_ok(claim):
+            _add(failures, std[30], _balance_hits(claim, scope))
+        if not _frequency_ok(claim):
+            _add(failures, std[31], _frequency_hits(claim, scope))
+        if not _original_reference_ok(claim):
+            _add(failures, std[32], _original_reference_hits(claim, scope))
+        if duplicate_applies(claim.frequency_code) and scope.seen_before(claim):
+            failures.append(_failure(std[33], duplicate_hit(claim.where)))
+    except Exception:
+        return None
+    return failures
+
+
+_STANDARD_CHECKS: Final[tuple[CheckFn, ...]] = (
+    check_readable,
+    check_claim_id_length,
+    check_claim_id_unique,
+    check_npi,
+    check_submitter_provider,
+    check_tin,
+    check_postal_code,
+    check_billing_street,
+    check_admission_date,
+    check_admission_type,
+    check_admission_type_code,
+    check_taxonomy,
+    check_payer,
+    check_filing_indicator,
+    check_service_dates,
+    check_other_dates,
+    check_birth_date,
+    check_icd_qualifier,
+    check_icd_code,
+    check_diagnosis_duplicates,
+    check_principal_diagnosis,
+    check_diagnosis_pointers,
+    check_procedure,
+    check_modifiers,
+    check_revenue_code,
+    check_place_of_service,
+    check_units,
+    check_ndc,
+    check_claim_charge,
+    check_line_charges,
+    check_balance,
+    check_frequency,
+    check_original_reference,
+    check_duplicate,
+)
+"""The checks :func:`_standard_failures` runs, in its order (checked against the table)."""
+
+if tuple(edit.check for edit in STANDARD_EDITS) != _STANDARD_CHECKS:
+    raise AssertionError("_standard_failures no longer follows STANDARD_EDITS")
+
+
+def _run_rows(claim: Claim, scope: _Scope, rows: tuple[Edit, ...], failures: list[Failure]) -> None:
+    """Apply edit rows one by one (any edit set's, any check function)."""
+    for edit in rows:
+        try:
+            found = edit.check(claim, scope)
+            hits = found if isinstance(found, tuple) else tuple(found)
+        except Exception:  # a bug in a check: reject the claim, never the batch
+            failures.append(
+                Failure(
+                    INTERNAL_ERROR_CODE,
+                    "A7",
+                    "21",
+                    None,
+                    f"The claim could not be checked ({edit.code} edit failed).",
+                    claim.where,
+                )
+            )
+            continue
+        for hit in hits:
+            failures.append(_failure(edit, hit))
+
+
+class _Plan:
+    """How an edit set runs: the standard table first through :func:`_standard_failures`
+    (when the set starts with it, all enabled), then the remaining rows one by one."""
+
+    def __init__(self, edits: EditSet) -> None:
+        table = edits.edits
+        count = len(STANDARD_EDITS)
+        self.edits = edits
+        self.fused = len(table) >= count and all(
+            row is standard for row, standard in zip(table, STANDARD_EDITS, strict=False)
+        )
+        self.rows: tuple[Edit, ...] = table[count:] if self.fused else table
+
+
+_PLANS: Final[list[_Plan | None]] = [None]
+"""The last edit set's plan (``edits.edits`` is recomputed on each read when compiled, and
+spill_edits edits one claim per call)."""
+
+
+def _plan(edits: EditSet) -> _Plan:
+    plan = _PLANS[0]
+    if plan is None or plan.edits is not edits:
+        plan = _Plan(edits)
+        _PLANS[0] = plan
+    return plan
 
 
 def run_edits(
@@ -1342,48 +2218,32 @@ def run_edits(
     is the
     batch's set of accepted fingerprints, shared (and updated) across the calls.
     """
-    table = edits.edits
+    plan = _plan(edits)
     scope = _Scope(
-        context=context,
-        claim_ids=claim_ids if claim_ids is not None else Counter(c.claim_id for c in claims),
-        fingerprints={id(c): claim_fingerprint(c) for c in claims},
-        accepted=accepted_fingerprints if accepted_fingerprints is not None else set(),
+        context,
+        claim_ids if claim_ids is not None else Counter(c.claim_id for c in claims),
+        accepted_fingerprints if accepted_fingerprints is not None else set(),
     )
     verdicts: list[ClaimVerdict] = []
     for claim in claims:
-        failures: list[Failure] = []
-        for edit in table:
-            try:
-                hits = list(edit.check(claim, scope))
-            except Exception:  # a bug in a check: reject the claim, never the batch
-                failures.append(
-                    Failure(
-                        INTERNAL_ERROR_CODE,
-                        "A7",
-                        "21",
-                        None,
-                        f"The claim could not be checked ({edit.code} edit failed).",
-                        claim.where,
-                    )
-                )
-                continue
-            for hit in hits:
-                failures.append(
-                    Failure(
-                        edit=edit.code,
-                        category=edit.category,
-                        status=hit.status or edit.status,
-                        entity=hit.entity if hit.entity is not None else edit.entity,
-                        message=hit.message,
-                        location=hit.where,
-                        line=hit.line,
-                    )
-                )
-        fingerprint = scope.fingerprints[id(claim)]
+        fingerprint = claim_fingerprint(claim)
+        scope.claim = claim
+        scope.fingerprint = fingerprint
+        failures: list[Failure] | None = None
+        if plan.fused:
+            failures = _standard_failures(claim, scope)
+            if failures is None:
+                failures = []
+                _run_rows(claim, scope, STANDARD_EDITS, failures)
+        else:
+            failures = []
+        if plan.rows:
+            _run_rows(claim, scope, plan.rows, failures)
         accepted = not failures
         if accepted:
             scope.accepted.add(fingerprint)
         verdicts.append(ClaimVerdict(claim, accepted, tuple(failures), fingerprint))
+    scope.claim = None
     return verdicts
 
 
