@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Final, Literal
 
 from gateway.x12.fastinit import quick_init
 from gateway.x12.segments import Delimiters, Segment
@@ -29,7 +29,7 @@ from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
 
 ClaimKind = Literal["professional", "institutional", "dental", "unknown"]
 
-IMPLEMENTATION_KINDS: dict[str, ClaimKind] = {
+IMPLEMENTATION_KINDS: Final[dict[str, ClaimKind]] = {
     "005010X222": "professional",
     "005010X222A1": "professional",
     "005010X222A2": "professional",
@@ -43,7 +43,7 @@ IMPLEMENTATION_KINDS: dict[str, ClaimKind] = {
 }
 """ST03/GS08 → claim kind; when ST03 is unknown the service-line segments decide."""
 
-DIAGNOSIS_QUALIFIERS: dict[str, tuple[str, str]] = {
+DIAGNOSIS_QUALIFIERS: Final[dict[str, tuple[str, str]]] = {
     # qualifier: (code set, role)
     "ABK": ("ICD10", "principal"),
     "BK": ("ICD9", "principal"),
@@ -59,13 +59,13 @@ DIAGNOSIS_QUALIFIERS: dict[str, tuple[str, str]] = {
 """HI composite qualifiers that carry a diagnosis code (others are procedures, occurrences,
 values, conditions...). Only principal/other diagnoses get a pointer position (1-based)."""
 
-_POINTED_ROLES = frozenset({"principal", "other"})
-_SERVICE_SEGMENTS: dict[str, ClaimKind] = {
+_POINTED_ROLES: Final = frozenset({"principal", "other"})
+_SERVICE_SEGMENTS: Final[dict[str, ClaimKind]] = {
     "SV1": "professional",
     "SV2": "institutional",
     "SV3": "dental",
 }
-_TAXONOMY_ENTITIES = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN", "SU": "DQ"}
+_TAXONOMY_ENTITIES: Final = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN", "SU": "DQ"}
 """PRV01 → the entity (NM101) whose taxonomy PRV03 is, for STC01-3."""
 
 
@@ -597,8 +597,9 @@ class Claim:
 def parse_decimal(value: str) -> Decimal | None:
     """An X12 R/N value as a Decimal (None when empty or not a finite number); memoised
     (charges and units repeat from claim to claim; a Decimal is immutable)."""
-    if value in _DECIMAL_MEMO:
-        return _DECIMAL_MEMO[value]
+    found = _DECIMAL_MEMO.get(value)
+    if found is not None or value in _DECIMAL_MEMO:  # one look-up for a number seen before
+        return found
     parsed = _parse_decimal(value)
     if len(_DECIMAL_MEMO) >= _D8_MEMO_LIMIT:
         _DECIMAL_MEMO.clear()
@@ -606,7 +607,7 @@ def parse_decimal(value: str) -> Decimal | None:
     return parsed
 
 
-_DECIMAL_MEMO: dict[str, Decimal | None] = {}
+_DECIMAL_MEMO: Final[dict[str, Decimal | None]] = {}
 
 
 def _parse_decimal(value: str) -> Decimal | None:
@@ -622,16 +623,17 @@ def _parse_decimal(value: str) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-_D8_MEMO: dict[str, date | None] = {}
-_D8_MEMO_LIMIT = 65536
+_D8_MEMO: Final[dict[str, date | None]] = {}
+_D8_MEMO_LIMIT: Final = 65536
 
 
 def parse_d8(value: str) -> date | None:
     """CCYYMMDD as a date (None when it is not a calendar date). The same answers as
     ``datetime.strptime(value, "%Y%m%d")`` for the eight ASCII digits accepted here, without
     its regex machinery (a hot path: every DTP of every claim); memoised, claims share dates."""
-    if value in _D8_MEMO:
-        return _D8_MEMO[value]
+    found = _D8_MEMO.get(value)
+    if found is not None or value in _D8_MEMO:  # one look-up for a date seen before
+        return found
     parsed: date | None = None
     if len(value) == 8 and value.isascii() and value.isdigit():
         try:
@@ -674,7 +676,7 @@ def _components(value: str, delimiters: Delimiters) -> list[str]:
     return value.split(delimiters.component)
 
 
-_BLANKS = ("",) * 16
+_BLANKS: Final = ("",) * 16
 
 
 def _padded(segment: Segment, count: int) -> tuple[str, ...]:
@@ -689,6 +691,12 @@ def _padded(segment: Segment, count: int) -> tuple[str, ...]:
 def _party(segment: Segment, where: Place) -> Party:
     e = _padded(segment, 9)
     return Party(e[0], e[1], e[2], e[3], e[4], e[6], e[7], e[8], where)
+
+
+def _place(segment: Segment, position: int, where: Place | None) -> Place:
+    """``where`` (the segment's place, when the caller made it already) or a new one: the
+    builders make a segment's :class:`Place` only when they keep it."""
+    return where if where is not None else Place(segment.id, position, segment.line)
 
 
 def _pointers(text: str, component: str) -> tuple[str, ...]:
@@ -709,11 +717,12 @@ def _pointers(text: str, component: str) -> tuple[str, ...]:
 class _Level:
     """One HL level and what was read in it."""
 
-    def __init__(self, hl_id: str, parent: str, code: str, where: Place) -> None:
+    def __init__(self, hl_id: str, parent: str, code: str, where: Place | None = None) -> None:
         self.hl_id = hl_id
         self.parent = parent
         self.code = code
         self.where = where
+        """Not read (the HL of a level is never reported): :class:`ClaimStream` leaves it None."""
         self.parties: tuple[Party, ...] = ()
         self.billing: Party | None = None
         self.tin = ""
@@ -796,6 +805,7 @@ class _ClaimBuilder:
         self.where = where
         self.level = level
         self.chain = chain
+        """Not changed by the builder (a claim may share it with the next one)."""
         self.delimiters = delimiters
         self.component = delimiters.component
         self.kind: ClaimKind = kind
@@ -818,17 +828,22 @@ class _ClaimBuilder:
         self.admission_type = ""
 
     def feed(self, segment: Segment, where: Place) -> None:
-        self.end_position = where.position
+        """A segment of the claim (after its CLM) at ``where`` (its place in the set)."""
+        self.feed_at(segment, where.position, where)
+
+    def feed_at(self, segment: Segment, position: int, where: Place | None) -> None:
+        """:meth:`feed` by position (``where``: its Place if made already, else None)."""
+        self.end_position = position
         sid = segment.id
         if sid == "LX":
-            new_line = _LineBuilder(_el(segment, 1), where)
+            new_line = _LineBuilder(_el(segment, 1), _place(segment, position, where))
             self.lines.append(new_line)
             self.line = new_line
             self.in_cob = False
             return
         line = self.line
         if line is not None:
-            self._feed_line(line, segment, where)
+            self._feed_line(line, segment, position, where)
             return
         if sid == "SBR":
             self.in_cob = True
@@ -836,33 +851,35 @@ class _ClaimBuilder:
         if self.in_cob:
             return
         if sid == "HI":
-            self._feed_hi(segment, where)
+            self._feed_hi(segment, position)
         elif sid == "DTP":
             e = _padded(segment, 3)
+            where = _place(segment, position, where)
             self.dates += (parse_date_value(e[0], e[1], e[2], where),)
         elif sid == "REF":
             if _el(segment, 1) == "F8":
                 self.original_reference = _el(segment, 2)
         elif sid == "NM1":
-            self.providers += (_party(segment, where),)
+            self.providers += (_party(segment, _place(segment, position, where)),)
         elif sid == "PRV":
-            self.taxonomies += (_taxonomy(segment, where),)
+            self.taxonomies += (_taxonomy(segment, position),)
         elif sid == "N3":
             self.street = segment.elements[:2]
-            self.street_where = where
+            self.street_where = _place(segment, position, where)
         elif sid == "N4":
             if self.providers:
                 entity = self.providers[-1].entity
+                where = _place(segment, position, where)
                 address = _address(entity, segment, where, None, self.street, self.street_where)
                 self.addresses += (address,)
         elif sid == "CL1":
             self.admission_type = _el(segment, 1)
 
-    def _feed_hi(self, segment: Segment, where: Place) -> None:
+    def _feed_hi(self, segment: Segment, position: int) -> None:
         component = self.component
-        position = 0
+        element = 0
         for value in segment.elements:
-            position += 1
+            element += 1
             # value.split(component)[0] and [1], without the list
             cut = value.find(component)
             qualifier = value if cut < 0 else value[:cut]
@@ -885,32 +902,37 @@ class _ClaimBuilder:
                 code_set=code_set,
                 role=role,
                 pointer=pointer,
-                where=where.at(position, 2),
+                where=Place(segment.id, position, segment.line, element, 2),
             )
             self.diagnoses += (diagnosis,)
 
-    def _feed_line(self, line: _LineBuilder, segment: Segment, where: Place) -> None:
+    def _feed_line(
+        self, line: _LineBuilder, segment: Segment, position: int, where: Place | None
+    ) -> None:
         sid = segment.id
         if sid == "DTP":
             if not line.in_adjudication:
                 e = _padded(segment, 3)
+                where = _place(segment, position, where)
                 line.dates += (parse_date_value(e[0], e[1], e[2], where),)
         elif sid == "SV1" or sid == "SV2" or sid == "SV3":  # _SERVICE_SEGMENTS
-            self._service(line, segment, where)
+            self._service(line, segment, _place(segment, position, where))
         elif sid == "REF":
             if not line.in_adjudication and _el(segment, 1) == "6R":
                 line.control_number = _el(segment, 2)
         elif sid == "NM1":
-            line.providers += (_party(segment, where),)
+            line.providers += (_party(segment, _place(segment, position, where)),)
         elif sid == "PRV":
-            line.taxonomies += (_taxonomy(segment, where),)
+            line.taxonomies += (_taxonomy(segment, position),)
         elif sid == "N4":
             if line.providers and not line.in_adjudication:
                 entity = line.providers[-1].entity
+                where = _place(segment, position, where)
                 self.addresses += (_address(entity, segment, where, line.number, (), None),)
         elif sid == "SVD" or sid == "CAS":
             line.in_adjudication = True
         elif sid == "LIN":
+            where = _place(segment, position, where)
             line.drugs += (Drug(_el(segment, 2), _el(segment, 3), "", "", where),)
         elif sid == "CTP":
             if line.drugs:
@@ -1059,22 +1081,27 @@ def _address(
     return Address(entity, _el(segment, 3), _el(segment, 4), line, where, street, street_where)
 
 
-def _taxonomy(segment: Segment, where: Place) -> Taxonomy:
+def _taxonomy(segment: Segment, position: int) -> Taxonomy:
     qualifier = _el(segment, 1)
     return Taxonomy(
         qualifier=qualifier,
         code=_el(segment, 3),
         entity=_TAXONOMY_ENTITIES.get(qualifier, ""),
-        where=where.at(3),
+        where=Place(segment.id, position, segment.line, 3),
     )
 
 
 def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
     """A segment of an HL level before its first CLM."""
+    _feed_level_at(level, segment, where.position, where)
+
+
+def _feed_level_at(level: _Level, segment: Segment, position: int, where: Place | None) -> None:
+    """:func:`_feed_level` by position (``where``: its Place if made already, else None)."""
     sid = segment.id
     code = level.code
     if sid == "NM1":
-        party = _party(segment, where)
+        party = _party(segment, _place(segment, position, where))
         entity = party.entity
         level.last_entity = entity
         if code == "20":
@@ -1091,6 +1118,7 @@ def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
             level.patient = party
     elif sid == "N4":
         if code == "20" and level.last_entity:
+            where = _place(segment, position, where)
             address = _address(
                 level.last_entity, segment, where, None, level.street, level.street_where
             )
@@ -1098,15 +1126,16 @@ def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
     elif sid == "N3":
         if code == "20":
             level.street = segment.elements[:2]
-            level.street_where = where
+            level.street_where = _place(segment, position, where)
     elif sid == "DMG":
         if level.dob is None and (level.last_entity == "IL" or level.last_entity == "QC"):
             e = _padded(segment, 2)
-            level.dob = parse_date_value("DOB", e[0], e[1], where.at(2))
+            where = Place(sid, position, segment.line, 2)
+            level.dob = parse_date_value("DOB", e[0], e[1], where)
     elif sid == "SBR":
         if code == "22":
             level.filing_indicator = _el(segment, 9)
-            level.filing_where = where.at(9)
+            level.filing_where = Place(sid, position, segment.line, 9)
     elif sid == "REF":
         if code == "20" and level.last_entity == "85":
             qualifier = _el(segment, 1)
@@ -1114,7 +1143,7 @@ def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
                 level.tin = _el(segment, 2)
                 level.tin_qualifier = qualifier
     elif sid == "PRV" and code == "20":
-        level.taxonomies += (_taxonomy(segment, where),)
+        level.taxonomies += (_taxonomy(segment, position),)
 
 
 def _chain(level: _Level, levels: dict[str, _Level]) -> list[_Level]:
@@ -1143,19 +1172,25 @@ def _chain(level: _Level, levels: dict[str, _Level]) -> list[_Level]:
 
 def read_header(segments: Sequence[Segment], implementation: str = "") -> SetHeader:
     """The set's ST/BHT/1000A/1000B (the first HL ends the header)."""
+    return _read_header(segments, implementation, len(segments))
+
+
+def _read_header(segments: Sequence[Segment], implementation: str, count: int) -> SetHeader:
     st02 = st03 = bht03 = bht04 = bht06 = ""
     submitter: Party | None = None
     receiver: Party | None = None
-    for position, segment in enumerate(segments, start=1):
-        if segment.id == "HL":
+    position = 0
+    for segment in segments:
+        position += 1
+        sid = segment.id
+        if sid == "HL":
             break
-        where = Place(segment.id, position, segment.line)
-        if segment.id == "ST":
+        if sid == "ST":
             st02, st03 = _el(segment, 2), _el(segment, 3)
-        elif segment.id == "BHT":
+        elif sid == "BHT":
             bht03, bht04, bht06 = _el(segment, 3), _el(segment, 4), _el(segment, 6)
-        elif segment.id == "NM1":
-            party = _party(segment, where)
+        elif sid == "NM1":
+            party = _party(segment, Place(sid, position, segment.line))
             if party.entity == "41" and submitter is None:
                 submitter = party
             elif party.entity == "40" and receiver is None:
@@ -1168,8 +1203,155 @@ def read_header(segments: Sequence[Segment], implementation: str = "") -> SetHea
         bht06=bht06,
         submitter=submitter,
         receiver=receiver,
-        segment_count=len(segments),
+        segment_count=count,
     )
+
+
+KEEP_LEVELS: Final = 4096
+"""HL levels (other than billing providers, HL 20) a :class:`ClaimStream` keeps for parent
+look-ups: children follow their parents closely in an 837, so this is exact for every sane
+file and bounds memory for sets with hundreds of thousands of subscribers."""
+
+_SKIP: Final = 0
+_HL: Final = 1
+_CLM: Final = 2
+_FEED: Final = 3
+_STEP: Final[dict[str, int]] = {
+    "SE": _SKIP,
+    "ST": _SKIP,
+    "GE": _SKIP,
+    "IEA": _SKIP,
+    "GS": _SKIP,
+    "HL": _HL,
+    "CLM": _CLM,
+}
+"""What :meth:`ClaimStream.step` does with a segment ID (one dict look-up, not seven
+comparisons): skip it (envelope), open a level, open a claim; any other is fed (_FEED)."""
+
+
+class ClaimStream:
+    """The claims of one transaction set fed one segment at a time, ST first: the claims
+    :func:`extract_claims` finds, without holding the set (except that ``header.
+    segment_count`` is 0: the set's length is unknown while streaming). The segments before
+    the first HL are buffered to read the header first.
+
+    ``keep_levels``: HL levels other than billing providers kept for parent look-ups (see
+    :data:`KEEP_LEVELS`); 0 keeps them all."""
+
+    def __init__(
+        self, delimiters: Delimiters, implementation: str, keep_levels: int = KEEP_LEVELS
+    ) -> None:
+        self.delimiters = delimiters
+        self.implementation = implementation
+        self.keep_levels = keep_levels
+        self.pending: list[Segment] | None = []
+        """The segments before the first HL; None once the header is read."""
+        self.header: SetHeader | None = None
+        self.kind: ClaimKind = "unknown"
+        self.position = 0
+        self.levels: dict[str, _Level] = {}
+        self.recent: list[_Level] = []
+        self.level: _Level | None = None
+        self.chain: list[_Level] = []
+        self.claim: _ClaimBuilder | None = None
+        self.count = 0
+
+    def feed(self, segment: Segment) -> list[Claim] | None:
+        """The claims that ``segment`` ends (None when it ends none, the usual case)."""
+        pending = self.pending
+        if pending is not None:
+            if segment.id != "HL":
+                pending.append(segment)
+                return None
+            out = self._start()
+            done = self.step(segment)
+            if done is not None:
+                out.append(done)
+            return out
+        done = self.step(segment)
+        return None if done is None else [done]
+
+    def finish(self) -> list[Claim]:
+        """The claims still open at the end of the set."""
+        out = self._start() if self.pending is not None else []
+        if self.claim is not None:
+            out.append(self._build(self.claim))
+            self.claim = None
+        return out
+
+    def begin(self, header: SetHeader) -> None:
+        """Start with a known header (the segments then go to :meth:`step`, ST included)."""
+        self.pending = None
+        self.header = header
+        self.kind = IMPLEMENTATION_KINDS.get(header.implementation.strip(), "unknown")
+
+    def _start(self) -> list[Claim]:
+        pending = self.pending or []
+        self.begin(_read_header(pending, self.implementation, 0))
+        out: list[Claim] = []
+        for segment in pending:
+            done = self.step(segment)
+            if done is not None:
+                out.append(done)
+        return out
+
+    def _build(self, claim: _ClaimBuilder) -> Claim:
+        header = self.header
+        assert header is not None
+        self.count += 1
+        return claim.build(header)
+
+    def _remember(self, level: _Level) -> None:
+        self.levels[level.hl_id] = level  # a repeated HL01 means the latest one
+        keep = self.keep_levels
+        if level.code == "20" or keep <= 0:
+            return
+        recent = self.recent
+        recent.append(level)
+        if len(recent) > 2 * keep:
+            levels = self.levels
+            for old in recent[:keep]:
+                if levels.get(old.hl_id) is old:
+                    del levels[old.hl_id]
+            del recent[:keep]
+
+    def step(self, segment: Segment) -> Claim | None:
+        """One segment after the header is known: the claim it ends, if any."""
+        self.position += 1
+        what = _STEP.get(segment.id, _FEED)
+        if what == _FEED:
+            claim = self.claim
+            if claim is not None:
+                claim.feed_at(segment, self.position, None)
+            else:
+                level = self.level
+                if level is not None:
+                    _feed_level_at(level, segment, self.position, None)
+            return None
+        if what == _SKIP:
+            return None
+        done: Claim | None = None
+        if self.claim is not None:
+            done = self._build(self.claim)
+            self.claim = None
+        if what == _HL:
+            e = _padded(segment, 3)
+            level = _Level(e[0], e[1], e[2])
+            if level.hl_id:
+                self._remember(level)
+            self.level = level
+            self.chain = _chain(level, self.levels)
+            return done
+        where = Place(segment.id, self.position, segment.line)
+        claim = _ClaimBuilder(
+            self.count, segment, where, self.level, self.chain, self.delimiters, self.kind
+        )
+        if self.level is None or self.level.code not in ("22", "23"):
+            claim.problems.append(
+                ("the claim is not under a subscriber or patient level (HL 22/23)", where)
+            )
+        self.claim = claim
+        return done
 
 
 def extract_claims(
@@ -1179,51 +1361,14 @@ def extract_claims(
 
     ``implementation`` (GS08) is used when ST03 is missing. Never raises on odd data.
     """
-    header = read_header(segments, implementation)
-    kind = IMPLEMENTATION_KINDS.get(header.implementation.strip(), "unknown")
-    levels: dict[str, _Level] = {}
-    level: _Level | None = None
-    chain: list[_Level] = []
-    claim: _ClaimBuilder | None = None
+    stream = ClaimStream(delimiters, implementation, keep_levels=0)
+    stream.begin(read_header(segments, implementation))
     claims: list[Claim] = []
-    for position, segment in enumerate(segments, start=1):
-        sid = segment.id
-        where = Place(sid, position, segment.line)
-        if sid in ("SE", "ST", "GE", "IEA", "GS"):
-            continue
-        if sid == "HL":
-            if claim is not None:
-                claims.append(claim.build(header))
-                claim = None
-            e = _padded(segment, 3)
-            level = _Level(hl_id=e[0], parent=e[1], code=e[2], where=where)
-            if level.hl_id:
-                levels[level.hl_id] = level  # a repeated HL01 means the latest one
-            chain = _chain(level, levels)
-            continue
-        if sid == "CLM":
-            if claim is not None:
-                claims.append(claim.build(header))
-            claim = _ClaimBuilder(
-                index=len(claims),
-                clm=segment,
-                where=where,
-                level=level,
-                chain=list(chain),
-                delimiters=delimiters,
-                kind=kind,
-            )
-            if level is None or level.code not in ("22", "23"):
-                claim.problems.append(
-                    ("the claim is not under a subscriber or patient level (HL 22/23)", where)
-                )
-            continue
-        if claim is not None:
-            claim.feed(segment, where)
-        elif level is not None:
-            _feed_level(level, segment, where)
-    if claim is not None:
-        claims.append(claim.build(header))
+    for segment in segments:
+        done = stream.step(segment)
+        if done is not None:
+            claims.append(done)
+    claims += stream.finish()
     return claims
 
 
