@@ -21,11 +21,29 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 from gateway.x12.fastinit import quick_init
 from gateway.x12.segments import Delimiters, Segment
 from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
+
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:  # it comes with mypy (a build tool): pure Python runs without it
+
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return _unchanged
+
+
+_T = TypeVar("_T")
+
+
+def _unchanged(value: _T) -> _T:
+    return value
+
 
 ClaimKind = Literal["professional", "institutional", "dental", "unknown"]
 
@@ -70,8 +88,15 @@ _TAXONOMY_ENTITIES: Final = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF
 
 
 # ----------------------------------------------------------------------------- model
+#
+# The records are @mypyc_attr(acyclic=True): compiled, they are not tracked by the cyclic
+# garbage collector (a claim is a few dozen of them, and every collection walked them all:
+# a fifth of the cost of building a claim, growing with the heap). They hold only strings,
+# numbers, dates and other records, in tuples, so they can never be part of a reference
+# cycle. A record type that ever holds something mutable must drop the mark.
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a value sits: segment ID, position in the set (ST = 1), file line, element."""
@@ -111,6 +136,7 @@ class Place:
         return text
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Party:
     """An NM1: entity code, type, name, identifier."""
@@ -153,6 +179,7 @@ class Party:
         object.__setattr__(self, "where", where)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Address:
     """The N4 of a provider or facility loop (2010AA/AB/AC, 2310x, 2420x); people's
@@ -191,6 +218,7 @@ class Address:
         object.__setattr__(self, "street_where", street_where)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class DateValue:
     """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
@@ -224,6 +252,7 @@ class DateValue:
         return self.start is not None and self.end is not None
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     qualifier: str
@@ -248,6 +277,7 @@ class Diagnosis:
         object.__setattr__(self, "where", where)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
     qualifier: str
@@ -270,6 +300,7 @@ class Taxonomy:
         object.__setattr__(self, "where", where)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Drug:
     """LIN/CTP of a service line (2410)."""
@@ -297,6 +328,7 @@ class Drug:
         object.__setattr__(self, "where", where)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     number: str
@@ -381,6 +413,7 @@ class ServiceLine:
         return tuple(d for d in dates if d.qualifier == "472")
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class SetHeader:
     """What the 277CA echoes from the 837's header (1000A/1000B, ST, BHT)."""
@@ -419,6 +452,7 @@ class SetHeader:
         object.__setattr__(self, "segment_count", segment_count)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One CLM with its hierarchy. Holds PHI: never log it (see the module docstring)."""
@@ -711,9 +745,11 @@ def _pointers(text: str, component: str) -> tuple[str, ...]:
 # The builders below are plain classes, not dataclasses: mypyc compiles a plain class's
 # __init__, while a dataclass's generated __init__ stays interpreted Python (a few of them
 # per claim cost more than the rest of the claim's building). Their collections are tuples
-# grown by concatenation: most stay empty (no allocation) or get one or two items.
+# grown by concatenation: most stay empty (no allocation) or get one or two items. Like the
+# records, they are "acyclic" (see the model): nothing they hold refers back to them.
 
 
+@mypyc_attr(acyclic=True)
 class _Level:
     """One HL level and what was read in it."""
 
@@ -741,6 +777,7 @@ class _Level:
         self.street_where: Place | None = None
 
 
+@mypyc_attr(acyclic=True)
 class _LineBuilder:
     def __init__(self, number: str, lx: Place) -> None:
         self.number = number
@@ -789,6 +826,7 @@ class _LineBuilder:
         )
 
 
+@mypyc_attr(acyclic=True)
 class _ClaimBuilder:
     def __init__(
         self,
@@ -1267,7 +1305,7 @@ class ClaimStream:
             done = self.step(segment)
             if done is not None:
                 out.append(done)
-            return out
+            return out if out else None
         done = self.step(segment)
         return None if done is None else [done]
 
