@@ -91,9 +91,9 @@ _TAXONOMY_ENTITIES: Final = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF
 #
 # The records are @mypyc_attr(acyclic=True): compiled, they are not tracked by the cyclic
 # garbage collector (a claim is a few dozen of them, and every collection walked them all:
-# a fifth of the cost of building a claim, growing with the heap). They hold only strings,
-# numbers, dates and other records, in tuples, so they can never be part of a reference
-# cycle. A record type that ever holds something mutable must drop the mark.
+# an eighth to a quarter of the cost of building a claim, more as the heap grows). They
+# hold only strings, numbers, dates and other records, in tuples, so they can never be part
+# of a reference cycle. A record type that ever holds something mutable must drop the mark.
 
 
 @mypyc_attr(acyclic=True)
