@@ -18,18 +18,36 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 from gateway.x12.fastinit import quick_init
 from gateway.x12.segments import Delimiters, Segment
 from gateway.x12.tokenizer import IsaHeader, tokenize_stream, windows
 
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:  # it comes with mypy (a build tool): pure Python runs without it
+
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return _unchanged
+
+
+_T = TypeVar("_T")
+
+
+def _unchanged(value: _T) -> _T:
+    return value
+
+
 ClaimKind = Literal["professional", "institutional", "dental", "unknown"]
 
-IMPLEMENTATION_KINDS: dict[str, ClaimKind] = {
+IMPLEMENTATION_KINDS: Final[dict[str, ClaimKind]] = {
     "005010X222": "professional",
     "005010X222A1": "professional",
     "005010X222A2": "professional",
@@ -43,7 +61,7 @@ IMPLEMENTATION_KINDS: dict[str, ClaimKind] = {
 }
 """ST03/GS08 → claim kind; when ST03 is unknown the service-line segments decide."""
 
-DIAGNOSIS_QUALIFIERS: dict[str, tuple[str, str]] = {
+DIAGNOSIS_QUALIFIERS: Final[dict[str, tuple[str, str]]] = {
     # qualifier: (code set, role)
     "ABK": ("ICD10", "principal"),
     "BK": ("ICD9", "principal"),
@@ -59,19 +77,26 @@ DIAGNOSIS_QUALIFIERS: dict[str, tuple[str, str]] = {
 """HI composite qualifiers that carry a diagnosis code (others are procedures, occurrences,
 values, conditions...). Only principal/other diagnoses get a pointer position (1-based)."""
 
-_POINTED_ROLES = frozenset({"principal", "other"})
-_SERVICE_SEGMENTS: dict[str, ClaimKind] = {
+_POINTED_ROLES: Final = frozenset({"principal", "other"})
+_SERVICE_SEGMENTS: Final[dict[str, ClaimKind]] = {
     "SV1": "professional",
     "SV2": "institutional",
     "SV3": "dental",
 }
-_TAXONOMY_ENTITIES = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN", "SU": "DQ"}
+_TAXONOMY_ENTITIES: Final = {"BI": "85", "PE": "82", "AT": "71", "OP": "72", "RF": "DN", "SU": "DQ"}
 """PRV01 → the entity (NM101) whose taxonomy PRV03 is, for STC01-3."""
 
 
 # ----------------------------------------------------------------------------- model
+#
+# The records are @mypyc_attr(acyclic=True): compiled, they are not tracked by the cyclic
+# garbage collector (a claim is a few dozen of them, and every collection walked them all:
+# an eighth to a quarter of the cost of building a claim, more as the heap grows). They
+# hold only strings, numbers, dates and other records, in tuples, so they can never be part
+# of a reference cycle. A record type that ever holds something mutable must drop the mark.
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a value sits: segment ID, position in the set (ST = 1), file line, element."""
@@ -111,6 +136,7 @@ class Place:
         return text
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Party:
     """An NM1: entity code, type, name, identifier."""
@@ -153,6 +179,7 @@ class Party:
         object.__setattr__(self, "where", where)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Address:
     """The N4 of a provider or facility loop (2010AA/AB/AC, 2310x, 2420x); people's
@@ -171,7 +198,27 @@ class Address:
     """N301/N302 of the N3 before it in the same loop (billing and claim level)."""
     street_where: Place | None = None
 
+    def __init__(
+        self,
+        entity: str,
+        postal_code: str,
+        country: str,
+        line: str | None,
+        where: Place,
+        street: tuple[str, ...] = (),
+        street_where: Place | None = None,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "entity", entity)
+        object.__setattr__(self, "postal_code", postal_code)
+        object.__setattr__(self, "country", country)
+        object.__setattr__(self, "line", line)
+        object.__setattr__(self, "where", where)
+        object.__setattr__(self, "street", street)
+        object.__setattr__(self, "street_where", street_where)
 
+
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class DateValue:
     """A DTP (or DMG02) date: qualifier, format and the parsed range (None when malformed)."""
@@ -205,6 +252,7 @@ class DateValue:
         return self.start is not None and self.end is not None
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     qualifier: str
@@ -229,6 +277,7 @@ class Diagnosis:
         object.__setattr__(self, "where", where)
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
     qualifier: str
@@ -237,7 +286,21 @@ class Taxonomy:
     entity: str
     where: Place
 
+    def __init__(
+        self,
+        qualifier: str,
+        code: str,
+        entity: str,
+        where: Place,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "qualifier", qualifier)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "entity", entity)
+        object.__setattr__(self, "where", where)
 
+
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Drug:
     """LIN/CTP of a service line (2410)."""
@@ -249,7 +312,23 @@ class Drug:
     unit: str
     where: Place
 
+    def __init__(
+        self,
+        qualifier: str,
+        code: str,
+        quantity_raw: str,
+        unit: str,
+        where: Place,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "qualifier", qualifier)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "quantity_raw", quantity_raw)
+        object.__setattr__(self, "unit", unit)
+        object.__setattr__(self, "where", where)
 
+
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     number: str
@@ -334,6 +413,7 @@ class ServiceLine:
         return tuple(d for d in dates if d.qualifier == "472")
 
 
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class SetHeader:
     """What the 277CA echoes from the 837's header (1000A/1000B, ST, BHT)."""
@@ -350,7 +430,29 @@ class SetHeader:
     receiver: Party | None
     segment_count: int
 
+    def __init__(
+        self,
+        st02: str,
+        implementation: str,
+        bht03: str,
+        bht04: str,
+        bht06: str,
+        submitter: Party | None,
+        receiver: Party | None,
+        segment_count: int,
+    ) -> None:
+        # the dataclass's own __init__, written out: mypyc compiles it (gateway/_native.py)
+        object.__setattr__(self, "st02", st02)
+        object.__setattr__(self, "implementation", implementation)
+        object.__setattr__(self, "bht03", bht03)
+        object.__setattr__(self, "bht04", bht04)
+        object.__setattr__(self, "bht06", bht06)
+        object.__setattr__(self, "submitter", submitter)
+        object.__setattr__(self, "receiver", receiver)
+        object.__setattr__(self, "segment_count", segment_count)
 
+
+@mypyc_attr(acyclic=True)
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One CLM with its hierarchy. Holds PHI: never log it (see the module docstring)."""
@@ -529,8 +631,9 @@ class Claim:
 def parse_decimal(value: str) -> Decimal | None:
     """An X12 R/N value as a Decimal (None when empty or not a finite number); memoised
     (charges and units repeat from claim to claim; a Decimal is immutable)."""
-    if value in _DECIMAL_MEMO:
-        return _DECIMAL_MEMO[value]
+    found = _DECIMAL_MEMO.get(value)
+    if found is not None or value in _DECIMAL_MEMO:  # one look-up for a number seen before
+        return found
     parsed = _parse_decimal(value)
     if len(_DECIMAL_MEMO) >= _D8_MEMO_LIMIT:
         _DECIMAL_MEMO.clear()
@@ -538,7 +641,7 @@ def parse_decimal(value: str) -> Decimal | None:
     return parsed
 
 
-_DECIMAL_MEMO: dict[str, Decimal | None] = {}
+_DECIMAL_MEMO: Final[dict[str, Decimal | None]] = {}
 
 
 def _parse_decimal(value: str) -> Decimal | None:
@@ -554,16 +657,17 @@ def _parse_decimal(value: str) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-_D8_MEMO: dict[str, date | None] = {}
-_D8_MEMO_LIMIT = 65536
+_D8_MEMO: Final[dict[str, date | None]] = {}
+_D8_MEMO_LIMIT: Final = 65536
 
 
 def parse_d8(value: str) -> date | None:
     """CCYYMMDD as a date (None when it is not a calendar date). The same answers as
     ``datetime.strptime(value, "%Y%m%d")`` for the eight ASCII digits accepted here, without
     its regex machinery (a hot path: every DTP of every claim); memoised, claims share dates."""
-    if value in _D8_MEMO:
-        return _D8_MEMO[value]
+    found = _D8_MEMO.get(value)
+    if found is not None or value in _D8_MEMO:  # one look-up for a date seen before
+        return found
     parsed: date | None = None
     if len(value) == 8 and value.isascii() and value.isdigit():
         try:
@@ -598,14 +702,15 @@ def parse_date_value(qualifier: str, fmt: str, raw: str, where: Place) -> DateVa
 
 def _el(segment: Segment, index: int) -> str:
     """Element ``index`` (1 = XX01), '' when absent."""
-    return segment.elements[index - 1] if 0 < index <= len(segment.elements) else ""
+    elements = segment.elements
+    return elements[index - 1] if 0 < index <= len(elements) else ""
 
 
 def _components(value: str, delimiters: Delimiters) -> list[str]:
     return value.split(delimiters.component)
 
 
-_BLANKS = ("",) * 16
+_BLANKS: Final = ("",) * 16
 
 
 def _padded(segment: Segment, count: int) -> tuple[str, ...]:
@@ -622,52 +727,79 @@ def _party(segment: Segment, where: Place) -> Party:
     return Party(e[0], e[1], e[2], e[3], e[4], e[6], e[7], e[8], where)
 
 
-@dataclass
+def _place(segment: Segment, position: int, where: Place | None) -> Place:
+    """``where`` (the segment's place, when the caller made it already) or a new one: the
+    builders make a segment's :class:`Place` only when they keep it."""
+    return where if where is not None else Place(segment.id, position, segment.line)
+
+
+def _pointers(text: str, component: str) -> tuple[str, ...]:
+    """The non-empty components of a diagnosis pointer composite (SV107 / SV311)."""
+    if not text:
+        return ()
+    if component not in text:  # the usual single pointer
+        return (text,)
+    return tuple([p for p in text.split(component) if p])
+
+
+# The builders below are plain classes, not dataclasses: mypyc compiles a plain class's
+# __init__, while a dataclass's generated __init__ stays interpreted Python (a few of them
+# per claim cost more than the rest of the claim's building). Their collections are tuples
+# grown by concatenation: most stay empty (no allocation) or get one or two items. Like the
+# records, they are "acyclic" (see the model): nothing they hold refers back to them.
+
+
+@mypyc_attr(acyclic=True)
 class _Level:
     """One HL level and what was read in it."""
 
-    hl_id: str
-    parent: str
-    code: str
-    where: Place
-    parties: list[Party] = field(default_factory=list)
-    billing: Party | None = None
-    tin: str = ""
-    tin_qualifier: str = ""
-    taxonomies: list[Taxonomy] = field(default_factory=list)
-    subscriber: Party | None = None
-    payer: Party | None = None
-    patient: Party | None = None
-    dob: DateValue | None = None
-    filing_indicator: str = ""
-    filing_where: Place | None = None
-    last_entity: str = ""
-    addresses: list[Address] = field(default_factory=list)
-    street: tuple[tuple[str, ...], Place | None] = ((), None)
+    def __init__(self, hl_id: str, parent: str, code: str, where: Place | None = None) -> None:
+        self.hl_id = hl_id
+        self.parent = parent
+        self.code = code
+        self.where = where
+        """Not read (the HL of a level is never reported): :class:`ClaimStream` leaves it None."""
+        self.parties: tuple[Party, ...] = ()
+        self.billing: Party | None = None
+        self.tin = ""
+        self.tin_qualifier = ""
+        self.taxonomies: tuple[Taxonomy, ...] = ()
+        self.subscriber: Party | None = None
+        self.payer: Party | None = None
+        self.patient: Party | None = None
+        self.dob: DateValue | None = None
+        self.filing_indicator = ""
+        self.filing_where: Place | None = None
+        self.last_entity = ""
+        self.addresses: tuple[Address, ...] = ()
+        self.street: tuple[str, ...] = ()
+        """N301/N302 of the last N3 (billing level), and where it is."""
+        self.street_where: Place | None = None
 
 
-@dataclass
+@mypyc_attr(acyclic=True)
 class _LineBuilder:
-    number: str
-    lx: Place
-    segment: str = ""
-    where: Place | None = None
-    procedure_qualifier: str = ""
-    procedure_code: str = ""
-    modifiers: tuple[str, ...] = ()
-    revenue_code: str = ""
-    charge_raw: str = ""
-    unit_basis: str = ""
-    units_raw: str = ""
-    place_of_service: str = ""
-    pointers: tuple[str, ...] = ()
-    drugs: list[Drug] = field(default_factory=list)
-    dates: list[DateValue] = field(default_factory=list)
-    control_number: str = ""
-    providers: list[Party] = field(default_factory=list)
-    taxonomies: list[Taxonomy] = field(default_factory=list)
-    in_adjudication: bool = False
-    """Inside 2430 (SVD/CAS/DTP*573): ignore its dates."""
+    def __init__(self, number: str, lx: Place) -> None:
+        self.number = number
+        self.lx = lx
+        self.segment = ""
+        self.where: Place | None = None
+        self.procedure_qualifier = ""
+        self.procedure_code = ""
+        self.modifiers: tuple[str, ...] = ()
+        self.revenue_code = ""
+        self.charge_raw = ""
+        self.unit_basis = ""
+        self.units_raw = ""
+        self.place_of_service = ""
+        self.pointers: tuple[str, ...] = ()
+        self.drugs: tuple[Drug, ...] = ()
+        self.dates: tuple[DateValue, ...] = ()
+        self.control_number = ""
+        self.providers: tuple[Party, ...] = ()
+        self.taxonomies: tuple[Taxonomy, ...] = ()
+        self.in_adjudication = False
+        """Inside 2430 (SVD/CAS/DTP*573): ignore its dates."""
 
     def build(self) -> ServiceLine:
         return ServiceLine(
@@ -684,123 +816,168 @@ class _LineBuilder:
             units=parse_decimal(self.units_raw),
             place_of_service=self.place_of_service,
             diagnosis_pointers=self.pointers,
-            drugs=tuple(self.drugs),
-            dates=tuple(self.dates),
+            drugs=self.drugs,
+            dates=self.dates,
             control_number=self.control_number,
-            providers=tuple(self.providers),
-            taxonomies=tuple(self.taxonomies),
+            providers=self.providers,
+            taxonomies=self.taxonomies,
             where=self.where or self.lx,
             lx=self.lx,
         )
 
 
-@dataclass
+@mypyc_attr(acyclic=True)
 class _ClaimBuilder:
-    index: int
-    clm: Segment
-    where: Place
-    level: _Level | None
-    chain: list[_Level]
-    delimiters: Delimiters
-    kind: ClaimKind
-    dates: list[DateValue] = field(default_factory=list)
-    diagnoses: list[Diagnosis] = field(default_factory=list)
-    providers: list[Party] = field(default_factory=list)
-    taxonomies: list[Taxonomy] = field(default_factory=list)
-    lines: list[_LineBuilder] = field(default_factory=list)
-    original_reference: str = ""
-    in_cob: bool = False
-    """Inside 2320/2330 (other subscriber): its NM1/DTP/REF are not this claim's."""
-    end_position: int = 0
-    problems: list[tuple[str, Place | None]] = field(default_factory=list)
-    pointer_count: int = 0
-    addresses: list[Address] = field(default_factory=list)
-    street: tuple[tuple[str, ...], Place | None] = ((), None)
-    admission_type: str = ""
+    def __init__(
+        self,
+        index: int,
+        clm: Segment,
+        where: Place,
+        level: _Level | None,
+        chain: list[_Level],
+        delimiters: Delimiters,
+        kind: ClaimKind,
+    ) -> None:
+        self.index = index
+        self.clm = clm
+        self.where = where
+        self.level = level
+        self.chain = chain
+        """Not changed by the builder (a claim may share it with the next one)."""
+        self.delimiters = delimiters
+        self.component = delimiters.component
+        self.kind: ClaimKind = kind
+        self.dates: tuple[DateValue, ...] = ()
+        self.diagnoses: tuple[Diagnosis, ...] = ()
+        self.providers: tuple[Party, ...] = ()
+        self.taxonomies: tuple[Taxonomy, ...] = ()
+        self.lines: list[_LineBuilder] = []
+        self.line: _LineBuilder | None = None
+        """The last of :attr:`lines` (None before the first LX)."""
+        self.original_reference = ""
+        self.in_cob = False
+        """Inside 2320/2330 (other subscriber): its NM1/DTP/REF are not this claim's."""
+        self.end_position = 0
+        self.problems: list[tuple[str, Place | None]] = []
+        self.pointer_count = 0
+        self.addresses: tuple[Address, ...] = ()
+        self.street: tuple[str, ...] = ()
+        self.street_where: Place | None = None
+        self.admission_type = ""
 
     def feed(self, segment: Segment, where: Place) -> None:
-        self.end_position = where.position
+        """A segment of the claim (after its CLM) at ``where`` (its place in the set)."""
+        self.feed_at(segment, where.position, where)
+
+    def feed_at(self, segment: Segment, position: int, where: Place | None) -> None:
+        """:meth:`feed` by position (``where``: its Place if made already, else None)."""
+        self.end_position = position
         sid = segment.id
         if sid == "LX":
-            self.lines.append(_LineBuilder(number=_el(segment, 1), lx=where))
+            new_line = _LineBuilder(_el(segment, 1), _place(segment, position, where))
+            self.lines.append(new_line)
+            self.line = new_line
             self.in_cob = False
             return
-        if self.lines:
-            self._feed_line(self.lines[-1], segment, where)
+        line = self.line
+        if line is not None:
+            self._feed_line(line, segment, position, where)
             return
         if sid == "SBR":
             self.in_cob = True
             return
         if self.in_cob:
             return
-        if sid == "DTP":
-            self.dates.append(
-                parse_date_value(_el(segment, 1), _el(segment, 2), _el(segment, 3), where)
-            )
-        elif sid == "REF" and _el(segment, 1) == "F8":
-            self.original_reference = _el(segment, 2)
-        elif sid == "HI":
-            self._feed_hi(segment, where)
+        if sid == "HI":
+            self._feed_hi(segment, position)
+        elif sid == "DTP":
+            e = _padded(segment, 3)
+            where = _place(segment, position, where)
+            self.dates += (parse_date_value(e[0], e[1], e[2], where),)
+        elif sid == "REF":
+            if _el(segment, 1) == "F8":
+                self.original_reference = _el(segment, 2)
         elif sid == "NM1":
-            self.providers.append(_party(segment, where))
+            self.providers += (_party(segment, _place(segment, position, where)),)
         elif sid == "PRV":
-            self.taxonomies.append(_taxonomy(segment, where))
+            self.taxonomies += (_taxonomy(segment, position),)
         elif sid == "N3":
-            self.street = (segment.elements[:2], where)
-        elif sid == "N4" and self.providers:
-            entity = self.providers[-1].entity
-            self.addresses.append(_address(entity, segment, where, None, self.street))
+            self.street = segment.elements[:2]
+            self.street_where = _place(segment, position, where)
+        elif sid == "N4":
+            if self.providers:
+                entity = self.providers[-1].entity
+                where = _place(segment, position, where)
+                address = _address(entity, segment, where, None, self.street, self.street_where)
+                self.addresses += (address,)
         elif sid == "CL1":
             self.admission_type = _el(segment, 1)
 
-    def _feed_hi(self, segment: Segment, where: Place) -> None:
-        for position, value in enumerate(segment.elements, start=1):
-            parts = _components(value, self.delimiters)
-            qualifier = parts[0] if parts else ""
+    def _feed_hi(self, segment: Segment, position: int) -> None:
+        component = self.component
+        element = 0
+        for value in segment.elements:
+            element += 1
+            # value.split(component)[0] and [1], without the list
+            cut = value.find(component)
+            qualifier = value if cut < 0 else value[:cut]
             known = DIAGNOSIS_QUALIFIERS.get(qualifier)
             if known is None:
                 continue
+            if cut < 0:
+                code = ""
+            else:
+                end = value.find(component, cut + 1)
+                code = value[cut + 1 :] if end < 0 else value[cut + 1 : end]
             code_set, role = known
             pointer: int | None = None
-            if role in _POINTED_ROLES:
+            if role == "principal" or role == "other":  # _POINTED_ROLES
                 self.pointer_count += 1
                 pointer = self.pointer_count
-            self.diagnoses.append(
-                Diagnosis(
-                    qualifier=qualifier,
-                    code=parts[1] if len(parts) > 1 else "",
-                    code_set=code_set,
-                    role=role,
-                    pointer=pointer,
-                    where=where.at(position, 2),
-                )
+            diagnosis = Diagnosis(
+                qualifier=qualifier,
+                code=code,
+                code_set=code_set,
+                role=role,
+                pointer=pointer,
+                where=Place(segment.id, position, segment.line, element, 2),
             )
+            self.diagnoses += (diagnosis,)
 
-    def _feed_line(self, line: _LineBuilder, segment: Segment, where: Place) -> None:
+    def _feed_line(
+        self, line: _LineBuilder, segment: Segment, position: int, where: Place | None
+    ) -> None:
         sid = segment.id
-        if sid in _SERVICE_SEGMENTS:
-            self._service(line, segment, where)
-        elif sid in ("SVD", "CAS"):
-            line.in_adjudication = True
-        elif sid == "DTP" and not line.in_adjudication:
-            line.dates.append(
-                parse_date_value(_el(segment, 1), _el(segment, 2), _el(segment, 3), where)
-            )
-        elif sid == "REF" and _el(segment, 1) == "6R" and not line.in_adjudication:
-            line.control_number = _el(segment, 2)
-        elif sid == "LIN":
-            line.drugs.append(Drug(_el(segment, 2), _el(segment, 3), "", "", where))
-        elif sid == "CTP" and line.drugs:
-            last = line.drugs[-1]
-            unit = _components(_el(segment, 5), self.delimiters)[0]
-            line.drugs[-1] = Drug(last.qualifier, last.code, _el(segment, 4), unit, last.where)
+        if sid == "DTP":
+            if not line.in_adjudication:
+                e = _padded(segment, 3)
+                where = _place(segment, position, where)
+                line.dates += (parse_date_value(e[0], e[1], e[2], where),)
+        elif sid == "SV1" or sid == "SV2" or sid == "SV3":  # _SERVICE_SEGMENTS
+            self._service(line, segment, _place(segment, position, where))
+        elif sid == "REF":
+            if not line.in_adjudication and _el(segment, 1) == "6R":
+                line.control_number = _el(segment, 2)
         elif sid == "NM1":
-            line.providers.append(_party(segment, where))
+            line.providers += (_party(segment, _place(segment, position, where)),)
         elif sid == "PRV":
-            line.taxonomies.append(_taxonomy(segment, where))
-        elif sid == "N4" and line.providers and not line.in_adjudication:
-            entity = line.providers[-1].entity
-            self.addresses.append(_address(entity, segment, where, line.number))
+            line.taxonomies += (_taxonomy(segment, position),)
+        elif sid == "N4":
+            if line.providers and not line.in_adjudication:
+                entity = line.providers[-1].entity
+                where = _place(segment, position, where)
+                self.addresses += (_address(entity, segment, where, line.number, (), None),)
+        elif sid == "SVD" or sid == "CAS":
+            line.in_adjudication = True
+        elif sid == "LIN":
+            where = _place(segment, position, where)
+            line.drugs += (Drug(_el(segment, 2), _el(segment, 3), "", "", where),)
+        elif sid == "CTP":
+            if line.drugs:
+                last = line.drugs[-1]
+                unit = _components(_el(segment, 5), self.delimiters)[0]
+                drug = Drug(last.qualifier, last.code, _el(segment, 4), unit, last.where)
+                line.drugs = (*line.drugs[:-1], drug)
 
     def _service(self, line: _LineBuilder, segment: Segment, where: Place) -> None:
         sid = segment.id
@@ -809,74 +986,107 @@ class _ClaimBuilder:
             return
         line.segment = sid
         line.where = where
-        e = _padded(segment, 11)
-        if sid == "SV2":
+        component = self.component
+        if sid == "SV1":
+            e = _padded(segment, 7)
+            procedure = e[0]
+            line.charge_raw = e[1]
+            line.unit_basis = e[2]
+            line.units_raw = e[3]
+            line.place_of_service = e[4]
+            line.pointers = _pointers(e[6], component)
+        elif sid == "SV2":
+            e = _padded(segment, 5)
             line.revenue_code = e[0]
-            proc = e[1].split(self.delimiters.component)
+            procedure = e[1]
             line.charge_raw = e[2]
             line.unit_basis = e[3]
             line.units_raw = e[4]
-        else:
-            proc = e[0].split(self.delimiters.component)
+        else:  # SV3
+            e = _padded(segment, 11)
+            procedure = e[0]
             line.charge_raw = e[1]
-            if sid == "SV1":
-                line.unit_basis = e[2]
-                line.units_raw = e[3]
-                line.place_of_service = e[4]
-                pointers = e[6]
-            else:  # SV3
-                line.place_of_service = e[2]
-                line.units_raw = e[5]
-                pointers = e[10]
-            line.pointers = tuple(p for p in pointers.split(self.delimiters.component) if p)
-        if proc and any(proc):
+            line.place_of_service = e[2]
+            line.units_raw = e[5]
+            line.pointers = _pointers(e[10], component)
+        proc = procedure.split(component)
+        if len(proc) == 2:  # the usual HC:99213 (no modifiers)
+            if proc[0] or proc[1]:
+                line.procedure_qualifier = proc[0]
+                line.procedure_code = proc[1]
+        elif any(proc):
             line.procedure_qualifier = proc[0]
             line.procedure_code = proc[1] if len(proc) > 1 else ""
-            line.modifiers = tuple(proc[2:6])
-            while line.modifiers and not line.modifiers[-1]:
-                line.modifiers = line.modifiers[:-1]
+            modifiers = proc[2:6]
+            while modifiers and not modifiers[-1]:
+                modifiers.pop()
+            line.modifiers = tuple(modifiers)
 
     def build(self, header: SetHeader) -> Claim:
         clm = self.clm
-        composite = _components(_el(clm, 5), self.delimiters)
-        composite += [""] * (3 - len(composite))
-        billing_level = next((lv for lv in self.chain if lv.code == "20"), None)
-        subscriber_level = next((lv for lv in self.chain if lv.code == "22"), None)
-        patient_level = next((lv for lv in self.chain if lv.code == "23"), None)
-        problems = list(self.problems)
-        if billing_level is None or billing_level.billing is None:
-            problems.append(("the claim has no billing provider (2010AA)", self.where))
-        if subscriber_level is None or subscriber_level.subscriber is None:
-            problems.append(("the claim has no subscriber (2010BA)", self.where))
-        if not _el(clm, 1):
-            problems.append(("the claim has no claim identifier (CLM01)", self.where.at(1)))
-        if not self.lines:
-            problems.append(("the claim has no service lines", self.where))
+        e = _padded(clm, 5)
+        claim_id = e[0]
+        charge_raw = e[1]
+        composite = e[4].split(self.component)
+        count = len(composite)
+        billing_level: _Level | None = None
+        subscriber_level: _Level | None = None
+        patient_level: _Level | None = None
+        for lv in self.chain:  # the first of each code, nearest first
+            code = lv.code
+            if code == "20":
+                if billing_level is None:
+                    billing_level = lv
+            elif code == "22":
+                if subscriber_level is None:
+                    subscriber_level = lv
+            elif code == "23" and patient_level is None:
+                patient_level = lv
+        no_billing = billing_level is None or billing_level.billing is None
+        no_subscriber = subscriber_level is None or subscriber_level.subscriber is None
+        if no_billing or no_subscriber or not claim_id or not self.lines:
+            found = list(self.problems)
+            if no_billing:
+                found.append(("the claim has no billing provider (2010AA)", self.where))
+            if no_subscriber:
+                found.append(("the claim has no subscriber (2010BA)", self.where))
+            if not claim_id:
+                found.append(("the claim has no claim identifier (CLM01)", self.where.at(1)))
+            if not self.lines:
+                found.append(("the claim has no service lines", self.where))
+            problems = tuple(found)
+        else:
+            problems = tuple(self.problems)
         kind = self.kind
         if kind == "unknown":
             kinds = {_SERVICE_SEGMENTS[ln.segment] for ln in self.lines if ln.segment}
             if len(kinds) == 1:
                 kind = kinds.pop()
-        providers: list[Party] = []
-        taxonomies: list[Taxonomy] = []
+        providers = self.providers
+        taxonomies = self.taxonomies
+        addresses = self.addresses
+        billing: Party | None = None
+        billing_tin = billing_tin_qualifier = ""
         if billing_level is not None:
-            providers.extend(billing_level.parties)
-            taxonomies.extend(billing_level.taxonomies)
-        providers.extend(self.providers)
-        taxonomies.extend(self.taxonomies)
+            providers = billing_level.parties + providers
+            taxonomies = billing_level.taxonomies + taxonomies
+            addresses = billing_level.addresses + addresses
+            billing = billing_level.billing
+            billing_tin = billing_level.tin
+            billing_tin_qualifier = billing_level.tin_qualifier
         return Claim(
             header=header,
             index=self.index,
             kind=kind,
-            claim_id=_el(clm, 1),
-            charge_raw=_el(clm, 2),
-            charge=parse_decimal(_el(clm, 2)),
+            claim_id=claim_id,
+            charge_raw=charge_raw,
+            charge=parse_decimal(charge_raw),
             facility_code=composite[0],
-            facility_qualifier=composite[1],
-            frequency_code=composite[2],
-            billing_provider=billing_level.billing if billing_level else None,
-            billing_tin=billing_level.tin if billing_level else "",
-            billing_tin_qualifier=billing_level.tin_qualifier if billing_level else "",
+            facility_qualifier=composite[1] if count > 1 else "",
+            frequency_code=composite[2] if count > 2 else "",
+            billing_provider=billing,
+            billing_tin=billing_tin,
+            billing_tin_qualifier=billing_tin_qualifier,
             subscriber=subscriber_level.subscriber if subscriber_level else None,
             subscriber_dob=subscriber_level.dob if subscriber_level else None,
             patient=patient_level.patient if patient_level else None,
@@ -885,15 +1095,15 @@ class _ClaimBuilder:
             filing_indicator=subscriber_level.filing_indicator if subscriber_level else "",
             filing_where=subscriber_level.filing_where if subscriber_level else None,
             original_reference=self.original_reference,
-            dates=tuple(self.dates),
-            diagnoses=tuple(self.diagnoses),
+            dates=self.dates,
+            diagnoses=self.diagnoses,
             lines=tuple(line.build() for line in self.lines),
-            providers=tuple(providers),
-            taxonomies=tuple(taxonomies),
+            providers=providers,
+            taxonomies=taxonomies,
             where=self.where,
             end_position=self.end_position or self.where.position,
-            problems=tuple(problems),
-            addresses=(*(billing_level.addresses if billing_level else ()), *self.addresses),
+            problems=problems,
+            addresses=addresses,
             admission_type=self.admission_type,
         )
 
@@ -903,85 +1113,122 @@ def _address(
     segment: Segment,
     where: Place,
     line: str | None,
-    street: tuple[tuple[str, ...], Place | None] = ((), None),
+    street: tuple[str, ...],
+    street_where: Place | None,
 ) -> Address:
-    return Address(entity, _el(segment, 3), _el(segment, 4), line, where, *street)
+    return Address(entity, _el(segment, 3), _el(segment, 4), line, where, street, street_where)
 
 
-def _taxonomy(segment: Segment, where: Place) -> Taxonomy:
+def _taxonomy(segment: Segment, position: int) -> Taxonomy:
     qualifier = _el(segment, 1)
     return Taxonomy(
         qualifier=qualifier,
         code=_el(segment, 3),
         entity=_TAXONOMY_ENTITIES.get(qualifier, ""),
-        where=where.at(3),
+        where=Place(segment.id, position, segment.line, 3),
     )
 
 
 def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
     """A segment of an HL level before its first CLM."""
+    _feed_level_at(level, segment, where.position, where)
+
+
+def _feed_level_at(level: _Level, segment: Segment, position: int, where: Place | None) -> None:
+    """:func:`_feed_level` by position (``where``: its Place if made already, else None)."""
     sid = segment.id
+    code = level.code
     if sid == "NM1":
-        party = _party(segment, where)
-        level.last_entity = party.entity
-        if level.code == "20":
-            level.parties.append(party)
-            if party.entity == "85" and level.billing is None:
+        party = _party(segment, _place(segment, position, where))
+        entity = party.entity
+        level.last_entity = entity
+        if code == "20":
+            level.parties += (party,)
+            if entity == "85" and level.billing is None:
                 level.billing = party
-        elif level.code == "22":
-            if party.entity == "IL" and level.subscriber is None:
-                level.subscriber = party
-            elif party.entity == "PR" and level.payer is None:
+        elif code == "22":
+            if entity == "IL":
+                if level.subscriber is None:
+                    level.subscriber = party
+            elif entity == "PR" and level.payer is None:
                 level.payer = party
-        elif level.code == "23" and party.entity == "QC" and level.patient is None:
+        elif code == "23" and entity == "QC" and level.patient is None:
             level.patient = party
-    elif sid == "REF" and level.code == "20" and level.last_entity == "85":
-        if _el(segment, 1) in ("EI", "SY") and not level.tin:
-            level.tin = _el(segment, 2)
-            level.tin_qualifier = _el(segment, 1)
-    elif sid == "PRV" and level.code == "20":
-        level.taxonomies.append(_taxonomy(segment, where))
-    elif sid == "N3" and level.code == "20":
-        level.street = (segment.elements[:2], where)
-    elif sid == "N4" and level.code == "20" and level.last_entity:
-        level.addresses.append(_address(level.last_entity, segment, where, None, level.street))
-    elif sid == "SBR" and level.code == "22":
-        level.filing_indicator = _el(segment, 9)
-        level.filing_where = where.at(9)
-    elif sid == "DMG" and level.last_entity in ("IL", "QC") and level.dob is None:
-        level.dob = parse_date_value("DOB", _el(segment, 1), _el(segment, 2), where.at(2))
+    elif sid == "N4":
+        if code == "20" and level.last_entity:
+            where = _place(segment, position, where)
+            address = _address(
+                level.last_entity, segment, where, None, level.street, level.street_where
+            )
+            level.addresses += (address,)
+    elif sid == "N3":
+        if code == "20":
+            level.street = segment.elements[:2]
+            level.street_where = _place(segment, position, where)
+    elif sid == "DMG":
+        if level.dob is None and (level.last_entity == "IL" or level.last_entity == "QC"):
+            e = _padded(segment, 2)
+            where = Place(sid, position, segment.line, 2)
+            level.dob = parse_date_value("DOB", e[0], e[1], where)
+    elif sid == "SBR":
+        if code == "22":
+            level.filing_indicator = _el(segment, 9)
+            level.filing_where = Place(sid, position, segment.line, 9)
+    elif sid == "REF":
+        if code == "20" and level.last_entity == "85":
+            qualifier = _el(segment, 1)
+            if (qualifier == "EI" or qualifier == "SY") and not level.tin:
+                level.tin = _el(segment, 2)
+                level.tin_qualifier = qualifier
+    elif sid == "PRV" and code == "20":
+        level.taxonomies += (_taxonomy(segment, position),)
 
 
 def _chain(level: _Level, levels: dict[str, _Level]) -> list[_Level]:
     """``level`` and its ancestors (by HL02), nearest first; stops on loops/unknown parents."""
     out = [level]
-    seen = {id(level)}
+    seen: set[int] | None = None
     current = level
     while current.parent:
         parent = levels.get(current.parent)
-        if parent is None or id(parent) in seen:
+        if parent is None:
             break
+        if seen is None:
+            if len(out) < 8:  # a short chain (the usual 2 or 3): look in it
+                if any(lv is parent for lv in out):
+                    break
+            else:
+                seen = {id(lv) for lv in out}
+        if seen is not None:
+            if id(parent) in seen:
+                break
+            seen.add(id(parent))
         out.append(parent)
-        seen.add(id(parent))
         current = parent
     return out
 
 
 def read_header(segments: Sequence[Segment], implementation: str = "") -> SetHeader:
     """The set's ST/BHT/1000A/1000B (the first HL ends the header)."""
+    return _read_header(segments, implementation, len(segments))
+
+
+def _read_header(segments: Sequence[Segment], implementation: str, count: int) -> SetHeader:
     st02 = st03 = bht03 = bht04 = bht06 = ""
     submitter: Party | None = None
     receiver: Party | None = None
-    for position, segment in enumerate(segments, start=1):
-        if segment.id == "HL":
+    position = 0
+    for segment in segments:
+        position += 1
+        sid = segment.id
+        if sid == "HL":
             break
-        where = Place(segment.id, position, segment.line)
-        if segment.id == "ST":
+        if sid == "ST":
             st02, st03 = _el(segment, 2), _el(segment, 3)
-        elif segment.id == "BHT":
+        elif sid == "BHT":
             bht03, bht04, bht06 = _el(segment, 3), _el(segment, 4), _el(segment, 6)
-        elif segment.id == "NM1":
-            party = _party(segment, where)
+        elif sid == "NM1":
+            party = _party(segment, Place(sid, position, segment.line))
             if party.entity == "41" and submitter is None:
                 submitter = party
             elif party.entity == "40" and receiver is None:
@@ -994,8 +1241,155 @@ def read_header(segments: Sequence[Segment], implementation: str = "") -> SetHea
         bht06=bht06,
         submitter=submitter,
         receiver=receiver,
-        segment_count=len(segments),
+        segment_count=count,
     )
+
+
+KEEP_LEVELS: Final = 4096
+"""HL levels (other than billing providers, HL 20) a :class:`ClaimStream` keeps for parent
+look-ups: children follow their parents closely in an 837, so this is exact for every sane
+file and bounds memory for sets with hundreds of thousands of subscribers."""
+
+_SKIP: Final = 0
+_HL: Final = 1
+_CLM: Final = 2
+_FEED: Final = 3
+_STEP: Final[dict[str, int]] = {
+    "SE": _SKIP,
+    "ST": _SKIP,
+    "GE": _SKIP,
+    "IEA": _SKIP,
+    "GS": _SKIP,
+    "HL": _HL,
+    "CLM": _CLM,
+}
+"""What :meth:`ClaimStream.step` does with a segment ID (one dict look-up, not seven
+comparisons): skip it (envelope), open a level, open a claim; any other is fed (_FEED)."""
+
+
+class ClaimStream:
+    """The claims of one transaction set fed one segment at a time, ST first: the claims
+    :func:`extract_claims` finds, without holding the set (except that ``header.
+    segment_count`` is 0: the set's length is unknown while streaming). The segments before
+    the first HL are buffered to read the header first.
+
+    ``keep_levels``: HL levels other than billing providers kept for parent look-ups (see
+    :data:`KEEP_LEVELS`); 0 keeps them all."""
+
+    def __init__(
+        self, delimiters: Delimiters, implementation: str, keep_levels: int = KEEP_LEVELS
+    ) -> None:
+        self.delimiters = delimiters
+        self.implementation = implementation
+        self.keep_levels = keep_levels
+        self.pending: list[Segment] | None = []
+        """The segments before the first HL; None once the header is read."""
+        self.header: SetHeader | None = None
+        self.kind: ClaimKind = "unknown"
+        self.position = 0
+        self.levels: dict[str, _Level] = {}
+        self.recent: list[_Level] = []
+        self.level: _Level | None = None
+        self.chain: list[_Level] = []
+        self.claim: _ClaimBuilder | None = None
+        self.count = 0
+
+    def feed(self, segment: Segment) -> list[Claim] | None:
+        """The claims that ``segment`` ends (None when it ends none, the usual case)."""
+        pending = self.pending
+        if pending is not None:
+            if segment.id != "HL":
+                pending.append(segment)
+                return None
+            out = self._start()
+            done = self.step(segment)
+            if done is not None:
+                out.append(done)
+            return out if out else None
+        done = self.step(segment)
+        return None if done is None else [done]
+
+    def finish(self) -> list[Claim]:
+        """The claims still open at the end of the set."""
+        out = self._start() if self.pending is not None else []
+        if self.claim is not None:
+            out.append(self._build(self.claim))
+            self.claim = None
+        return out
+
+    def begin(self, header: SetHeader) -> None:
+        """Start with a known header (the segments then go to :meth:`step`, ST included)."""
+        self.pending = None
+        self.header = header
+        self.kind = IMPLEMENTATION_KINDS.get(header.implementation.strip(), "unknown")
+
+    def _start(self) -> list[Claim]:
+        pending = self.pending or []
+        self.begin(_read_header(pending, self.implementation, 0))
+        out: list[Claim] = []
+        for segment in pending:
+            done = self.step(segment)
+            if done is not None:
+                out.append(done)
+        return out
+
+    def _build(self, claim: _ClaimBuilder) -> Claim:
+        header = self.header
+        assert header is not None
+        self.count += 1
+        return claim.build(header)
+
+    def _remember(self, level: _Level) -> None:
+        self.levels[level.hl_id] = level  # a repeated HL01 means the latest one
+        keep = self.keep_levels
+        if level.code == "20" or keep <= 0:
+            return
+        recent = self.recent
+        recent.append(level)
+        if len(recent) > 2 * keep:
+            levels = self.levels
+            for old in recent[:keep]:
+                if levels.get(old.hl_id) is old:
+                    del levels[old.hl_id]
+            del recent[:keep]
+
+    def step(self, segment: Segment) -> Claim | None:
+        """One segment after the header is known: the claim it ends, if any."""
+        self.position += 1
+        what = _STEP.get(segment.id, _FEED)
+        if what == _FEED:
+            claim = self.claim
+            if claim is not None:
+                claim.feed_at(segment, self.position, None)
+            else:
+                level = self.level
+                if level is not None:
+                    _feed_level_at(level, segment, self.position, None)
+            return None
+        if what == _SKIP:
+            return None
+        done: Claim | None = None
+        if self.claim is not None:
+            done = self._build(self.claim)
+            self.claim = None
+        if what == _HL:
+            e = _padded(segment, 3)
+            level = _Level(e[0], e[1], e[2])
+            if level.hl_id:
+                self._remember(level)
+            self.level = level
+            self.chain = _chain(level, self.levels)
+            return done
+        where = Place(segment.id, self.position, segment.line)
+        claim = _ClaimBuilder(
+            self.count, segment, where, self.level, self.chain, self.delimiters, self.kind
+        )
+        if self.level is None or self.level.code not in ("22", "23"):
+            claim.problems.append(
+                ("the claim is not under a subscriber or patient level (HL 22/23)", where)
+            )
+        self.claim = claim
+        return done
 
 
 def extract_claims(
@@ -1005,51 +1399,14 @@ def extract_claims(
 
     ``implementation`` (GS08) is used when ST03 is missing. Never raises on odd data.
     """
-    header = read_header(segments, implementation)
-    kind = IMPLEMENTATION_KINDS.get(header.implementation.strip(), "unknown")
-    levels: dict[str, _Level] = {}
-    level: _Level | None = None
-    chain: list[_Level] = []
-    claim: _ClaimBuilder | None = None
+    stream = ClaimStream(delimiters, implementation, keep_levels=0)
+    stream.begin(read_header(segments, implementation))
     claims: list[Claim] = []
-    for position, segment in enumerate(segments, start=1):
-        sid = segment.id
-        where = Place(sid, position, segment.line)
-        if sid in ("SE", "ST", "GE", "IEA", "GS"):
-            continue
-        if sid == "HL":
-            if claim is not None:
-                claims.append(claim.build(header))
-                claim = None
-            e = _padded(segment, 3)
-            level = _Level(hl_id=e[0], parent=e[1], code=e[2], where=where)
-            if level.hl_id:
-                levels[level.hl_id] = level  # a repeated HL01 means the latest one
-            chain = _chain(level, levels)
-            continue
-        if sid == "CLM":
-            if claim is not None:
-                claims.append(claim.build(header))
-            claim = _ClaimBuilder(
-                index=len(claims),
-                clm=segment,
-                where=where,
-                level=level,
-                chain=list(chain),
-                delimiters=delimiters,
-                kind=kind,
-            )
-            if level is None or level.code not in ("22", "23"):
-                claim.problems.append(
-                    ("the claim is not under a subscriber or patient level (HL 22/23)", where)
-                )
-            continue
-        if claim is not None:
-            claim.feed(segment, where)
-        elif level is not None:
-            _feed_level(level, segment, where)
-    if claim is not None:
-        claims.append(claim.build(header))
+    for segment in segments:
+        done = stream.step(segment)
+        if done is not None:
+            claims.append(done)
+    claims += stream.finish()
     return claims
 
 

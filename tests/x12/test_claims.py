@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
+from gateway import _native
 from gateway.x12.claims import (
+    KEEP_LEVELS,
     Claim,
+    ClaimStream,
     Place,
+    TransactionSet,
     extract_claims,
     iter_transaction_sets,
     parse_date_value,
@@ -215,3 +221,84 @@ def test_parsers() -> None:
     assert parse_decimal("12.50") == Decimal("12.50")
     assert parse_decimal("1e5") is None and parse_decimal("NaN") is None
     assert parse_decimal("") is None and parse_decimal("1" * 40) is None
+
+
+# ------------------------------------------------------------------ ClaimStream
+
+CLAIM_FILES = sorted(
+    p.relative_to(CORPUS).as_posix()
+    for folder in ("837p", "837i", "837p-negative")
+    for p in (CORPUS / folder).glob("*")
+    if p.is_file()
+)
+
+
+def _streamed(ts: TransactionSet, keep_levels: int = KEEP_LEVELS) -> list[Claim]:
+    stream = ClaimStream(ts.delimiters, ts.gs08, keep_levels)
+    out: list[Claim] = []
+    for segment in ts.segments:
+        done = stream.feed(segment)
+        if done is not None:
+            out += done
+    return out + stream.finish()
+
+
+@pytest.mark.parametrize("name", CLAIM_FILES or ["837p/uhin-837.edi"])
+def test_claim_stream_finds_what_extract_claims_finds(name: str) -> None:
+    for ts in iter_transaction_sets(corpus(name)):
+        whole = extract_claims(ts.segments, ts.delimiters, ts.gs08)
+        unknown_length = [replace(c, header=replace(c.header, segment_count=0)) for c in whole]
+        assert _streamed(ts) == unknown_length
+
+
+def test_claim_stream_hands_each_claim_over_when_it_ends() -> None:
+    ts = next(iter_transaction_sets(render(base_segments(2))))
+    stream = ClaimStream(ts.delimiters, ts.gs08)
+    ended = [(segment.id, stream.feed(segment)) for segment in ts.segments]
+    # None for every segment that ends no claim; the second claim's HL ends the first one
+    assert [(sid, [c.index for c in done]) for sid, done in ended if done is not None] == [
+        ("HL", [0])
+    ]
+    assert [c.index for c in stream.finish()] == [1]
+    assert stream.finish() == []
+
+
+def test_claim_stream_forgets_old_levels_only_when_asked() -> None:
+    body = [
+        "ST*837*0001*005010X222A1",
+        "HL*1**20*1",
+        "NM1*85*2*BILLING*****XX*1234567893",
+        "HL*2*1*22*1",
+        "NM1*IL*1*DOE*JO****MI*M1",
+        "HL*3*1*22*0",
+        "HL*4*1*22*0",
+        "HL*5*2*23*0",  # its parent, HL 2, is three subscriber levels back
+        "NM1*QC*1*DOE*KID",
+        "CLM*K1*10***11:B:1",
+        "LX*1",
+        "SV1*HC:99213*10*UN*1***1",
+        "SE*13*0001",
+    ]
+    segments = [Segment(*_split(s), line=n) for n, s in enumerate(body, start=1)]
+    ts = TransactionSet(0, 0, 0, "1", "1", "005010X222A1", DELIMS, tuple(segments))
+    [kept] = _streamed(ts, keep_levels=0)
+    assert kept.problems == () and kept.subscriber is not None and kept.patient is not None
+    assert [kept] == [
+        replace(c, header=replace(c.header, segment_count=0))
+        for c in extract_claims(segments, DELIMS)
+    ]
+    [forgot] = _streamed(ts, keep_levels=1)  # HL 2 dropped once three others came after it
+    assert [m for m, _ in forgot.problems] == [
+        "the claim has no billing provider (2010AA)",
+        "the claim has no subscriber (2010BA)",
+    ]
+
+
+@pytest.mark.skipif(not _native.compiled(), reason="the mark takes effect compiled only")
+def test_claim_records_are_not_tracked_by_the_cycle_collector() -> None:
+    """@mypyc_attr(acyclic=True): the collector never walks a claim's records."""
+    [claim] = claims_of(corpus("837p/uhin-837.edi"))
+    line = claim.lines[0]
+    records: list[object] = [claim, claim.header, claim.where, line, *line.dates]
+    records += [claim.subscriber, claim.subscriber_dob, claim.diagnoses[0], *claim.addresses]
+    assert all(r is not None and not gc.is_tracked(r) for r in records)
