@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/bench_e2e.py [--claims 1000,10000] [--rounds 3] [--cycle-seconds 1]
     .venv/bin/python scripts/bench_e2e.py --claims 100000 --rounds 1
+    .venv/bin/python scripts/bench_e2e.py --claims 10000 --rounds 2 --each --skip-pyx12
 
 Starts the real daemon (``gateway run``, its own data directory, demo partners, the simulated
 payers' cycle set by ``--cycle-seconds``) on loopback ports, uploads a fresh 837P from
@@ -160,6 +161,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per size (median)")
     parser.add_argument("--cycle-seconds", type=float, default=1.0, help="payer cycle (1 s)")
     parser.add_argument("--skip-pyx12", action="store_true", help="no x12valid baseline")
+    parser.add_argument(
+        "--each",
+        action="store_true",
+        help="also print every round (uploads in a row to one daemon: does a round wait for "
+        "the work the one before it started, e.g. its patient statement run?)",
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.claims.split(",") if n]
     work = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
@@ -185,6 +192,14 @@ def main() -> None:
                 path = work / f"batch-{claims}-{control}.837"
                 generate(claims, path, control)
                 rounds.append(one_round(sftp, path, claims, args.cycle_seconds))
+                if args.each:
+                    r = rounds[-1]
+                    seen = " ".join(
+                        f"{k} {r.seen[k]:.2f}" for k in ("999", "277CA", "payer 277CA", "835")
+                        if k in r.seen
+                    )  # fmt: skip
+                    print(f"  round {len(rounds)}: {claims} claims, upload {r.upload:.2f}, "
+                          f"{seen}, CLPs {r.clp}", flush=True)  # fmt: skip
                 if not args.skip_pyx12:
                     took = x12valid(path)
                     if took is not None:

@@ -26,6 +26,7 @@ from twisted.python.threadpool import ThreadPool
 from gateway.config import GatewayConfig
 from gateway.parked import clean_parked
 from gateway.payers.config import PayerConfig
+from gateway.pipeline.background import BackgroundJob
 from gateway.pipeline.routing import CycleOutcome, RouteOutcome, route_file, run_payer_cycle
 from gateway.pipeline.steps import (
     Outcome,
@@ -86,6 +87,9 @@ class GatewayCore(Service):
         self._renewer: LoopingCall | None = None
         self._db_pool = ThreadPool(minthreads=1, maxthreads=1, name="gateway-store")
         self._billing_pool = ThreadPool(minthreads=0, maxthreads=1, name="gateway-statements")
+        #: ``[payers] statements``: the patient statement runs, in the background after the
+        #: payment cycles that paid something (one at a time; requests meanwhile coalesce).
+        self.statements = BackgroundJob("statements", self._statement_run, self._statements_failed)
         self._executor: concurrent.futures.Executor | None = None
         self._running: dict[str, Deferred[None]] = {}
         self._limit = defer.DeferredSemaphore(max(1, config.pipeline.workers))
@@ -136,6 +140,7 @@ class GatewayCore(Service):
         for loop in (self._cycles, self._resumer):
             if loop is not None and loop.running:
                 loop.stop()
+        statements = self.statements.stop()  # none starts now; the one under way finishes
         running = list(self._running.values())
         if running:
             yield defer.DeferredList(running, consumeErrors=True)
@@ -149,7 +154,10 @@ class GatewayCore(Service):
         if self._executor is not None:
             executor, self._executor = self._executor, None
             yield threads.deferToThread(executor.shutdown, wait=True, cancel_futures=True)
-        self._billing_pool.stop()  # a statement run in progress finishes first
+        # last the store and the blobs, which a statement run in progress still uses (its
+        # Deferred never fails: a failed run is audited)
+        yield statements
+        self._billing_pool.stop()
         self._db_pool.stop()
         self.store.close()
         yield defer.maybeDeferred(super().stopService)
@@ -595,17 +603,20 @@ class GatewayCore(Service):
         done: Deferred[list[CycleOutcome]] = d.addCallback(self._statements_after)
         return done
 
-    def _statements_after(
-        self, outcomes: list[CycleOutcome]
-    ) -> list[CycleOutcome] | Deferred[list[CycleOutcome]]:
-        """``[payers] statements``: the patient statement cycle after a payment cycle that paid
-        anything, in a thread of its own (rendering PDFs must not hold up the store thread);
-        its failure is audited (the exception's type only: statements are PHI) and never
-        fails the payment cycle."""
+    def _statements_after(self, outcomes: list[CycleOutcome]) -> list[CycleOutcome]:
+        """``[payers] statements``: a payment cycle that paid anything asks for a patient
+        statement run, and does not wait for it (the next cycle's 835s must not wait for
+        thousands of PDFs): at most one run at a time, the requests made meanwhile make one
+        follow-up run (:class:`~gateway.pipeline.background.BackgroundJob`)."""
         if self._stopping or not self.config.payers.statements:
             return outcomes
-        if not any(o.placed for o in outcomes):
-            return outcomes
+        if any(o.placed for o in outcomes):
+            self.statements.request()
+        return outcomes
+
+    def _statement_run(self) -> Deferred[Any]:
+        """One statement run in a thread of its own (rendering PDFs must not hold up the
+        store thread)."""
         from gateway.pipeline.statements import run_statements
 
         d = threads.deferToThreadPool(
@@ -613,17 +624,17 @@ class GatewayCore(Service):
             self.partners(), time.time(), due_days=self.config.payers.statement_due_days,
         )  # fmt: skip
 
-        def report(run: Any) -> list[CycleOutcome]:
+        def report(run: Any) -> None:
             if run.statements:  # counts and file names only
                 self.audit("statements.run", statements=run.statements, files=run.files,
                            partners=run.partners, trigger="payment-cycle")  # fmt: skip
-            return outcomes
 
-        def failed(failure: Failure) -> list[CycleOutcome]:
-            self.audit("statements.failed", error=type(failure.value).__name__)
-            return outcomes
+        return d.addCallback(report)
 
-        return d.addCallbacks(report, failed)
+    def _statements_failed(self, failure: Failure) -> None:
+        """A failed run is audited (the exception's type only: statements are PHI) and
+        never fails a payment cycle."""
+        self.audit("statements.failed", error=type(failure.value).__name__)
 
     def _report_cycles(self, outcomes: list[CycleOutcome]) -> list[CycleOutcome]:
         report_cycles(self.audit, outcomes)

@@ -2,7 +2,8 @@
 statement per patient account with something to say, delivered to the partner's mailbox as
 ``<UTC>_<id>_STATEMENT.pdf`` plus one manifest per run, ``<UTC>_<run>_STATEMENTS.csv``, for
 a print-and-mail vendor. No Twisted: ``gateway statements run`` calls it directly, the daemon
-in the store thread after each payment cycle (``[payers] statements``).
+in a thread of its own, in the background after the payment cycles that paid something
+(``[payers] statements``; one run at a time, see ``GatewayCore._statements_after``).
 
 An account gets a statement when it has open items (a patient balance or credit, or a payment
 since its last statement) and they differ from what its last statement said: running the
