@@ -865,11 +865,9 @@ class _ClaimBuilder:
         self.street_where: Place | None = None
         self.admission_type = ""
 
-    def feed(self, segment: Segment, where: Place) -> None:
-        """A segment of the claim (after its CLM) at ``where`` (its place in the set)."""
-        self.feed_at(segment, where.position, where)
-
     def feed_at(self, segment: Segment, position: int, where: Place | None) -> None:
+        """A segment of the claim (after its CLM) at ``position`` in the set (``where``: its
+        Place if made already, else None)."""
         """:meth:`feed` by position (``where``: its Place if made already, else None)."""
         self.end_position = position
         sid = segment.id
@@ -1129,13 +1127,9 @@ def _taxonomy(segment: Segment, position: int) -> Taxonomy:
     )
 
 
-def _feed_level(level: _Level, segment: Segment, where: Place) -> None:
-    """A segment of an HL level before its first CLM."""
-    _feed_level_at(level, segment, where.position, where)
-
-
 def _feed_level_at(level: _Level, segment: Segment, position: int, where: Place | None) -> None:
-    """:func:`_feed_level` by position (``where``: its Place if made already, else None)."""
+    """A segment of an HL level before its first CLM, at ``position`` in the set (``where``:
+    its Place if made already, else None)."""
     sid = segment.id
     code = level.code
     if sid == "NM1":

@@ -44,21 +44,15 @@ from gateway.x12.ca277 import (
     write_277ca,
 )
 from gateway.x12.claims import (
-    IMPLEMENTATION_KINDS,
     Claim,
     ClaimKind,
+    ClaimStream,
     Party,
     Place,
     SetHeader,
-    _chain,
-    _ClaimBuilder,
     _el,
-    _feed_level,
-    _Level,
-    _padded,
     extract_claims,
     iter_transaction_sets_stream,
-    read_header,
 )
 from gateway.x12.edits import (
     DEFAULT_EDIT_SET,
@@ -76,7 +70,7 @@ from gateway.x12.envelope import set_accepted
 from gateway.x12.fastinit import quick_init
 from gateway.x12.kinds import carries_claims
 from gateway.x12.results import FileAnalysis, PartnerDirectory, Response
-from gateway.x12.segments import Delimiters, Segment
+from gateway.x12.segments import Segment
 from gateway.x12.tokenizer import IsaHeader, Run, tokenize_runs, windows
 
 
@@ -324,112 +318,6 @@ def rejected_claims_audit(sets: Iterable[SetEdits]) -> list[dict[str, object]]:
 
 # ------------------------------------------------------------------ streaming (big files)
 
-_KEEP_LEVELS = 4096
-"""HL levels (other than billing providers, HL 20) kept for parent look-ups while streaming:
-children follow their parents closely in an 837, so this is exact for every sane file and
-bounds memory for sets with hundreds of thousands of subscribers."""
-
-
-class _ClaimStream:
-    """:func:`~gateway.x12.claims.extract_claims` fed one segment at a time (same claims,
-    except that ``header.segment_count`` is 0: the set's length is unknown while streaming).
-    The segments before the first HL are buffered to read the header first."""
-
-    def __init__(self, delimiters: Delimiters, implementation: str) -> None:
-        self.delimiters = delimiters
-        self.implementation = implementation
-        self.pending: list[Segment] | None = []
-        self.header: SetHeader | None = None
-        self.kind: ClaimKind = "unknown"
-        self.position = 0
-        self.levels: dict[str, _Level] = {}
-        self.recent: list[tuple[str, _Level]] = []
-        self.level: _Level | None = None
-        self.chain: list[_Level] = []
-        self.claim: _ClaimBuilder | None = None
-        self.count = 0
-
-    def feed(self, segment: Segment) -> list[Claim]:
-        if self.pending is not None:
-            if segment.id != "HL":
-                self.pending.append(segment)
-                return []
-            return [*self._start(), *self._step(segment)]
-        return self._step(segment)
-
-    def finish(self) -> list[Claim]:
-        out = self._start() if self.pending is not None else []
-        if self.claim is not None:
-            out.append(self._build(self.claim))
-            self.claim = None
-        return out
-
-    def _start(self) -> list[Claim]:
-        pending, self.pending = self.pending or [], None
-        self.header = replace(read_header(pending, self.implementation), segment_count=0)
-        self.kind = IMPLEMENTATION_KINDS.get(self.header.implementation.strip(), "unknown")
-        out: list[Claim] = []
-        for segment in pending:
-            out += self._step(segment)
-        return out
-
-    def _build(self, claim: _ClaimBuilder) -> Claim:
-        assert self.header is not None
-        self.count += 1
-        return claim.build(self.header)
-
-    def _remember(self, level: _Level) -> None:
-        self.levels[level.hl_id] = level  # a repeated HL01 means the latest one
-        if level.code == "20":
-            return
-        self.recent.append((level.hl_id, level))
-        if len(self.recent) > 2 * _KEEP_LEVELS:
-            for hl_id, old in self.recent[:_KEEP_LEVELS]:
-                if self.levels.get(hl_id) is old:
-                    del self.levels[hl_id]
-            del self.recent[:_KEEP_LEVELS]
-
-    def _step(self, segment: Segment) -> list[Claim]:
-        self.position += 1
-        sid = segment.id
-        where = Place(sid, self.position, segment.line)
-        if sid in ("SE", "ST", "GE", "IEA", "GS"):
-            return []
-        out: list[Claim] = []
-        if sid == "HL":
-            if self.claim is not None:
-                out.append(self._build(self.claim))
-                self.claim = None
-            e = _padded(segment, 3)
-            level = _Level(hl_id=e[0], parent=e[1], code=e[2], where=where)
-            if level.hl_id:
-                self._remember(level)
-            self.level = level
-            self.chain = _chain(level, self.levels)
-            return out
-        if sid == "CLM":
-            if self.claim is not None:
-                out.append(self._build(self.claim))
-            self.claim = _ClaimBuilder(
-                index=self.count,
-                clm=segment,
-                where=where,
-                level=self.level,
-                chain=list(self.chain),
-                delimiters=self.delimiters,
-                kind=self.kind,
-            )
-            if self.level is None or self.level.code not in ("22", "23"):
-                self.claim.problems.append(
-                    ("the claim is not under a subscriber or patient level (HL 22/23)", where)
-                )
-            return out
-        if self.claim is not None:
-            self.claim.feed(segment, where)
-        elif self.level is not None:
-            _feed_level(self.level, segment, where)
-        return out
-
 
 @dataclass(frozen=True)
 class _SetStart:
@@ -457,7 +345,7 @@ class _SetWalker:
         self.set_index = -1
         self.header: IsaHeader | None = None
         self.gs08 = ""
-        self.stream: _ClaimStream | None = None
+        self.stream: ClaimStream | None = None
         self.in_set = False
 
     def feed(self, run: Run, out: list[_SetStart | Claim | str]) -> None:
@@ -503,7 +391,9 @@ class _SetWalker:
             if sid == "CLM":
                 out.append(_el(token, 1))
             return
-        out += stream.feed(token)
+        done = stream.feed(token)
+        if done is not None:
+            out += done
 
     def _start_set(self, token: Segment, out: list[_SetStart | Claim | str]) -> None:
         assert self.header is not None
@@ -516,7 +406,7 @@ class _SetWalker:
         elif self.wanted.get(key) != st02:
             return  # not accepted (or the envelope walkers disagree: never guess)
         out.append(_SetStart(key, self.header.segment.elements[12].strip(), st02))
-        stream = self.stream = _ClaimStream(self.header.delimiters, self.gs08)
+        stream = self.stream = ClaimStream(self.header.delimiters, self.gs08)
         if self.claims:
             stream.feed(token)
         else:

@@ -86,16 +86,16 @@ def test_a_set_the_claim_reader_cannot_take_falls_back(
     source = tmp_path / "in.x12"
     source.write_bytes(_gen(5, 71))
     directory = _directory(tmp_path)
-    feed = frontend._ClaimStream.feed
+    feed = frontend.ClaimStream.feed
     raised: list[int] = []
 
-    def flaky(self: frontend._ClaimStream, segment: Segment) -> object:
+    def flaky(self: frontend.ClaimStream, segment: Segment) -> object:
         if not raised:
             raised.append(1)
             raise ValueError("cannot read")
         return feed(self, segment)
 
-    monkeypatch.setattr(frontend._ClaimStream, "feed", flaky)
+    monkeypatch.setattr(frontend.ClaimStream, "feed", flaky)
     got = analyze_and_spill(
         str(source), uploader=UPLOADER, directory=directory, context=_context(),
         path=str(tmp_path / "one.edits"),
