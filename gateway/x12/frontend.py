@@ -872,6 +872,10 @@ def analyze_and_spill(
     wanted = _accepted_837_sets(analysis)  # none when nothing was readable
     if not failed and walker.walked == wanted and (not wanted or analysis.repeated_claim_ids == {}):
         return AnalyzedSpill(analysis, EditSpill(path, sets), single_reading=True)
+    # the first reading's sets (plans, offsets) go before the second reading makes its own
+    sets = ()
+    spiller.sets.clear()
+    walker.walked.clear()
     spill = spill_edits(read_chunks(source), analysis, context, path, edits, plan=True)
     return AnalyzedSpill(analysis, spill, single_reading=False)
 
