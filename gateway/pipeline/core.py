@@ -109,9 +109,11 @@ class GatewayCore(Service):
     # service ----------------------------------------------------------------------------
     def startService(self) -> None:
         super().startService()
-        # staging files older than this are a crash's; newer ones are uploads under way (the
-        # listeners may take uploads before the clean-up runs)
-        self._started_at = time.time()
+        # the upload temp files in staging now are a crash's; any made later belong to uploads
+        # under way (the listeners may take uploads before the clean-up runs). Listed here, not
+        # compared by mtime: file times come from a coarse clock that can lag time.time() by
+        # milliseconds, so an upload just after the start could look older than it.
+        self._left_at_start = self._upload_temps()
         self._db_pool.start()
         self._billing_pool.start()
         if self.config.pipeline.workers > 0:
@@ -166,27 +168,27 @@ class GatewayCore(Service):
         reactor: IReactorThreads = self.reactor
         return threads.deferToThreadPool(reactor, self._db_pool, fn, *args, **kwargs)
 
+    def _upload_temps(self) -> list[Path]:
+        """The temp files of uploads in staging (the SFTP and HTTP intakes' ``.upload-*`` and
+        ``.api-*``)."""
+        return [
+            t for pattern in ("*/.upload-*", "*/.api-*") for t in self.staging_dir.glob(pattern)
+        ]
+
     def _clean_staging(self) -> Deferred[None]:
         """Drop what a crash left in staging: temp files of uploads that never completed (their
         clients never saw success) and temp-named uploads parked for over a week."""
 
-        started = getattr(self, "_started_at", time.time())
-
-        def left_by_a_crash(temp: Path) -> bool:
-            # the listeners are already up: an upload that began since this start is alive
-            try:
-                return temp.stat().st_mtime < started
-            except FileNotFoundError:
-                return False
+        left = getattr(self, "_left_at_start", None)
 
         def clean() -> tuple[int, int]:
             partial = parked = 0
             cutoff = time.time() - PARKED_MAX_AGE
-            for pattern in ("*/.upload-*", "*/.api-*"):
-                for temp in self.staging_dir.glob(pattern):
-                    if left_by_a_crash(temp):
-                        temp.unlink(missing_ok=True)
-                        partial += 1
+            # the listeners are already up: only what was there at the start is a crash's
+            for temp in left if left is not None else self._upload_temps():
+                if temp.exists():
+                    temp.unlink(missing_ok=True)
+                    partial += 1
             for directory in self.staging_dir.glob("*/parked"):
                 parked += clean_parked(directory, cutoff)  # an upload and its .name count once
             return partial, parked

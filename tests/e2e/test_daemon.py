@@ -19,12 +19,6 @@ def test_start_cleans_partial_uploads_and_stale_parked_files(tmp_path: Path) -> 
     (staging / "parked").mkdir(parents=True)
     partial = staging / ".upload-deadbeef"
     partial.write_bytes(b"ISA*half an upload")
-    # an upload that began after the daemon started (its listeners are up before the clean-up
-    # runs): alive, never removed (its mtime stands in for "after the start")
-    alive = staging / ".api-cafebabe"
-    alive.write_bytes(b"ISA*an upload under way")
-    later = time.time() + 3600
-    os.utime(alive, (later, later))
     parked = ParkedDir(staging / "parked")
     (staging / "x").write_bytes(b"x")
     parked.park(staging / "x", "old.837.part")
@@ -38,6 +32,13 @@ def test_start_cleans_partial_uploads_and_stale_parked_files(tmp_path: Path) -> 
     assert fresh is not None
     daemon = Daemon(data_dir=tmp_path / "data", workdir=tmp_path)
     daemon.start()
+    # an upload that began after the daemon started (its listeners may be up before the
+    # clean-up runs): alive, never removed, whatever its file time (the exact race is
+    # tests/pipeline/test_core_staging.py)
+    alive = staging / ".api-cafebabe"
+    alive.write_bytes(b"ISA*an upload under way")
+    earlier = time.time() - 3600
+    os.utime(alive, (earlier, earlier))
     try:
         events = wait_for(
             lambda: [e for e in daemon.audit_events() if e["event"] == "staging.cleaned"]
