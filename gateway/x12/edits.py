@@ -1888,7 +1888,9 @@ def check_duplicate(claim: Claim, scope: EditScope) -> Sequence[Hit]:
     return _NO_HITS
 
 
-def _failure(edit: Edit, hit: Hit) -> Failure:
+def failure_from(edit: Edit, hit: Hit) -> Failure:
+    """The failure ``edit`` reports for ``hit`` (the hit's status and entity when it names
+    them, else the edit's)."""
     return Failure(
         edit=edit.code,
         category=edit.category,
@@ -1902,7 +1904,7 @@ def _failure(edit: Edit, hit: Hit) -> Failure:
 
 def _add(failures: list[Failure], edit: Edit, found: Iterator[Hit]) -> None:
     for hit in found:
-        failures.append(_failure(edit, hit))
+        failures.append(failure_from(edit, hit))
 
 
 # ---------------------------------------------------------------------------- the table
@@ -2102,7 +2104,7 @@ def _standard_failures(claim: Claim, scope: _Scope) -> list[Failure] | None:
         if not _original_reference_ok(claim):
             _add(failures, std[32], _original_reference_hits(claim, scope))
         if duplicate_applies(claim.frequency_code) and scope.seen_before(claim):
-            failures.append(_failure(std[33], duplicate_hit(claim.where)))
+            failures.append(failure_from(std[33], duplicate_hit(claim.where)))
     except Exception:
         return None
     return failures
@@ -2169,7 +2171,7 @@ def _run_rows(claim: Claim, scope: _Scope, rows: tuple[Edit, ...], failures: lis
             )
             continue
         for hit in hits:
-            failures.append(_failure(edit, hit))
+            failures.append(failure_from(edit, hit))
 
 
 class _Plan:

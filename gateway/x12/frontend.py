@@ -63,6 +63,7 @@ from gateway.x12.edits import (
     Failure,
     duplicate_applies,
     duplicate_hit,
+    failure_from,
     run_edits,
     verdict_audit,
 )
@@ -358,8 +359,6 @@ class _SetWalker:
             self.header = run
             self.interchange += 1
             self.group = self.set_index = -1
-        elif isinstance(run, Segment):  # tokenize_stream's single tokens
-            self._segment(run, out)
 
     def finish(self, out: list[_SetStart | Claim | str]) -> None:
         if self.stream is not None and self.claims:
@@ -885,7 +884,11 @@ _LENGTH = struct.Struct("<I")
 
 def _dump(data: _Packed, out: IO[bytes]) -> int:
     """Write one spill record (a 4-byte length, then the marshal bytes); its size in bytes."""
-    body = marshal.dumps(data)
+    return _write_record(marshal.dumps(data), out)
+
+
+def _write_record(body: bytes, out: IO[bytes]) -> int:
+    """:func:`_dump` of a record's marshal bytes."""
     out.write(_LENGTH.pack(len(body)) + body)
     return _LENGTH.size + len(body)
 
@@ -1014,17 +1017,18 @@ def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
         return verdict
     # the DUPLICATE edit as run_edits would report it, read from the slim claim
     (edit,) = _DUPLICATE_EDITS.edits
-    hit = duplicate_hit(verdict.claim.where)
-    failure = Failure(
-        edit=edit.code,
-        category=edit.category,
-        status=hit.status or edit.status,
-        entity=hit.entity if hit.entity is not None else edit.entity,
-        message=hit.message,
-        location=hit.where,
-        line=hit.line,
-    )
+    failure = failure_from(edit, duplicate_hit(verdict.claim.where))
     return replace(verdict, accepted=False, failures=(failure,))
+
+
+def _final_set(
+    spilled: SpilledSet, verdicts: SpilledVerdicts, accepted: int, plan: AckPlan
+) -> SpilledSetEdits:
+    """A spilled set's final verdicts (``accepted`` of them accepted) with their 277CA plan."""
+    return SpilledSetEdits(
+        spilled.interchange_index, spilled.group_index, spilled.set_index, spilled.isa13,
+        spilled.st02, verdicts, accepted, len(verdicts) - accepted, plan,
+    )  # fmt: skip
 
 
 def spilled_as_final(
@@ -1041,19 +1045,8 @@ def spilled_as_final(
             return None
         if spilled.isa13 in skip:
             continue
-        result.append(
-            SpilledSetEdits(
-                spilled.interchange_index,
-                spilled.group_index,
-                spilled.set_index,
-                spilled.isa13,
-                spilled.st02,
-                SpilledVerdicts(spill.path, spilled.offsets, 0, spilled.count, spilled.header),
-                spilled.accepted,
-                spilled.count - spilled.accepted,
-                spilled.plan,
-            )
-        )
+        verdicts = SpilledVerdicts(spill.path, spilled.offsets, 0, spilled.count, spilled.header)
+        result.append(_final_set(spilled, verdicts, spilled.accepted, spilled.plan))
     return tuple(result)
 
 
@@ -1097,28 +1090,15 @@ def recheck_spill(
                     if verdict is not unpacked:
                         body = marshal.dumps(_pack(verdict))
                     offsets.append(position)
-                    out.write(_LENGTH.pack(len(body)) + body)
-                    position += _LENGTH.size + len(body)
+                    position += _write_record(body, out)
                     accepted += verdict.accepted
                     planner.add(verdict)
                     if each is not None:
                         each(spilled, verdict)
             if spilled.isa13 in skip:
                 continue
-            count = len(offsets) - start
-            result.append(
-                SpilledSetEdits(
-                    spilled.interchange_index,
-                    spilled.group_index,
-                    spilled.set_index,
-                    spilled.isa13,
-                    spilled.st02,
-                    SpilledVerdicts(final_path, offsets, start, len(offsets), spilled.header),
-                    accepted,
-                    count - accepted,
-                    planner.plan(),
-                )
-            )
+            verdicts = SpilledVerdicts(final_path, offsets, start, len(offsets), spilled.header)
+            result.append(_final_set(spilled, verdicts, accepted, planner.plan()))
     return tuple(result)
 
 

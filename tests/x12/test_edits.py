@@ -490,15 +490,22 @@ ELEMENT_VALUES = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_element_mutations_never_raise(data: st.DataObject) -> None:
-    segs = base_segments(2)
+def mutate_elements(
+    data: st.DataObject, segs: list[str], values: st.SearchStrategy[str]
+) -> list[str]:
+    """``segs`` with one to six elements of claim segments set to drawn ``values``."""
     for _ in range(data.draw(st.integers(min_value=1, max_value=6))):
         index = data.draw(st.integers(min_value=3, max_value=len(segs) - 4))
         parts = segs[index].split("*")
         pos = data.draw(st.integers(min_value=1, max_value=len(parts) + 2))
-        segs[index] = element(segs[index], pos, data.draw(ELEMENT_VALUES))
+        segs[index] = element(segs[index], pos, data.draw(values))
+    return segs
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_element_mutations_never_raise(data: st.DataObject) -> None:
+    segs = mutate_elements(data, base_segments(2), ELEMENT_VALUES)
     claims = claims_of(render(segs))
     verdicts = run_edits(claims, context())
     assert not any(f.edit == INTERNAL_ERROR_CODE for v in verdicts for f in v.failures)

@@ -43,6 +43,7 @@ from tests.x12.test_edits import (
     base_segments,
     claims_of,
     element,
+    mutate_elements,
     mutated,
     render,
 )
@@ -261,13 +262,8 @@ def test_fingerprint_text_unchanged(data: bytes) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_claims_agree(data: st.DataObject) -> None:
-    segs = base_segments(2)
-    for _ in range(data.draw(st.integers(min_value=1, max_value=6))):
-        index = data.draw(st.integers(min_value=3, max_value=len(segs) - 4))
-        parts = segs[index].split("*")
-        pos = data.draw(st.integers(min_value=1, max_value=len(parts) + 2))
-        value = data.draw(st.one_of(ELEMENT_VALUES, st.sampled_from(MORE_VALUES)))
-        segs[index] = element(segs[index], pos, value)
+    values = st.one_of(ELEMENT_VALUES, st.sampled_from(MORE_VALUES))
+    segs = mutate_elements(data, base_segments(2), values)
     claims = claims_of(render(segs))
     _quick_tests_agree(claims)
     for claim in claims:
