@@ -157,6 +157,7 @@ def check_file(
     from gateway.x12 import build_responses
     from gateway.x12.engine import analyze_file
     from gateway.x12.frontend import (
+        ClaimRendering,
         analyze_and_spill,
         never_seen,
         recheck_spill,
@@ -174,9 +175,14 @@ def check_file(
             if loaded is not None:
                 loaded()
         else:  # the guide pass and the claims' edits in one reading of the file
+            # without a claim history the verdicts are final as edited: the 277CA's claim
+            # segments are made with them (written below with the same prefix and dates)
+            render = None
+            if history is None and ack_dir is not None and acks is not None:
+                render = ClaimRendering(str(Path(work) / "277ca"), _TRACE, now, now.date())
             both = analyze_and_spill(
                 str(path), uploader=uploader, directory=directory, context=context,
-                path=str(Path(work) / "edits"), loaded=loaded,
+                path=str(Path(work) / "edits"), loaded=loaded, render=render,
             )  # fmt: skip
             analysis, spill = both.analysis, both.spill
         duplicates = _duplicate_interchanges(analysis, history)
@@ -213,7 +219,7 @@ def check_file(
                         next_control=controls,
                         now=now,
                         received=now.date(),
-                        trace_prefix="VALIDATE",
+                        trace_prefix=_TRACE,
                     )
                 if written:
                     acks.append(str(target))
@@ -227,6 +233,9 @@ def check_file(
         claims.accepted.setdefault(index, 0)
     return checked
 
+
+_TRACE = "VALIDATE"
+"""The 277CA's trace prefix (TRN02, REF*D9) in ``gateway validate``'s answers."""
 
 _gc_tuned: list[bool] = []
 

@@ -28,11 +28,12 @@ The 277CA carries patient names and member IDs (the guide requires them); logs m
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import IO, Final, Protocol
 
 from gateway.x12.acks import OUTBOUND, SEGMENT_END, BuiltAck, Gateway, clean, format_control
 from gateway.x12.claims import ClaimKind, Party, SetHeader
@@ -138,6 +139,11 @@ class AckBatch:
     """The totals and provider groups of ``verdicts``, when the caller already made them
     (:class:`AckPlanner`, e.g. while it read a spill file): the verdicts are then read once,
     not twice. Ignored with ``answers``."""
+    rendered: RenderedClaims | None = None
+    """The claims' segments, made as the verdicts were (:class:`ClaimRenderer`), with
+    ``plan``: the verdicts are then not read at all. The caller vouches that they were made
+    with this batch's ``clearinghouse_ids``; they are used only when made for its
+    ``received`` and the 277CA's date (else the claims are made from ``verdicts``)."""
 
 
 @dataclass
@@ -196,6 +202,104 @@ class AckPlanner:
 
     def plan(self) -> AckPlan:
         return AckPlan(self._totals, self._groups, self._count)
+
+
+def clearinghouse_id(prefix: str, index: int) -> str:
+    """Our trace number of a batch's ``index``-th claim (REF*D9) as the clearinghouse's own
+    277CAs make it: ``<prefix>-<index + 1>``, cut to 50."""
+    return f"{prefix}-{index + 1}"[:50]
+
+
+class RenderedClaims:
+    """The claims' segments of one 277CA transaction set after each claim's HL (from its
+    ``NM1*QC`` to its ``DTP*472``) as :class:`ClaimRenderer` wrote them to ``path``: the n-th
+    claim's are the bytes ``offsets[n]..offsets[n + 1]``, ``counts[n]`` segments. Read in
+    order, a block at a time (by index out of order: a seek)."""
+
+    def __init__(
+        self, path: str, offsets: array[int], counts: array[int], ids: str, day: str,
+        received: date,
+    ) -> None:  # fmt: skip
+        self.path = path
+        self.offsets = offsets
+        self.counts = counts
+        self.ids = ids
+        """The clearinghouse IDs' prefix they were made with (``<prefix>-<n>``, REF*D9)."""
+        self.day = day
+        self.received = received
+        self._handle: IO[bytes] | None = None
+        self._buffer = b""
+        self._base = 0
+        """Where ``_buffer`` starts in the file."""
+
+    def made_for(self, day: str, received: date, count: int) -> bool:
+        return day == self.day and received == self.received and count == len(self.counts)
+
+    def text(self, index: int) -> str:
+        """The ``index``-th claim's segments."""
+        start, end = self.offsets[index], self.offsets[index + 1]
+        at = start - self._base
+        if at < 0 or end - self._base > len(self._buffer):
+            handle = self._handle
+            if handle is None:
+                handle = self._handle = open(self.path, "rb")  # closed by close()
+            handle.seek(start)
+            self._buffer = handle.read(max(end - start, _READ))
+            self._base = start
+            at = 0
+            if len(self._buffer) < end - start:
+                raise EOFError(f"rendered claims {self.path!r} end early")
+        return self._buffer[at : end - self._base].decode("ascii")
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._buffer = b""
+
+
+_READ = 1 << 16
+
+
+class ClaimRenderer:
+    """Makes the claims' segments of one 277CA transaction set (:class:`RenderedClaims`) as
+    its verdicts come, in order, before the 277CA is written: what the 277CA would make of
+    each claim after its HL (whose number depends on where its billing provider's group
+    ends up).
+
+    ``ids``: the clearinghouse IDs' prefix (``<ids>-<n>`` for the n-th claim, REF*D9, as the
+    batch's ``clearinghouse_ids`` will be); ``day``, ``received``: the 277CA's date (CCYYMMDD)
+    and the batch's :attr:`AckBatch.received`. Writes to ``out`` (the file at ``path``,
+    standing at ``position``)."""
+
+    def __init__(
+        self, path: str, out: IO[bytes], position: int, *, ids: str, day: str, received: date
+    ) -> None:
+        self.path = path
+        self.out = out
+        self.ids = ids
+        self.day = day
+        self.received = received
+        self._offsets: array[int] = array("q", [position])
+        self._counts: array[int] = array("B")
+        self._position = position
+
+    def add(self, verdict: AckVerdict) -> None:
+        index = len(self._counts)
+        segments = _claim_segments(
+            verdict, clearinghouse_id(self.ids, index), index, self.day, self.received
+        )
+        data = "".join(segments).encode("ascii")
+        self.out.write(data)
+        self._position += len(data)
+        self._offsets.append(self._position)
+        self._counts.append(len(segments))
+
+    def result(self) -> RenderedClaims:
+        """The set's claims as made (after the last verdict)."""
+        return RenderedClaims(
+            self.path, self._offsets, self._counts, self.ids, self.day, self.received
+        )
 
 
 def _segment(seg_id: str, *elements: str) -> str:
@@ -392,10 +496,13 @@ def _transaction(
     gateway: Gateway,
     now: datetime,
     source: InformationSource | None = None,
-) -> tuple[Iterator[str], _Totals]:
-    """The body of one ST*277 (ST and SE excluded) as a lazy stream of segments, and the
-    set's totals (computed first, in one pass over the verdicts). The claims' segments are
-    produced as the stream is consumed, reading each verdict once more."""
+) -> tuple[Iterator[str], _Totals, list[int]]:
+    """The body of one ST*277 (ST and SE excluded) as a lazy stream of segments, the set's
+    totals (computed first, in one pass over the verdicts), and a one-item list that holds,
+    once the stream is consumed, how many segments it carried besides one per item (the
+    claims of :attr:`AckBatch.rendered` come as text of many segments). The claims'
+    segments are produced as the stream is consumed, reading each verdict once more (or
+    the rendered text)."""
     day = now.strftime("%Y%m%d")
     verdicts = batch.verdicts
     answers = batch.answers
@@ -416,6 +523,9 @@ def _transaction(
             planner.add(verdicts[index], accepted(index))
         plan = planner.plan()
     totals, groups = plan.totals, plan.groups
+    rendered = batch.rendered if batch.plan is plan else None
+    if rendered is not None and not rendered.made_for(day, batch.received, plan.count):
+        rendered = None
     header = next(iter(groups.values()))[2].header if groups else None
     if source is None:
         source = InformationSource(
@@ -424,7 +534,9 @@ def _transaction(
             "46",
             _id(gateway.id, 80, "CLEARINGHOUSE"),
         )
-    return _body(batch, st02, day, now, source, header, totals, groups), totals
+    extra = [0]
+    body = _body(batch, st02, day, now, source, header, totals, groups, rendered, extra)
+    return body, totals, extra
 
 
 def _body(
@@ -436,6 +548,8 @@ def _body(
     header: SetHeader | None,
     totals: _Totals,
     groups: dict[tuple[str, str, str, str], tuple[list[int], _Totals, AckClaim]],
+    rendered: RenderedClaims | None,
+    extra: list[int],
 ) -> Iterator[str]:
     verdicts = batch.verdicts
     answers = batch.answers
@@ -483,6 +597,14 @@ def _body(
             _summary_stc(RECEIPT_STATUS, "85", provider_totals, day=day, with_date=False),
             *_counts(provider_totals, "QA", "QC"),
         ]
+        if rendered is not None:  # the claims' segments as made, after their HLs
+            counts = rendered.counts
+            for index in indexes:
+                hl += 1
+                yield f"HL{_E}{hl}{_E}{provider_hl}{_E}PT{SEGMENT_END}"
+                yield rendered.text(index)
+                extra[0] += counts[index] - 1  # (the caller counts one)
+            continue
         for index in indexes:
             verdict = verdicts[index]
             claim = verdict.claim
@@ -494,19 +616,37 @@ def _body(
             )
             # what _segment makes of these (no element is empty), without its list work
             yield f"HL{_E}{hl}{_E}{provider_hl}{_E}PT{SEGMENT_END}"
+            if answers is None:
+                yield from _claim_segments(verdict, ch_id, index, day, batch.received)
+                continue
             yield _patient_nm1(claim)
             yield f"TRN{_E}2{_E}{_id(claim.claim_id, 50, '0')}{SEGMENT_END}"
-            if answers is None:
-                yield from _claim_stcs(verdict, day)
-            else:
-                answer = answers[index]
-                yield from _answer_stcs(answer, _amount(claim), day)
-                if clean(answer.payer_claim_id, 50):
-                    yield _segment("REF", "1K", clean(answer.payer_claim_id, 50))
+            answer = answers[index]
+            yield from _answer_stcs(answer, _amount(claim), day)
+            if clean(answer.payer_claim_id, 50):
+                yield _segment("REF", "1K", clean(answer.payer_claim_id, 50))
             yield f"REF{_E}D9{_E}{_id(ch_id, 50, str(index + 1))}{SEGMENT_END}"
             if claim.kind == "institutional" and clean(claim.bill_type, 50):
                 yield _segment("REF", "BLT", clean(claim.bill_type, 50))
             yield _service_dtp(claim, batch.received)
+
+
+def _claim_segments(
+    verdict: AckVerdict, ch_id: str, index: int, day: str, received: date
+) -> list[str]:
+    """A claim's segments after its HL (edits' verdict): NM1*QC, TRN*2, STC..., REF*D9,
+    REF*BLT, DTP*472."""
+    claim = verdict.claim
+    out = [
+        _patient_nm1(claim),
+        f"TRN{_E}2{_E}{_id(claim.claim_id, 50, '0')}{SEGMENT_END}",
+        *_claim_stcs(verdict, day),
+        f"REF{_E}D9{_E}{_id(ch_id, 50, str(index + 1))}{SEGMENT_END}",
+    ]
+    if claim.kind == "institutional" and clean(claim.bill_type, 50):
+        out.append(_segment("REF", "BLT", clean(claim.bill_type, 50)))
+    out.append(_service_dtp(claim, received))
+    return out
 
 
 def _summary_stc(status: str, entity: str, totals: _Totals, *, day: str, with_date: bool) -> str:
@@ -612,7 +752,7 @@ def write_277ca(
     received = accepted = sets_accepted = 0
     for batch in batches:
         st02 = format_control(next_control(), 4)
-        body, totals = _transaction(
+        body, totals, extra = _transaction(
             batch,
             st02,
             clearinghouse_name=clearinghouse_name,
@@ -625,7 +765,7 @@ def write_277ca(
         for segment in body:
             write(segment)
             count += 1
-        write(_segment("SE", str(count + 2), st02))
+        write(_segment("SE", str(count + extra[0] + 2), st02))
         received += totals.accepted + totals.rejected
         accepted += totals.accepted
         sets_accepted += 1 if totals.accepted else 0

@@ -29,6 +29,7 @@ import struct
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,7 +41,10 @@ from gateway.x12.ca277 import (
     AckPlan,
     AckPlanner,
     AckVerdict,
+    ClaimRenderer,
+    RenderedClaims,
     build_277ca,
+    clearinghouse_id,
     write_277ca,
 )
 from gateway.x12.claims import (
@@ -254,7 +258,7 @@ class _ClearinghouseIds(Sequence[str]):
             return [self[i] for i in range(*index.indices(self._count))]
         if not -self._count <= index < self._count:
             raise IndexError(index)
-        return f"{self._prefix}-{index % self._count + 1}"[:50]
+        return clearinghouse_id(self._prefix, index % self._count)
 
 
 def _answer_277cas(
@@ -275,18 +279,21 @@ def _answer_277cas(
     gateway = Gateway(directory.gateway_qualifier, directory.gateway_id)
     for index, group in sorted(by_interchange.items()):
         interchange = analysis.interchanges[index]
-        batches = [
-            AckBatch(
-                verdicts=cast(Sequence[AckVerdict], edited.verdicts),
-                received=received,
-                trace=f"{trace_prefix}-{edited.st02}"[:50],
-                clearinghouse_ids=_ClearinghouseIds(
-                    f"{trace_prefix}-{edited.st02}", len(edited.verdicts)
-                ),
-                plan=edited.plan if isinstance(edited, SpilledSetEdits) else None,
+        batches = []
+        for edited in group:
+            ids = f"{trace_prefix}-{edited.st02}"
+            rendered = edited.rendered if isinstance(edited, SpilledSetEdits) else None
+            batches.append(
+                AckBatch(
+                    verdicts=cast(Sequence[AckVerdict], edited.verdicts),
+                    received=received,
+                    trace=ids[:50],
+                    clearinghouse_ids=_ClearinghouseIds(ids, len(edited.verdicts)),
+                    plan=edited.plan if isinstance(edited, SpilledSetEdits) else None,
+                    # made with these clearinghouse IDs? (the date is checked by the 277CA)
+                    rendered=rendered if rendered is not None and rendered.ids == ids else None,
+                )
             )
-            for edited in group
-        ]
         content, claims, accepted, control = build(
             batches,
             gateway=gateway,
@@ -670,6 +677,24 @@ class SpilledSet:
     with :attr:`offsets`, what :func:`spilled_as_final` needs to take them as they are."""
     accepted: int = 0
     """Claims accepted (counted with ``plan``)."""
+    rendered: RenderedClaims | None = None
+    """The 277CA's claim segments of the verdicts as edited (with a :class:`ClaimRendering`)."""
+
+
+@dataclass(frozen=True)
+class ClaimRendering:
+    """Asks :func:`spill_edits` / :func:`analyze_and_spill` to make each set's 277CA claim
+    segments as its claims are edited (:class:`gateway.x12.ca277.ClaimRenderer`), into the
+    file at ``path``, for the 277CA :func:`write_277cas` will write with this
+    ``trace_prefix``, ``now`` and ``received`` (``gateway validate`` knows them before it
+    reads the file): that 277CA then copies them instead of reading the verdicts back
+    (:func:`spilled_as_final`; :func:`recheck_spill` does not keep them: its 277CA is made
+    from its verdicts)."""
+
+    path: str
+    trace_prefix: str
+    now: datetime
+    received: date
 
 
 @dataclass(frozen=True)
@@ -693,11 +718,12 @@ def spill_edits(
     *,
     recount: Callable[[], Iterable[bytes | str]] | None = None,
     plan: bool = False,
+    render: ClaimRendering | None = None,
 ) -> EditSpill:
     """:func:`edit_stream` with memory bounded in the file size: each claim is extracted from
     the segment stream, edited and written to ``path`` as a slim record, then dropped.
     ``plan``: each set also keeps its records' offsets and its 277CA plan
-    (:func:`spilled_as_final`).
+    (:func:`spilled_as_final`); ``render`` (with ``plan``): and its 277CA claim segments.
 
     The CLM01 uniqueness edit needs the counts of the whole batch before the first claim is
     judged: the guide pass took them (``analysis.repeated_claim_ids``); for an analysis
@@ -720,11 +746,15 @@ def spill_edits(
         counts = Counter(
             item for item in _walk(again(), wanted, claims=False) if isinstance(item, str)
         )
-    with open(path, "wb") as out:
-        spiller = _Spiller(context, edits, counts, out, plan=plan)
+    with open(path, "wb") as out, _rendering_file(render) as text:
+        spiller = _Spiller(context, edits, counts, out, plan=plan, render=render, text=text)
         for item in _walk(chunks, wanted, claims=True):
             spiller.add(item)
         return EditSpill(path, spiller.close())
+
+
+def _rendering_file(render: ClaimRendering | None) -> IO[bytes] | nullcontext[None]:
+    return open(render.path, "wb") if render is not None else nullcontext()
 
 
 class _Spiller:
@@ -738,12 +768,19 @@ class _Spiller:
         counts: Counter[str],
         out: IO[bytes],
         plan: bool = False,
+        render: ClaimRendering | None = None,
+        text: IO[bytes] | None = None,
     ) -> None:
         self.context = context
         self.edits = edits
         self.counts = counts
         self.out = out
         self.plan = plan
+        self.render = render if plan else None
+        """With ``text``, the file at ``render.path``."""
+        self.text = text
+        self.renderer: ClaimRenderer | None = None
+        self.day = render.now.strftime("%Y%m%d") if render is not None else ""
         self.accepted: set[str] = set()
         self.sets: list[SpilledSet] = []
         self.current: _SetStart | None = None
@@ -760,6 +797,13 @@ class _Spiller:
             self.current, self.header, self.count = item, None, 0
             if self.plan:
                 self.offsets, self.planner, self.accepted_count = array("q"), AckPlanner(), 0
+            render = self.render
+            if render is not None and self.text is not None:
+                self.renderer = ClaimRenderer(
+                    render.path, self.text, self.text.tell(),
+                    ids=f"{render.trace_prefix}-{item.st02}", day=self.day,
+                    received=render.received,
+                )  # fmt: skip
             return
         assert isinstance(item, Claim)
         (verdict,) = run_edits(
@@ -772,6 +816,8 @@ class _Spiller:
             self.offsets.append(self.position)
             self.planner.add(verdict)
             self.accepted_count += verdict.accepted
+            if self.renderer is not None:
+                self.renderer.add(verdict)
         self.position += _dump(_pack(verdict), self.out)
 
     def _close_set(self) -> None:
@@ -782,9 +828,11 @@ class _Spiller:
         if not self.plan:
             spilled = SpilledSet(i, g, t, current.isa13, current.st02, self.header, self.count)
         else:
+            renderer, self.renderer = self.renderer, None
             spilled = SpilledSet(
                 i, g, t, current.isa13, current.st02, self.header, self.count,
                 self.offsets, self.planner.plan(), self.accepted_count,
+                renderer.result() if renderer is not None else None,
             )  # fmt: skip
         self.sets.append(spilled)
 
@@ -813,6 +861,7 @@ def analyze_and_spill(
     path: str,
     edits: EditSet = DEFAULT_EDIT_SET,
     loaded: Callable[[], object] | None = None,
+    render: ClaimRendering | None = None,
 ) -> AnalyzedSpill:
     """The guide pass over the file at ``source`` (:func:`gateway.x12.engine.analyze_file`,
     with ``claim_ids``) and :func:`spill_edits` of its accepted sets, in ONE reading of the
@@ -824,7 +873,8 @@ def analyze_and_spill(
     needs the whole batch's counts; the fingerprints accepted so far are shared by the sets):
     the common case. Otherwise (a rejected set, a repeated CLM01, a set the claim reader
     could not take) the spill is made again by :func:`spill_edits` from a second reading,
-    so the verdicts are always its own. The sets carry their plans (``plan=True``).
+    so the verdicts are always its own. The sets carry their plans (``plan=True``) and, with
+    ``render``, their 277CA claim segments.
 
     ``loaded`` is called once: when the first claim set begins (its guide is loaded by then),
     or after the guide pass when none did."""
@@ -840,8 +890,8 @@ def analyze_and_spill(
         while waiting:
             waiting.pop()()
 
-    with open(path, "wb") as out:
-        spiller = _Spiller(context, edits, Counter(), out, plan=True)
+    with open(path, "wb") as out, _rendering_file(render) as text:
+        spiller = _Spiller(context, edits, Counter(), out, plan=True, render=render, text=text)
 
         def observe(run: Run) -> None:
             if failed:
@@ -875,7 +925,9 @@ def analyze_and_spill(
     sets = ()
     spiller.sets.clear()
     walker.walked.clear()
-    spill = spill_edits(read_chunks(source), analysis, context, path, edits, plan=True)
+    spill = spill_edits(
+        read_chunks(source), analysis, context, path, edits, plan=True, render=render
+    )
     return AnalyzedSpill(analysis, spill, single_reading=False)
 
 
@@ -1003,9 +1055,13 @@ class SpilledSetEdits:
     rejected_count: int = 0
     plan: AckPlan | None = None
     """The 277CA's totals and provider groups, made while the verdicts were written."""
+    rendered: RenderedClaims | None = None
+    """The 277CA's claim segments, made while the verdicts were written (when final)."""
 
     def close(self) -> None:
         self.verdicts.close()
+        if self.rendered is not None:
+            self.rendered.close()
 
 
 def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
@@ -1022,12 +1078,17 @@ def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
 
 
 def _final_set(
-    spilled: SpilledSet, verdicts: SpilledVerdicts, accepted: int, plan: AckPlan
+    spilled: SpilledSet,
+    verdicts: SpilledVerdicts,
+    accepted: int,
+    plan: AckPlan,
+    rendered: RenderedClaims | None = None,
 ) -> SpilledSetEdits:
-    """A spilled set's final verdicts (``accepted`` of them accepted) with their 277CA plan."""
+    """A spilled set's final verdicts (``accepted`` of them accepted) with their 277CA plan
+    (and claim segments, when made for these verdicts)."""
     return SpilledSetEdits(
         spilled.interchange_index, spilled.group_index, spilled.set_index, spilled.isa13,
-        spilled.st02, verdicts, accepted, len(verdicts) - accepted, plan,
+        spilled.st02, verdicts, accepted, len(verdicts) - accepted, plan, rendered,
     )  # fmt: skip
 
 
@@ -1046,7 +1107,9 @@ def spilled_as_final(
         if spilled.isa13 in skip:
             continue
         verdicts = SpilledVerdicts(spill.path, spilled.offsets, 0, spilled.count, spilled.header)
-        result.append(_final_set(spilled, verdicts, spilled.accepted, spilled.plan))
+        result.append(
+            _final_set(spilled, verdicts, spilled.accepted, spilled.plan, spilled.rendered)
+        )
     return tuple(result)
 
 

@@ -5,7 +5,11 @@ otherwise."""
 
 from __future__ import annotations
 
+import io
+import itertools
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,11 +18,14 @@ from gateway import _native
 from gateway.x12 import frontend
 from gateway.x12.engine import analyze_file
 from gateway.x12.frontend import (
+    ClaimRendering,
+    SpilledSetEdits,
     analyze_and_spill,
     never_seen,
     recheck_spill,
     spill_edits,
     spilled_as_final,
+    write_277cas,
 )
 from gateway.x12.segments import Segment
 from gateway.x12.tokenizer import read_chunks
@@ -149,3 +156,59 @@ def test_a_spill_without_plans_is_rechecked(tmp_path: Path) -> None:
                             claim_ids=True)  # fmt: skip
     spill = spill_edits(read_chunks(source), analysis, _context(), str(tmp_path / "e"))
     assert spill.claims == 3 and spilled_as_final(spill) is None
+
+
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+RENDER_CASES: dict[str, Callable[[], bytes]] = {
+    **{name: make for name, (make, _) in CASES.items()},
+    "providers_in_turn": lambda: _gen(30, 23, claims_per_provider=20),
+}
+""""gen" and "mixed" come back to a billing provider after another (claims_per_provider):
+the 277CA lists a provider's claims together, out of file order."""
+
+
+def _277ca(
+    sets: tuple[SpilledSetEdits, ...], analysis: object, now: datetime, path: Path,
+    prefix: str = "VALIDATE",
+) -> str:  # fmt: skip
+    out = io.StringIO()
+    write_277cas(
+        sets, analysis, out.write, directory=_directory(path),  # type: ignore[arg-type]
+        next_control=itertools.count(1).__next__, now=now, received=NOW.date(),
+        trace_prefix=prefix,
+    )  # fmt: skip
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(RENDER_CASES))
+def test_claims_rendered_while_edited_give_the_277ca_of_the_verdicts(
+    name: str, tmp_path: Path
+) -> None:
+    """With a ClaimRendering the 277CA's claim segments are made as the claims are edited;
+    the 277CA that copies them is the one made from the verdicts read back, byte for byte —
+    and one written for another day, or with another trace prefix, is made from the
+    verdicts. The spill itself is the same as without."""
+    source = tmp_path / "in.x12"
+    source.write_bytes(RENDER_CASES[name]())
+    plain = analyze_and_spill(
+        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
+        path=str(tmp_path / "plain.edits"),
+    )  # fmt: skip
+    render = ClaimRendering(str(tmp_path / "277ca"), "VALIDATE", NOW, NOW.date())
+    got = analyze_and_spill(
+        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
+        path=str(tmp_path / "one.edits"), render=render,
+    )  # fmt: skip
+    assert [replace(s, rendered=None) for s in got.spill.sets] == list(plain.spill.sets)
+    assert Path(got.spill.path).read_bytes() == Path(plain.spill.path).read_bytes()
+    assert all(s.rendered is not None for s in got.spill.sets)
+    assert got.spill.sets or name == "unreadable"
+    final = spilled_as_final(got.spill)
+    assert final is not None
+    without = tuple(replace(s, rendered=None) for s in final)
+    for now, prefix in ((NOW, "VALIDATE"), (NOW.replace(day=21), "VALIDATE"), (NOW, "OTHER")):
+        assert _277ca(final, got.analysis, now, tmp_path, prefix) == _277ca(
+            without, got.analysis, now, tmp_path, prefix
+        )
+    for s in final:
+        s.close()
