@@ -616,13 +616,32 @@ class Claim:
         return [d for d in self.dates if d.qualifier in ("472", "434")]
 
     def service_period(self) -> tuple[date, date] | None:
-        """Earliest start and latest end over the readable service dates."""
-        valid = [d for d in self.service_dates() if d.start is not None and d.end is not None]
-        if not valid:
+        """Earliest start and latest end over the readable service dates (those of
+        :meth:`service_dates`), in one pass without its lists."""
+        first: date | None = None
+        last: date | None = None
+        on_lines = False
+        for line in self.lines:
+            for value in line.service_dates:
+                on_lines = True
+                start, end = value.start, value.end
+                if start is not None and end is not None:
+                    if first is None or start < first:
+                        first = start
+                    if last is None or end > last:
+                        last = end
+        if not on_lines:
+            for value in self.dates:
+                if value.qualifier in ("472", "434"):
+                    start, end = value.start, value.end
+                    if start is not None and end is not None:
+                        if first is None or start < first:
+                            first = start
+                        if last is None or end > last:
+                            last = end
+        if first is None or last is None:
             return None
-        starts = [d.start for d in valid if d.start is not None]
-        ends = [d.end for d in valid if d.end is not None]
-        return min(starts), max(ends)
+        return first, last
 
 
 # --------------------------------------------------------------------------- parsing

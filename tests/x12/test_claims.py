@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -302,3 +303,53 @@ def test_claim_records_are_not_tracked_by_the_cycle_collector() -> None:
     records: list[object] = [claim, claim.header, claim.where, line, *line.dates]
     records += [claim.subscriber, claim.subscriber_dob, claim.diagnoses[0], *claim.addresses]
     assert all(r is not None and not gc.is_tracked(r) for r in records)
+
+
+def _period_by_definition(claim: Claim) -> tuple[object, object] | None:
+    """``service_period`` as it is defined: over :meth:`Claim.service_dates` (line dates,
+    else the claim's 472/434), the readable ones' earliest start and latest end."""
+    valid = [d for d in claim.service_dates() if d.start is not None and d.end is not None]
+    if not valid:
+        return None
+    return min(d.start for d in valid if d.start), max(d.end for d in valid if d.end)
+
+
+def _dated(segments: list[str], old: str, new: str) -> bytes:
+    return render([s.replace(old, new, 1) if s.startswith("DTP*472") else s for s in segments])
+
+
+def _claim_dates(segments: list[str], dtp: str) -> list[str]:
+    """The lines' DTP*472s dropped, ``dtp`` in each claim's 2300 (after its HI)."""
+    out = []
+    for segment in segments:
+        if not segment.startswith("DTP*472"):
+            out.append(segment)
+        if segment.startswith("HI*"):
+            out.append(dtp)
+    return out
+
+
+def test_service_period_is_its_definition() -> None:
+    """Over every corpus 837 and claims whose dates are missing, ranges, unreadable, or only
+    at claim level (DTP*472 / DTP*434 in 2300)."""
+    files = [p.read_bytes() for kind in ("837p", "837i") for p in sorted((CORPUS / kind).glob("*"))]
+    base = base_segments(4)
+    files += [
+        _dated(base, "D8*2026100", "RD8*20260930-2026100"),
+        _dated(base, "D8*2026100", "D8*2026130"),  # unreadable (no such day)
+        render([s for s in base if not s.startswith("DTP*472")]),  # no line dates at all
+        render([s.replace("DTP*472", "DTP*434") for s in base]),  # a line's 434 is not one
+        render(_claim_dates(base, "DTP*434*RD8*20261001-20261005")),
+        render(_claim_dates(base, "DTP*472*D8*20261003")),
+        render(_claim_dates(base, "DTP*472*D8*20261399")),
+    ]
+    seen = 0
+    periods = set()
+    for data in files:
+        for claim in claims_of(data):
+            assert claim.service_period() == _period_by_definition(claim)
+            seen += 1
+            periods.add(claim.service_period())
+    assert seen > 20
+    assert None in periods and (date(2026, 10, 1), date(2026, 10, 5)) in periods
+    assert (date(2026, 10, 3), date(2026, 10, 3)) in periods
