@@ -72,6 +72,8 @@ class BuiltAck:
 
 def clean(value: str, max_len: int) -> str:
     """``value`` safe to echo in one of our elements: printable ASCII, no delimiters."""
+    if not value:
+        return ""
     if (
         value.isascii()
         and value.isprintable()

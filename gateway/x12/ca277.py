@@ -52,6 +52,7 @@ MAX_TEXT = 264
 _ZERO = Decimal(0)
 _TOO_BIG: Final = Decimal("1e15")
 """A charge this big does not fit the 277CA's amounts (echoed as 0)."""
+_MINUS_TOO_BIG: Final = -_TOO_BIG
 _E = OUTBOUND.element
 _ACCEPTED = ACCEPTED_STATUS.replace(":", OUTBOUND.component)
 _TEXT_MAP = str.maketrans({":": ";", "*": " ", "~": " ", "^": " "})
@@ -154,8 +155,11 @@ class _Totals:
     rejected_amount: Decimal = field(default_factory=lambda: _ZERO)
 
     def add(self, verdict: AckVerdict, accepted: bool | None = None) -> None:
-        amount = _amount(verdict.claim)
-        if verdict.accepted if accepted is None else accepted:
+        self.add_amount(_amount(verdict.claim), verdict.accepted if accepted is None else accepted)
+
+    def add_amount(self, amount: Decimal, accepted: bool) -> None:
+        """:meth:`add` of a claim of ``amount`` (its :func:`_amount`)."""
+        if accepted:
             self.accepted += 1
             self.accepted_amount += amount
         else:
@@ -192,13 +196,17 @@ class AckPlanner:
     def add(self, verdict: AckVerdict, accepted: bool | None = None) -> None:
         index = self._count
         self._count += 1
-        self._totals.add(verdict, accepted)
-        key = _provider_key(verdict.claim)
+        claim = verdict.claim
+        amount = _amount(claim)
+        if accepted is None:
+            accepted = verdict.accepted
+        self._totals.add_amount(amount, accepted)
+        key = _provider_key(claim)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = ([], _Totals(), verdict.claim)
+            group = self._groups[key] = ([], _Totals(), claim)
         group[0].append(index)
-        group[1].add(verdict, accepted)
+        group[1].add_amount(amount, accepted)
 
     def plan(self) -> AckPlan:
         return AckPlan(self._totals, self._groups, self._count)
@@ -311,7 +319,7 @@ def _segment(seg_id: str, *elements: str) -> str:
 
 def _amount(claim: AckClaim) -> Decimal:
     charge = claim.charge
-    if charge is None or not charge.is_finite() or abs(charge) >= _TOO_BIG:
+    if charge is None or not charge.is_finite() or not _MINUS_TOO_BIG < charge < _TOO_BIG:
         return _ZERO
     return charge
 
@@ -485,7 +493,11 @@ def _provider_nm1(claim: AckClaim) -> str:
 def _patient_nm1(claim: AckClaim) -> str:
     last, first, middle, suffix = _name_elements(claim.person, True)
     member = _id(claim.member_id, 80, "UNKNOWN")
-    return _segment("NM1", "QC", "1", last, first, middle, "", suffix, "MI", member)
+    # _segment's answer (NM109 is never empty: nothing to drop at the end)
+    return (
+        f"NM1{_E}QC{_E}1{_E}{last}{_E}{first}{_E}{middle}{_E}{_E}{suffix}{_E}MI{_E}{member}"
+        f"{SEGMENT_END}"
+    )
 
 
 def _transaction(

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.x12.acks import Gateway
-from gateway.x12.ca277 import AckBatch, build_277ca, format_amount
+from gateway.x12.ca277 import AckBatch, _amount, build_277ca, format_amount
 from gateway.x12.claims import extract_claims, iter_transaction_sets
 from gateway.x12.edits import ClaimVerdict, run_edits
 from gateway.x12.segments import Segment
@@ -312,3 +312,26 @@ def test_tr3_address_and_admission_rejections_are_valid_277cas() -> None:
     assert_pyx12_valid(content)
     [codes] = claim_statuses(check_structure(content)).values()
     assert {"A6:189", "A6:231"} <= set(codes)  # (with the sample's other defects)
+
+
+@pytest.mark.parametrize(
+    ("charge", "echoed"),
+    [
+        (None, "0"),
+        ("125.50", "125.5"),
+        ("-20", "-20"),
+        ("999999999999999.99", "999999999999999.99"),
+        ("1000000000000000", "0"),  # 1e15: too big for the 277CA's amounts
+        ("-1000000000000000", "0"),
+        ("NaN", "0"),
+        ("sNaN", "0"),
+        ("Infinity", "0"),
+    ],
+)
+def test_claim_amount_echoed_or_zero(charge: str | None, echoed: str) -> None:
+    class Claim:
+        pass
+
+    claim = Claim()
+    claim.charge = None if charge is None else Decimal(charge)  # type: ignore[attr-defined]
+    assert format_amount(_amount(claim)) == echoed  # type: ignore[arg-type]
