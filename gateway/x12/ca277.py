@@ -459,13 +459,14 @@ def _answer_stcs(answer: ClaimAnswer, amount: Decimal, day: str) -> list[str]:
 
 
 def _service_dtp(claim: AckClaim, fallback: date) -> str:
+    """``DTP*472`` (what _segment makes of it: DTP03 is never empty)."""
     period = claim.service_period()
     if period is None:
-        return _segment("DTP", "472", "D8", _d8(fallback))
+        return f"DTP{_E}472{_E}D8{_E}{_d8(fallback)}{SEGMENT_END}"
     start, end = period
     if start == end:
-        return _segment("DTP", "472", "D8", _d8(start))
-    return _segment("DTP", "472", "RD8", f"{_d8(start)}-{_d8(end)}")
+        return f"DTP{_E}472{_E}D8{_E}{_d8(start)}{SEGMENT_END}"
+    return f"DTP{_E}472{_E}RD8{_E}{_d8(start)}-{_d8(end)}{SEGMENT_END}"
 
 
 def _provider_key(claim: AckClaim) -> tuple[str, str, str, str]:
