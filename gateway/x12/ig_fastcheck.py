@@ -1,12 +1,13 @@
-"""Generated per-segment "certainly clean?" checks: the validator's hot path.
+"""Per-segment "certainly clean?" checks: the validator's hot path.
 
-For each segment definition of a guide, :func:`compile_fast_check` writes a small straight-line
-Python function (compiled once, when the guide loads) that answers one question about a
-segment's elements: *is it certain that* :func:`gateway.x12.ig_model.check_segment` *would find
-nothing?* It never says what is wrong: on False the walker runs the slow, detailed check, which
-stays the single authority on error codes and messages. So the fast check only has to be
-*conservative* — a False for a clean segment costs time, never correctness — and
-``tests/x12/test_ig_fastcheck.py`` checks that property against the slow path.
+For each segment definition of a guide, :func:`compile_fast_check` turns the definition into a
+small program (a :class:`FastProgram`: plain numbers, strings and sets, made once when the guide
+loads) that answers one question about a segment's elements: *is it certain that*
+:func:`gateway.x12.ig_model.check_segment` *would find nothing?* It never says what is wrong: on
+False the walker runs the slow, detailed check, which stays the single authority on error codes
+and messages. So the fast check only has to be *conservative* — a False for a clean segment
+costs time, never correctness — and ``tests/x12/test_ig_fastcheck.py`` checks that property
+against the slow path.
 
 What makes it fast:
 
@@ -16,19 +17,22 @@ What makes it fast:
   codes that pass every other check of that element (type, length, pattern) and contain
   nothing but letters and digits, so no separator can hide in them;
 * numbers, decimals, dates and times use ``str`` methods and small memo tables, not regexes;
-* trailing optional elements are skipped by a length test, required ones by a minimum length.
+* trailing optional elements are skipped by a length test, required ones by a minimum length;
+* the program runs in compiled code (this module is compiled with mypyc, see
+  ``gateway/_native.py``): it used to be Python source generated per definition and run by
+  the interpreter, the costliest part of the validator (``tests/x12/test_ig_fastcheck.py``
+  keeps that generator as the reference the programs must agree with).
 
-The generated source is kept on the function (``__source__``) for debugging.
+:meth:`FastProgram.describe` prints a program for debugging.
 """
 
 from __future__ import annotations
 
-import marshal
-from typing import Final
+import re
+from typing import Any, Final
 
 from gateway.x12.ig_model import (
     DATE_QUALIFIERS,
-    Comp,
     Elem,
     FastCheck,
     Seg,
@@ -39,10 +43,10 @@ from gateway.x12.ig_model import (
 )
 
 __all__ = [
+    "FastProgram",
     "compile_fast_check",
     "delimiters_allow_fast_path",
-    "fast_check_parts",
-    "rebuild_fast_check",
+    "program_from_state",
 ]
 
 _MEMO_LIMIT: Final = 65536
@@ -120,194 +124,377 @@ def _fast_codes(elem: Elem) -> frozenset[str] | None:
     )
 
 
-class _Writer:
-    def __init__(self, seg: Seg) -> None:
-        self.seg = seg
-        self.lines: list[str] = []
-        self.env: dict[str, object] = {
-            "_date_ok": _date_ok,
-            "_time_ok": _time_ok,
-            "_format_ok": _format_ok,
-            "_real_len": _real_len,
-            "_num_len": _num_len,
-            "_DQ": DATE_QUALIFIERS,
-        }
-        self.counter = 0
+# kinds of a simple element's size test
+_LEN: Final = 0
+_NUM: Final = 1
+_REAL: Final = 2
+_DATE: Final = 3
+_TIME: Final = 4
+_OTHER: Final = 5
+"""A type the fast check does not judge: never clean (the slow path judges)."""
 
-    def const(self, value: object) -> str:
-        self.counter += 1
-        name = f"_k{self.counter}"
-        self.env[name] = value
-        return name
+# usages
+_OPTIONAL: Final = 0
+_REQUIRED: Final = 1
+_NOT_USED: Final = 2
 
-    def emit(self, depth: int, text: str) -> None:
-        self.lines.append("    " * depth + text)
+# kinds of step
+_NOT_USED_RUN: Final = 0
+_SIMPLE: Final = 1
+_REPEATED: Final = 2
+_COMPOSITE: Final = 3
 
-    def simple(self, depth: int, elem: Elem, var: str, separators: bool, fmt: bool) -> None:
-        """Checks of a simple element (or component) whose value is in ``var``."""
-        if elem.usage == "N":
-            self.emit(depth, f"if {var}: return False")
-            return
-        if elem.usage == "R":
-            self.emit(depth, f"if not {var}: return False")
-        else:
-            self.emit(depth, f"if {var}:")
-            depth += 1
-        codes = _fast_codes(elem)
+# syntax rules (X12: paired, required, exclusion, conditional, list conditional)
+_RULES: Final = {"P": 0, "R": 1, "E": 2, "C": 3, "L": 4}
+_PAIRED: Final = 0
+_REQUIRED_ONE: Final = 1
+_EXCLUSION: Final = 2
+_CONDITIONAL: Final = 3
+
+
+class _Simple:
+    """The checks of one simple element (or component)."""
+
+    def __init__(
+        self,
+        usage: int,
+        codes: frozenset[str] | None,
+        separators: bool,
+        size: int,
+        lo: int,
+        hi: int,
+        regex: re.Pattern[str] | None,
+        fmt: bool,
+    ) -> None:
+        self.usage = usage
+        self.codes = codes
+        """When set, membership is the whole type and length test."""
+        self.separators = separators
+        self.size = size
+        self.lo = lo
+        self.hi = hi
+        self.regex = regex
+        self.fmt = fmt
+        """Checked against the format its date qualifier names (DTP03)."""
+
+    def state(self) -> tuple[object, ...]:
+        return (
+            self.usage, self.codes, self.separators, self.size, self.lo, self.hi, self.regex,
+            self.fmt,
+        )  # fmt: skip
+
+    def ok(self, v: str, c: str, rp: str, fmt: str | None) -> bool:
+        if not v:
+            return self.usage != _REQUIRED
+        if self.usage == _NOT_USED:
+            return False
+        codes = self.codes
         if codes is not None:
-            self.emit(depth, f"if {var} not in {self.const(codes)}: return False")
+            if v not in codes:
+                return False
         else:
-            if separators:
-                self.emit(depth, f"if C in {var} or RP in {var}: return False")
-            lo, hi = elem.min_len, elem.max_len
-            dtype = elem.dtype
-            if dtype in ("AN", "ID"):
-                size = f"len({var})"
-            elif dtype.startswith("N"):
-                size = f"_num_len({var})"
-                lo = max(lo, 0)
-            elif dtype == "R":
-                size = f"_real_len({var})"
-                lo = max(lo, 0)
-            elif dtype == "DT":
-                self.emit(depth, f"if not _date_ok({var}): return False")
-                size = f"len({var})"
-            elif dtype == "TM":
-                self.emit(depth, f"if not _time_ok({var}): return False")
-                size = f"len({var})"
-            else:  # a type we do not fast-check: let the slow path judge
-                self.emit(depth, "return False")
-                return
-            # N/R lengths are -1 when malformed: a lower bound of 0 still rejects them.
-            self.emit(depth, f"if not {lo} <= {size} <= {hi}: return False")
-        if elem.regex is not None:
-            self.emit(depth, f"if not {self.const(elem.regex)}.search({var}): return False")
-        if fmt:
-            self.emit(depth, f"if fmt is not None and not _format_ok({var}, fmt): return False")
+            if self.separators and (c in v or rp in v):
+                return False
+            size = self.size
+            if size == _LEN:
+                length = len(v)
+            elif size == _NUM:
+                length = _num_len(v)
+            elif size == _REAL:
+                length = _real_len(v)
+            elif size == _DATE:
+                if not _date_ok(v):
+                    return False
+                length = len(v)
+            elif size == _TIME:
+                if not _time_ok(v):
+                    return False
+                length = len(v)
+            else:
+                return False
+            if not self.lo <= length <= self.hi:
+                return False
+        regex = self.regex
+        if regex is not None and not regex.search(v):
+            return False
+        return not (self.fmt and fmt is not None and not _format_ok(v, fmt))
 
-    def composite(self, depth: int, comp: Comp, var: str) -> None:
-        self.emit(depth, f"if RP in {var}: return False")
-        self.emit(depth, f"if {var}.strip(C):")
-        if comp.usage == "N":
-            self.emit(depth + 1, "return False")
-        else:
-            count = len(comp.parts)
-            self.emit(depth + 1, f"p = {var}.split(C)")
-            self.emit(depth + 1, "np = len(p)")
-            self.emit(depth + 1, f"if np > {count} and any(p[{count}:]): return False")
-            for j, part in enumerate(comp.parts):
-                self.emit(depth + 1, f"v{j} = p[{j}] if np > {j} else ''")
-                self.simple(depth + 1, part, f"v{j}", separators=False, fmt=False)
-        if comp.usage == "R":
-            self.emit(depth, "else: return False")
 
-    def build(self) -> str:
-        seg = self.seg
-        defs = seg.elems
-        ndef = len(defs)
-        required = [i for i, d in enumerate(defs) if d is not None and d.usage == "R"]
-        need = required[-1] + 1 if required else 0
-        self.emit(0, "def check(el, C, RP):")
-        self.emit(1, "n = len(el)")
-        if need:
-            self.emit(1, f"if n < {need}: return False")
-        self.emit(1, f"if n > {ndef} and any(el[{ndef}:]): return False")
-        self.emit(1, "j = ''.join(el)")
-        self.emit(1, "if not (j.isascii() and j.isprintable()): return False")
-        qualifiers = [i for i, d in enumerate(defs) if isinstance(d, Elem) and d.ref == "1250"]
-        has_fmt = any(isinstance(d, Elem) and d.ref == "1251" for d in defs)
-        if has_fmt:
-            self.emit(1, "fmt = None")
-            for i in qualifiers:
-                self.emit(1, f"if n > {i} and el[{i}] in _DQ: fmt = el[{i}]")
-        if ndef > need:
-            # Short segments are padded once so that no element needs a length guard.
-            self.emit(
-                1, f"if n < {ndef}: el = el + {self.const(('',) * (ndef - need))}[n - {need}:]"
-            )
-        i = 0
-        while i < ndef:
-            d = defs[i]
-            if d is None:
-                i += 1
+class _Step:
+    """What is checked of one element (or of a run of 'not used' ones)."""
+
+    def __init__(
+        self,
+        kind: int,
+        index: int,
+        end: int = 0,
+        simple: _Simple | None = None,
+        repeat: int = 1,
+        usage: int = _OPTIONAL,
+        parts: list[_Simple] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.index = index
+        self.end = end
+        """``_NOT_USED_RUN``: the run is ``el[index:end]``."""
+        self.simple = simple
+        self.repeat = repeat
+        self.usage = usage
+        """``_COMPOSITE``: the composite's usage."""
+        self.parts: list[_Simple] = parts if parts is not None else []
+
+    def state(self) -> tuple[object, ...]:
+        return (
+            self.kind, self.index, self.end,
+            None if self.simple is None else self.simple.state(), self.repeat, self.usage,
+            [part.state() for part in self.parts],
+        )  # fmt: skip
+
+
+class FastProgram:
+    """The fast check of one segment definition (see the module docstring), called as
+    ``program(elements, component_separator, repetition_separator) -> certainly clean``."""
+
+    def __init__(
+        self,
+        need: int,
+        ndef: int,
+        qualifiers: list[int],
+        has_fmt: bool,
+        steps: list[_Step],
+        rules: list[tuple[int, list[int]]],
+        situational: list[tuple[int, int, frozenset[str] | None]],
+    ) -> None:
+        self.need = need
+        """Elements required up to the last required one."""
+        self.ndef = ndef
+        """Elements defined."""
+        self.qualifiers = qualifiers
+        """0-based positions of date qualifiers (1250) whose value names DTP03's format."""
+        self.has_fmt = has_fmt
+        self.steps = steps
+        self.rules = rules
+        """Syntax rules: (``_RULES[kind]``; 0-based positions, -1 past the definition)."""
+        self.situational = situational
+        """(0-based ``when``, 0-based ``position``, values or None: when empty)."""
+
+    def __call__(self, el: tuple[str, ...], c: str, rp: str) -> bool:
+        return self.check(el, c, rp)
+
+    def check(self, el: tuple[str, ...], c: str, rp: str) -> bool:
+        # Elements past the end read as empty (as if padded to the definition's length).
+        n = len(el)
+        if n < self.need:
+            return False
+        for k in range(self.ndef, n):
+            if el[k]:
+                return False
+        joined = "".join(el)
+        if not (joined.isascii() and joined.isprintable()):
+            return False
+        fmt: str | None = None
+        if self.has_fmt:
+            for i in self.qualifiers:
+                if n > i and el[i] in DATE_QUALIFIERS:
+                    fmt = el[i]
+        for step in self.steps:
+            kind = step.kind
+            index = step.index
+            if kind == _NOT_USED_RUN:
+                for k in range(index, min(step.end, n)):
+                    if el[k]:
+                        return False
                 continue
-            if d.usage == "N":  # a run of 'not used' elements: one test
-                end = i
-                while end < ndef:
-                    nxt = defs[end]
-                    if nxt is not None and nxt.usage != "N":
-                        break
-                    end += 1
-                if end - i > 1:
-                    self.emit(1, f"if any(el[{i}:{end}]): return False")
-                    i = end
-                    continue
-            depth = 1
-            self.emit(depth, f"v = el[{i}]")
-            if isinstance(d, Elem) and d.repeat > 1:
-                # each repetition on its own (an empty one: let the slow path judge)
-                self.emit(depth, "if RP in v:")
-                self.emit(depth + 1, "vs = v.split(RP)")
-                self.emit(depth + 1, f"if len(vs) > {d.repeat} or not all(vs): return False")
-                self.emit(depth, "else: vs = (v,)")
-                self.emit(depth, "for v in vs:")
-                self.simple(depth + 1, d, "v", separators=True, fmt=has_fmt and d.ref == "1251")
-            elif isinstance(d, Elem):
-                self.simple(depth, d, "v", separators=True, fmt=has_fmt and d.ref == "1251")
-            else:
-                self.composite(depth, d, "v")
-            i += 1
-        for rule in seg.syntax:
-            flags = [
-                f"(el[{p - 1}].strip(C) != '')" if p <= ndef else "False" for p in rule.positions
-            ]
-            first, rest = flags[0], flags[1:]
-            if rule.kind == "P":
-                cond = f"({' or '.join(flags)}) and not ({' and '.join(flags)})"
-            elif rule.kind == "R":
-                cond = f"not ({' or '.join(flags)})"
-            elif rule.kind == "E":
-                cond = f"({' + '.join(flags)}) > 1"
-            elif rule.kind == "C":
-                cond = f"{first} and not ({' and '.join(rest)})"
-            else:  # L
-                cond = f"{first} and not ({' or '.join(rest)})"
-            self.emit(1, f"if {cond}: return False")
-        for sit in seg.situational:
-            # el is padded to ndef here; a rule never names an element past the definition
-            w, p = sit.when - 1, sit.position - 1
-            if sit.values is None:
-                applies = f"not el[{w}]"
-            else:
-                applies = f"el[{w}] in {self.const(sit.values)}"
-            self.emit(1, f"if {applies} and not el[{p}].strip(C): return False")
-        self.emit(1, "return True")
-        return "\n".join(self.lines) + "\n"
+            v = el[index] if index < n else ""
+            if kind == _SIMPLE:
+                simple = step.simple
+                assert simple is not None
+                if not simple.ok(v, c, rp, fmt):
+                    return False
+            elif kind == _REPEATED:
+                simple = step.simple
+                assert simple is not None
+                if rp in v:
+                    values = v.split(rp)
+                    if len(values) > step.repeat:
+                        return False
+                    for value in values:
+                        if not value or not simple.ok(value, c, rp, fmt):
+                            return False
+                elif not simple.ok(v, c, rp, fmt):
+                    return False
+            elif not _composite_ok(step, v, c, rp):
+                return False
+        for rule, positions in self.rules:
+            if not _rule_ok(rule, positions, el, n, c):
+                return False
+        for when, position, codes in self.situational:
+            value = el[when] if when < n else ""
+            applies = not value if codes is None else value in codes
+            if applies and not _present(el, n, position, c):
+                return False
+        return True
+
+    def state(self) -> tuple[object, ...]:
+        """Plain data (for pickling a compiled guide: :func:`program_from_state`)."""
+        return (
+            self.need, self.ndef, list(self.qualifiers), self.has_fmt,
+            [step.state() for step in self.steps], [(k, list(p)) for k, p in self.rules],
+            list(self.situational),
+        )  # fmt: skip
+
+    def describe(self) -> str:
+        """The program, readable (for debugging)."""
+        steps = "\n".join(f"  {step.state()}" for step in self.steps)
+        return (
+            f"need {self.need}, defined {self.ndef}, date qualifiers {self.qualifiers}\n"
+            f"{steps}\n  rules {self.rules}\n  situational {self.situational}"
+        )
+
+
+def _composite_ok(step: _Step, v: str, c: str, rp: str) -> bool:
+    if rp in v:
+        return False
+    if not v.strip(c):
+        return step.usage != _REQUIRED
+    if step.usage == _NOT_USED:
+        return False
+    parts = step.parts
+    values = v.split(c)
+    count = len(parts)
+    if len(values) > count and any(values[count:]):
+        return False
+    for j in range(count):
+        if not parts[j].ok(values[j] if len(values) > j else "", c, rp, None):
+            return False
+    return True
+
+
+def _present(el: tuple[str, ...], n: int, p: int, c: str) -> bool:
+    """Element ``p`` (0-based; -1: none) holds more than component separators."""
+    if p < 0 or p >= n:
+        return False
+    v = el[p]
+    if not v:
+        return False
+    return v[0] != c or v.strip(c) != ""
+
+
+def _rule_ok(rule: int, positions: list[int], el: tuple[str, ...], n: int, c: str) -> bool:
+    """A syntax rule holds (P: all or none present; R: one at least; E: one at most; C: the
+    first present, all the others too; L: the first present, one other at least)."""
+    if rule == _PAIRED or rule == _EXCLUSION:
+        present = 0
+        for p in positions:
+            if _present(el, n, p, c):
+                present += 1
+        if rule == _EXCLUSION:
+            return present <= 1
+        return present == 0 or present == len(positions)
+    if rule == _REQUIRED_ONE:
+        for p in positions:
+            if _present(el, n, p, c):
+                return True
+        return False
+    if not _present(el, n, positions[0], c):
+        return True
+    if len(positions) == 1:  # (a C or L rule names two elements at least: never so)
+        return False
+    if rule == _CONDITIONAL:
+        for k in range(1, len(positions)):
+            if not _present(el, n, positions[k], c):
+                return False
+        return True
+    for k in range(1, len(positions)):  # L
+        if _present(el, n, positions[k], c):
+            return True
+    return False
+
+
+def _simple(elem: Elem, separators: bool, fmt: bool) -> _Simple:
+    usage = _REQUIRED if elem.usage == "R" else _NOT_USED if elem.usage == "N" else _OPTIONAL
+    codes = _fast_codes(elem)
+    lo, hi = elem.min_len, elem.max_len
+    dtype = elem.dtype
+    if dtype in ("AN", "ID"):
+        size = _LEN
+    elif dtype.startswith("N"):
+        size, lo = _NUM, max(lo, 0)
+    elif dtype == "R":
+        size, lo = _REAL, max(lo, 0)
+    elif dtype == "DT":
+        size = _DATE
+    elif dtype == "TM":
+        size = _TIME
+    else:
+        size = _OTHER
+    if size == _OTHER and codes is None:
+        return _Simple(usage, None, separators, _OTHER, lo, hi, None, False)
+    return _Simple(usage, codes, separators, size, lo, hi, elem.regex, fmt)
 
 
 def compile_fast_check(seg: Seg) -> FastCheck:
-    """The generated check for ``seg`` (see the module docstring)."""
-    writer = _Writer(seg)
-    source = writer.build()
-    code = compile(source, f"<fast check {seg.id}>", "exec")
-    return rebuild_fast_check(marshal.dumps(code), dict(writer.env), source)
+    """The fast check for ``seg`` (see the module docstring)."""
+    defs = seg.elems
+    ndef = len(defs)
+    required = [i for i, d in enumerate(defs) if d is not None and d.usage == "R"]
+    need = required[-1] + 1 if required else 0
+    qualifiers = [i for i, d in enumerate(defs) if isinstance(d, Elem) and d.ref == "1250"]
+    has_fmt = any(isinstance(d, Elem) and d.ref == "1251" for d in defs)
+    steps: list[_Step] = []
+    i = 0
+    while i < ndef:
+        d = defs[i]
+        if d is None:
+            i += 1
+            continue
+        if d.usage == "N":  # a run of 'not used' elements: one test
+            end = i
+            while end < ndef:
+                nxt = defs[end]
+                if nxt is not None and nxt.usage != "N":
+                    break
+                end += 1
+            if end - i > 1:
+                steps.append(_Step(_NOT_USED_RUN, i, end))
+                i = end
+                continue
+        if isinstance(d, Elem):
+            simple = _simple(d, separators=True, fmt=has_fmt and d.ref == "1251")
+            if d.repeat > 1:
+                steps.append(_Step(_REPEATED, i, simple=simple, repeat=d.repeat))
+            else:
+                steps.append(_Step(_SIMPLE, i, simple=simple))
+        else:
+            usage = _REQUIRED if d.usage == "R" else _NOT_USED if d.usage == "N" else _OPTIONAL
+            parts = [_simple(part, separators=False, fmt=False) for part in d.parts]
+            steps.append(_Step(_COMPOSITE, i, usage=usage, parts=parts))
+        i += 1
+    rules = [
+        (_RULES.get(rule.kind, _RULES["L"]), [p - 1 if p <= ndef else -1 for p in rule.positions])
+        for rule in seg.syntax
+    ]
+    situational = [(sit.when - 1, sit.position - 1, sit.values) for sit in seg.situational]
+    return FastProgram(need, ndef, qualifiers, has_fmt, steps, rules, situational)
 
 
-def rebuild_fast_check(code: bytes, env: dict[str, object], source: str) -> FastCheck:
-    """The check from its marshalled code object and constants (what
-    :func:`fast_check_parts` gives): how a compiled guide's checks come back from the
-    on-disk guide cache (:mod:`gateway.x12.ig_maps`) without compiling them again."""
-    namespace = dict(env)
-    exec(marshal.loads(code), namespace)  # noqa: S102, S302 - our own generated code
-    check = namespace["check"]
-    assert callable(check)
-    check.__source__ = source  # type: ignore[attr-defined]
-    check.__fast_parts__ = (code, env, source)  # type: ignore[attr-defined]
-    return check
+def program_from_state(state: tuple[Any, ...]) -> FastProgram:
+    """The program whose :meth:`FastProgram.state` is ``state``: how a compiled guide's checks
+    come back from the on-disk guide cache (:mod:`gateway.x12.ig_maps`)."""
+    need, ndef, qualifiers, has_fmt, steps, rules, situational = state
+    return FastProgram(
+        need, ndef, qualifiers, has_fmt, [_step_from_state(s) for s in steps],
+        [(kind, positions) for kind, positions in rules], situational,
+    )  # fmt: skip
 
 
-def fast_check_parts(check: object) -> tuple[bytes, dict[str, object], str] | None:
-    """(marshalled code, constants, source) of a generated check, None for any other
-    function (for pickling a compiled guide)."""
-    parts = getattr(check, "__fast_parts__", None)
-    return parts if isinstance(parts, tuple) else None
+def _simple_from_state(state: tuple[Any, ...]) -> _Simple:
+    return _Simple(*state)
+
+
+def _step_from_state(state: tuple[Any, ...]) -> _Step:
+    kind, index, end, simple, repeat, usage, parts = state
+    return _Step(
+        kind, index, end, None if simple is None else _simple_from_state(simple), repeat, usage,
+        [_simple_from_state(part) for part in parts],
+    )  # fmt: skip

@@ -50,16 +50,16 @@ Compiling
   pyx12's 837P map gives 2330D-G, 2410 and 2420G/H loop positions that differ from their
   NM1/LIN position (3650, 4650, ... for what X12 places at 325), which would impose an order
   the standard does not;
-* every segment definition gets a generated fast check (:mod:`gateway.x12.ig_fastcheck`);
+* every segment definition gets a fast check (:mod:`gateway.x12.ig_fastcheck`);
 * TR3 situational rules the map format cannot state (ZIP+4 for U.S. billing and service
   facility addresses, PWK05/06 for attachments sent separately) are added from
   :mod:`gateway.x12.ig_overrides`.
 
-A guide compiles in about 0.3-0.5 s (lxml parse + generated checks) and is kept per process
+A guide compiles in about 0.3-0.5 s (lxml parse + fast checks) and is kept per process
 (``functools.cache``). Across processes (``gateway validate`` on one claim must start fast) the
 compiled guide is also pickled to a cache directory (``$GATEWAY_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/edi-gateway`` or ``~/.cache/edi-gateway``; ``GATEWAY_CACHE_DIR=""`` turns
-it off), the generated checks as marshalled code objects. The cache file's name is a hash of
+it off), the fast checks as their programs' plain data. The cache file's name is a hash of
 the Python version, the source of the modules that compile guides (this one,
 :mod:`~gateway.x12.ig_model`, :mod:`~gateway.x12.ig_fastcheck`,
 :mod:`~gateway.x12.ig_overrides`) and the map files' paths, sizes and mtimes: any change to
@@ -74,7 +74,6 @@ import pickle
 import re
 import sys
 import tempfile
-import types
 from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
@@ -83,7 +82,7 @@ from typing import Any, Final
 from lxml import etree
 
 from gateway.x12 import ig_fastcheck, ig_model, ig_overrides
-from gateway.x12.ig_fastcheck import compile_fast_check, fast_check_parts, rebuild_fast_check
+from gateway.x12.ig_fastcheck import FastProgram, compile_fast_check, program_from_state
 from gateway.x12.ig_model import (
     AMBIGUOUS,
     CHECK_HL,
@@ -510,7 +509,7 @@ def _cache_file(implementation: str, st01: str = "") -> Path | None:
     digest = hashlib.sha256(f"{sys.version}\0{implementation}\0{st01}\0".encode())
     try:
         for module in (sys.modules[__name__], ig_model, ig_fastcheck, ig_overrides):
-            digest.update(Path(str(module.__file__)).read_bytes())
+            digest.update(_source_of(module.__name__, str(module.__file__)).read_bytes())
         maps = _pyx12_map_dir()
         for source in (
             map_path(implementation, st01 or None),
@@ -525,14 +524,19 @@ def _cache_file(implementation: str, st01: str = "") -> Path | None:
     return folder / f"{name}-{digest.hexdigest()[:32]}.pickle"
 
 
+def _source_of(module: str, file: str) -> Path:
+    """The module's ``.py`` source: a module compiled with mypyc (``gateway/_native.py``)
+    has a small ``.so`` as its ``__file__`` that stays the same when its source changes."""
+    source = Path(__file__).parent / f"{module.rpartition('.')[2]}.py"
+    return source if source.is_file() else Path(file)
+
+
 class _GuidePickler(pickle.Pickler):
-    """Pickles the generated fast checks as their code and constants."""
+    """Pickles the fast checks as their programs' plain data (compiled or pure, the same)."""
 
     def reducer_override(self, obj: object) -> Any:
-        if isinstance(obj, types.FunctionType):
-            parts = fast_check_parts(obj)
-            if parts is not None:
-                return rebuild_fast_check, parts
+        if isinstance(obj, FastProgram):
+            return program_from_state, (obj.state(),)
         return NotImplemented
 
 

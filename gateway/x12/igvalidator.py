@@ -34,7 +34,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from gateway.x12.ig_fastcheck import delimiters_allow_fast_path
+from gateway.x12.ig_fastcheck import FastProgram, delimiters_allow_fast_path
 from gateway.x12.ig_maps import guide_for, guide_sets, known_segment_ids, load_guide
 from gateway.x12.ig_model import (
     AMBIGUOUS,
@@ -279,7 +279,12 @@ class ValidationSession:
         # they were last found clean for (answers "not clean" go to the slow check anyway).
         memo = self.memo
         if memo.get(el) is not seg:
-            if self.fast and seg.fast(el, self.component, self.repetition):
+            fast = seg.fast
+            if self.fast and (
+                fast.check(el, self.component, self.repetition)
+                if isinstance(fast, FastProgram)  # a native call when compiled
+                else fast(el, self.component, self.repetition)
+            ):
                 if len(memo) >= _MEMO_LIMIT:
                     memo.clear()
                 memo[el] = seg

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.x12 import ig_maps
+from gateway.x12 import ig_fastcheck, ig_maps, ig_model, ig_overrides
 from gateway.x12.ig_model import Loop, Seg
 
 
@@ -36,7 +36,7 @@ def test_cached_guide_equals_the_compiled_one(
     pairs = list(zip(_segments(fresh.root), _segments(cached.root), strict=True))
     assert len(pairs) > 300
     for a, b in pairs:
-        assert a.fast.__source__ == b.fast.__source__  # type: ignore[attr-defined]
+        assert a.fast.state() == b.fast.state()  # type: ignore[attr-defined]
         for elements in (("",) * len(a.elems), ("X",) * len(a.elems), ()):
             assert a.fast(elements, ":", "^") == b.fast(elements, ":", "^")
     assert written.stat().st_size > 0
@@ -86,3 +86,26 @@ def test_guides_of_two_sets_are_cached_apart(
         assert ig_maps.load_guide("005010X279A1").st01 == "270"
     finally:
         ig_maps.load_guide.cache_clear()
+
+
+def test_cache_name_follows_the_sources_also_when_compiled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module compiled with mypyc has a ``.so`` as its ``__file__`` that stays the same when
+    its source changes: the cache's name hashes the ``.py`` sources, so a changed fast-check
+    module never reads a guide compiled by the old one."""
+    folder = Path(ig_maps.__file__).parent
+    for module in (ig_maps, ig_model, ig_fastcheck, ig_overrides):
+        short = module.__name__.rpartition(".")[2]
+        shim = "/elsewhere/x.cpython-311-x86_64-linux-gnu.so"
+        assert ig_maps._source_of(module.__name__, shim) == folder / f"{short}.py"
+    monkeypatch.setenv("GATEWAY_CACHE_DIR", str(tmp_path))
+    before = ig_maps._cache_file("005010X222A1")
+    changed = tmp_path / "ig_fastcheck.py"
+    changed.write_bytes((folder / "ig_fastcheck.py").read_bytes() + b"\n# changed\n")
+    real = ig_maps._source_of
+    monkeypatch.setattr(
+        ig_maps, "_source_of",
+        lambda name, file: changed if name.endswith(".ig_fastcheck") else real(name, file),
+    )  # fmt: skip
+    assert ig_maps._cache_file("005010X222A1") not in (None, before)
