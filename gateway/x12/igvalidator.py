@@ -39,6 +39,8 @@ from gateway.x12.ig_maps import guide_for, guide_sets, known_segment_ids, load_g
 from gateway.x12.ig_model import (
     AMBIGUOUS,
     CHECK_HL,
+    ChildPlan,
+    Dispatch,
     EleIssue,
     Guide,
     Loop,
@@ -63,10 +65,16 @@ _MAX_ODD_HL: Final = 100_000
 class _Frame:
     """One open loop instance: where in the loop we are, and how often each child was seen."""
 
-    __slots__ = ("claim_id", "counts", "group", "loop", "lx_next", "required_seen")
+    __slots__ = (
+        "claim_id", "counts", "dispatch", "group", "loop", "lx_next", "plan", "required_seen",
+    )  # fmt: skip
 
     def __init__(self, loop: Loop, counts: list[int], required_seen: int = 0) -> None:
         self.loop = loop
+        # the loop's tables the walker reads per segment, read once here (Loop is not a
+        # compiled class: each attribute read is a generic look-up)
+        self.dispatch: dict[str, Dispatch] = loop.dispatch
+        self.plan: tuple[ChildPlan, ...] = loop.plan
         self.group = 0
         """Current position group (children of earlier groups may not come any more)."""
         self.counts = counts
@@ -193,7 +201,7 @@ class ValidationSession:
         frame = stack[depth]
         # Innermost loop first: the first open loop with a child for this segment takes it.
         while True:
-            entry = frame.loop.dispatch.get(sid)
+            entry = frame.dispatch.get(sid)
             if entry is not None:
                 eidx, sub, keyed, firsts = entry
                 if eidx >= 0:
@@ -223,7 +231,7 @@ class ValidationSession:
             stack.pop()
             top -= 1
         loop = frame.loop
-        group, seg, sub_loop, required, allowed, check = loop.plan[index]
+        group, seg, sub_loop, required, allowed, check = frame.plan[index]
         if group > frame.group:
             if frame.required_seen != loop.required_before[group]:
                 # a required child of the groups left behind may be missing
