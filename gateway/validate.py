@@ -98,10 +98,9 @@ class _Claims:
         self.accepted[index] = self.accepted.get(index, 0) + edited.accepted_count
         if edited.rejected_count:
             rejected = self.rejected.setdefault(index, [])
-            for verdict in edited.verdicts:
-                if not verdict.accepted:
-                    reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
-                    rejected.append((verdict.claim_id, reasons))
+            for verdict in edited.rejected_verdicts():
+                reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
+                rejected.append((verdict.claim_id, reasons))
 
     def add_sets(self, sets: Sequence[SetEdits]) -> None:
         for edited in sets:
@@ -176,10 +175,13 @@ def check_file(
                 loaded()
         else:  # the guide pass and the claims' edits in one reading of the file
             # without a claim history the verdicts are final as edited: the 277CA's claim
-            # segments are made with them (written below with the same prefix and dates)
+            # segments are made with them (written below with the same prefix and dates), and
+            # only the rejected claims' verdicts are kept (the summary lists them)
             render = None
             if history is None and ack_dir is not None and acks is not None:
-                render = ClaimRendering(str(Path(work) / "277ca"), _TRACE, now, now.date())
+                render = ClaimRendering(
+                    str(Path(work) / "277ca"), _TRACE, now, now.date(), keep_accepted=False
+                )
             both = analyze_and_spill(
                 str(path), uploader=uploader, directory=directory, context=context,
                 path=str(Path(work) / "edits"), loaded=loaded, render=render,

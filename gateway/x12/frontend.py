@@ -283,6 +283,15 @@ def _answer_277cas(
         for edited in group:
             ids = f"{trace_prefix}-{edited.st02}"
             rendered = edited.rendered if isinstance(edited, SpilledSetEdits) else None
+            if isinstance(edited.verdicts, UnkeptVerdicts) and not (
+                rendered is not None
+                and rendered.ids == ids
+                and rendered.made_for(now.strftime("%Y%m%d"), received, len(edited.verdicts))
+            ):
+                raise ValueError(
+                    f"set {edited.st02}: its accepted claims' verdicts were not kept and its "
+                    "claims were rendered for another 277CA (prefix, date)"
+                )
             batches.append(
                 AckBatch(
                     verdicts=cast(Sequence[AckVerdict], edited.verdicts),
@@ -679,6 +688,9 @@ class SpilledSet:
     """Claims accepted (counted with ``plan``)."""
     rendered: RenderedClaims | None = None
     """The 277CA's claim segments of the verdicts as edited (with a :class:`ClaimRendering`)."""
+    rejected_only: bool = False
+    """The spill holds this set's rejected verdicts only (``offsets`` are theirs):
+    ``ClaimRendering(keep_accepted=False)``."""
 
 
 @dataclass(frozen=True)
@@ -695,6 +707,11 @@ class ClaimRendering:
     trace_prefix: str
     now: datetime
     received: date
+    keep_accepted: bool = True
+    """False: the accepted claims' verdicts are not written to the spill at all — their 277CA
+    segments are all that will be read of them (``gateway validate`` without a claim history,
+    whose summary lists the rejected claims only). Such a spill is for
+    :func:`spilled_as_final` and that 277CA only (:class:`UnkeptVerdicts`)."""
 
 
 @dataclass(frozen=True)
@@ -778,6 +795,7 @@ class _Spiller:
         self.plan = plan
         self.render = render if plan else None
         """With ``text``, the file at ``render.path``."""
+        self.keep_accepted = self.render is None or self.render.keep_accepted
         self.text = text
         self.renderer: ClaimRenderer | None = None
         self.day = render.now.strftime("%Y%m%d") if render is not None else ""
@@ -813,12 +831,14 @@ class _Spiller:
         self.header = self.header or item.header
         self.count += 1
         if self.plan:
-            self.offsets.append(self.position)
             self.planner.add(verdict)
             self.accepted_count += verdict.accepted
             if self.renderer is not None:
                 self.renderer.add(verdict)
-        self.position += _dump(_pack(verdict), self.out)
+        if self.keep_accepted or not verdict.accepted:
+            if self.plan:
+                self.offsets.append(self.position)
+            self.position += _dump(_pack(verdict), self.out)
 
     def _close_set(self) -> None:
         current = self.current
@@ -832,7 +852,7 @@ class _Spiller:
             spilled = SpilledSet(
                 i, g, t, current.isa13, current.st02, self.header, self.count,
                 self.offsets, self.planner.plan(), self.accepted_count,
-                renderer.result() if renderer is not None else None,
+                renderer.result() if renderer is not None else None, not self.keep_accepted,
             )  # fmt: skip
         self.sets.append(spilled)
 
@@ -1050,7 +1070,7 @@ class SpilledSetEdits:
     set_index: int
     isa13: str
     st02: str
-    verdicts: SpilledVerdicts
+    verdicts: SpilledVerdicts | UnkeptVerdicts
     accepted_count: int = 0
     rejected_count: int = 0
     plan: AckPlan | None = None
@@ -1062,6 +1082,41 @@ class SpilledSetEdits:
         self.verdicts.close()
         if self.rendered is not None:
             self.rendered.close()
+
+    def rejected_verdicts(self) -> Iterator[SlimVerdict]:
+        """The rejected claims' verdicts, in order."""
+        verdicts = self.verdicts
+        if isinstance(verdicts, UnkeptVerdicts):
+            return verdicts.rejected()
+        if not self.rejected_count:
+            return iter(())
+        return (verdict for verdict in verdicts if not verdict.accepted)
+
+
+class UnkeptVerdicts(Sequence[SlimVerdict]):
+    """The verdicts of a set spilled with ``ClaimRendering(keep_accepted=False)``: as long as
+    the set, but only the rejected ones were kept (:meth:`rejected`); reading one by index is
+    an error (the 277CA copies the claims' rendered segments instead)."""
+
+    def __init__(self, count: int, rejected: SpilledVerdicts) -> None:
+        self._count = count
+        self._rejected = rejected
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> SlimVerdict: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[SlimVerdict]: ...
+    def __getitem__(self, index: int | slice) -> SlimVerdict | list[SlimVerdict]:
+        raise LookupError("the accepted claims' verdicts were not kept (keep_accepted=False)")
+
+    def rejected(self) -> Iterator[SlimVerdict]:
+        return iter(self._rejected)
+
+    def close(self) -> None:
+        self._rejected.close()
 
 
 def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
@@ -1079,7 +1134,7 @@ def _recheck_one(verdict: SlimVerdict, found: Set[str]) -> SlimVerdict:
 
 def _final_set(
     spilled: SpilledSet,
-    verdicts: SpilledVerdicts,
+    verdicts: SpilledVerdicts | UnkeptVerdicts,
     accepted: int,
     plan: AckPlan,
     rendered: RenderedClaims | None = None,
@@ -1106,7 +1161,11 @@ def spilled_as_final(
             return None
         if spilled.isa13 in skip:
             continue
-        verdicts = SpilledVerdicts(spill.path, spilled.offsets, 0, spilled.count, spilled.header)
+        kept = len(spilled.offsets) if spilled.rejected_only else spilled.count
+        verdicts: SpilledVerdicts | UnkeptVerdicts
+        verdicts = SpilledVerdicts(spill.path, spilled.offsets, 0, kept, spilled.header)
+        if spilled.rejected_only:
+            verdicts = UnkeptVerdicts(spilled.count, verdicts)
         result.append(
             _final_set(spilled, verdicts, spilled.accepted, spilled.plan, spilled.rendered)
         )
@@ -1124,6 +1183,11 @@ def recheck_spill(
     """:func:`recheck_duplicates` over a spill: reads ``spill.path`` once, writes the final
     verdicts to ``final_path`` and calls ``each(set, verdict)`` per final verdict (e.g. to
     insert claim rows in batches). Sets of interchanges in ``skip_isa13`` are dropped."""
+    if any(spilled.rejected_only for spilled in spill.sets):
+        raise ValueError(
+            "the accepted claims' verdicts were not kept (keep_accepted=False): "
+            "nothing to re-check them with"
+        )
     skip = set(skip_isa13)
     offsets: array[int] = array("q")
     result: list[SpilledSetEdits] = []

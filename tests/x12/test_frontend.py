@@ -212,3 +212,45 @@ def test_claims_rendered_while_edited_give_the_277ca_of_the_verdicts(
         )
     for s in final:
         s.close()
+
+
+@pytest.mark.parametrize("name", sorted(RENDER_CASES))
+def test_without_the_accepted_verdicts_the_same_277ca_and_rejected_claims(
+    name: str, tmp_path: Path
+) -> None:
+    """``keep_accepted=False`` (``gateway validate`` without a history): only the rejected
+    claims' verdicts are spilled; the 277CA (from the rendered claims) and the rejected
+    verdicts are those of the full spill. Anything that would read an accepted verdict — a
+    re-check, a 277CA for another day — is an error, never a wrong answer."""
+    source = tmp_path / "in.x12"
+    source.write_bytes(RENDER_CASES[name]())
+    plain = analyze_and_spill(
+        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
+        path=str(tmp_path / "plain.edits"),
+    )  # fmt: skip
+    render = ClaimRendering(str(tmp_path / "277ca"), "VALIDATE", NOW, NOW.date(), False)
+    got = analyze_and_spill(
+        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
+        path=str(tmp_path / "one.edits"), render=render,
+    )  # fmt: skip
+    assert all(s.rejected_only for s in got.spill.sets)
+    final, full = spilled_as_final(got.spill), spilled_as_final(plain.spill)
+    assert final is not None and full is not None
+    assert _277ca(final, got.analysis, NOW, tmp_path) == _277ca(full, plain.analysis, NOW, tmp_path)
+    for a, b in zip(final, full, strict=True):
+        assert (len(a.verdicts), a.accepted_count, a.rejected_count) == (
+            len(b.verdicts), b.accepted_count, b.rejected_count,
+        )  # fmt: skip
+        assert list(a.rejected_verdicts()) == [v for v in b.verdicts if not v.accepted]
+        assert list(b.rejected_verdicts()) == [v for v in b.verdicts if not v.accepted]
+        if len(a.verdicts):
+            with pytest.raises(LookupError):
+                a.verdicts[0]
+    assert Path(got.spill.path).stat().st_size <= Path(plain.spill.path).stat().st_size
+    if got.spill.sets:
+        with pytest.raises(ValueError, match="not kept"):
+            recheck_spill(got.spill, never_seen, str(tmp_path / "final"))
+        with pytest.raises(ValueError, match="not kept"):
+            _277ca(final, got.analysis, NOW.replace(day=21), tmp_path)
+    for s in (*final, *full):
+        s.close()
