@@ -11,8 +11,10 @@ spilled to a temporary file (:func:`gateway.x12.frontend.analyze_and_spill`: the
 :func:`~gateway.x12.engine.analyze_file` and :func:`~gateway.x12.frontend.spill_edits` in one
 pass; a second reading only when a set is rejected or a CLM01 repeats), the 277CA streamed
 from there to ``--ack-dir`` — so memory does not grow with the file. Without a claim history
-the spilled verdicts are final as they are (:func:`~gateway.x12.frontend.spilled_as_final`);
-with one they are re-checked for A3:78 (:func:`~gateway.x12.frontend.recheck_spill`).
+the verdicts are final as edited (:func:`~gateway.x12.frontend.spilled_as_final`): each
+claim's 277CA segments are made as it is edited (:class:`~gateway.x12.frontend.ClaimRendering`)
+and only the rejected claims' verdicts are spilled (the summary lists them); with a history
+they are all spilled and re-checked for A3:78 (:func:`~gateway.x12.frontend.recheck_spill`).
 
 Duplicates of earlier uploads (TA1 025, A3:78): when the configured data directory holds a
 gateway store, it is consulted read-only (:class:`gateway.store.history.ClaimHistory`) as the

@@ -16,6 +16,11 @@ edited, and written to a spill file as slim records (:class:`SlimVerdict`: only 
 277CA, the claims table and the audit need), and :func:`write_277cas` streams the 277CA from
 such records (:class:`SpilledVerdicts`, a lazy sequence over the file) to a writer.
 
+``gateway validate`` without a claim history knows its 277CA's date and trace prefix before it
+reads the file: with a :class:`ClaimRendering` each claim's 277CA segments are made as it is
+edited, and the 277CA copies them instead of reading the verdicts back (and, with
+``keep_accepted=False``, only the rejected claims' verdicts are spilled at all).
+
 CLM01 uniqueness stays file-wide, as :func:`edit_file` judges it: when claims are streamed the
 CLM01 counts come from a first, cheap pass over the accepted sets (tokens only, no claim is
 built), and the fingerprints accepted so far are shared by all sets of the file.
