@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from gateway.profiles import PartnerSet
     from gateway.store.history import ClaimHistory
     from gateway.x12 import FileAnalysis, PartnerDirectory, Response
+    from gateway.x12.edits import Failure
     from gateway.x12.frontend import SetEdits, SlimVerdict, SpilledSet, SpilledSetEdits
 
 RejectedClaim = tuple[str, tuple[str, ...]]
@@ -84,13 +85,23 @@ class _Claims:
 
     accepted: dict[int, int] = field(default_factory=dict)
     rejected: dict[int, list[RejectedClaim]] = field(default_factory=dict)
+    _seen: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    """Recent reasons, so that claims rejected for the same reasons share one copy (a file
+    whose claims all fail alike lists every one of them)."""
+
+    def _reasons(self, failures: Sequence[Failure]) -> tuple[str, ...]:
+        reasons = tuple(f"{f.stc_code} {f.message}" for f in failures)
+        seen = self._seen
+        if len(seen) >= 4096:
+            seen.clear()
+        return seen.setdefault(reasons, reasons)
 
     def add(self, spilled: SpilledSet, verdict: SlimVerdict) -> None:
         index = spilled.interchange_index
         if verdict.accepted:
             self.accepted[index] = self.accepted.get(index, 0) + 1
         else:
-            reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
+            reasons = self._reasons(verdict.failures)
             self.rejected.setdefault(index, []).append((verdict.claim_id, reasons))
 
     def add_spilled(self, edited: SpilledSetEdits) -> None:
@@ -101,8 +112,7 @@ class _Claims:
         if edited.rejected_count:
             rejected = self.rejected.setdefault(index, [])
             for verdict in edited.rejected_verdicts():
-                reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
-                rejected.append((verdict.claim_id, reasons))
+                rejected.append((verdict.claim_id, self._reasons(verdict.failures)))
 
     def add_sets(self, sets: Sequence[SetEdits]) -> None:
         for edited in sets:
@@ -112,7 +122,7 @@ class _Claims:
                 if verdict.accepted:
                     self.accepted[index] += 1
                 else:
-                    reasons = tuple(f"{f.stc_code} {f.message}" for f in verdict.failures)
+                    reasons = self._reasons(verdict.failures)
                     self.rejected.setdefault(index, []).append((verdict.claim_id, reasons))
 
 
