@@ -616,29 +616,16 @@ class Claim:
         return [d for d in self.dates if d.qualifier in ("472", "434")]
 
     def service_period(self) -> tuple[date, date] | None:
-        """Earliest start and latest end over the readable service dates (those of
-        :meth:`service_dates`), in one pass without its lists."""
+        """Earliest start and latest end over the readable service dates, in one pass."""
         first: date | None = None
         last: date | None = None
-        on_lines = False
-        for line in self.lines:
-            for value in line.service_dates:
-                on_lines = True
-                start, end = value.start, value.end
-                if start is not None and end is not None:
-                    if first is None or start < first:
-                        first = start
-                    if last is None or end > last:
-                        last = end
-        if not on_lines:
-            for value in self.dates:
-                if value.qualifier in ("472", "434"):
-                    start, end = value.start, value.end
-                    if start is not None and end is not None:
-                        if first is None or start < first:
-                            first = start
-                        if last is None or end > last:
-                            last = end
+        for value in self.service_dates():
+            start, end = value.start, value.end
+            if start is not None and end is not None:
+                if first is None or start < first:
+                    first = start
+                if last is None or end > last:
+                    last = end
         if first is None or last is None:
             return None
         return first, last

@@ -18,6 +18,7 @@ from gateway import _native
 from gateway.x12 import frontend
 from gateway.x12.engine import analyze_file
 from gateway.x12.frontend import (
+    AnalyzedSpill,
     ClaimRendering,
     SpilledSetEdits,
     analyze_and_spill,
@@ -180,6 +181,25 @@ def _277ca(
     return out.getvalue()
 
 
+def _spilled_both_ways(
+    name: str, tmp_path: Path, keep_accepted: bool
+) -> tuple[AnalyzedSpill, AnalyzedSpill]:
+    """The case read without and with a ClaimRendering."""
+    source = tmp_path / "in.x12"
+    source.write_bytes(RENDER_CASES[name]())
+    spills = []
+    for render in (
+        None,
+        ClaimRendering(str(tmp_path / "277ca"), "VALIDATE", NOW, NOW.date(), keep_accepted),
+    ):
+        spill = analyze_and_spill(
+            str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
+            path=str(tmp_path / f"{render is None}.edits"), render=render,
+        )  # fmt: skip
+        spills.append(spill)
+    return spills[0], spills[1]
+
+
 @pytest.mark.parametrize("name", sorted(RENDER_CASES))
 def test_claims_rendered_while_edited_give_the_277ca_of_the_verdicts(
     name: str, tmp_path: Path
@@ -188,17 +208,7 @@ def test_claims_rendered_while_edited_give_the_277ca_of_the_verdicts(
     the 277CA that copies them is the one made from the verdicts read back, byte for byte —
     and one written for another day, or with another trace prefix, is made from the
     verdicts. The spill itself is the same as without."""
-    source = tmp_path / "in.x12"
-    source.write_bytes(RENDER_CASES[name]())
-    plain = analyze_and_spill(
-        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
-        path=str(tmp_path / "plain.edits"),
-    )  # fmt: skip
-    render = ClaimRendering(str(tmp_path / "277ca"), "VALIDATE", NOW, NOW.date())
-    got = analyze_and_spill(
-        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
-        path=str(tmp_path / "one.edits"), render=render,
-    )  # fmt: skip
+    plain, got = _spilled_both_ways(name, tmp_path, keep_accepted=True)
     assert [replace(s, rendered=None) for s in got.spill.sets] == list(plain.spill.sets)
     assert Path(got.spill.path).read_bytes() == Path(plain.spill.path).read_bytes()
     assert all(s.rendered is not None for s in got.spill.sets)
@@ -222,17 +232,7 @@ def test_without_the_accepted_verdicts_the_same_277ca_and_rejected_claims(
     claims' verdicts are spilled; the 277CA (from the rendered claims) and the rejected
     verdicts are those of the full spill. Anything that would read an accepted verdict — a
     re-check, a 277CA for another day — is an error, never a wrong answer."""
-    source = tmp_path / "in.x12"
-    source.write_bytes(RENDER_CASES[name]())
-    plain = analyze_and_spill(
-        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
-        path=str(tmp_path / "plain.edits"),
-    )  # fmt: skip
-    render = ClaimRendering(str(tmp_path / "277ca"), "VALIDATE", NOW, NOW.date(), False)
-    got = analyze_and_spill(
-        str(source), uploader=UPLOADER, directory=_directory(tmp_path), context=_context(),
-        path=str(tmp_path / "one.edits"), render=render,
-    )  # fmt: skip
+    plain, got = _spilled_both_ways(name, tmp_path, keep_accepted=False)
     assert all(s.rejected_only for s in got.spill.sets)
     final, full = spilled_as_final(got.spill), spilled_as_final(plain.spill)
     assert final is not None and full is not None
